@@ -1,0 +1,179 @@
+//! The engine trait both the CPU reference and the GPU engine implement, pooling,
+//! and the layer/pooling bookkeeping of per-layer sentence embeddings.
+//!
+//! Layer numbering (used everywhere: CLI, study, browser): layer 0 is `ln0(emb)`,
+//! layer i (1..=L) is the output of block i (1-based), at true scale.
+
+use crate::model::Config;
+use crate::{Error, Result};
+
+/// How one layer's hidden states `[T][C]` become one vector `[C]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Mean over the real (unpadded) tokens.
+    Mean,
+    /// The last real token.
+    Last,
+}
+
+impl Pooling {
+    pub fn parse(s: &str) -> Result<Pooling> {
+        match s.trim() {
+            "mean" => Ok(Pooling::Mean),
+            "last" => Ok(Pooling::Last),
+            other => Err(Error::input(format!(
+                "unknown pooling `{other}` (expected mean or last)"
+            ))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Last => "last",
+        }
+    }
+}
+
+/// Parses `all` or a comma list like `1,3,5` into layer indices in `0..=n_layer`.
+pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
+    if spec.trim() == "all" {
+        return Ok((0..=n_layer).collect());
+    }
+    let mut out = Vec::new();
+    for part in spec.split(',') {
+        let i: usize = part.trim().parse().map_err(|_| {
+            Error::input(format!(
+                "layer `{part}` is not a number (expected `all` or e.g. 1,3,5)"
+            ))
+        })?;
+        if i > n_layer {
+            return Err(Error::input(format!(
+                "layer {i} is out of range: this model has layers 0..={n_layer}"
+            )));
+        }
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+/// Pooled embeddings for `n` texts, for each requested layer and pooling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    pub layers: Vec<usize>,
+    pub poolings: Vec<Pooling>,
+    pub n: usize,
+    pub dim: usize,
+    /// `[pooling][layer][text][dim]`, flattened.
+    pub data: Vec<f32>,
+}
+
+impl Embeddings {
+    pub fn zeros(layers: &[usize], poolings: &[Pooling], n: usize, dim: usize) -> Self {
+        let data = vec![0.0; poolings.len() * layers.len() * n * dim];
+        Embeddings {
+            layers: layers.to_vec(),
+            poolings: poolings.to_vec(),
+            n,
+            dim,
+            data,
+        }
+    }
+    fn offset(&self, p: usize, l: usize, text: usize) -> usize {
+        ((p * self.layers.len() + l) * self.n + text) * self.dim
+    }
+    /// The vector of text `text` at position `l` of `layers` with pooling number `p`.
+    pub fn get(&self, p: usize, l: usize, text: usize) -> &[f32] {
+        let o = self.offset(p, l, text);
+        &self.data[o..o + self.dim]
+    }
+    pub fn get_mut(&mut self, p: usize, l: usize, text: usize) -> &mut [f32] {
+        let o = self.offset(p, l, text);
+        &mut self.data[o..o + self.dim]
+    }
+    /// Concatenates batches computed with the same layers and poolings.
+    pub fn concat(parts: &[Embeddings]) -> Result<Embeddings> {
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::input("no embeddings to concatenate"))?;
+        let n = parts.iter().map(|e| e.n).sum();
+        let mut out = Embeddings::zeros(&first.layers, &first.poolings, n, first.dim);
+        let mut base = 0;
+        for part in parts {
+            for p in 0..first.poolings.len() {
+                for l in 0..first.layers.len() {
+                    for t in 0..part.n {
+                        out.get_mut(p, l, base + t)
+                            .copy_from_slice(part.get(p, l, t));
+                    }
+                }
+            }
+            base += part.n;
+        }
+        Ok(out)
+    }
+}
+
+/// Anything that turns token sequences into per-layer pooled embeddings.
+/// Implemented by the CPU reference and the GPU engine, so callers can switch.
+pub trait Engine {
+    /// Human-readable name: "cpu reference" or the GPU adapter's name.
+    fn name(&self) -> String;
+    fn config(&self) -> &Config;
+    /// Embeds one batch of token sequences (each non-empty); padding is internal.
+    fn embed_tokens(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings>;
+    /// Peak bytes of device memory this engine has allocated (0 for the CPU path).
+    fn peak_memory_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// Pools one sequence's hidden states `[T][C]` (only the first `len` rows are real).
+pub fn pool(hidden: &[f32], len: usize, dim: usize, pooling: Pooling, out: &mut [f32]) {
+    match pooling {
+        Pooling::Mean => {
+            out.fill(0.0);
+            for t in 0..len {
+                for (o, h) in out.iter_mut().zip(&hidden[t * dim..(t + 1) * dim]) {
+                    *o += h;
+                }
+            }
+            let inv = 1.0 / len as f32;
+            out.iter_mut().for_each(|o| *o *= inv);
+        }
+        Pooling::Last => out.copy_from_slice(&hidden[(len - 1) * dim..len * dim]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_parse() {
+        assert_eq!(parse_layers("all", 2).unwrap(), vec![0, 1, 2]);
+        assert_eq!(parse_layers("1, 3,1", 5).unwrap(), vec![1, 3]);
+        assert!(parse_layers("7", 6)
+            .unwrap_err()
+            .to_string()
+            .contains("0..=6"));
+        assert!(parse_layers("x", 6).is_err());
+    }
+
+    #[test]
+    fn mean_and_last_pooling() {
+        let h = [1.0, 2.0, 3.0, 4.0, 100.0, 100.0]; // T=3 (last row is padding), C=2
+        let mut out = [0.0; 2];
+        pool(&h, 2, 2, Pooling::Mean, &mut out);
+        assert_eq!(out, [2.0, 3.0]);
+        pool(&h, 2, 2, Pooling::Last, &mut out);
+        assert_eq!(out, [3.0, 4.0]);
+    }
+}

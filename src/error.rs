@@ -1,0 +1,71 @@
+//! One error type for the whole library. Every message is a single line that
+//! names the file / row / tensor involved and says what was expected.
+
+use std::fmt;
+
+/// Result alias used everywhere in the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, always with enough context to act on it in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or has the wrong overall format.
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
+    /// A checkpoint tensor is missing, mis-shaped, of an unsupported dtype or non-finite.
+    #[error("{path}: tensor `{tensor}`: {msg}")]
+    Tensor {
+        path: String,
+        tensor: String,
+        msg: String,
+    },
+    /// A data row is malformed (1-based row number).
+    #[error("{path}:{row}: {msg}")]
+    Row {
+        path: String,
+        row: usize,
+        msg: String,
+    },
+    /// A bad argument from the caller (unknown task, layer out of range, empty text...).
+    #[error("{0}")]
+    Input(String),
+    /// A GPU problem: no adapter, device lost, buffer above a device limit...
+    #[error("GPU: {0}")]
+    Gpu(String),
+    /// NaN or Inf produced by a forward pass.
+    #[error("non-finite value: {0}")]
+    NonFinite(String),
+}
+
+impl Error {
+    pub fn file(path: impl fmt::Display, msg: impl fmt::Display) -> Self {
+        Error::File {
+            path: path.to_string(),
+            msg: msg.to_string(),
+        }
+    }
+    pub fn tensor(
+        path: impl fmt::Display,
+        tensor: impl fmt::Display,
+        msg: impl fmt::Display,
+    ) -> Self {
+        Error::Tensor {
+            path: path.to_string(),
+            tensor: tensor.to_string(),
+            msg: msg.to_string(),
+        }
+    }
+    pub fn row(path: impl fmt::Display, row: usize, msg: impl fmt::Display) -> Self {
+        Error::Row {
+            path: path.to_string(),
+            row,
+            msg: msg.to_string(),
+        }
+    }
+    pub fn input(msg: impl fmt::Display) -> Self {
+        Error::Input(msg.to_string())
+    }
+    pub fn gpu(msg: impl fmt::Display) -> Self {
+        Error::Gpu(msg.to_string())
+    }
+}

@@ -1,0 +1,19 @@
+//! rwkv-lens: RWKV-6 ("Finch") as WGSL compute shaders through wgpu, used to
+//! study zero-shot sentence embeddings layer by layer.
+//!
+//! Rooms (see `docs/architecture.md`):
+//! - [`model`]: checkpoint formats, config from shapes, canonical weights.
+//! - [`reference`]: the plain-Rust forward pass, the oracle and the teaching text.
+//! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
+//! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
+//! - [`embed`]: the engine trait both paths implement, pooling, batching.
+//! - [`study`], [`trace`]: the experiment and the teaching traces.
+
+pub mod embed;
+pub mod error;
+pub mod gpu;
+pub mod model;
+pub mod reference;
+pub mod tokenizer;
+
+pub use error::{Error, Result};

@@ -1,0 +1,80 @@
+//! Loading from disk: a `.safetensors` file, a sharded set (`*.safetensors.index.json`),
+//! or a directory holding either.
+
+use std::path::{Path, PathBuf};
+
+use super::checkpoint::{read_safetensors, Checkpoint};
+use crate::{Error, Result};
+
+/// Loads a checkpoint from a file or directory path.
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        return load(&find_in_dir(path)?);
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.ends_with(".index.json") {
+        return load_sharded(path);
+    }
+    if name.ends_with(".pth") {
+        return Err(Error::file(
+            &shown,
+            "a .pth checkpoint: convert it first with `rwkv-lens convert IN.pth OUT.safetensors`",
+        ));
+    }
+    let bytes = read(path)?;
+    Checkpoint::from_safetensors_bytes(&shown, &bytes)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::file(path.display(), format!("cannot read: {e}")))
+}
+
+fn find_in_dir(dir: &Path) -> Result<PathBuf> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::file(dir.display(), format!("cannot list: {e}")))?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let pick = |suffix: &str| {
+        files
+            .iter()
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .cloned()
+    };
+    pick(".safetensors.index.json")
+        .or_else(|| pick(".safetensors"))
+        .or_else(|| pick(".st"))
+        .ok_or_else(|| {
+            Error::file(
+                dir.display(),
+                "no .safetensors file or shard index in this directory",
+            )
+        })
+}
+
+fn load_sharded(index: &Path) -> Result<Checkpoint> {
+    let shown = index.display().to_string();
+    let text = String::from_utf8(read(index)?).map_err(|_| Error::file(&shown, "not UTF-8"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::file(&shown, format!("invalid JSON: {e}")))?;
+    let map = json
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| Error::file(&shown, "no `weight_map` object"))?;
+    let mut shards: Vec<String> = map
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    shards.sort();
+    shards.dedup();
+    let dir = index.parent().unwrap_or(Path::new("."));
+    let mut raw = Vec::new();
+    let mut total = 0u64;
+    for shard in shards {
+        let p = dir.join(&shard);
+        let bytes = read(&p)?;
+        total += bytes.len() as u64;
+        raw.extend(read_safetensors(&p.display().to_string(), &bytes)?);
+    }
+    Checkpoint::from_tensors(&shown, raw, total)
+}

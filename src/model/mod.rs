@@ -1,0 +1,14 @@
+//! Checkpoint formats, config from shapes, one canonical set of weights.
+//! Knows nothing of devices or experiments.
+
+pub mod checkpoint;
+pub mod config;
+pub mod layout;
+#[cfg(feature = "native")]
+pub mod load;
+pub mod tensor;
+
+pub use checkpoint::Checkpoint;
+pub use config::{Config, Version};
+pub use layout::Layout;
+pub use tensor::{DType, Tensor};

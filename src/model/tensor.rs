@@ -1,0 +1,117 @@
+//! A host tensor as stored in a checkpoint: shape, dtype and raw little-endian bytes.
+
+use crate::{Error, Result};
+
+/// Storage dtypes we accept in checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum DType {
+    F32,
+    F16,
+    BF16,
+}
+
+impl DType {
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F16 | DType::BF16 => 2,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
+        }
+    }
+}
+
+/// One tensor: row-major, little-endian bytes of `dtype`.
+#[derive(Debug, Clone)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub bytes: Vec<u8>,
+}
+
+impl Tensor {
+    /// Wraps bytes, checking that their length matches shape × dtype.
+    pub fn new(shape: Vec<usize>, dtype: DType, bytes: Vec<u8>) -> Result<Self> {
+        let want = shape.iter().product::<usize>() * dtype.size();
+        if bytes.len() != want {
+            return Err(Error::input(format!(
+                "tensor of shape {shape:?} {} needs {want} bytes, got {}",
+                dtype.name(),
+                bytes.len()
+            )));
+        }
+        Ok(Tensor {
+            shape,
+            dtype,
+            bytes,
+        })
+    }
+
+    /// An f32 tensor from values (used by tests and generators).
+    pub fn from_f32(shape: Vec<usize>, values: &[f32]) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), values.len());
+        Tensor {
+            shape,
+            dtype: DType::F32,
+            bytes: bytemuck::cast_slice(values).to_vec(),
+        }
+    }
+
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Shape with every size-1 axis removed: `(1,1,C)` → `(C)`.
+    pub fn squeezed_shape(&self) -> Vec<usize> {
+        self.shape.iter().copied().filter(|&d| d != 1).collect()
+    }
+
+    /// Values converted to f32 (exact for f16/bf16).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self.dtype {
+            DType::F32 => self
+                .bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            DType::F16 => self
+                .bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            DType::BF16 => self
+                .bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        }
+    }
+
+    /// Values rounded to f16 bits (what the GPU's packed-f16 path uploads).
+    pub fn to_f16_bits(&self) -> Vec<u16> {
+        match self.dtype {
+            DType::F16 => self
+                .bytes
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                .collect(),
+            _ => self
+                .to_f32()
+                .into_iter()
+                .map(|v| half::f16::from_f32(v).to_bits())
+                .collect(),
+        }
+    }
+
+    /// Same storage with a new shape of equal element count.
+    pub fn reshaped(mut self, shape: Vec<usize>) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), self.numel());
+        self.shape = shape;
+        self
+    }
+}

@@ -1,0 +1,1 @@
+//! The plain-Rust RWKV-6 forward pass.
