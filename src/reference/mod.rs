@@ -34,12 +34,21 @@ pub struct Packing {
 
 impl Packing {
     pub fn new(lengths: &[usize]) -> Packing {
-        let starts = lengths.iter().scan(0, |acc, &l| Some(std::mem::replace(acc, *acc + l))).collect();
-        Packing { lengths: lengths.to_vec(), starts }
+        let starts = lengths
+            .iter()
+            .scan(0, |acc, &l| Some(std::mem::replace(acc, *acc + l)))
+            .collect();
+        Packing {
+            lengths: lengths.to_vec(),
+            starts,
+        }
     }
     /// `(first row, length)` of every sequence.
     pub fn spans(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.starts.iter().copied().zip(self.lengths.iter().copied())
+        self.starts
+            .iter()
+            .copied()
+            .zip(self.lengths.iter().copied())
     }
     pub fn rows(&self) -> usize {
         self.lengths.iter().sum()
@@ -86,9 +95,21 @@ pub fn forward(w: &Weights, tokens: &[Vec<u32>], opts: &Options) -> Result<Outpu
     let packing = Packing::new(&lengths);
     let c = w.config.n_embd;
     let mut hidden = Vec::new();
-    let (x, states) = forward_with(w, tokens, opts.states, |_, x| hidden.push(pad(x, &packing, c, t_max)))?;
-    let logits = if opts.logits { Some(pad(&logits(w, &x)?, &packing, w.config.vocab_size, t_max)) } else { None };
-    Ok(Output { hidden, lengths, t_max, states, logits })
+    let (x, states) = forward_with(w, tokens, opts.states, |_, x| {
+        hidden.push(pad(x, &packing, c, t_max))
+    })?;
+    let logits = if opts.logits {
+        Some(pad(&logits(w, &x)?, &packing, w.config.vocab_size, t_max))
+    } else {
+        None
+    };
+    Ok(Output {
+        hidden,
+        lengths,
+        t_max,
+        states,
+        logits,
+    })
 }
 
 /// The forward loop itself: calls `on_layer(i, x)` with the packed `[n][C]` residual
@@ -109,11 +130,16 @@ pub fn forward_with(
         let (att, att_state) = time_mix::time_mix(&x, &packing, &block.ln1, &block.att, fresh);
         x.iter_mut().zip(&att).for_each(|(x, a)| *x += a);
         let zeros = vec![vec![0.0; w.config.n_embd]; tokens.len()];
-        let (ffn, ffn_shift) = channel_mix::channel_mix(&x, &packing, &block.ln2, &block.ffn, &zeros);
+        let (ffn, ffn_shift) =
+            channel_mix::channel_mix(&x, &packing, &block.ln2, &block.ffn, &zeros);
         x.iter_mut().zip(&ffn).for_each(|(x, f)| *x += f);
         on_layer(i + 1, &x);
         if keep_states {
-            states.push(LayerState { att_shift: att_state.shift.concat(), wkv: att_state.wkv.concat(), ffn_shift: ffn_shift.concat() });
+            states.push(LayerState {
+                att_shift: att_state.shift.concat(),
+                wkv: att_state.wkv.concat(),
+                ffn_shift: ffn_shift.concat(),
+            });
         }
     }
     Ok((x, keep_states.then_some(states)))
@@ -125,14 +151,25 @@ pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
     let mut x = Vec::with_capacity(tokens.iter().map(Vec::len).sum::<usize>() * c);
     for (b, seq) in tokens.iter().enumerate() {
         if seq.is_empty() {
-            return Err(Error::input(format!("sequence {b} has no tokens (empty text?)")));
+            return Err(Error::input(format!(
+                "sequence {b} has no tokens (empty text?)"
+            )));
         }
         for &tok in seq {
             if tok as usize >= w.config.vocab_size {
-                return Err(Error::input(format!("token id {tok} in sequence {b} is outside the vocabulary (size {})", w.config.vocab_size)));
+                return Err(Error::input(format!(
+                    "token id {tok} in sequence {b} is outside the vocabulary (size {})",
+                    w.config.vocab_size
+                )));
             }
             let mut row = vec![0.0; c];
-            layer_norm(w.emb.row(tok as usize), &w.ln0.weight, &w.ln0.bias, LN_EPS, &mut row);
+            layer_norm(
+                w.emb.row(tok as usize),
+                &w.ln0.weight,
+                &w.ln0.bias,
+                LN_EPS,
+                &mut row,
+            );
             x.extend_from_slice(&row);
         }
     }
@@ -141,7 +178,10 @@ pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
 
 /// `LN_out(x) · headᵀ`, `[n][V]`.
 pub fn logits(w: &Weights, x: &[f32]) -> Result<Vec<f32>> {
-    let head = w.head.as_ref().ok_or_else(|| Error::input("logits need `head.weight`, which this checkpoint lacks"))?;
+    let head = w
+        .head
+        .as_ref()
+        .ok_or_else(|| Error::input("logits need `head.weight`, which this checkpoint lacks"))?;
     let c = w.config.n_embd;
     let normed = ops::layer_norm_rows(x, &w.ln_out.weight, &w.ln_out.bias, LN_EPS);
     Ok(linear(&normed, x.len() / c, head))
@@ -149,7 +189,10 @@ pub fn logits(w: &Weights, x: &[f32]) -> Result<Vec<f32>> {
 
 fn fresh_state(w: &Weights, batch: usize) -> TimeMixState {
     let (c, n) = (w.config.n_embd, w.config.head_size);
-    TimeMixState { shift: vec![vec![0.0; c]; batch], wkv: vec![vec![0.0; w.config.n_head * n * n]; batch] }
+    TimeMixState {
+        shift: vec![vec![0.0; c]; batch],
+        wkv: vec![vec![0.0; w.config.n_head * n * n]; batch],
+    }
 }
 
 /// Packed rows `[n][d]` → right-padded `[B][T][d]`.

@@ -12,7 +12,12 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(rows * cols, data.len(), "matrix {rows}x{cols} needs {} values", rows * cols);
+        assert_eq!(
+            rows * cols,
+            data.len(),
+            "matrix {rows}x{cols} needs {} values",
+            rows * cols
+        );
         Matrix { rows, cols, data }
     }
     pub fn row(&self, i: usize) -> &[f32] {
@@ -78,10 +83,14 @@ fn for_each_chunk(y: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32])
     #[cfg(feature = "native")]
     {
         use rayon::prelude::*;
-        y.par_chunks_mut(chunk_len).enumerate().for_each(|(i, c)| f(i, c));
+        y.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
     }
     #[cfg(not(feature = "native"))]
-    y.chunks_mut(chunk_len).enumerate().for_each(|(i, c)| f(i, c));
+    y.chunks_mut(chunk_len)
+        .enumerate()
+        .for_each(|(i, c)| f(i, c));
 }
 
 /// LayerNorm of one vector: `(x − mean) / sqrt(var + eps) · weight + bias` (biased var).
@@ -107,14 +116,26 @@ pub fn layer_norm_rows(x: &[f32], weight: &[f32], bias: &[f32], eps: f32) -> Vec
 
 /// GroupNorm with `groups` groups per row: each head's N channels normalised on their
 /// own, then the per-channel affine `weight`, `bias` (`ln_x`).
-pub fn group_norm_rows(x: &[f32], groups: usize, weight: &[f32], bias: &[f32], eps: f32) -> Vec<f32> {
+pub fn group_norm_rows(
+    x: &[f32],
+    groups: usize,
+    weight: &[f32],
+    bias: &[f32],
+    eps: f32,
+) -> Vec<f32> {
     let c = weight.len();
     let g = c / groups;
     let mut out = vec![0.0; x.len()];
     for (xr, or) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
         for h in 0..groups {
             let s = h * g..(h + 1) * g;
-            layer_norm(&xr[s.clone()], &weight[s.clone()], &bias[s.clone()], eps, &mut or[s]);
+            layer_norm(
+                &xr[s.clone()],
+                &weight[s.clone()],
+                &bias[s.clone()],
+                eps,
+                &mut or[s],
+            );
         }
     }
     out
@@ -137,7 +158,10 @@ mod tests {
     fn linear_is_x_times_w_transposed() {
         // x = [[1,2],[3,4]], W = [[1,0],[1,1],[0,2]] (out=3,in=2)
         let w = Matrix::new(3, 2, vec![1., 0., 1., 1., 0., 2.]);
-        assert_eq!(linear(&[1., 2., 3., 4.], 2, &w), vec![1., 3., 4., 3., 7., 8.]);
+        assert_eq!(
+            linear(&[1., 2., 3., 4.], 2, &w),
+            vec![1., 3., 4., 3., 7., 8.]
+        );
     }
 
     #[test]
@@ -159,6 +183,11 @@ mod tests {
     #[test]
     fn group_norm_normalises_each_group_alone() {
         let out = group_norm_rows(&[1., 3., 10., 30.], 2, &[1.; 4], &[0.; 4], 0.0);
-        assert!(out.iter().zip([-1., 1., -1., 1.]).all(|(a, b)| (a - b).abs() < 1e-6), "{out:?}");
+        assert!(
+            out.iter()
+                .zip([-1., 1., -1., 1.])
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{out:?}"
+        );
     }
 }

@@ -39,7 +39,8 @@ pub fn token_shift(xx: &[f32], c: usize, packing: &Packing, init: &[Vec<f32>]) -
     let mut sx = vec![0.0; xx.len()];
     for (b, (start, len)) in packing.spans().enumerate() {
         sx[start * c..(start + 1) * c].copy_from_slice(&init[b]);
-        sx[(start + 1) * c..(start + len) * c].copy_from_slice(&xx[start * c..(start + len - 1) * c]);
+        sx[(start + 1) * c..(start + len) * c]
+            .copy_from_slice(&xx[start * c..(start + len - 1) * c]);
     }
     sx
 }
@@ -50,22 +51,36 @@ pub fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &TimeMix) -> [Vec<f32>; 5] 
     let r = att.maa_w2[0].rows;
     let d: Vec<f32> = sx.iter().zip(xx).map(|(s, x)| s - x).collect();
     // xxx = tanh((xx + d·μx) @ W1): [n][5R]
-    let base: Vec<f32> = (0..n * c).map(|i| xx[i] + d[i] * att.maa_x[i % c]).collect();
-    let lora: Vec<f32> = matmul(&base, n, &att.maa_w1).into_iter().map(f32::tanh).collect();
+    let base: Vec<f32> = (0..n * c)
+        .map(|i| xx[i] + d[i] * att.maa_x[i % c])
+        .collect();
+    let lora: Vec<f32> = matmul(&base, n, &att.maa_w1)
+        .into_iter()
+        .map(f32::tanh)
+        .collect();
     std::array::from_fn(|j| {
         // m_j = xxx[:, jR..(j+1)R] @ W2[j]: [n][C]
-        let slice: Vec<f32> = (0..n).flat_map(|t| lora[t * 5 * r + j * r..t * 5 * r + (j + 1) * r].to_vec()).collect();
+        let slice: Vec<f32> = (0..n)
+            .flat_map(|t| lora[t * 5 * r + j * r..t * 5 * r + (j + 1) * r].to_vec())
+            .collect();
         let m = matmul(&slice, n, &att.maa_w2[j]);
-        (0..n * c).map(|i| xx[i] + d[i] * (att.maa[j][i % c] + m[i])).collect()
+        (0..n * c)
+            .map(|i| xx[i] + d[i] * (att.maa[j][i % c] + m[i]))
+            .collect()
     })
 }
 
 /// `log w = −exp(time_decay + tanh(x_w @ D1) @ D2)`, `[n][C]`.
 pub fn log_decay(xw: &[f32], n: usize, att: &TimeMix) -> Vec<f32> {
     let c = att.decay.len();
-    let hidden: Vec<f32> = matmul(xw, n, &att.decay_w1).into_iter().map(f32::tanh).collect();
+    let hidden: Vec<f32> = matmul(xw, n, &att.decay_w1)
+        .into_iter()
+        .map(f32::tanh)
+        .collect();
     let lora = matmul(&hidden, n, &att.decay_w2);
-    (0..n * c).map(|i| -(att.decay[i % c] + lora[i]).exp()).collect()
+    (0..n * c)
+        .map(|i| -(att.decay[i % c] + lora[i]).exp())
+        .collect()
 }
 
 /// Receptance, key, value, gate and decay for every token.
@@ -90,7 +105,13 @@ pub struct TimeMixState {
 
 /// The whole time-mix: returns the residual update `[n][C]` and the final states.
 /// `state`: the carried state (zeros for a fresh sequence), consumed.
-pub fn time_mix(x: &[f32], packing: &Packing, ln1: &Norm, att: &TimeMix, state: TimeMixState) -> (Vec<f32>, TimeMixState) {
+pub fn time_mix(
+    x: &[f32],
+    packing: &Packing,
+    ln1: &Norm,
+    att: &TimeMix,
+    state: TimeMixState,
+) -> (Vec<f32>, TimeMixState) {
     let (n, c) = (packing.rows(), ln1.weight.len());
     let heads = att.heads;
     let xx = layer_norm_rows(x, &ln1.weight, &ln1.bias, LN_EPS);
@@ -100,7 +121,15 @@ pub fn time_mix(x: &[f32], packing: &Packing, ln1: &Norm, att: &TimeMix, state: 
     let o = wkv::recurrent(&p, packing, heads, &att.u, &mut wkv_state);
     let y = group_norm_rows(&o, heads, &att.ln_x.weight, &att.ln_x.bias, LN_X_EPS);
     let gated: Vec<f32> = y.iter().zip(&p.g).map(|(y, g)| y * g).collect();
-    let shift = packing.spans().map(|(s, len)| xx[(s + len - 1) * c..(s + len) * c].to_vec()).collect();
-    (linear(&gated, n, &att.output), TimeMixState { shift, wkv: wkv_state })
+    let shift = packing
+        .spans()
+        .map(|(s, len)| xx[(s + len - 1) * c..(s + len) * c].to_vec())
+        .collect();
+    (
+        linear(&gated, n, &att.output),
+        TimeMixState {
+            shift,
+            wkv: wkv_state,
+        },
+    )
 }
-

@@ -86,7 +86,10 @@ impl Reader<'_> {
         Ok(Matrix::new(rows, data.len() / rows, data))
     }
     fn norm(&self, prefix: &str) -> Result<Norm> {
-        Ok(Norm { weight: self.vec(&format!("{prefix}.weight"))?, bias: self.vec(&format!("{prefix}.bias"))? })
+        Ok(Norm {
+            weight: self.vec(&format!("{prefix}.weight"))?,
+            bias: self.vec(&format!("{prefix}.bias"))?,
+        })
     }
 }
 
@@ -95,13 +98,19 @@ impl Weights {
     pub fn from_checkpoint(ckpt: &Checkpoint) -> Result<Weights> {
         let cfg = ckpt.config.clone();
         let rd = Reader(ckpt);
-        let blocks = (0..cfg.n_layer).map(|i| read_block(&rd, &cfg, i)).collect::<Result<Vec<_>>>()?;
+        let blocks = (0..cfg.n_layer)
+            .map(|i| read_block(&rd, &cfg, i))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Weights {
             emb: rd.mat("emb.weight", cfg.vocab_size)?,
             ln0: rd.norm("blocks.0.ln0")?,
             blocks,
             ln_out: rd.norm("ln_out")?,
-            head: if ckpt.has_head() { Some(rd.mat("head.weight", cfg.vocab_size)?) } else { None },
+            head: if ckpt.has_head() {
+                Some(rd.mat("head.weight", cfg.vocab_size)?)
+            } else {
+                None
+            },
             config: cfg,
         })
     }
@@ -142,5 +151,10 @@ fn read_block(rd: &Reader, cfg: &Config, i: usize) -> Result<Block> {
         receptance: rd.mat(&p("ffn.receptance.weight"), c)?,
         value: rd.mat(&p("ffn.value.weight"), c)?,
     };
-    Ok(Block { ln1: rd.norm(&p("ln1"))?, ln2: rd.norm(&p("ln2"))?, att, ffn })
+    Ok(Block {
+        ln1: rd.norm(&p("ln1"))?,
+        ln2: rd.norm(&p("ln2"))?,
+        att,
+        ffn,
+    })
 }

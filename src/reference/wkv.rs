@@ -13,7 +13,13 @@ use super::Packing;
 
 /// Runs the recurrence over every sequence and head. `state`: one `[H][N][N]` per
 /// sequence, updated in place. Returns `o`, `[n][C]`.
-pub fn recurrent(p: &Projections, packing: &Packing, heads: usize, u: &[f32], state: &mut [Vec<f32>]) -> Vec<f32> {
+pub fn recurrent(
+    p: &Projections,
+    packing: &Packing,
+    heads: usize,
+    u: &[f32],
+    state: &mut [Vec<f32>],
+) -> Vec<f32> {
     let c = u.len();
     let n_h = c / heads;
     let mut out = vec![0.0; p.r.len()];
@@ -22,7 +28,12 @@ pub fn recurrent(p: &Projections, packing: &Packing, heads: usize, u: &[f32], st
             let s = &mut state[b][h * n_h * n_h..(h + 1) * n_h * n_h];
             for t in start..start + len {
                 let ch = t * c + h * n_h..t * c + (h + 1) * n_h;
-                let step = Step { r: &p.r[ch.clone()], k: &p.k[ch.clone()], v: &p.v[ch.clone()], log_w: &p.log_w[ch.clone()] };
+                let step = Step {
+                    r: &p.r[ch.clone()],
+                    k: &p.k[ch.clone()],
+                    v: &p.v[ch.clone()],
+                    log_w: &p.log_w[ch.clone()],
+                };
                 step.apply(&u[h * n_h..(h + 1) * n_h], s, &mut out[ch]);
             }
         }
