@@ -60,8 +60,7 @@ fn check_states(
     let wkv_len = states[0].wkv.len() / out.lengths.len();
     for (kind, size) in [("att_shift", c), ("wkv", wkv_len), ("ffn_shift", c)] {
         let want = golden.f32(&format!("state.{b}.{kind}"));
-        for l in 0..layers {
-            let st = &states[l];
+        for (l, st) in states.iter().enumerate().take(layers) {
             let all = match kind {
                 "att_shift" => &st.att_shift,
                 "wkv" => &st.wkv,
