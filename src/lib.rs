@@ -15,5 +15,6 @@ pub mod gpu;
 pub mod model;
 pub mod reference;
 pub mod tokenizer;
+pub mod trace;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@
 //! so every sequence's hidden states and final state are exactly those of a run alone.
 
 pub mod channel_mix;
+pub mod chunked;
 mod engine;
 pub mod ops;
 pub mod time_mix;
