@@ -11,10 +11,12 @@ Writes, under tests/fixtures/pth/:
   module_state.pth         nn.Linear(3, 2).state_dict() with known values (OrderedDict + _metadata BUILD)
   noncontiguous.pth        a transposed view (must be refused: strides)
   int64.pth                an int64 tensor (must be refused: dtype)
-  legacy.pth               the pre-1.6 (non-zip) format (must be refused)
+  legacy.pth               the pre-1.6 (non-zip) format (must be refused; its bytes differ run to run)
   malicious_system.pth     a pickle that would call os.system (posix.system) when loaded by pickle
   malicious_eval.pth       a pickle that would call builtins.eval
   truncated.pth            the first half of tensors.pth
+  tiny_rwkv6.pth           a tiny RWKV-6 model (C=8, 2 heads, 2 layers, V=16) in bf16 with the
+                           official names and shapes, as BlinkDL's training code saves them
 
 Usage: python3 scripts/make_pth_fixtures.py   (needs torch and safetensors)
 """
@@ -65,9 +67,39 @@ def repack_zip64(src, dst):
     try:
         with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
             for info in zin.infolist():
-                zout.writestr(info.filename, zin.read(info.filename))
+                fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                zout.writestr(fixed, zin.read(info.filename))
     finally:
         zipfile.ZIP64_LIMIT = limit
+
+
+def tiny_rwkv6():
+    """Official RWKV-6 names and shapes (rwkv/model.py), tiny sizes; value = index / 64."""
+    c, h, f, v, r, d, layers = 8, 2, 32, 16, 2, 4, 2
+    shapes = {"emb.weight": (v, c), "blocks.0.ln0.weight": (c,), "blocks.0.ln0.bias": (c,)}
+    for i in range(layers):
+        b = f"blocks.{i}."
+        for n in ["ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias", "att.ln_x.weight", "att.ln_x.bias"]:
+            shapes[b + n] = (c,)
+        for n in "xwkvrg":
+            shapes[b + f"att.time_maa_{n}"] = (1, 1, c)
+        shapes[b + "att.time_maa_w1"] = (c, 5 * r)
+        shapes[b + "att.time_maa_w2"] = (5, r, c)
+        shapes[b + "att.time_decay"] = (1, 1, c)
+        shapes[b + "att.time_decay_w1"] = (c, d)
+        shapes[b + "att.time_decay_w2"] = (d, c)
+        shapes[b + "att.time_faaaa"] = (h, c // h)
+        for n in ["receptance", "key", "value", "gate", "output"]:
+            shapes[b + f"att.{n}.weight"] = (c, c)
+        shapes[b + "ffn.time_maa_k"] = (1, 1, c)
+        shapes[b + "ffn.time_maa_r"] = (1, 1, c)
+        shapes[b + "ffn.key.weight"] = (f, c)
+        shapes[b + "ffn.receptance.weight"] = (c, c)
+        shapes[b + "ffn.value.weight"] = (c, f)
+    shapes["ln_out.weight"] = (c,)
+    shapes["ln_out.bias"] = (c,)
+    shapes["head.weight"] = (v, c)
+    return {k: (torch.arange(torch.Size(s).numel()) / 64).reshape(s).to(torch.bfloat16) for k, s in shapes.items()}
 
 
 def path(name):
@@ -93,6 +125,8 @@ def main():
     torch.save({"x": torch.ones(2)}, path("legacy.pth"), _use_new_zipfile_serialization=False)
     torch.save({"x": Evil(os.system, "echo pwned")}, path("malicious_system.pth"))
     torch.save({"x": Evil(builtins.eval, "__import__('os').system('echo pwned')")}, path("malicious_eval.pth"))
+
+    torch.save(tiny_rwkv6(), path("tiny_rwkv6.pth"))
 
     with open(path("tensors.pth"), "rb") as f:
         data = f.read()

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::pickle::parse_state_dict;
-use rwkv_lens::model::pth::read_pth;
+use rwkv_lens::model::pth::{checkpoint_from_pth, read_pth};
 use rwkv_lens::model::zip::crc32;
 use rwkv_lens::model::{Checkpoint, Config, DType, Tensor, Version};
 
@@ -111,6 +111,27 @@ fn module_state_dict_with_metadata() {
     assert_eq!(
         (got[1].0.as_str(), got[1].1.to_f32()),
         ("bias", vec![10.0, 20.0])
+    );
+}
+
+#[test]
+fn tiny_official_rwkv6_pth_is_a_checkpoint() {
+    let (path, bytes) = fixture("tiny_rwkv6.pth");
+    let c = checkpoint_from_pth(&path, &bytes).unwrap();
+    let k = &c.config;
+    assert_eq!((k.n_layer, k.n_embd, k.n_head, k.head_size), (2, 8, 2, 4));
+    assert_eq!(
+        (k.ffn_dim, k.vocab_size, k.mix_lora, k.decay_lora),
+        (32, 16, 2, 4)
+    );
+    assert!(c.has_head());
+    assert_eq!(c.dominant_dtype(), DType::BF16);
+    let maa = c.get("blocks.1.att.time_maa_x").unwrap();
+    assert_eq!(maa.shape, [1, 1, 8]);
+    // value = index / 64, exact in bf16
+    assert_eq!(
+        maa.to_f32(),
+        (0..8).map(|i| i as f32 / 64.0).collect::<Vec<_>>()
     );
 }
 

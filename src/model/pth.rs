@@ -7,6 +7,7 @@
 //! `(storage, offset, size, stride)`; only contiguous (row-major) views are accepted,
 //! so element `i` of the tensor is storage element `offset + i`.
 
+use super::checkpoint::Checkpoint;
 use super::pickle::{self, TensorRef};
 use super::tensor::Tensor;
 use super::zip::{Entry, Zip};
@@ -60,6 +61,11 @@ pub fn read_pth(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
         out.push((name, tensor));
     }
     Ok(out)
+}
+
+/// A [`Checkpoint`] (names canonicalised, config detected) from a `.pth` file in memory.
+pub fn checkpoint_from_pth(source: &str, bytes: &[u8]) -> Result<Checkpoint> {
+    Checkpoint::from_tensors(source, read_pth(source, bytes)?, bytes.len() as u64)
 }
 
 /// The zip archive, or a clear error for the legacy format and other files.
