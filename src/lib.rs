@@ -12,6 +12,8 @@
 pub mod embed;
 pub mod error;
 pub mod gpu;
+#[cfg(feature = "native")]
+pub mod io;
 pub mod model;
 pub mod reference;
 pub mod tokenizer;

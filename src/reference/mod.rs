@@ -159,7 +159,7 @@ pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
         for &tok in seq {
             if tok as usize >= w.config.vocab_size {
                 return Err(Error::input(format!(
-                    "token id {tok} in sequence {b} is outside the vocabulary (size {})",
+                    "token id {tok} in sequence {b} is outside the model's vocabulary of {} (is the tokenizer right for this model?)",
                     w.config.vocab_size
                 )));
             }
