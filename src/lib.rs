@@ -14,6 +14,7 @@ pub mod error;
 pub mod gpu;
 pub mod model;
 pub mod reference;
+pub mod study;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

@@ -1,0 +1,19 @@
+//! The study: layer-wise zero-shot sentence similarity of RWKV-6 models on STS-like
+//! tasks, beside a GloVe average-word-vector baseline (see `docs/study.md`).
+//!
+//! Pipeline: tasks (pairs with gold scores, subsets and text domains) → each unique
+//! sentence embedded once per model, all requested layers and poolings from one
+//! forward pass → cosine per pair → Spearman / Pearson (+ ROC-AUC and threshold
+//! metrics on binary tasks) with seeded bootstrap CIs, per task, subset and domain →
+//! the out-of-distribution view (domain scores and drops from news) → results.json,
+//! results.md and SVG plots.
+
+pub mod bootstrap;
+pub mod domains;
+#[cfg(feature = "native")]
+pub mod glove;
+pub mod hash;
+pub mod metrics;
+pub mod pairs;
+pub mod table;
+pub mod tasks;
