@@ -66,7 +66,10 @@ fn split_chunk(w: &str, known: &mut dyn FnMut(&str) -> bool, out: &mut Vec<Strin
         out.push(last.to_string());
         return;
     }
-    if let Some(c) = CLITICS.iter().find(|c| w.len() > c.len() && w.ends_with(*c)) {
+    if let Some(c) = CLITICS
+        .iter()
+        .find(|c| w.len() > c.len() && w.ends_with(*c))
+    {
         split_chunk(&w[..w.len() - c.len()], known, out);
         out.push(c.to_string());
         return;
@@ -133,13 +136,22 @@ impl Glove {
     /// Reads `word v1 … vD` lines from a `.gz` (or plain) file, keeping `wanted` words.
     pub fn load(path: &Path, wanted: &HashSet<String>) -> Result<Glove> {
         let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|e| Error::file(&shown, format!("cannot open: {e}")))?;
-        let mut hashing = HashingReader { inner: file, hash: Xxh64::new(0), bytes: 0 };
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::file(&shown, format!("cannot open: {e}")))?;
+        let mut hashing = HashingReader {
+            inner: file,
+            hash: Xxh64::new(0),
+            bytes: 0,
+        };
         let gz = path.extension().is_some_and(|e| e == "gz");
         let mut glove = Glove {
             dim: 0,
             vocab_size: 0,
-            id: FileId { path: shown.clone(), xxh64: String::new(), bytes: 0 },
+            id: FileId {
+                path: shown.clone(),
+                xxh64: String::new(),
+                bytes: 0,
+            },
             index: HashMap::new(),
             vectors: Vec::new(),
         };
@@ -187,7 +199,13 @@ impl Glove {
             .split(' ')
             .map(|v| v.parse::<f32>().ok().filter(|x| x.is_finite()))
             .collect::<Option<_>>()
-            .ok_or_else(|| Error::row(&self.id.path, row, format!("`{word}`: a value is not a finite number")))?;
+            .ok_or_else(|| {
+                Error::row(
+                    &self.id.path,
+                    row,
+                    format!("`{word}`: a value is not a finite number"),
+                )
+            })?;
         if self.dim == 0 {
             self.dim = values.len();
         }
@@ -195,11 +213,16 @@ impl Glove {
             return Err(Error::row(
                 &self.id.path,
                 row,
-                format!("`{word}` has {} values, expected {}", values.len(), self.dim),
+                format!(
+                    "`{word}` has {} values, expected {}",
+                    values.len(),
+                    self.dim
+                ),
             ));
         }
         if keep && !self.index.contains_key(word) {
-            self.index.insert(word.to_string(), self.vectors.len() / self.dim);
+            self.index
+                .insert(word.to_string(), self.vectors.len() / self.dim);
             self.vectors.extend_from_slice(&values);
         }
         Ok(())
@@ -226,7 +249,11 @@ impl Glove {
             known += 1;
         }
         let vector = (known > 0).then(|| sum.iter().map(|s| (s / known as f64) as f32).collect());
-        SentenceVector { vector, tokens: tokens.len(), known }
+        SentenceVector {
+            vector,
+            tokens: tokens.len(),
+            known,
+        }
     }
 }
 
@@ -240,11 +267,37 @@ mod tests {
 
     #[test]
     fn tokenization_rules() {
-        let mut known = vocab(&["u.s.", "long-term", "does", "n't", "fit", "\"", ",", "$", "2.5", "."]);
-        let t = tokenize("“U.S. long-term” doesn't fit, $2.5 Kras-driven.", &mut known);
+        let mut known = vocab(&[
+            "u.s.",
+            "long-term",
+            "does",
+            "n't",
+            "fit",
+            "\"",
+            ",",
+            "$",
+            "2.5",
+            ".",
+        ]);
+        let t = tokenize(
+            "“U.S. long-term” doesn't fit, $2.5 Kras-driven.",
+            &mut known,
+        );
         let expected = [
-            "\"", "u.s.", "long-term", "\"", "does", "n't", "fit", ",", "$", "2.5", "kras", "-",
-            "driven", ".",
+            "\"",
+            "u.s.",
+            "long-term",
+            "\"",
+            "does",
+            "n't",
+            "fit",
+            ",",
+            "$",
+            "2.5",
+            "kras",
+            "-",
+            "driven",
+            ".",
         ];
         assert_eq!(t, expected);
     }
@@ -260,7 +313,10 @@ mod tests {
                 asked.push(w.to_string());
                 vocab_words.contains(&w)
             });
-            assert!(asked.iter().chain(&toks).all(|w| set.contains(w)), "{vocab_words:?}");
+            assert!(
+                asked.iter().chain(&toks).all(|w| set.contains(w)),
+                "{vocab_words:?}"
+            );
         }
     }
 }

@@ -91,7 +91,12 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
         return None;
     }
     // Mann–Whitney: U = Σ rank(positives) − n⁺(n⁺+1)/2 ; AUC = U / (n⁺ n⁻).
-    let rank_sum: f64 = ranks.iter().zip(labels).filter(|(_, &l)| l).map(|(r, _)| r).sum();
+    let rank_sum: f64 = ranks
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| l)
+        .map(|(r, _)| r)
+        .sum();
     let u = rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Some(u / (n_pos as f64 * n_neg as f64))
 }
@@ -184,7 +189,10 @@ mod tests {
     #[test]
     fn ranks_average_ties_by_hand() {
         // values 10,20,20,5 → sorted 5(1) 10(2) 20(3,4 → 3.5)
-        assert_eq!(average_ranks(&[10.0, 20.0, 20.0, 5.0]), [2.0, 3.5, 3.5, 1.0]);
+        assert_eq!(
+            average_ranks(&[10.0, 20.0, 20.0, 5.0]),
+            [2.0, 3.5, 3.5, 1.0]
+        );
     }
 
     #[test]

@@ -17,3 +17,29 @@ pub mod metrics;
 pub mod pairs;
 pub mod table;
 pub mod tasks;
+
+#[cfg(feature = "native")]
+pub mod args;
+#[cfg(feature = "native")]
+pub mod embedding;
+#[cfg(feature = "native")]
+pub mod evaluate;
+#[cfg(feature = "native")]
+pub mod markdown;
+#[cfg(feature = "native")]
+pub mod ood;
+#[cfg(feature = "native")]
+pub mod plots;
+#[cfg(feature = "native")]
+pub mod report;
+#[cfg(feature = "native")]
+pub mod run;
+
+#[cfg(feature = "native")]
+pub use args::{Preset, StudyArgs};
+#[cfg(feature = "native")]
+pub use embedding::StudyModel;
+#[cfg(feature = "native")]
+pub use report::StudyReport;
+#[cfg(feature = "native")]
+pub use run::run;

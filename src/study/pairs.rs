@@ -35,7 +35,13 @@ fn columns(path: &str, header: &[&str]) -> Result<Columns> {
     let (gold, binary) = match (find("score"), find("label")) {
         (Some(i), None) => (i, false),
         (None, Some(i)) => (i, true),
-        _ => return Err(Error::row(path, 1, "header needs exactly one of `score` or `label`")),
+        _ => {
+            return Err(Error::row(
+                path,
+                1,
+                "header needs exactly one of `score` or `label`",
+            ))
+        }
     };
     Ok(Columns {
         s1: need("sentence1")?,
@@ -50,7 +56,11 @@ fn columns(path: &str, header: &[&str]) -> Result<Columns> {
 fn pair_from_fields(path: &str, line: usize, cols: &Columns, fields: &[&str]) -> Result<Pair> {
     let get = |i: usize, name: &str| {
         fields.get(i).copied().ok_or_else(|| {
-            Error::row(path, line, format!("missing column `{name}` (row has {} fields)", fields.len()))
+            Error::row(
+                path,
+                line,
+                format!("missing column `{name}` (row has {} fields)", fields.len()),
+            )
         })
     };
     let gold_text = get(cols.gold, "score/label")?;
@@ -78,7 +88,11 @@ fn pair_from_fields(path: &str, line: usize, cols: &Columns, fields: &[&str]) ->
 /// Loads a pair file; the task name is filled in by the caller.
 pub fn load_pairs_file(path: &Path) -> Result<Task> {
     let f = read_text(path)?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
     let (pairs, binary) = match ext.as_str() {
         "tsv" | "txt" => {
             let records = tsv_records(&f.text);
@@ -86,7 +100,9 @@ pub fn load_pairs_file(path: &Path) -> Result<Task> {
         }
         "csv" => {
             let records = csv_records(&f.path, &f.text)?;
-            let iter = records.iter().map(|(n, r)| (*n, r.iter().map(String::as_str).collect()));
+            let iter = records
+                .iter()
+                .map(|(n, r)| (*n, r.iter().map(String::as_str).collect()));
             from_records(&f.path, iter)?
         }
         "jsonl" | "ndjson" => from_json_lines(&f.path, &f.text)?,
@@ -111,7 +127,9 @@ fn from_records<'a>(
     path: &str,
     mut records: impl Iterator<Item = (usize, Vec<&'a str>)>,
 ) -> Result<(Vec<Pair>, bool)> {
-    let (_, header) = records.next().ok_or_else(|| Error::file(path, "empty pair file"))?;
+    let (_, header) = records
+        .next()
+        .ok_or_else(|| Error::file(path, "empty pair file"))?;
     let cols = columns(path, &header)?;
     let pairs = records
         .map(|(line, fields)| pair_from_fields(path, line, &cols, &fields))
@@ -123,21 +141,34 @@ fn from_records<'a>(
 fn from_json_lines(path: &str, text: &str) -> Result<(Vec<Pair>, bool)> {
     let mut pairs = Vec::new();
     let mut binary = None;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let n = i + 1;
-        let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| Error::row(path, n, format!("bad JSON: {e}")))?;
-        let obj = value.as_object().ok_or_else(|| Error::row(path, n, "expected a JSON object"))?;
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Error::row(path, n, format!("bad JSON: {e}")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| Error::row(path, n, "expected a JSON object"))?;
         let text_of = |key: &str| -> Result<String> {
             let v = obj.get(key).and_then(|v| v.as_str());
             sentence(path, n, v.unwrap_or(""), key)
         };
         let (gold, is_label) = json_gold(path, n, obj)?;
         if *binary.get_or_insert(is_label) != is_label {
-            return Err(Error::row(path, n, "mixes `score` and `label` across lines"));
+            return Err(Error::row(
+                path,
+                n,
+                "mixes `score` and `label` across lines",
+            ));
         }
         let opt = |key: &str, default: &str| {
-            obj.get(key).and_then(|v| v.as_str()).unwrap_or(default).to_string()
+            obj.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or(default)
+                .to_string()
         };
         pairs.push(Pair {
             s1: text_of("sentence1")?,
@@ -150,7 +181,11 @@ fn from_json_lines(path: &str, text: &str) -> Result<(Vec<Pair>, bool)> {
     Ok((pairs, binary.unwrap_or(false)))
 }
 
-fn json_gold(path: &str, n: usize, obj: &serde_json::Map<String, serde_json::Value>) -> Result<(f64, bool)> {
+fn json_gold(
+    path: &str,
+    n: usize,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(f64, bool)> {
     match (obj.get("score"), obj.get("label")) {
         (Some(v), None) => v
             .as_f64()
@@ -162,6 +197,10 @@ fn json_gold(path: &str, n: usize, obj: &serde_json::Map<String, serde_json::Val
             (_, Some(b)) => Ok((b as u8 as f64, true)),
             _ => Err(Error::row(path, n, format!("`label` = {v} is not 0/1"))),
         },
-        _ => Err(Error::row(path, n, "needs exactly one of `score` or `label`")),
+        _ => Err(Error::row(
+            path,
+            n,
+            "needs exactly one of `score` or `label`",
+        )),
     }
 }

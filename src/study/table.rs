@@ -17,7 +17,8 @@ pub struct TextFile {
 /// Reads a UTF-8 file, hashes its bytes and drops a leading byte-order mark.
 pub fn read_text(path: &Path) -> Result<TextFile> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::file(&shown, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::file(&shown, format!("cannot read: {e}")))?;
     let id = FileId {
         path: shown.clone(),
         xxh64: format!("{:016x}", xxh64(&bytes, 0)),
@@ -79,7 +80,11 @@ pub fn csv_records(path: &str, text: &str) -> Result<Vec<(usize, Vec<String>)>> 
         }
     }
     if quoted {
-        return Err(Error::row(path, start_line, "unterminated quoted CSV field"));
+        return Err(Error::row(
+            path,
+            start_line,
+            "unterminated quoted CSV field",
+        ));
     }
     fields.push(field);
     push_record(&mut records, start_line, fields);
@@ -93,12 +98,22 @@ fn push_record(records: &mut Vec<(usize, Vec<String>)>, line: usize, fields: Vec
 }
 
 /// Field `i` of a record, or a one-line error naming the file, line and column.
-pub fn field<'a>(path: &str, line: usize, fields: &[&'a str], i: usize, name: &str) -> Result<&'a str> {
+pub fn field<'a>(
+    path: &str,
+    line: usize,
+    fields: &[&'a str],
+    i: usize,
+    name: &str,
+) -> Result<&'a str> {
     fields.get(i).copied().ok_or_else(|| {
         Error::row(
             path,
             line,
-            format!("missing column {} `{name}` (row has {} fields)", i + 1, fields.len()),
+            format!(
+                "missing column {} `{name}` (row has {} fields)",
+                i + 1,
+                fields.len()
+            ),
         )
     })
 }
@@ -107,7 +122,11 @@ pub fn field<'a>(path: &str, line: usize, fields: &[&'a str], i: usize, name: &s
 pub fn parse_score(path: &str, line: usize, s: &str, name: &str) -> Result<f64> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(Error::row(path, line, format!("`{name}` = `{s}` is not a number"))),
+        _ => Err(Error::row(
+            path,
+            line,
+            format!("`{name}` = `{s}` is not a number"),
+        )),
     }
 }
 
@@ -116,14 +135,22 @@ pub fn parse_label(path: &str, line: usize, s: &str, name: &str) -> Result<f64> 
     match s.trim() {
         "0" | "false" | "False" => Ok(0.0),
         "1" | "true" | "True" => Ok(1.0),
-        _ => Err(Error::row(path, line, format!("`{name}` = `{s}` is not a 0/1 label"))),
+        _ => Err(Error::row(
+            path,
+            line,
+            format!("`{name}` = `{s}` is not a 0/1 label"),
+        )),
     }
 }
 
 /// A sentence: must hold some non-space text.
 pub fn sentence(path: &str, line: usize, s: &str, name: &str) -> Result<String> {
     if s.trim().is_empty() {
-        return Err(Error::row(path, line, format!("empty sentence in `{name}`")));
+        return Err(Error::row(
+            path,
+            line,
+            format!("empty sentence in `{name}`"),
+        ));
     }
     Ok(s.to_string())
 }
@@ -142,8 +169,14 @@ mod tests {
     fn csv_quotes_commas_newlines() {
         let r = csv_records("f", "s1,s2\n\"a, b\",\"say \"\"hi\"\"\nthere\"\nx,y").unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!(r[1], (2, vec!["a, b".to_string(), "say \"hi\"\nthere".to_string()]));
+        assert_eq!(
+            r[1],
+            (2, vec!["a, b".to_string(), "say \"hi\"\nthere".to_string()])
+        );
         assert_eq!(r[2].0, 4);
-        assert!(csv_records("f", "\"open").unwrap_err().to_string().contains("f:1"));
+        assert!(csv_records("f", "\"open")
+            .unwrap_err()
+            .to_string()
+            .contains("f:1"));
     }
 }

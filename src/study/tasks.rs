@@ -52,15 +52,51 @@ pub struct Family {
 }
 
 pub const FAMILIES: &[Family] = &[
-    Family { name: "mrpc", splits: &["test", "train", "glue-train", "glue-validation"], binary: true },
-    Family { name: "stsb", splits: &["test", "dev", "train"], binary: false },
-    Family { name: "sickr", splits: &["test", "train", "trial"], binary: false },
-    Family { name: "sts12", splits: &["test", "train"], binary: false },
-    Family { name: "sts13", splits: &["test"], binary: false },
-    Family { name: "sts14", splits: &["test"], binary: false },
-    Family { name: "sts15", splits: &["test"], binary: false },
-    Family { name: "sts16", splits: &["test"], binary: false },
-    Family { name: "biosses", splits: &["all"], binary: false },
+    Family {
+        name: "mrpc",
+        splits: &["test", "train", "glue-train", "glue-validation"],
+        binary: true,
+    },
+    Family {
+        name: "stsb",
+        splits: &["test", "dev", "train"],
+        binary: false,
+    },
+    Family {
+        name: "sickr",
+        splits: &["test", "train", "trial"],
+        binary: false,
+    },
+    Family {
+        name: "sts12",
+        splits: &["test", "train"],
+        binary: false,
+    },
+    Family {
+        name: "sts13",
+        splits: &["test"],
+        binary: false,
+    },
+    Family {
+        name: "sts14",
+        splits: &["test"],
+        binary: false,
+    },
+    Family {
+        name: "sts15",
+        splits: &["test"],
+        binary: false,
+    },
+    Family {
+        name: "sts16",
+        splits: &["test"],
+        binary: false,
+    },
+    Family {
+        name: "biosses",
+        splits: &["all"],
+        binary: false,
+    },
 ];
 
 fn canonical_split(split: &str) -> &str {
@@ -81,15 +117,22 @@ pub struct Part {
 /// A parsed task spec.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskSpec {
-    BuiltIn { family: &'static str, parts: Vec<Part> },
-    Pairs { path: PathBuf },
+    BuiltIn {
+        family: &'static str,
+        parts: Vec<Part>,
+    },
+    Pairs {
+        path: PathBuf,
+    },
 }
 
 impl TaskSpec {
     pub fn parse(spec: &str) -> Result<TaskSpec> {
         let spec = spec.trim();
         if let Some(path) = spec.strip_prefix("pairs:") {
-            return Ok(TaskSpec::Pairs { path: PathBuf::from(path) });
+            return Ok(TaskSpec::Pairs {
+                path: PathBuf::from(path),
+            });
         }
         let (name, rest) = spec.split_once(':').unwrap_or((spec, ""));
         let family = FAMILIES.iter().find(|f| f.name == name).ok_or_else(|| {
@@ -100,11 +143,19 @@ impl TaskSpec {
             ))
         })?;
         let parts = if rest.is_empty() {
-            vec![Part { split: family.splits[0].to_string(), first: None }]
+            vec![Part {
+                split: family.splits[0].to_string(),
+                first: None,
+            }]
         } else {
-            rest.split('+').map(|p| parse_part(family, p)).collect::<Result<_>>()?
+            rest.split('+')
+                .map(|p| parse_part(family, p))
+                .collect::<Result<_>>()?
         };
-        Ok(TaskSpec::BuiltIn { family: family.name, parts })
+        Ok(TaskSpec::BuiltIn {
+            family: family.name,
+            parts,
+        })
     }
 
     /// The canonical name written in results.
@@ -129,7 +180,10 @@ fn parse_part(family: &Family, part: &str) -> Result<Part> {
     let (split, first) = match part.split_once('@') {
         Some((s, n)) => {
             let n: usize = n.trim().parse().map_err(|_| {
-                Error::input(format!("`@{n}` in task `{}`: expected a pair count", family.name))
+                Error::input(format!(
+                    "`@{n}` in task `{}`: expected a pair count",
+                    family.name
+                ))
             })?;
             (s.trim(), Some(n))
         }
@@ -143,7 +197,10 @@ fn parse_part(family: &Family, part: &str) -> Result<Part> {
             family.splits.join(", ")
         )));
     }
-    Ok(Part { split: split.to_string(), first })
+    Ok(Part {
+        split: split.to_string(),
+        first,
+    })
 }
 
 /// Where the data lives: `--data-dir`, else `$RWKV_LENS_DATA`, else `../shared/data`
@@ -159,20 +216,27 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf> {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
         PathBuf::from("../shared/data"),
     ];
-    candidates.iter().find(|p| p.is_dir()).cloned().ok_or_else(|| {
-        Error::input(format!(
-            "no data directory: pass --data-dir or set RWKV_LENS_DATA (tried {} and {})",
-            candidates[0].display(),
-            candidates[1].display()
-        ))
-    })
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .ok_or_else(|| {
+            Error::input(format!(
+                "no data directory: pass --data-dir or set RWKV_LENS_DATA (tried {} and {})",
+                candidates[0].display(),
+                candidates[1].display()
+            ))
+        })
 }
 
 fn existing_dir(dir: PathBuf, from: &str) -> Result<PathBuf> {
     if dir.is_dir() {
         Ok(dir)
     } else {
-        Err(Error::file(dir.display(), format!("data directory (from {from}) does not exist")))
+        Err(Error::file(
+            dir.display(),
+            format!("data directory (from {from}) does not exist"),
+        ))
     }
 }
 
@@ -237,16 +301,23 @@ fn load_builtin(family: &'static str, parts: &[Part], dir: &Path) -> Result<Task
 pub fn load_split(family: &str, split: &str, dir: &Path) -> Result<(Vec<Pair>, FileId)> {
     let file = |rel: &str| dir.join(rel);
     match family {
-        "mrpc" => load_mrpc(&file(match split {
-            "test" => "mrpc/msr_paraphrase_test.txt",
-            "train" => "mrpc/msr_paraphrase_train.txt",
-            "glue-train" => "mrpc/glue/train.tsv",
-            _ => "mrpc/glue/dev.tsv",
-        }), split),
+        "mrpc" => load_mrpc(
+            &file(match split {
+                "test" => "mrpc/msr_paraphrase_test.txt",
+                "train" => "mrpc/msr_paraphrase_train.txt",
+                "glue-train" => "mrpc/glue/train.tsv",
+                _ => "mrpc/glue/dev.tsv",
+            }),
+            split,
+        ),
         "stsb" => load_stsb(&file(&format!("stsb/stsb-{split}.tsv"))),
         "sickr" => load_sick(&file(&format!(
             "sick/semeval2014/SICK_{}.txt",
-            if split == "test" { "test_annotated" } else { split }
+            if split == "test" {
+                "test_annotated"
+            } else {
+                split
+            }
         ))),
         "biosses" => load_biosses(&file("biosses/biosses.tsv")),
         sts => load_sts(&file("sts12-16/sts12-16.tsv"), sts, split),
@@ -257,7 +328,13 @@ pub fn load_split(family: &str, split: &str, dir: &Path) -> Result<(Vec<Pair>, F
 fn domain(path: &str, line: usize, family: &str, subset: &str) -> Result<String> {
     domain_of(family, subset)
         .map(str::to_string)
-        .ok_or_else(|| Error::row(path, line, format!("subset `{subset}` has no domain in study::domains")))
+        .ok_or_else(|| {
+            Error::row(
+                path,
+                line,
+                format!("subset `{subset}` has no domain in study::domains"),
+            )
+        })
 }
 
 fn load_mrpc(path: &Path, split: &str) -> Result<(Vec<Pair>, FileId)> {
@@ -268,8 +345,18 @@ fn load_mrpc(path: &Path, split: &str) -> Result<(Vec<Pair>, FileId)> {
         let p = &f.path;
         pairs.push(Pair {
             gold: parse_label(p, line, field(p, line, &fields, 0, "Quality")?, "Quality")?,
-            s1: sentence(p, line, field(p, line, &fields, 3, "#1 String")?, "#1 String")?,
-            s2: sentence(p, line, field(p, line, &fields, 4, "#2 String")?, "#2 String")?,
+            s1: sentence(
+                p,
+                line,
+                field(p, line, &fields, 3, "#1 String")?,
+                "#1 String",
+            )?,
+            s2: sentence(
+                p,
+                line,
+                field(p, line, &fields, 4, "#2 String")?,
+                "#2 String",
+            )?,
             subset: split.to_string(),
             domain: domain(p, line, "mrpc", split)?,
         });
@@ -286,8 +373,18 @@ fn load_stsb(path: &Path) -> Result<(Vec<Pair>, FileId)> {
         let source = field(p, line, &fields, 1, "source")?;
         pairs.push(Pair {
             gold: parse_score(p, line, field(p, line, &fields, 4, "score")?, "score")?,
-            s1: sentence(p, line, field(p, line, &fields, 5, "sentence1")?, "sentence1")?,
-            s2: sentence(p, line, field(p, line, &fields, 6, "sentence2")?, "sentence2")?,
+            s1: sentence(
+                p,
+                line,
+                field(p, line, &fields, 5, "sentence1")?,
+                "sentence1",
+            )?,
+            s2: sentence(
+                p,
+                line,
+                field(p, line, &fields, 6, "sentence2")?,
+                "sentence2",
+            )?,
             subset: source.to_string(),
             domain: domain(p, line, "stsb", source)?,
         });
@@ -302,9 +399,24 @@ fn load_sick(path: &Path) -> Result<(Vec<Pair>, FileId)> {
     for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
         let p = &f.path;
         pairs.push(Pair {
-            gold: parse_score(p, line, field(p, line, &fields, 3, "relatedness_score")?, "relatedness_score")?,
-            s1: sentence(p, line, field(p, line, &fields, 1, "sentence_A")?, "sentence_A")?,
-            s2: sentence(p, line, field(p, line, &fields, 2, "sentence_B")?, "sentence_B")?,
+            gold: parse_score(
+                p,
+                line,
+                field(p, line, &fields, 3, "relatedness_score")?,
+                "relatedness_score",
+            )?,
+            s1: sentence(
+                p,
+                line,
+                field(p, line, &fields, 1, "sentence_A")?,
+                "sentence_A",
+            )?,
+            s2: sentence(
+                p,
+                line,
+                field(p, line, &fields, 2, "sentence_B")?,
+                "sentence_B",
+            )?,
             subset: "sick".to_string(),
             domain: domain(p, line, "sickr", "sick")?,
         });
@@ -320,8 +432,18 @@ fn load_biosses(path: &Path) -> Result<(Vec<Pair>, FileId)> {
         let p = &f.path;
         pairs.push(Pair {
             gold: parse_score(p, line, field(p, line, &fields, 1, "score")?, "score")?,
-            s1: sentence(p, line, field(p, line, &fields, 2, "sentence1")?, "sentence1")?,
-            s2: sentence(p, line, field(p, line, &fields, 3, "sentence2")?, "sentence2")?,
+            s1: sentence(
+                p,
+                line,
+                field(p, line, &fields, 2, "sentence1")?,
+                "sentence1",
+            )?,
+            s2: sentence(
+                p,
+                line,
+                field(p, line, &fields, 3, "sentence2")?,
+                "sentence2",
+            )?,
             subset: "biosses".to_string(),
             domain: domain(p, line, "biosses", "biosses")?,
         });
@@ -336,14 +458,26 @@ fn load_sts(path: &Path, family: &str, split: &str) -> Result<(Vec<Pair>, FileId
     let mut pairs = Vec::new();
     for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
         let p = &f.path;
-        if field(p, line, &fields, 0, "year")? != year || field(p, line, &fields, 1, "split")? != split {
+        if field(p, line, &fields, 0, "year")? != year
+            || field(p, line, &fields, 1, "split")? != split
+        {
             continue;
         }
         let subset = field(p, line, &fields, 2, "subset")?;
         pairs.push(Pair {
             gold: parse_score(p, line, field(p, line, &fields, 4, "score")?, "score")?,
-            s1: sentence(p, line, field(p, line, &fields, 5, "sentence1")?, "sentence1")?,
-            s2: sentence(p, line, field(p, line, &fields, 6, "sentence2")?, "sentence2")?,
+            s1: sentence(
+                p,
+                line,
+                field(p, line, &fields, 5, "sentence1")?,
+                "sentence1",
+            )?,
+            s2: sentence(
+                p,
+                line,
+                field(p, line, &fields, 6, "sentence2")?,
+                "sentence2",
+            )?,
             subset: subset.to_string(),
             domain: domain(p, line, family, subset)?,
         });
@@ -360,8 +494,14 @@ mod tests {
         let s = TaskSpec::parse("mrpc:glue-train@1000+validation").unwrap();
         assert_eq!(s.name(), "mrpc:glue-train@1000+glue-validation");
         assert_eq!(TaskSpec::parse("stsb").unwrap().name(), "stsb:test");
-        assert_eq!(TaskSpec::parse("pairs:a:b.tsv").unwrap().name(), "pairs:a:b.tsv");
-        assert!(TaskSpec::parse("sts13:train").unwrap_err().to_string().contains("test"));
+        assert_eq!(
+            TaskSpec::parse("pairs:a:b.tsv").unwrap().name(),
+            "pairs:a:b.tsv"
+        );
+        assert!(TaskSpec::parse("sts13:train")
+            .unwrap_err()
+            .to_string()
+            .contains("test"));
         assert!(TaskSpec::parse("glue").is_err());
         assert!(TaskSpec::parse("mrpc:test@x").is_err());
     }
