@@ -16,6 +16,7 @@ pub mod gpu;
 pub mod io;
 pub mod model;
 pub mod reference;
+pub mod study;
 pub mod tokenizer;
 pub mod trace;
 
