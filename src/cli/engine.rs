@@ -18,9 +18,6 @@ pub struct EngineArgs {
     /// Weight precision on the GPU.
     #[arg(long, value_parser = ["f32", "f16"], default_value = "f16")]
     pub precision: String,
-    /// Sequences per batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
 }
 
 pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine>> {

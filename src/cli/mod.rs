@@ -5,6 +5,7 @@ mod convert;
 mod embed;
 mod engine;
 mod inspect;
+mod study;
 mod trace;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
     Convert(convert::Args),
     /// Per-layer pooled sentence embeddings for a file of sentences.
     Embed(embed::Args),
+    /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
+    Study(Box<study::Args>),
     /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
     Trace(trace::Args),
 }
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Convert(a) => convert::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::Study(a) => study::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -82,17 +82,7 @@ pub struct StudyReport {
     pub notes: Vec<String>,
 }
 
-/// Writes `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, contents)
-        .map_err(|e| Error::file(tmp.display(), format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| Error::file(path.display(), format!("cannot rename from .tmp: {e}")))
-}
+pub use crate::io::write_atomic;
 
 impl StudyReport {
     pub fn to_json(&self) -> Result<String> {
