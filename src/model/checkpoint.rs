@@ -101,10 +101,19 @@ impl Checkpoint {
 
 /// Reads every tensor of a safetensors buffer, validating header offsets and sizes.
 pub fn read_safetensors(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
-    let st = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::file(source, format!("not a valid safetensors file: {e}")))?;
+    let st =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| match lying_tensor(bytes) {
+            Some((name, msg)) => Error::tensor(source, name, msg),
+            None => Error::file(source, format!("not a valid safetensors file: {e}")),
+        })?;
+    let mut names = st.names();
+    names.sort(); // a deterministic first error when several tensors are bad
     let mut out = Vec::new();
-    for (name, view) in st.tensors() {
+    for name in names {
+        let view = st
+            .tensor(name)
+            .map_err(|e| Error::tensor(source, name, e))?;
+        let name = name.to_string();
         let dtype = match view.dtype() {
             safetensors::Dtype::F32 => DType::F32,
             safetensors::Dtype::F16 => DType::F16,
@@ -122,6 +131,43 @@ pub fn read_safetensors(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tenso
         out.push((name, t));
     }
     Ok(out)
+}
+
+/// Names the tensor behind safetensors' anonymous "invalid shape, data type, or
+/// offset" error: the first (by offset) whose byte range disagrees with shape × dtype.
+fn lying_tensor(bytes: &[u8]) -> Option<(String, String)> {
+    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let end = usize::try_from(n).ok()?.checked_add(8)?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes.get(8..end)?).ok()?;
+    let mut entries: Vec<(u64, &String, &serde_json::Value)> = header
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .filter_map(|(name, info)| Some((info["data_offsets"][0].as_u64()?, name, info)))
+        .collect();
+    entries.sort_by_key(|(start, name, _)| (*start, *name));
+    entries.into_iter().find_map(|(start, name, info)| {
+        let size: u64 = match info["dtype"].as_str()? {
+            "F64" | "I64" | "U64" => 8,
+            "F32" | "I32" | "U32" => 4,
+            "F16" | "BF16" | "I16" | "U16" => 2,
+            _ => 1,
+        };
+        let stop = info["data_offsets"][1].as_u64()?;
+        let shape: Vec<u64> = (info["shape"].as_array()?.iter())
+            .map(|d| d.as_u64())
+            .collect::<Option<_>>()?;
+        let need = shape.iter().try_fold(size, |a, &d| a.checked_mul(d));
+        let dtype = info["dtype"].as_str().unwrap_or("?");
+        match need {
+            None => Some(format!("shape {shape:?} overflows")),
+            Some(need) if stop.checked_sub(start) != Some(need) => Some(format!(
+                "header gives bytes [{start}, {stop}) but shape {shape:?} of {dtype} needs {need} bytes"
+            )),
+            _ => None,
+        }
+        .map(|msg| (name.clone(), msg))
+    })
 }
 
 /// Writes tensors to a safetensors buffer (names as given, dtypes as stored).
