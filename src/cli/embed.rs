@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use rwkv_lens::embed::{embed_all, parse_layers, Pooling};
+use rwkv_lens::embed::{embed_all, parse_layers, Engine, Pooling};
 use rwkv_lens::io::{npy_f32, write_atomic};
 use rwkv_lens::model::{checkpoint::write_safetensors, load::load, Tensor};
 use rwkv_lens::tokenizer::Tokenizer;
@@ -47,26 +47,37 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
     let text = std::fs::read_to_string(&a.input)
         .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
+    let vocab = ckpt.config.vocab_size;
     let tokens = text
         .lines()
         .enumerate()
         .map(|(i, line)| {
-            tokenizer
-                .encode(line)
-                .map_err(|e| Error::row(a.input.display(), i + 1, e))
+            let row = |e: String| Error::row(a.input.display(), i + 1, e);
+            let ids = tokenizer.encode(line).map_err(|e| row(e.to_string()))?;
+            match ids.iter().find(|&&id| id as usize >= vocab) {
+                Some(id) => Err(row(format!("token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)"))),
+                None => Ok(ids),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut engine = build(&ckpt, &a.engine)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
-    let emb = embed_all(
+    let emb = match embed_all(
         engine.as_mut(),
         &tokens,
         &layers,
         &poolings,
         a.batch_size,
         |d| bar.set_position(d as u64),
-    )?;
+    ) {
+        Err(Error::NonFinite(why)) => {
+            return Err(
+                non_finite_row(engine.as_mut(), &tokens, &layers, &poolings, &a, why).into(),
+            )
+        }
+        other => other?,
+    };
     bar.finish_and_clear();
     let bytes = if a.output.extension().is_some_and(|e| e == "npy") {
         npy_f32(&[poolings.len(), layers.len(), emb.n, emb.dim], &emb.data)
@@ -93,4 +104,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         emb.dim
     );
     Ok(())
+}
+
+/// NaN/Inf in a batch: reruns the lines one by one to name the first that fails
+/// (the engine's message names the layer).
+fn non_finite_row(
+    engine: &mut dyn Engine,
+    tokens: &[Vec<u32>],
+    layers: &[usize],
+    poolings: &[Pooling],
+    a: &Args,
+    why: String,
+) -> Error {
+    let (model, input) = (a.model.display(), a.input.display());
+    for (i, t) in tokens.iter().enumerate() {
+        if let Err(Error::NonFinite(w)) = engine.embed_tokens(&[t.clone()], layers, poolings) {
+            return Error::NonFinite(format!("{model}: {input}:{}: {w}", i + 1));
+        }
+    }
+    Error::NonFinite(format!("{model}: {why}"))
 }

@@ -281,7 +281,7 @@ fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelIn
             file,
             engine: m.engine.name(),
             layers: parse_layers(&plan.layers, config.n_layer)
-                .map_err(|e| Error::input(format!("model {}: {e}", m.label)))?,
+                .map_err(|e| Error::input(format!("model `{}`: {e}", m.label)))?,
             config,
         });
     }

@@ -97,6 +97,11 @@ fn push_record(records: &mut Vec<(usize, Vec<String>)>, line: usize, fields: Vec
     }
 }
 
+/// "1 field", "3 fields".
+pub fn fields_count(n: usize) -> String {
+    format!("{n} field{}", if n == 1 { "" } else { "s" })
+}
+
 /// Field `i` of a record, or a one-line error naming the file, line and column.
 pub fn field<'a>(
     path: &str,
@@ -110,9 +115,9 @@ pub fn field<'a>(
             path,
             line,
             format!(
-                "missing column {} `{name}` (row has {} fields)",
+                "missing column {} `{name}` (row has {})",
                 i + 1,
-                fields.len()
+                fields_count(fields.len())
             ),
         )
     })
