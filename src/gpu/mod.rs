@@ -1,2 +1,93 @@
 //! The wgpu engine: context, buffers, pipelines and dispatch. Each kernel is one
-//! WGSL file in `shaders/`.
+//! WGSL file in `shaders/` whose header states the equation it computes.
+//!
+//! The engine runs RWKV-6 over batches of right-padded sentences and pools every
+//! layer's hidden states on the GPU, so only `[n_layer+1][B][C]` per pooling comes back.
+//! It is designed for WebGPU's default limits (8 storage buffers per stage, 128 MiB per
+//! storage binding, 256 invocations and 16 KiB of workgroup memory per workgroup), and
+//! requests no more than those even when the adapter offers more, so what passes natively
+//! (Vulkan; lavapipe in CI) also fits a browser. The core is `async` and never blocks:
+//! native callers use the synchronous wrappers, which drive it with `pollster`.
+//!
+//! Files: [`context`] (adapter, device, buffers, memory, read-back), [`weights`] (upload,
+//! f16 packing, splitting above the binding limit), [`kernels`] (one Rust file per WGSL
+//! family: parameters and dispatch sizes), [`plan`] (the whole forward pass as a cached
+//! list of dispatches), [`batch`] (grouping and padding sentences), [`engine`] (the API),
+//! [`profile`] (timestamp queries → per-kernel table).
+
+pub mod batch;
+pub mod context;
+pub mod engine;
+pub mod kernels;
+pub mod layers;
+pub mod plan;
+pub mod profile;
+pub mod weights;
+
+pub use engine::{GpuEngine, Hidden};
+pub use profile::Profile;
+
+/// Storage precision of the large projection matrices (the maths is always f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 weights.
+    F32,
+    /// f16 weights packed two per u32 (unpacked with `unpack2x16float`; no shader-f16 needed).
+    F16,
+}
+
+impl Precision {
+    pub fn parse(s: &str) -> crate::Result<Precision> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(Precision::F32),
+            "f16" | "fp16" => Ok(Precision::F16),
+            other => Err(crate::Error::input(format!(
+                "unknown precision `{other}` (expected f32 or f16)"
+            ))),
+        }
+    }
+}
+
+/// Which matrix-multiply kernel to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulKind {
+    /// Register-blocked on CPU adapters (lavapipe), workgroup-memory tiled on GPUs.
+    Auto,
+    /// `matmul.wgsl`: 4×4 per thread from registers, no workgroup memory.
+    Registers,
+    /// `matmul_tiled.wgsl`: 64×64 tiles through workgroup memory.
+    Tiled,
+}
+
+/// How to build the engine.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    /// Adapter by index (as listed by [`context::list_adapters`]) or by a case-insensitive
+    /// substring of its name; `None` prefers a discrete GPU, then integrated, then others.
+    pub adapter: Option<String>,
+    /// `vulkan`, `gl`, `metal`, `dx12`, `webgpu` or `None` for all (or `WGPU_BACKEND`).
+    pub backend: Option<String>,
+    pub precision: Precision,
+    /// Most tokens (padded B·T) in one pass; larger batches are split into groups, and
+    /// longer sequences into time chunks that carry the recurrent state.
+    pub max_batch_tokens: usize,
+    pub matmul: MatmulKind,
+    /// Time every kernel with timestamp queries (when the adapter has them).
+    pub profile: bool,
+    /// Use a storage-binding limit lower than the device's (to exercise splitting in tests).
+    pub max_binding_bytes: Option<u64>,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions {
+            adapter: None,
+            backend: None,
+            precision: Precision::F32,
+            max_batch_tokens: 4096,
+            matmul: MatmulKind::Auto,
+            profile: false,
+            max_binding_bytes: None,
+        }
+    }
+}

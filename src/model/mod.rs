@@ -6,6 +6,7 @@ pub mod config;
 pub mod layout;
 #[cfg(feature = "native")]
 pub mod load;
+pub mod random;
 pub mod tensor;
 
 pub use checkpoint::Checkpoint;
