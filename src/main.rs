@@ -1,3 +1,9 @@
-fn main() {
-    println!("rwkv-lens");
+//! The `rwkv-lens` command line: a thin face over the library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
 }

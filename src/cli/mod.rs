@@ -1,0 +1,44 @@
+//! Argument parsing and dispatch. Each subcommand lives in its own file; errors are
+//! printed as one line (`--debug` adds the full chain and a backtrace).
+
+mod inspect;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rwkv-lens", version, about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks")]
+struct Cli {
+    /// Print the full error chain and a backtrace on failure.
+    #[arg(long, global = true)]
+    debug: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a checkpoint's version, dimensions, parameter count, dtype and file size.
+    Inspect(inspect::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.debug {
+        std::env::set_var("RUST_BACKTRACE", "1");
+    }
+    let result = match cli.command {
+        Command::Inspect(a) => inspect::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if cli.debug {
+                eprintln!("error: {e:?}");
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Shared helpers for integration tests: fixture paths and golden files.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use rwkv_lens::model::{load::load, Checkpoint};
+
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn checkpoint(name: &str) -> Checkpoint {
+    load(&fixture(&format!("{name}/model.safetensors"))).expect("fixture checkpoint loads")
+}
+
+/// The golden file written by `scripts/make_goldens.py` from the official `rwkv` package.
+pub struct Golden {
+    bytes: Vec<u8>,
+}
+
+pub struct GoldenTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Golden {
+    pub fn open(name: &str) -> Golden {
+        Golden {
+            bytes: std::fs::read(fixture(&format!("{name}/golden.safetensors"))).unwrap(),
+        }
+    }
+    pub fn sequences(&self) -> usize {
+        let st = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
+        st.names()
+            .iter()
+            .filter(|n| n.starts_with("tokens."))
+            .count()
+    }
+    pub fn tokens(&self, s: usize) -> Vec<u32> {
+        let st = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
+        let t = st.tensor(&format!("tokens.{s}")).unwrap();
+        t.data()
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u32)
+            .collect()
+    }
+    pub fn f32(&self, name: &str) -> GoldenTensor {
+        let st = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
+        let t = st
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("golden tensor {name}"));
+        let data = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        GoldenTensor {
+            shape: t.shape().to_vec(),
+            data,
+        }
+    }
+}
+
+/// max |a − b| / max(1, max |b|): absolute error for tensors of values up to 1,
+/// relative to the tensor's largest value where values are large.
+pub fn max_err(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    max_abs(a, b) / scale
+}
+
+/// max |a − b|.
+pub fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
