@@ -14,7 +14,7 @@ struct Params {
     batch: u32,    // B
     dim: u32,      // C
     rank: u32,     // R
-    target: u32,   // s: 0=w 1=k 2=v 3=r 4=g (the order of time_maa_w2's slices)
+    slice: u32,    // s: 0=w 1=k 2=v 3=r 4=g (the order of time_maa_w2's slices)
     maa_off: u32,  // offset of maa_s[0] in `vecs`
 }
 
@@ -42,8 +42,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     } else if run.load_state == 1u {
         prev = shift_state[b * p.dim + c];
     }
-    let lora_base = row * 5u * p.rank + p.target * p.rank;
-    let w2_base = p.target * p.rank * p.dim;
+    let lora_base = row * 5u * p.rank + p.slice * p.rank;
+    let w2_base = p.slice * p.rank * p.dim;
     var m = 0.0;
     for (var r = 0u; r < p.rank; r = r + 1u) {
         m = m + lora[lora_base + r] * w2[w2_base + r * p.dim + c];

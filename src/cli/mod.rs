@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rwkv-lens", version, about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks")]
+#[command(
+    name = "rwkv-lens",
+    version,
+    about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks"
+)]
 struct Cli {
     /// Print the full error chain and a backtrace on failure.
     #[arg(long, global = true)]

@@ -24,7 +24,9 @@ pub fn validate(tokens: &[Vec<u32>], vocab: usize) -> Result<()> {
     }
     for (i, seq) in tokens.iter().enumerate() {
         if seq.is_empty() {
-            return Err(Error::input(format!("sequence {i} is empty (every text needs at least one token)")));
+            return Err(Error::input(format!(
+                "sequence {i} is empty (every text needs at least one token)"
+            )));
         }
         if let Some((t, id)) = seq.iter().enumerate().find(|(_, &id)| id as usize >= vocab) {
             return Err(Error::input(format!(
@@ -46,13 +48,21 @@ pub fn make_groups(lengths: &[usize], cap: Capacity) -> Vec<Group> {
     while i < order.len() {
         let longest = lengths[order[i]];
         if longest > cap.tokens {
-            groups.push(Group { members: vec![order[i]], tokens: cap.tokens, chunks: longest.div_ceil(cap.tokens) });
+            groups.push(Group {
+                members: vec![order[i]],
+                tokens: cap.tokens,
+                chunks: longest.div_ceil(cap.tokens),
+            });
             i += 1;
             continue;
         }
         let fit = (cap.tokens / longest).min(cap.batch).max(1);
         let end = (i + fit).min(order.len());
-        groups.push(Group { members: order[i..end].to_vec(), tokens: longest, chunks: 1 });
+        groups.push(Group {
+            members: order[i..end].to_vec(),
+            tokens: longest,
+            chunks: 1,
+        });
         i = end;
     }
     groups
@@ -101,19 +111,51 @@ mod tests {
 
     #[test]
     fn groups_respect_capacity_and_cover_everything() {
-        let cap = Capacity { tokens: 12, batch: 3 };
+        let cap = Capacity {
+            tokens: 12,
+            batch: 3,
+        };
         let groups = make_groups(&[3, 5, 30, 2, 4, 1], cap);
         // longest first: 30 alone in 3 chunks of 12; then 5,4 (2·5 ≤ 12); then 3,2,1
-        assert_eq!(groups[0], Group { members: vec![2], tokens: 12, chunks: 3 });
-        assert_eq!(groups[1], Group { members: vec![1, 4], tokens: 5, chunks: 1 });
-        assert_eq!(groups[2], Group { members: vec![0, 3, 5], tokens: 3, chunks: 1 });
+        assert_eq!(
+            groups[0],
+            Group {
+                members: vec![2],
+                tokens: 12,
+                chunks: 3
+            }
+        );
+        assert_eq!(
+            groups[1],
+            Group {
+                members: vec![1, 4],
+                tokens: 5,
+                chunks: 1
+            }
+        );
+        assert_eq!(
+            groups[2],
+            Group {
+                members: vec![0, 3, 5],
+                tokens: 3,
+                chunks: 1
+            }
+        );
     }
 
     #[test]
     fn bad_tokens_are_named() {
-        let e = validate(&[vec![1, 2], vec![7, 99]], 50).unwrap_err().to_string();
-        assert!(e.contains("sequence 1, position 1") && e.contains("99"), "{e}");
-        assert!(validate(&[vec![]], 50).unwrap_err().to_string().contains("empty"));
+        let e = validate(&[vec![1, 2], vec![7, 99]], 50)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sequence 1, position 1") && e.contains("99"),
+            "{e}"
+        );
+        assert!(validate(&[vec![]], 50)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
     }
 
     #[test]
@@ -121,7 +163,10 @@ mod tests {
         let emb = Tensor::from_f32(vec![3, 2], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         let a: &[u32] = &[2, 1];
         let b: &[u32] = &[0];
-        assert_eq!(gather(&emb, &[a, b], 0, 2, 2), vec![4.0, 5.0, 2.0, 3.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            gather(&emb, &[a, b], 0, 2, 2),
+            vec![4.0, 5.0, 2.0, 3.0, 0.0, 1.0, 0.0, 0.0]
+        );
         assert_eq!(gather(&emb, &[a], 1, 2, 2), vec![2.0, 3.0, 0.0, 0.0]);
     }
 }

@@ -113,7 +113,11 @@ pub async fn list_adapters(backend: Option<&str>) -> Result<Vec<wgpu::AdapterInf
 
 /// Chooses the adapter: by index, by name substring, or the best-ranked one.
 #[cfg(not(target_arch = "wasm32"))]
-async fn pick_adapter(inst: &wgpu::Instance, backends: wgpu::Backends, choice: Option<&str>) -> Result<wgpu::Adapter> {
+async fn pick_adapter(
+    inst: &wgpu::Instance,
+    backends: wgpu::Backends,
+    choice: Option<&str>,
+) -> Result<wgpu::Adapter> {
     let adapters = inst.enumerate_adapters(backends).await;
     let listing = || {
         let names: Vec<String> = adapters
@@ -155,7 +159,11 @@ async fn pick_adapter(inst: &wgpu::Instance, backends: wgpu::Backends, choice: O
 
 /// In the browser there is exactly one adapter to ask for.
 #[cfg(target_arch = "wasm32")]
-async fn pick_adapter(inst: &wgpu::Instance, _backends: wgpu::Backends, _choice: Option<&str>) -> Result<wgpu::Adapter> {
+async fn pick_adapter(
+    inst: &wgpu::Instance,
+    _backends: wgpu::Backends,
+    _choice: Option<&str>,
+) -> Result<wgpu::Adapter> {
     let opts = wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
         ..Default::default()
@@ -169,12 +177,22 @@ async fn pick_adapter(inst: &wgpu::Instance, _backends: wgpu::Backends, _choice:
 fn required_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
     let webgpu = wgpu::Limits::default();
     let mut l = adapter.clone();
-    l.max_storage_buffer_binding_size = l.max_storage_buffer_binding_size.min(webgpu.max_storage_buffer_binding_size);
+    l.max_storage_buffer_binding_size = l
+        .max_storage_buffer_binding_size
+        .min(webgpu.max_storage_buffer_binding_size);
     l.max_buffer_size = l.max_buffer_size.min(webgpu.max_buffer_size);
-    l.max_storage_buffers_per_shader_stage = l.max_storage_buffers_per_shader_stage.min(webgpu.max_storage_buffers_per_shader_stage);
-    l.max_compute_invocations_per_workgroup = l.max_compute_invocations_per_workgroup.min(webgpu.max_compute_invocations_per_workgroup);
-    l.max_compute_workgroup_storage_size = l.max_compute_workgroup_storage_size.min(webgpu.max_compute_workgroup_storage_size);
-    l.max_uniform_buffer_binding_size = l.max_uniform_buffer_binding_size.min(webgpu.max_uniform_buffer_binding_size);
+    l.max_storage_buffers_per_shader_stage = l
+        .max_storage_buffers_per_shader_stage
+        .min(webgpu.max_storage_buffers_per_shader_stage);
+    l.max_compute_invocations_per_workgroup = l
+        .max_compute_invocations_per_workgroup
+        .min(webgpu.max_compute_invocations_per_workgroup);
+    l.max_compute_workgroup_storage_size = l
+        .max_compute_workgroup_storage_size
+        .min(webgpu.max_compute_workgroup_storage_size);
+    l.max_uniform_buffer_binding_size = l
+        .max_uniform_buffer_binding_size
+        .min(webgpu.max_uniform_buffer_binding_size);
     l
 }
 
@@ -187,16 +205,32 @@ fn check_limits(l: &wgpu::Limits, info: &wgpu::AdapterInfo) -> Result<()> {
         ))
     };
     if l.max_storage_buffers_per_shader_stage < 7 {
-        return Err(short("max_storage_buffers_per_shader_stage", l.max_storage_buffers_per_shader_stage as u64, 7));
+        return Err(short(
+            "max_storage_buffers_per_shader_stage",
+            l.max_storage_buffers_per_shader_stage as u64,
+            7,
+        ));
     }
     if l.max_compute_invocations_per_workgroup < 256 {
-        return Err(short("max_compute_invocations_per_workgroup", l.max_compute_invocations_per_workgroup as u64, 256));
+        return Err(short(
+            "max_compute_invocations_per_workgroup",
+            l.max_compute_invocations_per_workgroup as u64,
+            256,
+        ));
     }
     if l.max_compute_workgroup_storage_size < 8192 {
-        return Err(short("max_compute_workgroup_storage_size", l.max_compute_workgroup_storage_size as u64, 8192));
+        return Err(short(
+            "max_compute_workgroup_storage_size",
+            l.max_compute_workgroup_storage_size as u64,
+            8192,
+        ));
     }
     if l.max_uniform_buffer_binding_size < 16400 {
-        return Err(short("max_uniform_buffer_binding_size", l.max_uniform_buffer_binding_size as u64, 16400));
+        return Err(short(
+            "max_uniform_buffer_binding_size",
+            l.max_uniform_buffer_binding_size as u64,
+            16400,
+        ));
     }
     Ok(())
 }
@@ -210,8 +244,13 @@ impl Context {
         let info = adapter.get_info();
         let limits = required_limits(&adapter.limits());
         check_limits(&limits, &info)?;
-        let timestamps = opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let features = if timestamps { wgpu::Features::TIMESTAMP_QUERY } else { wgpu::Features::empty() };
+        let timestamps =
+            opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let desc = wgpu::DeviceDescriptor {
             label: Some("rwkv-lens"),
             required_features: features,
@@ -224,7 +263,9 @@ impl Context {
             .map_err(|e| Error::gpu(format!("failed to open a device on `{}`: {e}", info.name)))?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         install_error_capture(&device, &errors);
-        let mut max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let mut max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         if let Some(lower) = opts.max_binding_bytes {
             max_binding = max_binding.min(lower.max(1024));
         }
@@ -246,7 +287,7 @@ impl Context {
         match errors.first() {
             None => Ok(()),
             Some(first) => {
-                let msg = format!("{} ({} error(s) in total)", first.lines().next().unwrap_or(""), errors.len());
+                let msg = format!("{} ({} error(s) in total)", one_line(first), errors.len());
                 errors.clear();
                 Err(Error::gpu(msg))
             }
@@ -269,7 +310,11 @@ impl Context {
             mapped_at_creation: false,
         });
         self.memory.add(size);
-        Ok(GpuBuffer { buffer, size, tracker: self.memory.clone() })
+        Ok(GpuBuffer {
+            buffer,
+            size,
+            tracker: self.memory.clone(),
+        })
     }
 
     /// A storage buffer holding `bytes` (padded to 4).
@@ -320,10 +365,22 @@ impl Context {
     }
 }
 
+/// A multi-line wgpu error as one line (messages of this crate are single lines).
+pub fn one_line(msg: &str) -> String {
+    let parts: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| "│┌─^ ".contains(c)))
+        .collect();
+    parts.join(" | ")
+}
+
 fn install_error_capture(device: &wgpu::Device, errors: &Arc<Mutex<Vec<String>>>) {
     let sink = errors.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-        sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e.to_string());
     }));
     let sink = errors.clone();
     device.set_device_lost_callback(move |reason, msg| {
@@ -343,7 +400,10 @@ struct Sender<T>(Arc<Mutex<Slot<T>>>);
 struct Receiver<T>(Arc<Mutex<Slot<T>>>);
 
 fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
-    let slot = Arc::new(Mutex::new(Slot { value: None, waker: None }));
+    let slot = Arc::new(Mutex::new(Slot {
+        value: None,
+        waker: None,
+    }));
     (Sender(slot.clone()), Receiver(slot))
 }
 

@@ -57,7 +57,10 @@ impl GpuEngine {
     pub async fn new_async(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
         let config = ck.config.clone();
         if config.head_size == 0 || config.head_size > 256 {
-            return Err(Error::gpu(format!("{}: head size {} is not supported (1..=256)", ck.source, config.head_size)));
+            return Err(Error::gpu(format!(
+                "{}: head size {} is not supported (1..=256)",
+                ck.source, config.head_size
+            )));
         }
         let ctx = Context::new(&opts).await?;
         let weights = GpuWeights::upload(&ctx, ck, opts.precision)?;
@@ -71,7 +74,16 @@ impl GpuEngine {
         let plan = build_plan(&ctx, &mut pipes, &weights, &config, cap, tiled).await?;
         ctx.flush()?;
         let emb = ck.get("emb.weight")?.clone();
-        Ok(GpuEngine { ctx, config, _weights: weights, plan, emb, opts, tiled, last_profile: None })
+        Ok(GpuEngine {
+            ctx,
+            config,
+            _weights: weights,
+            plan,
+            emb,
+            opts,
+            tiled,
+            last_profile: None,
+        })
     }
 
     /// Blocking constructor for native code.
@@ -120,13 +132,23 @@ impl GpuEngine {
     }
 
     /// Per-layer pooled embeddings of a batch (any lengths; split into passes as needed).
-    pub async fn embed_tokens_async(&mut self, tokens: &[Vec<u32>], layers: &[usize], poolings: &[Pooling]) -> Result<Embeddings> {
+    pub async fn embed_tokens_async(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
         validate(tokens, self.config.vocab_size)?;
         if let Some(&l) = layers.iter().find(|&&l| l > self.config.n_layer) {
-            return Err(Error::input(format!("layer {l} is out of range: this model has layers 0..={}", self.config.n_layer)));
+            return Err(Error::input(format!(
+                "layer {l} is out of range: this model has layers 0..={}",
+                self.config.n_layer
+            )));
         }
         if poolings.is_empty() || layers.is_empty() {
-            return Err(Error::input("embed: ask for at least one layer and one pooling"));
+            return Err(Error::input(
+                "embed: ask for at least one layer and one pooling",
+            ));
         }
         let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
         let mut out = Embeddings::zeros(layers, poolings, tokens.len(), self.config.n_embd);
@@ -147,7 +169,9 @@ impl GpuEngine {
         let mut hidden = vec![vec![0.0f32; tokens.len() * t_max * c]; n_out];
         self.last_profile = None;
         for group in make_groups(&lengths, self.plan.cap) {
-            let res = self.run_group(tokens, &group, &[Pooling::Mean], true).await?;
+            let res = self
+                .run_group(tokens, &group, &[Pooling::Mean], true)
+                .await?;
             let rows = group.members.len() * group.tokens;
             for (chunk, data) in res.captured.iter().enumerate() {
                 let t0 = chunk * group.tokens;
@@ -161,7 +185,12 @@ impl GpuEngine {
                 }
             }
         }
-        Ok(Hidden { hidden, lengths, tokens: t_max, dim: c })
+        Ok(Hidden {
+            hidden,
+            lengths,
+            tokens: t_max,
+            dim: c,
+        })
     }
 
     /// Blocking [`forward_hidden_async`](Self::forward_hidden_async) for native code.
@@ -171,16 +200,27 @@ impl GpuEngine {
     }
 
     /// Runs one group through all its chunks; returns pooled blocks (and captures).
-    async fn run_group(&mut self, tokens: &[Vec<u32>], g: &Group, poolings: &[Pooling], capture: bool) -> Result<GroupOutput> {
+    async fn run_group(
+        &mut self,
+        tokens: &[Vec<u32>],
+        g: &Group,
+        poolings: &[Pooling],
+        capture: bool,
+    ) -> Result<GroupOutput> {
         let seqs: Vec<&[u32]> = g.members.iter().map(|&i| tokens[i].as_slice()).collect();
         let lengths: Vec<u32> = seqs.iter().map(|s| s.len() as u32).collect();
-        let shape = Shape { batch: seqs.len() as u32, tokens: g.tokens as u32 };
+        let shape = Shape {
+            batch: seqs.len() as u32,
+            tokens: g.tokens as u32,
+        };
         self.plan.write_params(&self.ctx, shape);
         let mut captured = Vec::new();
         for chunk in 0..g.chunks {
             let t0 = chunk * g.tokens;
             let x0 = gather(&self.emb, &seqs, t0, g.tokens, self.config.n_embd);
-            self.ctx.queue.write_buffer(&self.plan.bufs.xx.buffer, 0, bytemuck::cast_slice(&x0));
+            self.ctx
+                .queue
+                .write_buffer(&self.plan.bufs.xx.buffer, 0, bytemuck::cast_slice(&x0));
             let info = ChunkInfo {
                 t0: t0 as u32,
                 load_state: chunk > 0,
@@ -188,7 +228,14 @@ impl GpuEngine {
                 last_chunk: chunk + 1 == g.chunks,
             };
             self.plan.write_run(&self.ctx, info, &lengths);
-            let data = self.run_chunk(shape, g.chunks > 1, capture, info.last_chunk.then_some(poolings)).await?;
+            let data = self
+                .run_chunk(
+                    shape,
+                    g.chunks > 1,
+                    capture,
+                    info.last_chunk.then_some(poolings),
+                )
+                .await?;
             captured.extend(data);
         }
         let pooled = self.read_pooled(shape, poolings).await?;
@@ -196,11 +243,21 @@ impl GpuEngine {
     }
 
     /// Encodes and submits one chunk (one command encoder); returns its capture if asked.
-    async fn run_chunk(&mut self, shape: Shape, carry: bool, capture: bool, pool_copy: Option<&[Pooling]>) -> Result<Option<Vec<f32>>> {
+    async fn run_chunk(
+        &mut self,
+        shape: Shape,
+        carry: bool,
+        capture: bool,
+        pool_copy: Option<&[Pooling]>,
+    ) -> Result<Option<Vec<f32>>> {
         let layer_bytes = shape.rows() as u64 * self.config.n_embd as u64 * 4;
         let cap_buf = if capture {
             let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-            Some(self.ctx.buffer("capture", layer_bytes * (self.config.n_layer as u64 + 1), usage)?)
+            Some(self.ctx.buffer(
+                "capture",
+                layer_bytes * (self.config.n_layer as u64 + 1),
+                usage,
+            )?)
         } else {
             None
         };
@@ -208,8 +265,19 @@ impl GpuEngine {
             true => Some(Timer::new(&self.ctx, self.dispatches_per_pass())?),
             false => None,
         };
-        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rwkv pass") });
-        self.plan.encode(&mut enc, shape, carry, cap_buf.as_ref().map(|b| &b.buffer), timer.as_mut());
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("rwkv pass"),
+            });
+        self.plan.encode(
+            &mut enc,
+            shape,
+            carry,
+            cap_buf.as_ref().map(|b| &b.buffer),
+            timer.as_mut(),
+        );
         if let Some(poolings) = pool_copy {
             self.copy_pooled(&mut enc, shape, poolings);
         }
@@ -219,7 +287,9 @@ impl GpuEngine {
         self.ctx.queue.submit([enc.finish()]);
         if let Some(t) = timer {
             let p = t.finish(&self.ctx).await?;
-            self.last_profile.get_or_insert_with(Profile::default).merge(&p);
+            self.last_profile
+                .get_or_insert_with(Profile::default)
+                .merge(&p);
         }
         match cap_buf {
             Some(b) => {
@@ -247,24 +317,46 @@ impl GpuEngine {
                 Pooling::Mean => 0,
                 Pooling::Last => block,
             };
-            enc.copy_buffer_to_buffer(&bufs.pooled.buffer, src, &bufs.readback.buffer, i as u64 * block, block);
+            enc.copy_buffer_to_buffer(
+                &bufs.pooled.buffer,
+                src,
+                &bufs.readback.buffer,
+                i as u64 * block,
+                block,
+            );
         }
     }
 
     async fn read_pooled(&self, shape: Shape, poolings: &[Pooling]) -> Result<Vec<Vec<f32>>> {
         let block = self.pooled_block_bytes(shape);
-        let bytes = self.ctx.read(&self.plan.bufs.readback.buffer, block * poolings.len() as u64).await?;
+        let bytes = self
+            .ctx
+            .read(
+                &self.plan.bufs.readback.buffer,
+                block * poolings.len() as u64,
+            )
+            .await?;
         let all: &[f32] = bytemuck::cast_slice(&bytes);
         let n = block as usize / 4;
-        let out: Vec<Vec<f32>> = (0..poolings.len()).map(|i| all[i * n..(i + 1) * n].to_vec()).collect();
+        let out: Vec<Vec<f32>> = (0..poolings.len())
+            .map(|i| all[i * n..(i + 1) * n].to_vec())
+            .collect();
         if let Some(bad) = out.iter().flatten().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite(format!("GPU pooled embedding value #{bad} is NaN or infinite")));
+            return Err(Error::NonFinite(format!(
+                "GPU pooled embedding value #{bad} is NaN or infinite"
+            )));
         }
         Ok(out)
     }
 
     /// Places a group's pooled vectors at the members' positions in `out`.
-    fn scatter_pooled(&self, g: &Group, pooled: &[Vec<f32>], layers: &[usize], out: &mut Embeddings) {
+    fn scatter_pooled(
+        &self,
+        g: &Group,
+        pooled: &[Vec<f32>],
+        layers: &[usize],
+        out: &mut Embeddings,
+    ) {
         let (c, b_n) = (self.config.n_embd, g.members.len());
         for (p, block) in pooled.iter().enumerate() {
             for (li, &layer) in layers.iter().enumerate() {
@@ -278,7 +370,14 @@ impl GpuEngine {
 }
 
 /// Allocates the activations and records every step of the forward pass.
-async fn build_plan(ctx: &Context, pipes: &mut Pipelines, weights: &GpuWeights, cfg: &Config, cap: Capacity, tiled: bool) -> Result<Plan> {
+async fn build_plan(
+    ctx: &Context,
+    pipes: &mut Pipelines,
+    weights: &GpuWeights,
+    cfg: &Config,
+    cap: Capacity,
+    tiled: bool,
+) -> Result<Plan> {
     let slots = Builder::count_dispatches(weights);
     let bufs = Activations::new(ctx, cfg, cap, slots)?;
     let steps = {
@@ -291,7 +390,12 @@ async fn build_plan(ctx: &Context, pipes: &mut Pipelines, weights: &GpuWeights, 
         debug_assert_eq!(b.slots_used(), slots);
         b.steps
     };
-    Ok(Plan { cap, bufs, steps, dim: cfg.n_embd })
+    Ok(Plan {
+        cap,
+        bufs,
+        steps,
+        dim: cfg.n_embd,
+    })
 }
 
 #[cfg(feature = "native")]
@@ -303,7 +407,12 @@ impl crate::embed::Engine for GpuEngine {
     fn config(&self) -> &Config {
         &self.config
     }
-    fn embed_tokens(&mut self, tokens: &[Vec<u32>], layers: &[usize], poolings: &[Pooling]) -> Result<Embeddings> {
+    fn embed_tokens(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
         pollster::block_on(self.embed_tokens_async(tokens, layers, poolings))
     }
     fn peak_memory_bytes(&self) -> u64 {

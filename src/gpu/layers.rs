@@ -43,12 +43,34 @@ fn whole(b: &GpuBuffer) -> wgpu::BindingResource<'_> {
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(ctx: &'a Context, pipes: &'a mut Pipelines, bufs: &'a Activations, weights: &'a GpuWeights, cfg: &'a Config, tiled: bool) -> Self {
-        Builder { ctx, pipes, bufs, weights, cfg, tiled, steps: Vec::new(), slots: 0 }
+    pub fn new(
+        ctx: &'a Context,
+        pipes: &'a mut Pipelines,
+        bufs: &'a Activations,
+        weights: &'a GpuWeights,
+        cfg: &'a Config,
+        tiled: bool,
+    ) -> Self {
+        Builder {
+            ctx,
+            pipes,
+            bufs,
+            weights,
+            cfg,
+            tiled,
+            steps: Vec::new(),
+            slots: 0,
+        }
     }
 
     /// Adds one dispatch: its pipeline, its parameter slot and its bind group.
-    async fn dispatch(&mut self, op: Op, kernel: Kernel, label: &'static str, bindings: Vec<Binding<'_>>) -> Result<()> {
+    async fn dispatch(
+        &mut self,
+        op: Op,
+        kernel: Kernel,
+        label: &'static str,
+        bindings: Vec<Binding<'_>>,
+    ) -> Result<()> {
         let pipeline = self.pipes.get(self.ctx, kernel).await?;
         let slot = self.slots;
         self.slots += 1;
@@ -56,13 +78,27 @@ impl<'a> Builder<'a> {
             binding: 0,
             resource: Activations::range(&self.bufs.params, slot as u64 * SLOT, SLOT),
         }];
-        entries.extend(bindings.into_iter().map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource }));
-        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(label),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        let d = Dispatch { op, kernel, label, pipeline, bind_group, slot };
+        entries.extend(
+            bindings
+                .into_iter()
+                .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource }),
+        );
+        let bind_group = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        let d = Dispatch {
+            op,
+            kernel,
+            label,
+            pipeline,
+            bind_group,
+            slot,
+        };
         self.steps.push(Step::Dispatch(Box::new(d)));
         Ok(())
     }
@@ -92,15 +128,43 @@ impl<'a> Builder<'a> {
         self.slots as usize
     }
 
-    async fn layer_norm(&mut self, src: &GpuBuffer, dst: &GpuBuffer, weight_off: u32, bias_off: u32, label: &'static str) -> Result<()> {
-        let op = LayerNormOp { dim: self.cfg.n_embd as u32, weight_off, bias_off };
-        let b = vec![(1, whole(src)), (2, whole(&self.weights.vecs)), (3, whole(dst))];
-        self.dispatch(Op::LayerNorm(op), Kernel::LayerNorm, label, b).await
+    async fn layer_norm(
+        &mut self,
+        src: &GpuBuffer,
+        dst: &GpuBuffer,
+        weight_off: u32,
+        bias_off: u32,
+        label: &'static str,
+    ) -> Result<()> {
+        let op = LayerNormOp {
+            dim: self.cfg.n_embd as u32,
+            weight_off,
+            bias_off,
+        };
+        let b = vec![
+            (1, whole(src)),
+            (2, whole(&self.weights.vecs)),
+            (3, whole(dst)),
+        ];
+        self.dispatch(Op::LayerNorm(op), Kernel::LayerNorm, label, b)
+            .await
     }
 
     /// `y (op)= act(x @ Wᵀ)`, one dispatch per row block of W.
-    async fn matmul(&mut self, x: &GpuBuffer, w: &Matrix, y: &GpuBuffer, act: Act, mode: Mode, aux: Option<&GpuBuffer>, label: &'static str) -> Result<()> {
-        let kernel = Kernel::Matmul { f16: w.f16, tiled: self.tiled };
+    async fn matmul(
+        &mut self,
+        x: &GpuBuffer,
+        w: &Matrix,
+        y: &GpuBuffer,
+        act: Act,
+        mode: Mode,
+        aux: Option<&GpuBuffer>,
+        label: &'static str,
+    ) -> Result<()> {
+        let kernel = Kernel::Matmul {
+            f16: w.f16,
+            tiled: self.tiled,
+        };
         for block in &w.blocks {
             let op = MatmulOp {
                 n: block.rows as u32,
@@ -112,23 +176,49 @@ impl<'a> Builder<'a> {
                 tiled: self.tiled,
             };
             let aux = aux.unwrap_or(&self.bufs.dummy);
-            let b = vec![(1, whole(x)), (2, whole(&block.buffer)), (3, whole(y)), (4, whole(aux))];
+            let b = vec![
+                (1, whole(x)),
+                (2, whole(&block.buffer)),
+                (3, whole(y)),
+                (4, whole(aux)),
+            ];
             self.dispatch(Op::Matmul(op), kernel, label, b).await?;
         }
         Ok(())
     }
 
     fn shift_state(&self, layer: usize, ffn: bool) -> wgpu::BindingResource<'a> {
-        let buf = if ffn { &self.bufs.shift_ffn } else { &self.bufs.shift_att };
+        let buf = if ffn {
+            &self.bufs.shift_ffn
+        } else {
+            &self.bufs.shift_att
+        };
         let stride = self.bufs.shift_stride;
         Activations::range(buf, layer as u64 * stride, self.cfg.n_embd as u64 * 4)
     }
 
-    async fn token_shift(&mut self, layer: usize, ffn: bool, mu: LayerVec, out: &GpuBuffer, label: &'static str) -> Result<()> {
-        let op = TokenShiftOp { dim: self.cfg.n_embd as u32, mu_off: self.weights.layout.layer(layer, mu) };
+    async fn token_shift(
+        &mut self,
+        layer: usize,
+        ffn: bool,
+        mu: LayerVec,
+        out: &GpuBuffer,
+        label: &'static str,
+    ) -> Result<()> {
+        let op = TokenShiftOp {
+            dim: self.cfg.n_embd as u32,
+            mu_off: self.weights.layout.layer(layer, mu),
+        };
         let state = self.shift_state(layer, ffn);
-        let b = vec![(1, whole(&self.bufs.xx)), (2, state), (3, whole(&self.weights.vecs)), (4, whole(out)), (7, whole(&self.bufs.run))];
-        self.dispatch(Op::TokenShift(op), Kernel::TokenShift, label, b).await
+        let b = vec![
+            (1, whole(&self.bufs.xx)),
+            (2, state),
+            (3, whole(&self.weights.vecs)),
+            (4, whole(out)),
+            (7, whole(&self.bufs.run)),
+        ];
+        self.dispatch(Op::TokenShift(op), Kernel::TokenShift, label, b)
+            .await
     }
 
     async fn ddlerp(&mut self, layer: usize, target: Target, maa: LayerVec) -> Result<()> {
@@ -148,7 +238,8 @@ impl<'a> Builder<'a> {
             (6, whole(&self.bufs.a)),
             (7, whole(&self.bufs.run)),
         ];
-        self.dispatch(Op::Ddlerp(op), Kernel::Ddlerp, "att.ddlerp", b).await
+        self.dispatch(Op::Ddlerp(op), Kernel::Ddlerp, "att.ddlerp", b)
+            .await
     }
 
     async fn decay(&mut self, layer: usize) -> Result<()> {
@@ -158,8 +249,14 @@ impl<'a> Builder<'a> {
             decay_off: self.weights.layout.layer(layer, LayerVec::TimeDecay),
         };
         let w2 = &self.weights.layers[layer].decay_w2;
-        let b = vec![(1, whole(&self.bufs.lora)), (2, whole(w2)), (3, whole(&self.weights.vecs)), (4, whole(&self.bufs.w))];
-        self.dispatch(Op::Decay(op), Kernel::Decay, "att.decay", b).await
+        let b = vec![
+            (1, whole(&self.bufs.lora)),
+            (2, whole(w2)),
+            (3, whole(&self.weights.vecs)),
+            (4, whole(&self.bufs.w)),
+        ];
+        self.dispatch(Op::Decay(op), Kernel::Decay, "att.decay", b)
+            .await
     }
 
     async fn wkv(&mut self, layer: usize) -> Result<()> {
@@ -178,9 +275,18 @@ impl<'a> Builder<'a> {
             (5, whole(&self.weights.vecs)),
             (6, whole(&bufs.a)),
             (7, whole(&bufs.run)),
-            (8, Activations::range(&bufs.wkv_state, layer as u64 * bufs.state_stride, state_bytes)),
+            (
+                8,
+                Activations::range(
+                    &bufs.wkv_state,
+                    layer as u64 * bufs.state_stride,
+                    state_bytes,
+                ),
+            ),
         ];
-        let kernel = Kernel::Wkv { head_size: self.cfg.head_size as u32 };
+        let kernel = Kernel::Wkv {
+            head_size: self.cfg.head_size as u32,
+        };
         self.dispatch(Op::Wkv(op), kernel, "att.wkv", b).await
     }
 
@@ -192,13 +298,27 @@ impl<'a> Builder<'a> {
             bias_off: self.weights.layout.layer(layer, LayerVec::LnxBias),
         };
         let bufs = self.bufs;
-        let b = vec![(1, whole(&bufs.a)), (2, whole(&bufs.g)), (3, whole(&self.weights.vecs)), (4, whole(&bufs.r))];
-        self.dispatch(Op::GroupNorm(op), Kernel::GroupNorm, "att.group_norm", b).await
+        let b = vec![
+            (1, whole(&bufs.a)),
+            (2, whole(&bufs.g)),
+            (3, whole(&self.weights.vecs)),
+            (4, whole(&bufs.r)),
+        ];
+        self.dispatch(Op::GroupNorm(op), Kernel::GroupNorm, "att.group_norm", b)
+            .await
     }
 
     async fn pool(&mut self, layer: usize) -> Result<()> {
-        let op = PoolOp { dim: self.cfg.n_embd as u32, layer: layer as u32, layers: self.cfg.n_layer as u32 + 1 };
-        let b = vec![(1, whole(&self.bufs.x)), (2, whole(&self.bufs.pooled)), (7, whole(&self.bufs.run))];
+        let op = PoolOp {
+            dim: self.cfg.n_embd as u32,
+            layer: layer as u32,
+            layers: self.cfg.n_layer as u32 + 1,
+        };
+        let b = vec![
+            (1, whole(&self.bufs.x)),
+            (2, whole(&self.bufs.pooled)),
+            (7, whole(&self.bufs.run)),
+        ];
         self.dispatch(Op::Pool(op), Kernel::Pool, "pool", b).await?;
         self.steps.push(Step::Capture { layer });
         Ok(())
@@ -206,7 +326,10 @@ impl<'a> Builder<'a> {
 
     /// `x = LN0(emb rows)` (the rows are uploaded into `xx`), pooled as layer 0.
     pub async fn embedding(&mut self) -> Result<()> {
-        let (w, b) = (self.weights.layout.ln0_weight(), self.weights.layout.ln0_bias());
+        let (w, b) = (
+            self.weights.layout.ln0_weight(),
+            self.weights.layout.ln0_bias(),
+        );
         let bufs = self.bufs;
         self.layer_norm(&bufs.xx, &bufs.x, w, b, "ln0").await?;
         self.pool(0).await
@@ -215,38 +338,122 @@ impl<'a> Builder<'a> {
     /// Time-mix of block `l`: x += TimeMix(LN1(x)).
     pub async fn time_mix(&mut self, l: usize) -> Result<()> {
         let (bufs, lw, vl) = (self.bufs, &self.weights.layers[l], self.weights.layout);
-        self.layer_norm(&bufs.x, &bufs.xx, vl.layer(l, LayerVec::Ln1Weight), vl.layer(l, LayerVec::Ln1Bias), "ln1").await?;
-        self.token_shift(l, false, LayerVec::MaaX, &bufs.a, "att.token_shift").await?;
-        self.matmul(&bufs.a, &lw.maa_w1, &bufs.lora, Act::Tanh, Mode::Store, None, "att.maa_lora").await?;
+        self.layer_norm(
+            &bufs.x,
+            &bufs.xx,
+            vl.layer(l, LayerVec::Ln1Weight),
+            vl.layer(l, LayerVec::Ln1Bias),
+            "ln1",
+        )
+        .await?;
+        self.token_shift(l, false, LayerVec::MaaX, &bufs.a, "att.token_shift")
+            .await?;
+        self.matmul(
+            &bufs.a,
+            &lw.maa_w1,
+            &bufs.lora,
+            Act::Tanh,
+            Mode::Store,
+            None,
+            "att.maa_lora",
+        )
+        .await?;
         let projections = [
             (Target::K, LayerVec::MaaK, &lw.att_key, &bufs.k, Act::None),
             (Target::V, LayerVec::MaaV, &lw.att_value, &bufs.v, Act::None),
-            (Target::R, LayerVec::MaaR, &lw.att_receptance, &bufs.r, Act::None),
+            (
+                Target::R,
+                LayerVec::MaaR,
+                &lw.att_receptance,
+                &bufs.r,
+                Act::None,
+            ),
             (Target::G, LayerVec::MaaG, &lw.att_gate, &bufs.g, Act::Silu),
         ];
         for (target, maa, w, out, act) in projections {
             self.ddlerp(l, target, maa).await?;
-            self.matmul(&bufs.a, w, out, act, Mode::Store, None, "att.rkvg (C→C)").await?;
+            self.matmul(&bufs.a, w, out, act, Mode::Store, None, "att.rkvg (C→C)")
+                .await?;
         }
         self.ddlerp(l, Target::W, LayerVec::MaaW).await?;
-        self.matmul(&bufs.a, &lw.decay_w1, &bufs.lora, Act::Tanh, Mode::Store, None, "att.decay_lora").await?;
+        self.matmul(
+            &bufs.a,
+            &lw.decay_w1,
+            &bufs.lora,
+            Act::Tanh,
+            Mode::Store,
+            None,
+            "att.decay_lora",
+        )
+        .await?;
         self.decay(l).await?;
-        self.steps.push(Step::SaveShift { layer: l, ffn: false });
+        self.steps.push(Step::SaveShift {
+            layer: l,
+            ffn: false,
+        });
         self.wkv(l).await?;
         self.group_norm(l).await?;
-        self.matmul(&bufs.r, &lw.att_output, &bufs.x, Act::None, Mode::Add, None, "att.output (C→C)").await
+        self.matmul(
+            &bufs.r,
+            &lw.att_output,
+            &bufs.x,
+            Act::None,
+            Mode::Add,
+            None,
+            "att.output (C→C)",
+        )
+        .await
     }
 
     /// Channel-mix of block `l`: x += ChannelMix(LN2(x)); then pool layer l+1.
     pub async fn channel_mix(&mut self, l: usize) -> Result<()> {
         let (bufs, lw, vl) = (self.bufs, &self.weights.layers[l], self.weights.layout);
-        self.layer_norm(&bufs.x, &bufs.xx, vl.layer(l, LayerVec::Ln2Weight), vl.layer(l, LayerVec::Ln2Bias), "ln2").await?;
-        self.token_shift(l, true, LayerVec::FfnMaaK, &bufs.a, "ffn.token_shift").await?;
-        self.token_shift(l, true, LayerVec::FfnMaaR, &bufs.k, "ffn.token_shift").await?;
-        self.steps.push(Step::SaveShift { layer: l, ffn: true });
-        self.matmul(&bufs.k, &lw.ffn_receptance, &bufs.v, Act::Sigmoid, Mode::Store, None, "ffn.receptance (C→C)").await?;
-        self.matmul(&bufs.a, &lw.ffn_key, &bufs.ffn, Act::ReluSquared, Mode::Store, None, "ffn.key (C→F)").await?;
-        self.matmul(&bufs.ffn, &lw.ffn_value, &bufs.x, Act::None, Mode::GatedAdd, Some(&bufs.v), "ffn.value (F→C)").await?;
+        self.layer_norm(
+            &bufs.x,
+            &bufs.xx,
+            vl.layer(l, LayerVec::Ln2Weight),
+            vl.layer(l, LayerVec::Ln2Bias),
+            "ln2",
+        )
+        .await?;
+        self.token_shift(l, true, LayerVec::FfnMaaK, &bufs.a, "ffn.token_shift")
+            .await?;
+        self.token_shift(l, true, LayerVec::FfnMaaR, &bufs.k, "ffn.token_shift")
+            .await?;
+        self.steps.push(Step::SaveShift {
+            layer: l,
+            ffn: true,
+        });
+        self.matmul(
+            &bufs.k,
+            &lw.ffn_receptance,
+            &bufs.v,
+            Act::Sigmoid,
+            Mode::Store,
+            None,
+            "ffn.receptance (C→C)",
+        )
+        .await?;
+        self.matmul(
+            &bufs.a,
+            &lw.ffn_key,
+            &bufs.ffn,
+            Act::ReluSquared,
+            Mode::Store,
+            None,
+            "ffn.key (C→F)",
+        )
+        .await?;
+        self.matmul(
+            &bufs.ffn,
+            &lw.ffn_value,
+            &bufs.x,
+            Act::None,
+            Mode::GatedAdd,
+            Some(&bufs.v),
+            "ffn.value (F→C)",
+        )
+        .await?;
         self.pool(l + 1).await
     }
 }

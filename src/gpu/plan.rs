@@ -27,8 +27,17 @@ pub struct Capacity {
 
 impl Capacity {
     /// The biggest pass that keeps every activation within the binding limit.
-    pub fn new(ctx: &Context, cfg: &Config, max_tokens: usize, max_batch: usize) -> Result<Capacity> {
-        let widest = cfg.n_embd.max(cfg.ffn_dim).max(5 * cfg.mix_lora).max(cfg.decay_lora);
+    pub fn new(
+        ctx: &Context,
+        cfg: &Config,
+        max_tokens: usize,
+        max_batch: usize,
+    ) -> Result<Capacity> {
+        let widest = cfg
+            .n_embd
+            .max(cfg.ffn_dim)
+            .max(5 * cfg.mix_lora)
+            .max(cfg.decay_lora);
         let by_binding = (ctx.max_binding / (widest as u64 * 4)) as usize;
         let tokens = max_tokens.min(by_binding).min(65535);
         let pooled_row = 2 * (cfg.n_layer + 1) * cfg.n_embd * 4;
@@ -113,8 +122,16 @@ impl Activations {
             shift_ffn: ctx.buffer("shift_ffn", layers * shift_stride, storage)?,
             wkv_state: ctx.buffer("wkv_state", layers * state_stride, storage)?,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
-            run: ctx.buffer("run", (RUN_HEADER + 4 * MAX_SEQUENCES) as u64, U::UNIFORM | U::COPY_DST)?,
-            params: ctx.buffer("params", slots.max(1) as u64 * SLOT, U::UNIFORM | U::COPY_DST)?,
+            run: ctx.buffer(
+                "run",
+                (RUN_HEADER + 4 * MAX_SEQUENCES) as u64,
+                U::UNIFORM | U::COPY_DST,
+            )?,
+            params: ctx.buffer(
+                "params",
+                slots.max(1) as u64 * SLOT,
+                U::UNIFORM | U::COPY_DST,
+            )?,
             shift_stride,
             state_stride,
         })
@@ -150,9 +167,14 @@ pub enum Step {
     Dispatch(Box<Dispatch>),
     /// Save the last LN output of sequence 0 as the token-shift state of `layer`
     /// (only when a sequence spans several chunks).
-    SaveShift { layer: usize, ffn: bool },
+    SaveShift {
+        layer: usize,
+        ffn: bool,
+    },
     /// Copy hidden state `layer` (x) into the capture buffer (forward_hidden only).
-    Capture { layer: usize },
+    Capture {
+        layer: usize,
+    },
 }
 
 /// Per-chunk values of `shaders/run.wgsl`.
@@ -202,12 +224,20 @@ impl Plan {
         ];
         words.extend_from_slice(lengths);
         words.resize(words.len().next_multiple_of(4), 0);
-        ctx.queue.write_buffer(&self.bufs.run.buffer, 0, bytemuck::cast_slice(&words));
+        ctx.queue
+            .write_buffer(&self.bufs.run.buffer, 0, bytemuck::cast_slice(&words));
     }
 
     /// Records the whole pass. `carry` enables the state copies; `capture` receives every
     /// layer's hidden states `[L+1][B·T][C]`; `timer` puts each dispatch in its own timed pass.
-    pub fn encode(&self, enc: &mut wgpu::CommandEncoder, s: Shape, carry: bool, capture: Option<&wgpu::Buffer>, mut timer: Option<&mut Timer>) {
+    pub fn encode(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        s: Shape,
+        carry: bool,
+        capture: Option<&wgpu::Buffer>,
+        mut timer: Option<&mut Timer>,
+    ) {
         let mut i = 0;
         while i < self.steps.len() {
             match &self.steps[i] {
@@ -219,11 +249,19 @@ impl Plan {
                     i = end;
                     continue;
                 }
-                Step::SaveShift { layer, ffn } if carry => self.encode_save_shift(enc, s, *layer, *ffn),
+                Step::SaveShift { layer, ffn } if carry => {
+                    self.encode_save_shift(enc, s, *layer, *ffn)
+                }
                 Step::Capture { layer } => {
                     if let Some(dst) = capture {
                         let bytes = s.rows() as u64 * self.dim as u64 * 4;
-                        enc.copy_buffer_to_buffer(&self.bufs.x.buffer, 0, dst, *layer as u64 * bytes, bytes);
+                        enc.copy_buffer_to_buffer(
+                            &self.bufs.x.buffer,
+                            0,
+                            dst,
+                            *layer as u64 * bytes,
+                            bytes,
+                        );
                     }
                 }
                 Step::SaveShift { .. } => {}
@@ -232,13 +270,22 @@ impl Plan {
         }
     }
 
-    fn encode_dispatches(&self, enc: &mut wgpu::CommandEncoder, steps: &[Step], s: Shape, mut timer: Option<&mut Timer>) {
+    fn encode_dispatches(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        steps: &[Step],
+        s: Shape,
+        mut timer: Option<&mut Timer>,
+    ) {
         let dispatches = steps.iter().filter_map(|st| match st {
             Step::Dispatch(d) => Some(d.as_ref()),
             _ => None,
         });
         if timer.is_none() {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
             for d in dispatches {
                 record(&mut pass, d, s);
             }
@@ -246,7 +293,10 @@ impl Plan {
         }
         for d in dispatches {
             let writes = timer.as_deref_mut().and_then(|t| t.next(d, s));
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.label), timestamp_writes: writes });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(d.label),
+                timestamp_writes: writes,
+            });
             record(&mut pass, d, s);
         }
     }
@@ -254,7 +304,11 @@ impl Plan {
     fn encode_save_shift(&self, enc: &mut wgpu::CommandEncoder, s: Shape, layer: usize, ffn: bool) {
         let row_bytes = self.dim as u64 * 4;
         let last_row = (s.tokens as u64 - 1) * row_bytes;
-        let dst = if ffn { &self.bufs.shift_ffn } else { &self.bufs.shift_att };
+        let dst = if ffn {
+            &self.bufs.shift_ffn
+        } else {
+            &self.bufs.shift_att
+        };
         let at = layer as u64 * self.bufs.shift_stride;
         enc.copy_buffer_to_buffer(&self.bufs.xx.buffer, last_row, &dst.buffer, at, row_bytes);
     }

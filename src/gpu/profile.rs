@@ -24,7 +24,9 @@ impl Timer {
     /// A timer for up to `dispatches` dispatches (later ones are not timed).
     pub fn new(ctx: &Context, dispatches: usize) -> Result<Timer> {
         if !ctx.timestamps {
-            return Err(Error::gpu("timestamp queries are not available on this adapter"));
+            return Err(Error::gpu(
+                "timestamp queries are not available on this adapter",
+            ));
         }
         let capacity = (2 * dispatches as u32).clamp(2, MAX_QUERIES);
         let query_set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -64,7 +66,13 @@ impl Timer {
             return;
         }
         enc.resolve_query_set(&self.query_set, 0..n, &self.resolve.buffer, 0);
-        enc.copy_buffer_to_buffer(&self.resolve.buffer, 0, &self.readback.buffer, 0, n as u64 * 8);
+        enc.copy_buffer_to_buffer(
+            &self.resolve.buffer,
+            0,
+            &self.readback.buffer,
+            0,
+            n as u64 * 8,
+        );
     }
 
     /// Reads the timestamps (after submission) and sums them by label.
@@ -73,7 +81,9 @@ impl Timer {
         if self.entries.is_empty() {
             return Ok(profile);
         }
-        let bytes = ctx.read(&self.readback.buffer, self.entries.len() as u64 * 16).await?;
+        let bytes = ctx
+            .read(&self.readback.buffer, self.entries.len() as u64 * 16)
+            .await?;
         let ticks: &[u64] = bytemuck::cast_slice(&bytes);
         let ns_per_tick = ctx.queue.get_timestamp_period() as f64;
         for (i, (label, kernel, flops)) in self.entries.iter().enumerate() {
@@ -108,7 +118,13 @@ impl Profile {
                 r.ms += ms;
                 r.flops += flops;
             }
-            None => self.rows.push(ProfileRow { label: label.into(), kernel: kernel.into(), calls: 1, ms, flops }),
+            None => self.rows.push(ProfileRow {
+                label: label.into(),
+                kernel: kernel.into(),
+                calls: 1,
+                ms,
+                flops,
+            }),
         }
     }
 
@@ -138,7 +154,11 @@ impl Profile {
         rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
         let mut out = String::from("| kernel | shader | calls | total ms | share | GFLOP/s |\n|---|---|---:|---:|---:|---:|\n");
         for r in rows {
-            let gflops = if r.flops > 0.0 && r.ms > 0.0 { format!("{:.2}", r.flops / (r.ms * 1e6)) } else { "".into() };
+            let gflops = if r.flops > 0.0 && r.ms > 0.0 {
+                format!("{:.2}", r.flops / (r.ms * 1e6))
+            } else {
+                "".into()
+            };
             out += &format!(
                 "| {} | {} | {} | {:.2} | {:.1}% | {} |\n",
                 r.label,

@@ -181,7 +181,14 @@ fn rows_per_block(ctx: &Context, name: &str, rows: usize, row_bytes: u64) -> Res
 }
 
 /// Uploads a `[rows][cols]` matrix given as raw little-endian bytes of `elem` bytes each.
-fn upload_matrix(ctx: &Context, name: &str, bytes: &[u8], rows: usize, cols: usize, f16: bool) -> Result<Matrix> {
+fn upload_matrix(
+    ctx: &Context,
+    name: &str,
+    bytes: &[u8],
+    rows: usize,
+    cols: usize,
+    f16: bool,
+) -> Result<Matrix> {
     if cols % 4 != 0 {
         return Err(Error::gpu(format!(
             "tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)"
@@ -197,10 +204,20 @@ fn upload_matrix(ctx: &Context, name: &str, bytes: &[u8], rows: usize, cols: usi
         let lo = start * cols * elem;
         let hi = (start + n) * cols * elem;
         let buffer = ctx.storage_init(name, &bytes[lo..hi])?;
-        blocks.push(MatrixBlock { buffer, row_start: start, rows: n });
+        blocks.push(MatrixBlock {
+            buffer,
+            row_start: start,
+            rows: n,
+        });
         start += n;
     }
-    Ok(Matrix { name: name.to_string(), rows, cols, f16, blocks })
+    Ok(Matrix {
+        name: name.to_string(),
+        rows,
+        cols,
+        f16,
+        blocks,
+    })
 }
 
 /// A checkpoint projection matrix in the requested precision.
@@ -228,12 +245,19 @@ fn lora_down(ctx: &Context, ck: &Checkpoint, name: &str, cfg: &Config) -> Result
 fn lora_up(ctx: &Context, ck: &Checkpoint, name: &str) -> Result<GpuBuffer> {
     let v = ck.f32(name)?;
     if (v.len() * 4) as u64 > ctx.max_binding {
-        return Err(Error::gpu(format!("tensor `{name}` is above the storage-binding limit")));
+        return Err(Error::gpu(format!(
+            "tensor `{name}` is above the storage-binding limit"
+        )));
     }
     ctx.storage_init(name, f32_bytes(&v))
 }
 
-fn layer_weights(ctx: &Context, ck: &Checkpoint, i: usize, precision: Precision) -> Result<LayerWeights> {
+fn layer_weights(
+    ctx: &Context,
+    ck: &Checkpoint,
+    i: usize,
+    precision: Precision,
+) -> Result<LayerWeights> {
     let n = |s: &str| format!("blocks.{i}.{s}");
     let proj = |s: &str| projection(ctx, ck, &n(s), precision);
     Ok(LayerWeights {
@@ -284,6 +308,12 @@ impl GpuWeights {
             layers.push(layer_weights(ctx, ck, i, precision)?);
             ctx.flush()?;
         }
-        Ok(GpuWeights { layers, vecs, layout: VecLayout { dim: ck.config.n_embd } })
+        Ok(GpuWeights {
+            layers,
+            vecs,
+            layout: VecLayout {
+                dim: ck.config.n_embd,
+            },
+        })
     }
 }

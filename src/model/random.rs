@@ -130,7 +130,13 @@ pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     let mut put = |name: String, shape: Vec<usize>, lo: f32, hi: f32, rng: &mut Rng| {
         out.push((name, uniform_tensor(rng, shape, lo, hi, dt)));
     };
-    put("emb.weight".into(), vec![spec.vocab_size, c], -0.5, 0.5, &mut rng);
+    put(
+        "emb.weight".into(),
+        vec![spec.vocab_size, c],
+        -0.5,
+        0.5,
+        &mut rng,
+    );
     put("blocks.0.ln0.weight".into(), vec![c], 0.7, 1.3, &mut rng);
     put("blocks.0.ln0.bias".into(), vec![c], -0.1, 0.1, &mut rng);
     for i in 0..spec.n_layer {
@@ -142,7 +148,13 @@ pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     put("ln_out.bias".into(), vec![c], -0.1, 0.1, &mut rng);
     if spec.with_head {
         let s = 1.0 / (c as f32).sqrt();
-        put("head.weight".into(), vec![spec.vocab_size, c], -s, s, &mut rng);
+        put(
+            "head.weight".into(),
+            vec![spec.vocab_size, c],
+            -s,
+            s,
+            &mut rng,
+        );
     }
     Ok(out)
 }

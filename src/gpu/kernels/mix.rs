@@ -40,7 +40,14 @@ pub struct DdlerpOp {
 
 impl DdlerpOp {
     pub fn params(&self, s: Shape) -> Vec<u32> {
-        vec![s.tokens, s.batch, self.dim, self.rank, self.target as u32, self.maa_off]
+        vec![
+            s.tokens,
+            s.batch,
+            self.dim,
+            self.rank,
+            self.target as u32,
+            self.maa_off,
+        ]
     }
     pub fn workgroups(&self, s: Shape) -> [u32; 3] {
         [ceil_div(self.dim, 64), s.rows(), 1]

@@ -9,7 +9,7 @@ pub mod wkv;
 
 use std::collections::HashMap;
 
-use super::context::Context;
+use super::context::{one_line, Context};
 use crate::{Error, Result};
 
 const RUN: &str = include_str!("../../../shaders/run.wgsl");
@@ -107,20 +107,28 @@ impl Pipelines {
         }
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let source = kernel.source();
-        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(kernel.name()),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(kernel.name()),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
         if let Some(e) = scope.pop().await {
-            return Err(Error::gpu(format!("kernel `{}` failed to compile: {e}", kernel.name())));
+            return Err(Error::gpu(format!(
+                "kernel `{}` failed to compile: {}",
+                kernel.name(),
+                one_line(&e.to_string())
+            )));
         }
         self.map.insert(kernel, pipeline.clone());
         Ok(pipeline)

@@ -23,7 +23,14 @@ impl LayerNormOp {
     }
     pub fn params(&self, s: Shape) -> Vec<u32> {
         let (gx, _) = Self::grid(s);
-        vec![s.rows(), self.dim, self.weight_off, self.bias_off, LAYER_NORM_EPS.to_bits(), gx]
+        vec![
+            s.rows(),
+            self.dim,
+            self.weight_off,
+            self.bias_off,
+            LAYER_NORM_EPS.to_bits(),
+            gx,
+        ]
     }
     pub fn workgroups(&self, s: Shape) -> [u32; 3] {
         let (gx, gy) = Self::grid(s);
