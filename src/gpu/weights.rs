@@ -12,7 +12,7 @@
 
 use super::context::{Context, GpuBuffer};
 use super::Precision;
-use crate::model::{Checkpoint, Config};
+use crate::model::{Checkpoint, Config, DType};
 use crate::{Error, Result};
 
 /// One row block of a weight matrix.
@@ -220,13 +220,16 @@ fn upload_matrix(
     })
 }
 
-/// A checkpoint projection matrix in the requested precision.
+/// A checkpoint projection matrix in the requested precision (stored bytes are used as
+/// they are when the checkpoint already has that dtype).
 fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) -> Result<Matrix> {
     let t = ck.get(name)?;
     let (rows, cols) = (t.shape[0], t.numel() / t.shape[0]);
-    match precision {
-        Precision::F32 => upload_matrix(ctx, name, f32_bytes(&t.to_f32()), rows, cols, false),
-        Precision::F16 => {
+    match (precision, t.dtype) {
+        (Precision::F32, DType::F32) => upload_matrix(ctx, name, &t.bytes, rows, cols, false),
+        (Precision::F16, DType::F16) => upload_matrix(ctx, name, &t.bytes, rows, cols, true),
+        (Precision::F32, _) => upload_matrix(ctx, name, f32_bytes(&t.to_f32()), rows, cols, false),
+        (Precision::F16, _) => {
             let bits = t.to_f16_bits();
             upload_matrix(ctx, name, bytemuck::cast_slice(&bits), rows, cols, true)
         }

@@ -36,7 +36,7 @@ pub struct MatmulOp {
     pub y_stride: u32,
     pub act: Act,
     pub mode: Mode,
-    /// Workgroup-memory tiled kernel (64×64 tiles) instead of the register-blocked one (16×64).
+    /// Workgroup-memory tiled kernel (64×64 tiles) instead of the register-blocked one (4×256).
     pub tiled: bool,
 }
 
@@ -53,8 +53,10 @@ impl MatmulOp {
         ]
     }
     pub fn workgroups(&self, s: Shape) -> [u32; 3] {
-        let rows_per_group = if self.tiled { 64 } else { 16 };
-        [ceil_div(self.n, 64), ceil_div(s.rows(), rows_per_group), 1]
+        match self.tiled {
+            true => [ceil_div(self.n, 64), ceil_div(s.rows(), 64), 1],
+            false => [ceil_div(self.n, 256), ceil_div(s.rows(), 4), 1],
+        }
     }
     pub fn flops(&self, s: Shape) -> f64 {
         2.0 * s.rows() as f64 * self.n as f64 * self.k as f64
