@@ -7,12 +7,13 @@
 
 use super::batch::{gather, make_groups, validate, Group};
 use super::context::Context;
+use super::kernels::wkv::DEFAULT_CHUNK;
 use super::kernels::{Pipelines, Shape};
 use super::layers::Builder;
 use super::plan::{Activations, Capacity, ChunkInfo, Plan};
 use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
-use super::{GpuOptions, MatmulKind};
+use super::{GpuOptions, MatmulKind, WkvKind};
 use crate::embed::{Embeddings, Pooling};
 use crate::model::{Checkpoint, Config, Tensor};
 use crate::{Error, Result};
@@ -71,7 +72,16 @@ impl GpuEngine {
         };
         let cap = Capacity::new(&ctx, &config, opts.max_batch_tokens, DEFAULT_MAX_SEQUENCES)?;
         let mut pipes = Pipelines::default();
-        let plan = build_plan(&ctx, &mut pipes, &weights, &config, cap, tiled).await?;
+        let gpu = ctx.info.device_type != wgpu::DeviceType::Cpu;
+        let plan = build_plan(
+            &ctx,
+            &mut pipes,
+            &weights,
+            &config,
+            cap,
+            (tiled, opts.wkv, gpu),
+        )
+        .await?;
         ctx.flush()?;
         let emb = ck.get("emb.weight")?.clone();
         Ok(GpuEngine {
@@ -119,6 +129,12 @@ impl GpuEngine {
     /// adapter has timestamp queries.
     pub fn last_profile(&self) -> Option<&Profile> {
         self.last_profile.as_ref()
+    }
+
+    /// Turns per-kernel timing on or off for the next calls (needs timestamp queries,
+    /// which are only requested when the engine was built with `profile: true`).
+    pub fn set_profile(&mut self, on: bool) {
+        self.opts.profile = on;
     }
 
     /// Bytes of device memory allocated by the engine: now, and at most so far.
@@ -370,18 +386,26 @@ impl GpuEngine {
 }
 
 /// Allocates the activations and records every step of the forward pass.
+/// `kinds`: (tiled matmul, WKV kind, adapter is a GPU).
 async fn build_plan(
     ctx: &Context,
     pipes: &mut Pipelines,
     weights: &GpuWeights,
     cfg: &Config,
     cap: Capacity,
-    tiled: bool,
+    kinds: (bool, WkvKind, bool),
 ) -> Result<Plan> {
-    let slots = Builder::count_dispatches(weights);
-    let bufs = Activations::new(ctx, cfg, cap, slots)?;
+    let (tiled, wkv, gpu) = kinds;
+    let slots = Builder::count_dispatches(weights, wkv, gpu);
+    let chunk = match (wkv, Builder::wkv_forms(wkv, gpu).1) {
+        (WkvKind::Chunked(l), _) => Some(l),
+        (_, true) => Some(DEFAULT_CHUNK),
+        _ => None,
+    };
+    let bufs = Activations::new(ctx, cfg, cap, slots, chunk)?;
     let steps = {
-        let mut b = Builder::new(ctx, pipes, &bufs, weights, cfg, tiled);
+        let mut b = Builder::new(ctx, pipes, &bufs, weights, cfg);
+        (b.tiled, b.wkv, b.gpu) = (tiled, wkv, gpu);
         b.embedding().await?;
         for l in 0..cfg.n_layer {
             b.time_mix(l).await?;

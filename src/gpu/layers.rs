@@ -17,10 +17,11 @@ use super::kernels::matmul::{Act, MatmulOp, Mode};
 use super::kernels::mix::{DdlerpOp, DecayOp, Target, TokenShiftOp};
 use super::kernels::norm::{GroupNormOp, LayerNormOp};
 use super::kernels::pool::PoolOp;
-use super::kernels::wkv::WkvOp;
+use super::kernels::wkv::{Phase, WkvOp};
 use super::kernels::{Kernel, Op, Pipelines};
 use super::plan::{Activations, Dispatch, Step, SLOT};
 use super::weights::{GpuWeights, LayerVec, Matrix};
+use super::WkvKind;
 use crate::model::Config;
 use crate::Result;
 
@@ -32,6 +33,9 @@ pub struct Builder<'a> {
     pub weights: &'a GpuWeights,
     pub cfg: &'a Config,
     pub tiled: bool,
+    pub wkv: WkvKind,
+    /// The adapter is a GPU (not a CPU implementation such as lavapipe).
+    pub gpu: bool,
     pub steps: Vec<Step>,
     slots: u32,
 }
@@ -49,7 +53,6 @@ impl<'a> Builder<'a> {
         bufs: &'a Activations,
         weights: &'a GpuWeights,
         cfg: &'a Config,
-        tiled: bool,
     ) -> Self {
         Builder {
             ctx,
@@ -57,7 +60,9 @@ impl<'a> Builder<'a> {
             bufs,
             weights,
             cfg,
-            tiled,
+            tiled: false,
+            wkv: WkvKind::Serial,
+            gpu: false,
             steps: Vec::new(),
             slots: 0,
         }
@@ -103,9 +108,21 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// WKV forms the pass may use: (serial, chunked).
+    pub fn wkv_forms(kind: WkvKind, gpu: bool) -> (bool, bool) {
+        match kind {
+            WkvKind::Serial => (true, false),
+            WkvKind::Chunked(_) => (false, true),
+            WkvKind::Auto => (true, gpu),
+        }
+    }
+
     /// Number of dispatches (= parameter slots) of the whole pass: ln0 and pool(0), then per
-    /// block 14 fixed dispatches plus one per row block of each of its 10 matrices.
-    pub fn count_dispatches(weights: &GpuWeights) -> usize {
+    /// block 13 fixed dispatches, the WKV ones (1 serial, 3 chunked) and one per row block
+    /// of each of its 10 matrices.
+    pub fn count_dispatches(weights: &GpuWeights, kind: WkvKind, gpu: bool) -> usize {
+        let (serial, chunked) = Self::wkv_forms(kind, gpu);
+        let wkv = serial as usize + 3 * chunked as usize;
         let per_layer = weights.layers.iter().map(|lw| {
             let matrices = [
                 &lw.maa_w1,
@@ -119,7 +136,7 @@ impl<'a> Builder<'a> {
                 &lw.ffn_key,
                 &lw.ffn_value,
             ];
-            14 + matrices.iter().map(|m| m.blocks.len()).sum::<usize>()
+            13 + wkv + matrices.iter().map(|m| m.blocks.len()).sum::<usize>()
         });
         2 + per_layer.sum::<usize>()
     }
@@ -259,35 +276,84 @@ impl<'a> Builder<'a> {
             .await
     }
 
+    /// The WKV dispatches: the serial kernel and/or the three chunked phases (each pass
+    /// runs one form, chosen from its shape by [`WkvOp::chunked`]).
     async fn wkv(&mut self, layer: usize) -> Result<()> {
+        let (serial, chunked) = Self::wkv_forms(self.wkv, self.gpu);
+        let mut phases = Vec::new();
+        if serial {
+            phases.push((Phase::Serial, "att.wkv"));
+        }
+        if chunked {
+            phases.push((Phase::ChunkStates, "att.wkv_chunk_states"));
+            phases.push((Phase::Scan, "att.wkv_scan"));
+            phases.push((Phase::ChunkOutputs, "att.wkv_chunk_outputs"));
+        }
+        for (phase, label) in phases {
+            self.wkv_phase(layer, phase, label).await?;
+        }
+        Ok(())
+    }
+
+    async fn wkv_phase(&mut self, layer: usize, phase: Phase, label: &'static str) -> Result<()> {
         let op = WkvOp {
             dim: self.cfg.n_embd as u32,
             heads: self.cfg.n_head as u32,
             u_off: self.weights.layout.layer(layer, LayerVec::TimeFaaaa),
+            phase,
+            kind: self.wkv,
+            gpu: self.gpu,
         };
         let state_bytes = (self.cfg.n_embd * self.cfg.head_size * 4) as u64;
-        let bufs = self.bufs;
-        let b = vec![
-            (1, whole(&bufs.r)),
-            (2, whole(&bufs.k)),
-            (3, whole(&bufs.v)),
-            (4, whole(&bufs.w)),
-            (5, whole(&self.weights.vecs)),
-            (6, whole(&bufs.a)),
-            (7, whole(&bufs.run)),
-            (
-                8,
-                Activations::range(
-                    &bufs.wkv_state,
-                    layer as u64 * bufs.state_stride,
-                    state_bytes,
-                ),
-            ),
-        ];
+        let (bufs, vecs) = (self.bufs, &self.weights.vecs);
+        let state = || {
+            Activations::range(
+                &bufs.wkv_state,
+                layer as u64 * bufs.state_stride,
+                state_bytes,
+            )
+        };
+        let b: Vec<Binding<'_>> = match phase {
+            Phase::Serial => vec![
+                (1, whole(&bufs.r)),
+                (2, whole(&bufs.k)),
+                (3, whole(&bufs.v)),
+                (4, whole(&bufs.w)),
+                (5, whole(vecs)),
+                (6, whole(&bufs.a)),
+                (7, whole(&bufs.run)),
+                (8, state()),
+            ],
+            Phase::ChunkStates => vec![
+                (2, whole(&bufs.k)),
+                (3, whole(&bufs.v)),
+                (4, whole(&bufs.w)),
+                (7, whole(&bufs.run)),
+                (9, whole(&bufs.chunk_state)),
+                (10, whole(&bufs.chunk_decay)),
+            ],
+            Phase::Scan => vec![
+                (7, whole(&bufs.run)),
+                (8, state()),
+                (9, whole(&bufs.chunk_state)),
+                (10, whole(&bufs.chunk_decay)),
+            ],
+            Phase::ChunkOutputs => vec![
+                (1, whole(&bufs.r)),
+                (2, whole(&bufs.k)),
+                (3, whole(&bufs.v)),
+                (4, whole(&bufs.w)),
+                (5, whole(vecs)),
+                (6, whole(&bufs.a)),
+                (7, whole(&bufs.run)),
+                (9, whole(&bufs.chunk_state)),
+            ],
+        };
         let kernel = Kernel::Wkv {
             head_size: self.cfg.head_size as u32,
+            phase,
         };
-        self.dispatch(Op::Wkv(op), kernel, "att.wkv", b).await
+        self.dispatch(Op::Wkv(op), kernel, label, b).await
     }
 
     async fn group_norm(&mut self, layer: usize) -> Result<()> {

@@ -59,6 +59,18 @@ pub enum MatmulKind {
     Tiled,
 }
 
+/// Which WKV kernel to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WkvKind {
+    /// Serial on CPU adapters; chunked (L = 64) on GPUs when few long sequences leave the
+    /// serial kernel with too few workgroups.
+    Auto,
+    /// `wkv.wgsl`: token by token, one workgroup per (sequence, head).
+    Serial,
+    /// `wkv_chunked.wgsl` with this chunk length L (parallel over chunks, exact).
+    Chunked(u32),
+}
+
 /// How to build the engine.
 #[derive(Debug, Clone)]
 pub struct GpuOptions {
@@ -72,6 +84,7 @@ pub struct GpuOptions {
     /// longer sequences into time chunks that carry the recurrent state.
     pub max_batch_tokens: usize,
     pub matmul: MatmulKind,
+    pub wkv: WkvKind,
     /// Time every kernel with timestamp queries (when the adapter has them).
     pub profile: bool,
     /// Use a storage-binding limit lower than the device's (to exercise splitting in tests).
@@ -86,6 +99,7 @@ impl Default for GpuOptions {
             precision: Precision::F32,
             max_batch_tokens: 4096,
             matmul: MatmulKind::Auto,
+            wkv: WkvKind::Auto,
             profile: false,
             max_binding_bytes: None,
         }

@@ -81,6 +81,10 @@ pub struct Activations {
     pub shift_att: GpuBuffer,
     pub shift_ffn: GpuBuffer,
     pub wkv_state: GpuBuffer,
+    /// Chunked WKV: per-chunk states `[B][H][chunks][N][N]` and decays `[B][H][chunks][N]`
+    /// (16-byte stand-ins when the chunked form is not used).
+    pub chunk_state: GpuBuffer,
+    pub chunk_decay: GpuBuffer,
     /// Stand-in for unused bindings.
     pub dummy: GpuBuffer,
     pub run: GpuBuffer,
@@ -94,7 +98,14 @@ fn aligned(bytes: u64) -> u64 {
 }
 
 impl Activations {
-    pub fn new(ctx: &Context, cfg: &Config, cap: Capacity, slots: usize) -> Result<Activations> {
+    /// `wkv_chunk`: the chunk length when the chunked WKV may run.
+    pub fn new(
+        ctx: &Context,
+        cfg: &Config,
+        cap: Capacity,
+        slots: usize,
+        wkv_chunk: Option<u32>,
+    ) -> Result<Activations> {
         use wgpu::BufferUsages as U;
         let storage = U::STORAGE | U::COPY_DST | U::COPY_SRC;
         let rows = cap.tokens as u64;
@@ -105,6 +116,7 @@ impl Activations {
         let state_stride = aligned(c * cfg.head_size as u64 * 4);
         let layers = cfg.n_layer as u64;
         let lora_width = (5 * cfg.mix_lora).max(cfg.decay_lora) as u64;
+        let (chunk_state, chunk_decay) = chunk_buffers(ctx, cfg, cap, wkv_chunk)?;
         Ok(Activations {
             x: act("x", c)?,
             xx: act("xx", c)?,
@@ -121,6 +133,8 @@ impl Activations {
             shift_att: ctx.buffer("shift_att", layers * shift_stride, storage)?,
             shift_ffn: ctx.buffer("shift_ffn", layers * shift_stride, storage)?,
             wkv_state: ctx.buffer("wkv_state", layers * state_stride, storage)?,
+            chunk_state,
+            chunk_decay,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
             run: ctx.buffer(
                 "run",
@@ -150,6 +164,35 @@ impl Activations {
             size: NonZeroU64::new(size),
         })
     }
+}
+
+/// The chunked WKV's buffers: B·⌈T/L⌉ ≤ tokens/L + batch chunks of `[C][N]` states.
+fn chunk_buffers(
+    ctx: &Context,
+    cfg: &Config,
+    cap: Capacity,
+    chunk: Option<u32>,
+) -> Result<(GpuBuffer, GpuBuffer)> {
+    let storage = wgpu::BufferUsages::STORAGE;
+    let Some(l) = chunk else {
+        return Ok((
+            ctx.buffer("chunk_state", 16, storage)?,
+            ctx.buffer("chunk_decay", 16, storage)?,
+        ));
+    };
+    let chunks = (cap.tokens.div_ceil(l.max(1) as usize) + cap.batch) as u64;
+    let bytes = chunks * (cfg.n_embd * cfg.head_size * 4) as u64;
+    if bytes > ctx.max_binding {
+        return Err(Error::gpu(format!(
+            "chunked WKV with chunk length {l} needs {bytes} B of chunk states, above the binding limit {}: use a longer chunk or fewer tokens per pass",
+            ctx.max_binding
+        )));
+    }
+    let decay = chunks * cfg.n_embd as u64 * 4;
+    Ok((
+        ctx.buffer("chunk_state", bytes, storage)?,
+        ctx.buffer("chunk_decay", decay, storage)?,
+    ))
 }
 
 /// One kernel launch with its bind group, built once.
@@ -291,7 +334,7 @@ impl Plan {
             }
             return;
         }
-        for d in dispatches {
+        for d in dispatches.filter(|d| d.op.workgroups(s)[0] > 0) {
             let writes = timer.as_deref_mut().and_then(|t| t.next(d, s));
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(d.label),

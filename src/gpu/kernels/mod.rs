@@ -24,6 +24,7 @@ const MATMUL_COMMON: &str = include_str!("../../../shaders/matmul_common.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
 const WKV: &str = include_str!("../../../shaders/wkv.wgsl");
+const WKV_CHUNKED: &str = include_str!("../../../shaders/wkv_chunked.wgsl");
 const POOL: &str = include_str!("../../../shaders/pool.wgsl");
 
 /// Shape of the batch a pass runs on: `batch` right-padded sequences of `tokens` positions.
@@ -53,7 +54,7 @@ pub enum Kernel {
     Ddlerp,
     Decay,
     Matmul { f16: bool, tiled: bool },
-    Wkv { head_size: u32 },
+    Wkv { head_size: u32, phase: wkv::Phase },
     Pool,
 }
 
@@ -67,8 +68,20 @@ impl Kernel {
             Kernel::Decay => "decay",
             Kernel::Matmul { tiled: false, .. } => "matmul",
             Kernel::Matmul { tiled: true, .. } => "matmul_tiled",
-            Kernel::Wkv { .. } => "wkv",
+            Kernel::Wkv {
+                phase: wkv::Phase::Serial,
+                ..
+            } => "wkv",
+            Kernel::Wkv { .. } => "wkv_chunked",
             Kernel::Pool => "pool",
+        }
+    }
+
+    /// The entry point (every kernel's is `main` but the chunked WKV's three phases).
+    pub fn entry(self) -> &'static str {
+        match self {
+            Kernel::Wkv { phase, .. } => phase.entry(),
+            _ => "main",
         }
     }
 
@@ -85,8 +98,13 @@ impl Kernel {
                 let body = if tiled { MATMUL_TILED } else { MATMUL };
                 format!("{weights}\n{MATMUL_COMMON}\n{body}")
             }
-            Kernel::Wkv { head_size } => {
-                format!("const HEAD_SIZE: u32 = {head_size}u;\n{RUN}\n{WKV}")
+            Kernel::Wkv { head_size, phase } => {
+                let body = if phase == wkv::Phase::Serial {
+                    WKV
+                } else {
+                    WKV_CHUNKED
+                };
+                format!("const HEAD_SIZE: u32 = {head_size}u;\n{RUN}\n{body}")
             }
             Kernel::Pool => format!("{RUN}\n{POOL}"),
         }
@@ -119,7 +137,7 @@ impl Pipelines {
                 label: Some(kernel.name()),
                 layout: None,
                 module: &module,
-                entry_point: Some("main"),
+                entry_point: Some(kernel.entry()),
                 compilation_options: Default::default(),
                 cache: None,
             });
