@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use rwkv_lens::embed::{Engine, Pooling};
+use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::random::{random_checkpoint, RandomSpec};
 use rwkv_lens::model::Checkpoint;
@@ -48,6 +48,34 @@ fn ln0_mean(ck: &Checkpoint, seq: &[u32]) -> Vec<f32> {
     mean.into_iter().map(|v| v as f32).collect()
 }
 
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The second sequence of the batch, run alone, gives the same pooled vectors.
+fn check_batch_vs_alone(gpu: &mut GpuEngine, seqs: &[Vec<u32>], batch: &Embeddings) {
+    let alone = gpu
+        .embed_tokens(&seqs[1..], &batch.layers, &batch.poolings)
+        .unwrap();
+    for p in 0..batch.poolings.len() {
+        for l in 0..batch.layers.len() {
+            let (a, b) = (batch.get(p, l, 1), alone.get(p, l, 0));
+            let err = max_abs(a, b);
+            assert!(
+                err <= 1e-5,
+                "pooling {p} layer {l}: batch vs alone differ by {err}"
+            );
+            assert!(
+                a.iter().any(|&v| v != 0.0),
+                "pooling {p} layer {l} is all zeros"
+            );
+        }
+    }
+}
+
 #[test]
 fn finch_1b6_shape_loads_within_binding_limit_and_runs() {
     let ck = big_model();
@@ -58,16 +86,12 @@ fn finch_1b6_shape_loads_within_binding_limit_and_runs() {
     };
     let t = Instant::now();
     let mut gpu = GpuEngine::new(&ck, opts).unwrap();
+    let report = gpu.report();
     println!(
-        "engine ready in {:.1} s: {}",
-        t.elapsed().as_secs_f64(),
-        gpu.report()
+        "engine ready in {:.1} s: {report}",
+        t.elapsed().as_secs_f64()
     );
-    assert!(
-        gpu.report().contains("storage binding ≤ 128 MiB"),
-        "{}",
-        gpu.report()
-    );
+    assert!(report.contains("storage binding ≤ 128 MiB"), "{report}");
     let seqs = vec![vec![1, 65535, 300, 7], vec![42, 9]];
     let layers: Vec<usize> = (0..=24).collect();
     let t = Instant::now();
@@ -79,38 +103,13 @@ fn finch_1b6_shape_loads_within_binding_limit_and_runs() {
         t.elapsed().as_secs_f64()
     );
     for (s, seq) in seqs.iter().enumerate() {
-        let want = ln0_mean(&ck, seq);
-        let err = want
-            .iter()
-            .zip(batch.get(0, 0, s))
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let err = max_abs(&ln0_mean(&ck, seq), batch.get(0, 0, s));
         assert!(
             err < 1e-4,
             "sequence {s}: layer-0 mean differs from host LN0 by {err}"
         );
     }
-    let alone = gpu
-        .embed_tokens(&seqs[1..], &layers, &[Pooling::Mean, Pooling::Last])
-        .unwrap();
-    for p in 0..2 {
-        for l in 0..layers.len() {
-            let (a, b) = (batch.get(p, l, 1), alone.get(p, l, 0));
-            let err = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f32::max);
-            assert!(
-                err <= 1e-5,
-                "pooling {p} layer {l}: batch vs alone differ by {err}"
-            );
-            assert!(
-                a.iter().any(|&v| v != 0.0),
-                "pooling {p} layer {l} is all zeros"
-            );
-        }
-    }
+    check_batch_vs_alone(&mut gpu, &seqs, &batch);
     let (_, peak) = gpu.memory_bytes();
     println!("peak GPU memory {:.0} MiB", peak as f64 / (1 << 20) as f64);
     assert!(

@@ -79,6 +79,7 @@ pub fn parse_backends(name: Option<&str>) -> Result<wgpu::Backends> {
 }
 
 /// Preference order when no adapter is named: discrete > integrated > virtual > other > CPU.
+#[cfg(not(target_arch = "wasm32"))]
 fn rank(t: wgpu::DeviceType) -> u8 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 4,
@@ -228,7 +229,7 @@ fn check_limits(l: &wgpu::Limits, info: &wgpu::AdapterInfo) -> Result<()> {
     if l.max_uniform_buffer_binding_size < 16400 {
         return Err(short(
             "max_uniform_buffer_binding_size",
-            l.max_uniform_buffer_binding_size as u64,
+            l.max_uniform_buffer_binding_size,
             16400,
         ));
     }

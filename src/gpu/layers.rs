@@ -42,6 +42,16 @@ pub struct Builder<'a> {
 
 type Binding<'b> = (u32, wgpu::BindingResource<'b>);
 
+/// Where a matmul's activated sums go: `y = v`, `y += v` or `y += gate ⊙ v`.
+enum Dest<'b> {
+    Store(&'b GpuBuffer),
+    Add(&'b GpuBuffer),
+    GatedAdd {
+        y: &'b GpuBuffer,
+        gate: &'b GpuBuffer,
+    },
+}
+
 fn whole(b: &GpuBuffer) -> wgpu::BindingResource<'_> {
     Activations::whole(b)
 }
@@ -172,12 +182,15 @@ impl<'a> Builder<'a> {
         &mut self,
         x: &GpuBuffer,
         w: &Matrix,
-        y: &GpuBuffer,
         act: Act,
-        mode: Mode,
-        aux: Option<&GpuBuffer>,
+        dest: Dest<'_>,
         label: &'static str,
     ) -> Result<()> {
+        let (y, mode, aux) = match dest {
+            Dest::Store(y) => (y, Mode::Store, None),
+            Dest::Add(y) => (y, Mode::Add, None),
+            Dest::GatedAdd { y, gate } => (y, Mode::GatedAdd, Some(gate)),
+        };
         let kernel = Kernel::Matmul {
             f16: w.f16,
             tiled: self.tiled,
@@ -401,7 +414,8 @@ impl<'a> Builder<'a> {
         self.pool(0).await
     }
 
-    /// Time-mix of block `l`: x += TimeMix(LN1(x)).
+    /// Time-mix of block `l`: x += TimeMix(LN1(x)). First half: LN1, token shift, the
+    /// mix LoRA and the k, v, r, g projections.
     pub async fn time_mix(&mut self, l: usize) -> Result<()> {
         let (bufs, lw, vl) = (self.bufs, &self.weights.layers[l], self.weights.layout);
         self.layer_norm(
@@ -417,10 +431,8 @@ impl<'a> Builder<'a> {
         self.matmul(
             &bufs.a,
             &lw.maa_w1,
-            &bufs.lora,
             Act::Tanh,
-            Mode::Store,
-            None,
+            Dest::Store(&bufs.lora),
             "att.maa_lora",
         )
         .await?;
@@ -438,17 +450,21 @@ impl<'a> Builder<'a> {
         ];
         for (target, maa, w, out, act) in projections {
             self.ddlerp(l, target, maa).await?;
-            self.matmul(&bufs.a, w, out, act, Mode::Store, None, "att.rkvg (C→C)")
+            self.matmul(&bufs.a, w, act, Dest::Store(out), "att.rkvg (C→C)")
                 .await?;
         }
+        self.time_mix_recurrence(l).await
+    }
+
+    /// Second half of the time-mix: decay, WKV, GroupNorm·gate and output projection.
+    async fn time_mix_recurrence(&mut self, l: usize) -> Result<()> {
+        let (bufs, lw) = (self.bufs, &self.weights.layers[l]);
         self.ddlerp(l, Target::W, LayerVec::MaaW).await?;
         self.matmul(
             &bufs.a,
             &lw.decay_w1,
-            &bufs.lora,
             Act::Tanh,
-            Mode::Store,
-            None,
+            Dest::Store(&bufs.lora),
             "att.decay_lora",
         )
         .await?;
@@ -462,10 +478,8 @@ impl<'a> Builder<'a> {
         self.matmul(
             &bufs.r,
             &lw.att_output,
-            &bufs.x,
             Act::None,
-            Mode::Add,
-            None,
+            Dest::Add(&bufs.x),
             "att.output (C→C)",
         )
         .await
@@ -493,30 +507,27 @@ impl<'a> Builder<'a> {
         self.matmul(
             &bufs.k,
             &lw.ffn_receptance,
-            &bufs.v,
             Act::Sigmoid,
-            Mode::Store,
-            None,
+            Dest::Store(&bufs.v),
             "ffn.receptance (C→C)",
         )
         .await?;
         self.matmul(
             &bufs.a,
             &lw.ffn_key,
-            &bufs.ffn,
             Act::ReluSquared,
-            Mode::Store,
-            None,
+            Dest::Store(&bufs.ffn),
             "ffn.key (C→F)",
         )
         .await?;
         self.matmul(
             &bufs.ffn,
             &lw.ffn_value,
-            &bufs.x,
             Act::None,
-            Mode::GatedAdd,
-            Some(&bufs.v),
+            Dest::GatedAdd {
+                y: &bufs.x,
+                gate: &bufs.v,
+            },
             "ffn.value (F→C)",
         )
         .await?;

@@ -189,7 +189,7 @@ fn upload_matrix(
     cols: usize,
     f16: bool,
 ) -> Result<Matrix> {
-    if cols % 4 != 0 {
+    if !cols.is_multiple_of(4) {
         return Err(Error::gpu(format!(
             "tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)"
         )));

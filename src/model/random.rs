@@ -68,7 +68,7 @@ impl RandomSpec {
     fn check(&self) -> Result<()> {
         let ok = self.n_embd > 0
             && self.head_size > 0
-            && self.n_embd % self.head_size == 0
+            && self.n_embd.is_multiple_of(self.head_size)
             && self.n_layer > 0
             && self.ffn_dim > 0
             && self.vocab_size > 0
@@ -141,7 +141,7 @@ fn uniform_tensor(rng: &mut Rng, shape: Vec<usize>, lo: f32, hi: f32, dtype: DTy
 /// Every tensor of a random RWKV-6 checkpoint, official names and (unsqueezed) shapes.
 pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     spec.check()?;
-    let mut rng = Rng(spec.seed ^ 0x5EED_0F_F1C4);
+    let mut rng = Rng(spec.seed ^ 0x005E_ED0F_F1C4);
     let (c, dt) = (spec.n_embd, spec.dtype);
     let mut out: Vec<(String, Tensor)> = Vec::new();
     let mut put = |name: String, shape: Vec<usize>, lo: f32, hi: f32, rng: &mut Rng| {
