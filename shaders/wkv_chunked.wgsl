@@ -19,7 +19,8 @@
 // Every step only multiplies by decays ≤ 1 and adds, exactly as the serial kernel does,
 // so no exp(−Σ logw) factor can overflow (log-decays reach −20 per step and below).
 // Work is 2× the serial kernel's; parallelism is (T/L)× larger, which pays when
-// sequences are few and long. Thread j owns column j. Prepend HEAD_SIZE and run.wgsl.
+// sequences are few and long. Thread j owns column j; tokens are staged in blocks of
+// TOKEN_BLOCK as in wkv.wgsl. Prepend HEAD_SIZE, TOKEN_BLOCK and run.wgsl.
 
 struct Params {
     tokens: u32,   // T (pass length)
@@ -42,9 +43,9 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> chunk_state: array<f32>;  // [B][H][chunks][N][N]
 @group(0) @binding(10) var<storage, read_write> chunk_decay: array<f32>; // [B][H][chunks][N]
 
-var<workgroup> r_s: array<f32, HEAD_SIZE>;
-var<workgroup> k_s: array<f32, HEAD_SIZE>;
-var<workgroup> w_s: array<f32, HEAD_SIZE>;
+var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
+var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
+var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
 var<workgroup> u_s: array<f32, HEAD_SIZE>;
 
 // Real tokens of chunk `c` of sequence `b` in this pass: positions t_first .. t_first+count−1.
@@ -72,15 +73,22 @@ fn chunk_states(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         s[i] = 0.0;
     }
     var log_decay = 0.0; // Σ logw[i = j] over the chunk, for D_c[j]
-    for (var t = span.x; t < span.x + span.y; t = t + 1u) {
-        let idx = (b * p.tokens + t) * p.dim + h * n + j;
-        k_s[j] = k[idx];
-        w_s[j] = exp(logw[idx]);
-        log_decay = log_decay + logw[idx];
+    let end = span.x + span.y;
+    for (var t0 = span.x; t0 < end; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, end - t0);
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            k_s[tt * n + j] = k[idx];
+            w_s[tt * n + j] = exp(logw[idx]);
+            log_decay = log_decay + logw[idx];
+        }
         workgroupBarrier();
-        let vj = v[idx];
-        for (var i = 0u; i < n; i = i + 1u) {
-            s[i] = w_s[i] * s[i] + k_s[i] * vj;
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let vj = v[(b * p.tokens + t0 + tt) * p.dim + h * n + j];
+            let at = tt * n;
+            for (var i = 0u; i < n; i = i + 1u) {
+                s[i] = w_s[at + i] * s[i] + k_s[at + i] * vj;
+            }
         }
         workgroupBarrier();
     }
@@ -134,20 +142,28 @@ fn chunk_outputs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     for (var i = 0u; i < n; i = i + 1u) {
         s[i] = chunk_state[(base + i) * n + j];
     }
-    for (var t = span.x; t < span.x + span.y; t = t + 1u) {
-        let idx = (b * p.tokens + t) * p.dim + h * n + j;
-        r_s[j] = r[idx];
-        k_s[j] = k[idx];
-        w_s[j] = exp(logw[idx]);
-        workgroupBarrier();
-        let vj = v[idx];
-        var o = 0.0;
-        for (var i = 0u; i < n; i = i + 1u) {
-            let kv = k_s[i] * vj;
-            o = o + r_s[i] * (s[i] + u_s[i] * kv);
-            s[i] = w_s[i] * s[i] + kv;
+    let end = span.x + span.y;
+    for (var t0 = span.x; t0 < end; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, end - t0);
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            r_s[tt * n + j] = r[idx];
+            k_s[tt * n + j] = k[idx];
+            w_s[tt * n + j] = exp(logw[idx]);
         }
-        out[idx] = o;
+        workgroupBarrier();
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            let vj = v[idx];
+            let at = tt * n;
+            var o = 0.0;
+            for (var i = 0u; i < n; i = i + 1u) {
+                let kv = k_s[at + i] * vj;
+                o = o + r_s[at + i] * (s[i] + u_s[i] * kv);
+                s[i] = w_s[at + i] * s[i] + kv;
+            }
+            out[idx] = o;
+        }
         workgroupBarrier();
     }
 }

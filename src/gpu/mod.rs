@@ -11,9 +11,32 @@
 //!
 //! Files: [`context`] (adapter, device, buffers, memory, read-back), [`weights`] (upload,
 //! f16 packing, splitting above the binding limit), [`kernels`] (one Rust file per WGSL
-//! family: parameters and dispatch sizes), [`plan`] (the whole forward pass as a cached
-//! list of dispatches), [`batch`] (grouping and padding sentences), [`engine`] (the API),
-//! [`profile`] (timestamp queries → per-kernel table).
+//! family: parameters and dispatch sizes), [`layers`] (the RWKV-6 block as a sequence of
+//! dispatches), [`plan`] (buffers and the cached list of dispatches), [`batch`] (grouping
+//! and padding sentences), [`engine`] (the API), [`profile`] (timestamp queries →
+//! per-kernel table).
+//!
+//! Design choices:
+//! - **Build once, rewrite parameters.** Every dispatch of a pass (≈24 per block) gets its
+//!   pipeline and bind group when the engine is built, over buffers sized for the largest
+//!   pass (`max_batch_tokens`); a batch only rewrites one uniform buffer of parameters,
+//!   uploads its embedding rows and records one command encoder.
+//! - **Batching.** Right padding with lengths: per-token outputs need no mask. Sentences
+//!   are sorted by length and grouped so a pass holds at most `max_batch_tokens` padded
+//!   tokens; a longer sentence runs alone in time chunks that carry the token-shift and
+//!   WKV states, so any length works with bounded memory.
+//! - **Matmul per adapter type.** CPU adapters (lavapipe) get the register-blocked kernel
+//!   (no workgroup memory; barriers are expensive there); GPUs get 64×64 tiles through
+//!   workgroup memory. Epilogues (tanh, SiLU, sigmoid, squared ReLU, residual add, gated
+//!   residual add) are fused, so the channel-mix and the residual adds cost no extra pass.
+//! - **WKV.** `wkv.wgsl`: one workgroup per (sequence, head), one thread per value column
+//!   with its state column in registers, r/k/decay of the current token shared through
+//!   workgroup memory (web-rwkv uses C/4 threads in total and keeps the state in global
+//!   memory). `wkv_chunked.wgsl`: parallel over time chunks (chunk states, a scan over
+//!   chunks, chunk outputs), exact because every step is the recurrence itself; chosen
+//!   automatically on GPUs when few long sequences would leave the serial kernel idle.
+//! - **Pooling on the device.** Masked mean and last-token pooling of every layer are
+//!   accumulated in place; per-token states are copied out only for `forward_hidden`.
 
 pub mod batch;
 pub mod context;
