@@ -6,8 +6,11 @@ pub mod config;
 pub mod layout;
 #[cfg(feature = "native")]
 pub mod load;
+pub mod pickle;
+pub mod pth;
 pub mod random;
 pub mod tensor;
+pub mod zip;
 
 pub use checkpoint::Checkpoint;
 pub use config::{Config, Version};
