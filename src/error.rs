@@ -68,4 +68,11 @@ impl Error {
     pub fn gpu(msg: impl fmt::Display) -> Self {
         Error::Gpu(msg.to_string())
     }
+    /// The device ran out of memory: the caller may retry with a smaller batch.
+    pub fn is_out_of_memory(&self) -> bool {
+        matches!(self, Error::Gpu(m) if m.starts_with(OUT_OF_MEMORY))
+    }
 }
+
+/// How every GPU out-of-memory message begins (see [`Error::is_out_of_memory`]).
+pub const OUT_OF_MEMORY: &str = "out of memory";

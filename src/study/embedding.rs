@@ -310,16 +310,19 @@ fn forward_all(
     order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
     let mut store = Embeddings::zeros(layers, opt.poolings, tokens.len(), dim);
     let mut done = 0;
-    for batch in order.chunks(opt.batch_size) {
-        let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
-        let out = match model
-            .engine
-            .embed_tokens(&batch_tokens, layers, opt.poolings)
-        {
+    let n_batches = order.len().div_ceil(opt.batch_size);
+    for (k, batch) in order.chunks(opt.batch_size).enumerate() {
+        let out = match embed_halving(model, batch, tokens, texts, layers, opt) {
             Err(Error::NonFinite(why)) => {
                 return Err(locate_non_finite(
                     model, batch, tokens, texts, layers, opt, why,
                 ))
+            }
+            Err(Error::Gpu(why)) => {
+                return Err(Error::gpu(format!(
+                    "{} on task {}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
+                    model.label, opt.task, k + 1
+                )))
             }
             other => other?,
         };
@@ -349,6 +352,39 @@ fn forward_all(
         on_batch(done);
     }
     Ok(store)
+}
+
+/// One batch through the engine; when the device runs out of memory, the batch is
+/// split in halves (recursively) before giving up at a single sentence.
+fn embed_halving(
+    model: &mut StudyModel,
+    batch: &[usize],
+    tokens: &[Vec<u32>],
+    texts: &[String],
+    layers: &[usize],
+    opt: &EmbedOptions,
+) -> Result<Embeddings> {
+    let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
+    match model.engine.embed_tokens(&batch_tokens, layers, opt.poolings) {
+        Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
+            eprintln!(
+                "warning: {} on task {}: {e} with a batch of {}: retrying in halves",
+                model.label,
+                opt.task,
+                batch.len()
+            );
+            let (a, b) = batch.split_at(batch.len() / 2);
+            let a = embed_halving(model, a, tokens, texts, layers, opt)?;
+            let b = embed_halving(model, b, tokens, texts, layers, opt)?;
+            Embeddings::concat(&[a, b])
+        }
+        Err(e) if e.is_out_of_memory() => Err(Error::gpu(format!(
+            "{}: even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
+            crate::error::OUT_OF_MEMORY,
+            shown(&texts[batch[0]])
+        ))),
+        other => other,
+    }
 }
 
 /// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
