@@ -123,6 +123,23 @@ pub fn field<'a>(
     })
 }
 
+/// A field's text for a one-line message: control characters escaped (a quoted CSV
+/// field may hold line breaks), at most 40 characters.
+pub fn shown_field(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == 40 {
+            out.push('…');
+            break;
+        }
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out
+}
+
 /// A gold score: a finite number.
 pub fn parse_score(path: &str, line: usize, s: &str, name: &str) -> Result<f64> {
     match s.trim().parse::<f64>() {
@@ -130,7 +147,7 @@ pub fn parse_score(path: &str, line: usize, s: &str, name: &str) -> Result<f64> 
         _ => Err(Error::row(
             path,
             line,
-            format!("`{name}` = `{s}` is not a number"),
+            format!("`{name}` = `{}` is not a number", shown_field(s)),
         )),
     }
 }
@@ -143,7 +160,7 @@ pub fn parse_label(path: &str, line: usize, s: &str, name: &str) -> Result<f64> 
         _ => Err(Error::row(
             path,
             line,
-            format!("`{name}` = `{s}` is not a 0/1 label"),
+            format!("`{name}` = `{}` is not a 0/1 label", shown_field(s)),
         )),
     }
 }
