@@ -138,82 +138,41 @@ fn header_edited(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     out
 }
 
+/// Writes scratch files by name.
+fn writer(dir: &Path) -> impl Fn(&str, &[u8]) + '_ {
+    move |name, bytes| std::fs::write(dir.join(name), bytes).unwrap()
+}
+
+/// Checkpoints of the wrong kind, shape or content.
 fn checkpoints(dir: &Path) {
     let model = std::fs::read(fixture("tiny-v6/model.safetensors")).unwrap();
-    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    let write = writer(dir);
     write("model.safetensors", &model);
     write("truncated.safetensors", &model[..model.len() / 2]);
     write("corrupt.safetensors", b"this is not a checkpoint at all\n");
-    write(
-        "rwkv5.safetensors",
-        &edited(|t| t.retain(|(n, _)| !n.contains("time_maa_x"))),
-    );
+    let no_maa_x = edited(|t| t.retain(|(n, _)| !n.contains("time_maa_x")));
+    write("rwkv5.safetensors", &no_maa_x);
+    let w0 = Tensor::from_f32(vec![1, 1, 128], &[0.0; 128]);
     write(
         "rwkv7.safetensors",
-        &edited(|t| {
-            t.push((
-                "blocks.0.att.w0".into(),
-                Tensor::from_f32(vec![1, 1, 128], &[0.0; 128]),
-            ))
-        }),
+        &edited(|t| t.push(("blocks.0.att.w0".into(), w0))),
     );
-    write(
-        "other.safetensors",
-        &write_safetensors(&[(
-            "encoder.weight".into(),
-            Tensor::from_f32(vec![2], &[1.0, 2.0]),
-        )])
-        .unwrap(),
-    );
-    write(
-        "shape.safetensors",
-        &edited(|t| tensor(t, "blocks.1.ffn.key.weight").shape = vec![224, 256]),
-    );
-    write(
-        "no-key.safetensors",
-        &edited(|t| t.retain(|(n, _)| n != "blocks.1.att.key.weight")),
-    );
-    write(
-        "nan.safetensors",
-        &edited(|t| set_f32(tensor(t, "blocks.1.att.receptance.weight"), 10, f32::NAN)),
-    );
-    write(
-        "inf.safetensors",
-        &edited(|t| set_f32(tensor(t, "blocks.2.ln2.weight"), 3, f32::NEG_INFINITY)),
-    );
-    write(
-        "int.safetensors",
-        &header_edited(|h| h["blocks.0.att.gate.weight"]["dtype"] = "I32".into()),
-    );
-    write(
-        "size-lie.safetensors",
-        &header_edited(|h| {
-            h["blocks.0.att.time_faaaa"]["data_offsets"][1] = 329732.into(); // 4 bytes too many
-        }),
-    );
-    write(
-        "offset-lie.safetensors",
-        &header_edited(|h| {
-            // a consistent range, but past the end of the data
-            h["head.weight"]["data_offsets"] = serde_json::json!([3_794_944, 4_057_088]);
-        }),
-    );
-    let mut length_lie = model.clone();
-    length_lie[..8].copy_from_slice(&(model.len() as u64).to_le_bytes());
-    write("length-lie.safetensors", &length_lie);
-    let overflow = edited(|t| {
-        let w = tensor(t, "blocks.2.ffn.value.weight");
-        for b in w.bytes.chunks_exact_mut(4) {
-            let v = f32::from_le_bytes(b.try_into().unwrap()) * 3e38;
-            b.copy_from_slice(&v.to_le_bytes());
-        }
-        assert_eq!(w.dtype, DType::F32);
-    });
-    write("overflow.safetensors", &overflow);
-    write(
-        "sharded.safetensors.index.json",
-        br#"{"weight_map": {"emb.weight": "model-00001-of-00002.safetensors"}}"#,
-    );
+    let other = [(
+        "encoder.weight".into(),
+        Tensor::from_f32(vec![2], &[1.0, 2.0]),
+    )];
+    write("other.safetensors", &write_safetensors(&other).unwrap());
+    let reshaped = edited(|t| tensor(t, "blocks.1.ffn.key.weight").shape = vec![224, 256]);
+    write("shape.safetensors", &reshaped);
+    let no_key = edited(|t| t.retain(|(n, _)| n != "blocks.1.att.key.weight"));
+    write("no-key.safetensors", &no_key);
+    let nan = edited(|t| set_f32(tensor(t, "blocks.1.att.receptance.weight"), 10, f32::NAN));
+    write("nan.safetensors", &nan);
+    let inf = edited(|t| set_f32(tensor(t, "blocks.2.ln2.weight"), 3, f32::NEG_INFINITY));
+    write("inf.safetensors", &inf);
+    write("overflow.safetensors", &overflow());
+    let index = r#"{"weight_map": {"emb.weight": "model-00001-of-00002.safetensors"}}"#;
+    write("sharded.safetensors.index.json", index.as_bytes());
     for pth in [
         "truncated.pth",
         "malicious_eval.pth",
@@ -222,6 +181,38 @@ fn checkpoints(dir: &Path) {
         std::fs::copy(fixture(&format!("pth/{pth}")), dir.join(pth)).unwrap();
     }
     write("text.pth", b"not a zip archive\n");
+    header_lies(dir, &model);
+}
+
+/// Safetensors headers that lie: dtype, a size, an offset, the header length.
+fn header_lies(dir: &Path, model: &[u8]) {
+    let write = writer(dir);
+    let int = header_edited(|h| h["blocks.0.att.gate.weight"]["dtype"] = "I32".into());
+    write("int.safetensors", &int);
+    let size = header_edited(|h| {
+        h["blocks.0.att.time_faaaa"]["data_offsets"][1] = 329732.into(); // 4 bytes too many
+    });
+    write("size-lie.safetensors", &size);
+    let offset = header_edited(|h| {
+        // a consistent range, but past the end of the data
+        h["head.weight"]["data_offsets"] = serde_json::json!([3_794_944, 4_057_088]);
+    });
+    write("offset-lie.safetensors", &offset);
+    let mut length = model.to_vec();
+    length[..8].copy_from_slice(&(model.len() as u64).to_le_bytes());
+    write("length-lie.safetensors", &length);
+}
+
+/// The tiny model with one matrix scaled by 3e38: finite weights, infinite activations.
+fn overflow() -> Vec<u8> {
+    edited(|t| {
+        let w = tensor(t, "blocks.2.ffn.value.weight");
+        assert_eq!(w.dtype, DType::F32);
+        for b in w.bytes.chunks_exact_mut(4) {
+            let v = f32::from_le_bytes(b.try_into().unwrap()) * 3e38;
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+    })
 }
 
 fn data_files(dir: &Path) {

@@ -91,6 +91,30 @@ fn read(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Starts the study into `run` five times and SIGKILLs it after a random delay under
+/// a fifth of the whole run; returns how many were still running when killed.
+fn kill_five_times(dir: &Path, tasks: &str, full: std::time::Duration, rng: &mut Rng) -> usize {
+    let mut killed = 0;
+    for _ in 0..5 {
+        let delay = full.mul_f64((2 + rng.below(18)) as f64 / 100.0);
+        let mut child = study(dir, tasks, "run").spawn().unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        child.kill().ok(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        if let Ok(partial) = std::fs::read_to_string(dir.join("run/results.json")) {
+            let json: serde_json::Value = serde_json::from_str(&partial).unwrap();
+            assert_eq!(
+                json["schema_version"], 2,
+                "results.json is never half-written"
+            );
+        }
+    }
+    killed
+}
+
 #[test]
 fn killed_five_times_then_resumed_equals_an_uninterrupted_run() {
     let seed = std::env::var("RESUME_SEED")
@@ -114,26 +138,7 @@ fn killed_five_times_then_resumed_equals_an_uninterrupted_run() {
     let start = Instant::now();
     assert!(study(&dir, &tasks, "ref").status().unwrap().success());
     let full = start.elapsed();
-    let mut rng = Rng(seed);
-    let mut killed = 0;
-    for _ in 0..5 {
-        // each delay is under a fifth of the whole run, so most land before the end
-        let delay = full.mul_f64((2 + rng.below(18)) as f64 / 100.0);
-        let mut child = study(&dir, &tasks, "run").spawn().unwrap();
-        std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
-            killed += 1;
-        }
-        child.kill().ok(); // SIGKILL: no chance to clean up
-        child.wait().unwrap();
-        if let Ok(partial) = std::fs::read_to_string(dir.join("run/results.json")) {
-            let json: serde_json::Value = serde_json::from_str(&partial).unwrap();
-            assert_eq!(
-                json["schema_version"], 2,
-                "results.json is never half-written"
-            );
-        }
-    }
+    let killed = kill_five_times(&dir, &tasks, full, &mut Rng(seed));
     println!("{killed} of 5 runs killed mid-way (whole run {full:?})");
     assert!(killed >= 1, "no run was interrupted");
     assert!(study(&dir, &tasks, "run").status().unwrap().success());

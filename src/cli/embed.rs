@@ -44,22 +44,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .split(',')
         .map(Pooling::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
-    let text = std::fs::read_to_string(&a.input)
-        .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
-    let vocab = ckpt.config.vocab_size;
-    let tokens = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            let row = |e: String| Error::row(a.input.display(), i + 1, e);
-            let ids = tokenizer.encode(line).map_err(|e| row(e.to_string()))?;
-            match ids.iter().find(|&&id| id as usize >= vocab) {
-                Some(id) => Err(row(format!("token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)"))),
-                None => Ok(ids),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let tokens = tokenize_lines(&a, ckpt.config.vocab_size)?;
     let mut engine = build(&ckpt, &a.engine)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
@@ -106,6 +91,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Token ids of every line of the input, each non-empty and inside the vocabulary.
+fn tokenize_lines(a: &Args, vocab: usize) -> Result<Vec<Vec<u32>>, Error> {
+    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
+    let text = std::fs::read_to_string(&a.input)
+        .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
+    let row = |i: usize, e: String| Error::row(a.input.display(), i + 1, e);
+    let ids = |(i, line): (usize, &str)| {
+        let ids = tokenizer.encode(line).map_err(|e| row(i, e.to_string()))?;
+        match ids.iter().find(|&&id| id as usize >= vocab) {
+            Some(id) => Err(row(i, format!("token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)"))),
+            None => Ok(ids),
+        }
+    };
+    text.lines().enumerate().map(ids).collect()
+}
+
 /// NaN/Inf in a batch: reruns the lines one by one to name the first that fails
 /// (the engine's message names the layer).
 fn non_finite_row(
@@ -118,7 +119,9 @@ fn non_finite_row(
 ) -> Error {
     let (model, input) = (a.model.display(), a.input.display());
     for (i, t) in tokens.iter().enumerate() {
-        if let Err(Error::NonFinite(w)) = engine.embed_tokens(&[t.clone()], layers, poolings) {
+        if let Err(Error::NonFinite(w)) =
+            engine.embed_tokens(std::slice::from_ref(t), layers, poolings)
+        {
             return Error::NonFinite(format!("{model}: {input}:{}: {w}", i + 1));
         }
     }

@@ -194,10 +194,7 @@ fn study_task(
         })?;
         b.finish_and_clear();
         if progress && p.cached {
-            eprintln!(
-                "{} · {}: embeddings read from the cache",
-                model.label, task.name
-            );
+            eprintln!("{} · {}: read from the cache", model.label, task.name);
         }
         series.extend(s);
         out.profile.push(p);
@@ -210,10 +207,7 @@ fn study_task(
         out.profile.push(p);
         c
     });
-    let message = format!(
-        "scoring {} ({} bootstrap replicates)",
-        task.name, plan.bootstrap
-    );
+    let message = format!("scoring {} ({} replicates)", task.name, plan.bootstrap);
     let scoring = spinner(progress, &message);
     let boot = BootstrapOptions {
         replicates: plan.bootstrap,
