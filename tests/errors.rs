@@ -58,6 +58,8 @@ const CASES: &[(&str, &str)] = &[
     ("layer-not-a-number", "$EMBED --layers 1,x sentences.txt"),
     ("unknown-baseline", "$STUDY --task pairs:pairs.tsv --baseline word2vec"),
     ("missing-data-dir", "$STUDY --task stsb --data-dir nowhere"),
+    ("pairs-without-path", "$STUDY --task pairs:"),
+    ("empty-trace-text", "trace --model model.safetensors --tokenizer a-only.json --text b"),
     // checkpoints
     ("truncated-checkpoint", "inspect truncated.safetensors"),
     ("corrupt-checkpoint", "inspect corrupt.safetensors"),

@@ -61,7 +61,8 @@ pub fn main() -> ExitCode {
             if cli.debug {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {e}");
+                // `:#`: every context, joined on one line
+                eprintln!("error: {}", rwkv_lens::error::one_line(format!("{e:#}")));
             }
             ExitCode::FAILURE
         }
