@@ -1,0 +1,113 @@
+//! Which engine runs in this browser: the wgpu engine on WebGPU when an adapter is
+//! available, else the plain-Rust reference compiled to wasm (+simd128). Both sit behind
+//! the same `embed` call, so the page does not care which one it got.
+
+use wasm_bindgen::JsValue;
+
+use crate::dom::{await_js, get, window};
+use rwkv_lens::embed::{Embeddings, Engine, Pooling};
+use rwkv_lens::model::Checkpoint;
+use rwkv_lens::reference::CpuEngine;
+use rwkv_lens::{Error, Result};
+
+/// What `navigator.gpu.requestAdapter()` reported.
+#[derive(Debug, Clone)]
+pub struct WebGpuInfo {
+    pub adapter: String,
+    pub max_binding: f64,
+    pub max_buffer: f64,
+    pub shader_f16: bool,
+}
+
+/// Largest wasm32 heap; the CPU path needs the weights as f32 inside it.
+pub const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Asks the browser for a WebGPU adapter; `Err` says in one line why there is none.
+pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
+    let gpu = get(&window().navigator(), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is not a function")?;
+    let promise = request
+        .call0(&gpu)
+        .map_err(|e| crate::dom::js_message(&e))?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| "requestAdapter did not return a promise".to_string())?;
+    let adapter = await_js(promise, "requestAdapter").await.map_err(|e| e.to_string())?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("WebGPU is present but offers no adapter (GPU blocklisted, or disabled)".into());
+    }
+    let info = get(&adapter, "info");
+    let field = |k: &str| get(&info, k).as_string().unwrap_or_default();
+    let name = [field("vendor"), field("architecture"), field("description")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let limits = get(&adapter, "limits");
+    let features = get(&adapter, "features");
+    let has = js_sys::Reflect::get(&features, &"has".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let shader_f16 = has
+        .and_then(|f| f.call1(&features, &JsValue::from_str("shader-f16")).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    Ok(WebGpuInfo {
+        adapter: if name.is_empty() { "unnamed adapter".into() } else { name },
+        max_binding: get(&limits, "maxStorageBufferBindingSize").as_f64().unwrap_or(0.0),
+        max_buffer: get(&limits, "maxBufferSize").as_f64().unwrap_or(0.0),
+        shader_f16,
+    })
+}
+
+use wasm_bindgen::JsCast;
+
+/// The engine the page runs.
+pub enum Backend {
+    Cpu(CpuEngine),
+}
+
+impl Backend {
+    /// Builds the engine for this checkpoint. `webgpu` is the probe's result; without an
+    /// adapter (or until the GPU engine is built in) the CPU reference runs.
+    pub async fn build(ck: &Checkpoint, webgpu: &std::result::Result<WebGpuInfo, String>) -> Result<Backend> {
+        let _ = webgpu;
+        let f32_bytes = ck.config.parameter_count(false) as f64 * 4.0;
+        if f32_bytes > WASM_MEMORY_LIMIT * 0.75 {
+            return Err(Error::input(format!(
+                "{}: the CPU fallback needs {:.1} GB of f32 weights in wasm memory (limit 4 GB): use a smaller checkpoint or a browser with WebGPU",
+                ck.source,
+                f32_bytes / 1e9
+            )));
+        }
+        Ok(Backend::Cpu(CpuEngine::new(ck)?))
+    }
+
+    /// "WebGPU: <adapter>" or "CPU (wasm simd128)".
+    pub fn name(&self) -> String {
+        match self {
+            Backend::Cpu(_) => "CPU: Rust reference compiled to wasm (simd128)".into(),
+        }
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        false
+    }
+
+    /// Pooled embeddings of one batch of token sequences.
+    pub async fn embed(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
+        match self {
+            Backend::Cpu(e) => e.embed_tokens(tokens, layers, poolings),
+        }
+    }
+}
