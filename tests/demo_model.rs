@@ -24,7 +24,10 @@ fn demo() -> Checkpoint {
 fn dimensions_and_half_lives() {
     let ck = demo();
     let c = &ck.config;
-    assert_eq!((c.n_embd, c.n_head, c.head_size, c.n_layer), (128, 2, 64, 4));
+    assert_eq!(
+        (c.n_embd, c.n_head, c.head_size, c.n_layer),
+        (128, 2, 64, 4)
+    );
     assert_eq!(c.vocab_size, 65536);
     for l in 0..c.n_layer {
         let decay = ck.f32(&format!("blocks.{l}.att.time_decay")).unwrap();
@@ -53,7 +56,9 @@ fn block_one_is_two_moving_averages_plus_identity() {
     let ck = demo();
     let weights = Weights::from_checkpoint(&ck).unwrap();
     let tok = Tokenizer::from_spec("world").unwrap();
-    let ids = tok.encode("The cat sat on the mat and the dog slept").unwrap();
+    let ids = tok
+        .encode("The cat sat on the mat and the dog slept")
+        .unwrap();
     let out = reference::forward(&weights, &[ids.clone()], &Options::default()).unwrap();
     let (c, t_len) = (128, ids.len());
     let x0 = &out.hidden[0];
@@ -69,7 +74,11 @@ fn block_one_is_two_moving_averages_plus_identity() {
         for t in 0..t_len {
             let v = normalise(&x0[t * c..t * c + 63], (c as f32).sqrt());
             // o_t = S_{t-1} + u·v_t ; S_t = w·S_{t-1} + v_t   (k = r = 1)
-            let o: Vec<f32> = state.iter().zip(&v).map(|(s, v)| s + bonus[ch] * v).collect();
+            let o: Vec<f32> = state
+                .iter()
+                .zip(&v)
+                .map(|(s, v)| s + bonus[ch] * v)
+                .collect();
             state.iter_mut().zip(&v).for_each(|(s, v)| *s = w * *s + v);
             per_token.push(normalise(&o, 8.0)); // GroupNorm over the head's 64 channels
         }
@@ -87,7 +96,10 @@ fn block_one_is_two_moving_averages_plus_identity() {
             assert!((g - e).abs() < 2e-3, "token {t} channel {j}: {g} vs {e}");
         }
         let spare = got[63..].iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(spare < 1e-2, "spare channels stay (nearly: f16 rounding) zero: {spare}");
+        assert!(
+            spare < 1e-2,
+            "spare channels stay (nearly: f16 rounding) zero: {spare}"
+        );
     }
 }
 
@@ -143,10 +155,16 @@ fn browser_pairs_match_expected_file() {
         std::fs::write(&path, json + "\n").unwrap();
         return;
     }
-    for (name, g, w) in [("mean", &got.mean, &want.mean), ("last", &got.last, &want.last)] {
+    for (name, g, w) in [
+        ("mean", &got.mean, &want.mean),
+        ("last", &got.last, &want.last),
+    ] {
         for (i, (gp, wp)) in g.iter().zip(w).enumerate() {
             for (l, (a, b)) in gp.iter().zip(wp).enumerate() {
-                assert!((a - b).abs() < 1e-5, "{name} pair {i} layer {l}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "{name} pair {i} layer {l}: {a} vs {b}"
+                );
             }
         }
     }

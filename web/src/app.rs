@@ -36,7 +36,9 @@ type Shared = Rc<RefCell<App>>;
 
 /// Entry point: wires the page and starts loading.
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| view::error(Some(&format!("internal error: {info}")))));
+    std::panic::set_hook(Box::new(|info| {
+        view::error(Some(&format!("internal error: {info}")))
+    }));
     let tokenizer = match Tokenizer::from_spec("world") {
         Ok(t) => t,
         Err(e) => return view::error(Some(&e.to_string())),
@@ -131,7 +133,10 @@ fn picked_source() -> Result<Source> {
             .map(Source::File)
             .ok_or_else(|| Error::input("choose a .safetensors file first")),
         "url" => {
-            let url = by_id::<HtmlInputElement>("model-url").value().trim().to_string();
+            let url = by_id::<HtmlInputElement>("model-url")
+                .value()
+                .trim()
+                .to_string();
             if url.is_empty() {
                 return Err(Error::input("enter the URL of a .safetensors file first"));
             }
@@ -146,7 +151,10 @@ fn pooling() -> Pooling {
 }
 
 async fn load_glove(app: &Shared) {
-    match loader::fetch_bytes(loader::GLOVE_URL).await.and_then(|b| Glove::from_bytes(loader::GLOVE_URL, &b)) {
+    match loader::fetch_bytes(loader::GLOVE_URL)
+        .await
+        .and_then(|b| Glove::from_bytes(loader::GLOVE_URL, &b))
+    {
         Ok(g) => {
             crate::dom::set_text("glove-line", &format!(
                 "Dashed lines: GloVe 6B 50d average-word-vector similarity ({} most frequent words, 8-bit).",
@@ -154,7 +162,10 @@ async fn load_glove(app: &Shared) {
             ));
             app.borrow_mut().glove = Some(g);
         }
-        Err(e) => crate::dom::set_text("glove-line", &format!("GloVe reference line unavailable: {e}")),
+        Err(e) => crate::dom::set_text(
+            "glove-line",
+            &format!("GloVe reference line unavailable: {e}"),
+        ),
     }
 }
 
@@ -165,7 +176,9 @@ impl Busy {
     fn take(app: &Shared) -> Result<Busy> {
         let mut a = app.borrow_mut();
         if a.busy {
-            return Err(Error::input("busy: wait for the current load or run to finish"));
+            return Err(Error::input(
+                "busy: wait for the current load or run to finish",
+            ));
         }
         a.busy = true;
         for id in ["compare", "load"] {
@@ -194,7 +207,11 @@ async fn open(source: Source) -> Result<ModelFile> {
                     Some(t) => format!("{} / {}", megabytes(done as f64), megabytes(t as f64)),
                     None => megabytes(done as f64),
                 };
-                view::progress(done as f64, total.map(|t| t as f64), &format!("downloading {text}"));
+                view::progress(
+                    done as f64,
+                    total.map(|t| t as f64),
+                    &format!("downloading {text}"),
+                );
             })
             .await
         }
@@ -208,7 +225,11 @@ async fn load_model(app: &Shared, source: Source) -> Result<()> {
     view::status("loading model…");
     let result = load_inner(app, source).await;
     view::progress_done();
-    view::status(if result.is_ok() { "model ready: press Compare" } else { "" });
+    view::status(if result.is_ok() {
+        "model ready: press Compare"
+    } else {
+        ""
+    });
     result
 }
 
@@ -222,7 +243,11 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
         check_device_limits(&file.name, &header, info.max_binding as u64)?;
     }
     let ck = loader::read_checkpoint(&file, &header, |i, n| {
-        view::progress(i as f64, Some(n as f64), &format!("loading tensor {i} / {n}"));
+        view::progress(
+            i as f64,
+            Some(n as f64),
+            &format!("loading tensor {i} / {n}"),
+        );
     })
     .await?;
     yield_now().await;
@@ -258,7 +283,11 @@ async fn compare(app: &Shared) -> Result<()> {
     Ok(())
 }
 
-async fn run_pairs(app: &Shared, backend: &mut Backend, texts: &[(String, String)]) -> Result<Comparison> {
+async fn run_pairs(
+    app: &Shared,
+    backend: &mut Backend,
+    texts: &[(String, String)],
+) -> Result<Comparison> {
     let start = now_ms();
     let n_layer = app.borrow().n_layer;
     let layers: Vec<usize> = (0..=n_layer).collect();

@@ -37,9 +37,13 @@ pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
         .map_err(|e| crate::dom::js_message(&e))?
         .dyn_into::<js_sys::Promise>()
         .map_err(|_| "requestAdapter did not return a promise".to_string())?;
-    let adapter = await_js(promise, "requestAdapter").await.map_err(|e| e.to_string())?;
+    let adapter = await_js(promise, "requestAdapter")
+        .await
+        .map_err(|e| e.to_string())?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("WebGPU is present but offers no adapter (GPU blocklisted, or disabled)".into());
+        return Err(
+            "WebGPU is present but offers no adapter (GPU blocklisted, or disabled)".into(),
+        );
     }
     let info = get(&adapter, "info");
     let field = |k: &str| get(&info, k).as_string().unwrap_or_default();
@@ -58,8 +62,14 @@ pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
     Ok(WebGpuInfo {
-        adapter: if name.is_empty() { "unnamed adapter".into() } else { name },
-        max_binding: get(&limits, "maxStorageBufferBindingSize").as_f64().unwrap_or(0.0),
+        adapter: if name.is_empty() {
+            "unnamed adapter".into()
+        } else {
+            name
+        },
+        max_binding: get(&limits, "maxStorageBufferBindingSize")
+            .as_f64()
+            .unwrap_or(0.0),
         max_buffer: get(&limits, "maxBufferSize").as_f64().unwrap_or(0.0),
         shader_f16,
     })
@@ -75,7 +85,10 @@ pub enum Backend {
 impl Backend {
     /// Builds the engine for this checkpoint. `webgpu` is the probe's result; without an
     /// adapter (or until the GPU engine is built in) the CPU reference runs.
-    pub async fn build(ck: &Checkpoint, webgpu: &std::result::Result<WebGpuInfo, String>) -> Result<Backend> {
+    pub async fn build(
+        ck: &Checkpoint,
+        webgpu: &std::result::Result<WebGpuInfo, String>,
+    ) -> Result<Backend> {
         let _ = webgpu;
         let f32_bytes = ck.config.parameter_count(false) as f64 * 4.0;
         if f32_bytes > WASM_MEMORY_LIMIT * 0.75 {

@@ -39,7 +39,10 @@ impl Glove {
             .map(|(i, w)| (w.to_string(), i))
             .collect();
         if index.len() != n {
-            return Err(bad(&format!("{} distinct words, header says {n}", index.len())));
+            return Err(bad(&format!(
+                "{} distinct words, header says {n}",
+                index.len()
+            )));
         }
         let mut values = Vec::with_capacity(n * dim);
         for (row, scale) in bytes[scales_at..q_at].chunks_exact(4).enumerate() {
@@ -52,6 +55,10 @@ impl Glove {
 
     pub fn len(&self) -> usize {
         self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
     }
 
     pub fn vector(&self, word: &str) -> Option<&[f32]> {
@@ -147,14 +154,19 @@ mod tests {
 
     #[test]
     fn tokenizes_like_glove() {
-        assert_eq!(tokenize("Don't panic, it's fine!"), [
-            "do", "n't", "panic", ",", "it", "'s", "fine", "!"
-        ]);
+        assert_eq!(
+            tokenize("Don't panic, it's fine!"),
+            ["do", "n't", "panic", ",", "it", "'s", "fine", "!"]
+        );
     }
 
     #[test]
     fn dequantises_and_averages() {
-        let g = Glove::from_bytes("g", &table(&["cat", "dog"], &[[127, 0], [0, -64]], &[0.5, 2.0])).unwrap();
+        let g = Glove::from_bytes(
+            "g",
+            &table(&["cat", "dog"], &[[127, 0], [0, -64]], &[0.5, 2.0]),
+        )
+        .unwrap();
         assert_eq!(g.vector("cat").unwrap(), [63.5, 0.0]);
         assert_eq!(g.vector("dog").unwrap(), [0.0, -128.0]);
         // "Cat dog" → mean (31.75, -64); "cat" → (63.5, 0): cos = 31.75·63.5 / (|m|·63.5)

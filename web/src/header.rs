@@ -58,7 +58,9 @@ pub fn header_len(source: &str, first8: &[u8], file_bytes: u64) -> Result<u64> {
     if n == 0 || n > MAX_HEADER || 8 + n > file_bytes {
         return Err(Error::file(
             source,
-            format!("header length {n} does not fit a {file_bytes}-byte file: not a safetensors file"),
+            format!(
+                "header length {n} does not fit a {file_bytes}-byte file: not a safetensors file"
+            ),
         ));
     }
     Ok(n)
@@ -176,7 +178,11 @@ impl Header {
             .max_by_key(|e| by_dtype[e.dtype.name()])
             .map_or(DType::F32, |e| e.dtype);
         Ok(Summary {
-            parameters: self.entries.iter().map(|e| e.shape.iter().product::<usize>()).sum(),
+            parameters: self
+                .entries
+                .iter()
+                .map(|e| e.shape.iter().product::<usize>())
+                .sum(),
             label: self.metadata.get("rwkv_lens_model").cloned(),
             config,
             layout,
@@ -233,9 +239,15 @@ mod tests {
 
     fn header_json(entries: &[(&str, &str, &[usize], u64, u64)]) -> Vec<u8> {
         let mut m = serde_json::Map::new();
-        m.insert("__metadata__".into(), serde_json::json!({"rwkv_lens_model": "x"}));
+        m.insert(
+            "__metadata__".into(),
+            serde_json::json!({"rwkv_lens_model": "x"}),
+        );
         for (n, d, s, b, e) in entries {
-            m.insert((*n).into(), serde_json::json!({"dtype": d, "shape": s, "data_offsets": [b, e]}));
+            m.insert(
+                (*n).into(),
+                serde_json::json!({"dtype": d, "shape": s, "data_offsets": [b, e]}),
+            );
         }
         serde_json::to_vec(&m).unwrap()
     }
@@ -279,20 +291,34 @@ mod tests {
         let json = header_json(&[("blocks.0.ffn.key.weight", "F16", &[2, 64], 0, 256)]);
         let h = parse("m.st", &json, 8 + json.len() as u64 + 256).unwrap();
         assert!(check_device_limits("m.st", &h, 256).is_ok());
-        let e = check_device_limits("m.st", &h, 255).unwrap_err().to_string();
-        assert!(e.starts_with("m.st: tensor `blocks.0.ffn.key.weight`: one row is 256 bytes"), "{e}");
+        let e = check_device_limits("m.st", &h, 255)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.st: tensor `blocks.0.ffn.key.weight`: one row is 256 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
     fn demo_model_summary_from_header_alone() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-model/rwkv6-demo.safetensors");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/demo-model/rwkv6-demo.safetensors"
+        );
         let bytes = std::fs::read(path).unwrap();
         let size = bytes.len() as u64;
         let n = header_len("demo", &bytes[..8], size).unwrap() as usize;
         let h = parse("demo", &bytes[8..8 + n], size).unwrap();
         let s = h.summary("demo", size).unwrap();
-        assert_eq!(s.describe(), "RWKV-6, 4 layers, C=128 (2 heads × 64), FFN 128, vocab 65536");
-        assert_eq!(s.label.as_deref(), Some("constructed demo model, not trained"));
+        assert_eq!(
+            s.describe(),
+            "RWKV-6, 4 layers, C=128 (2 heads × 64), FFN 128, vocab 65536"
+        );
+        assert_eq!(
+            s.label.as_deref(),
+            Some("constructed demo model, not trained")
+        );
         assert_eq!(s.largest, ("emb.weight".to_string(), 65536 * 128 * 2));
         assert_eq!(s.parameters, s.config.parameter_count(false));
         assert_eq!(s.dtype, DType::F16);

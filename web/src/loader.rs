@@ -46,7 +46,11 @@ pub async fn slice(blob: &Blob, begin: u64, end: u64, name: &str) -> Result<Vec<
     let part = blob
         .slice_with_f64_and_f64(begin as f64, end as f64)
         .map_err(|e| Error::file(name, crate::dom::js_message(&e)))?;
-    let buf = await_js(part.array_buffer(), &format!("{name}: reading bytes {begin}..{end}")).await?;
+    let buf = await_js(
+        part.array_buffer(),
+        &format!("{name}: reading bytes {begin}..{end}"),
+    )
+    .await?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
@@ -87,7 +91,11 @@ async fn fetch(url: &str) -> Result<Response> {
     if !resp.ok() {
         return Err(Error::file(
             url,
-            format!("download failed: HTTP {} {}", resp.status(), resp.status_text()),
+            format!(
+                "download failed: HTTP {} {}",
+                resp.status(),
+                resp.status_text()
+            ),
         ));
     }
     Ok(resp)
@@ -96,7 +104,9 @@ async fn fetch(url: &str) -> Result<Response> {
 /// A small file (the demo model, the GloVe table) fetched whole.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>> {
     let resp = fetch(url).await?;
-    let promise = resp.array_buffer().map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+    let promise = resp
+        .array_buffer()
+        .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
     let buf = await_js(promise, url).await?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
@@ -109,7 +119,9 @@ pub async fn demo() -> Result<ModelFile> {
 }
 
 async fn response_blob(resp: &Response, url: &str) -> Result<Blob> {
-    let promise = resp.blob().map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+    let promise = resp
+        .blob()
+        .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
     Ok(await_js(promise, url).await?.unchecked_into::<Blob>())
 }
 
@@ -154,7 +166,11 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
     let stored = cache.put_with_str(url, &for_cache);
     count_stream(&resp, url, total, &mut progress).await?;
-    await_js(stored, &format!("{url}: storing the download in the Cache API")).await?;
+    await_js(
+        stored,
+        &format!("{url}: storing the download in the Cache API"),
+    )
+    .await?;
     let hit = await_js(cache.match_with_str(url), "Cache API").await?;
     let resp = hit
         .dyn_into::<Response>()
@@ -172,7 +188,9 @@ async fn count_stream(
     let body = resp
         .body()
         .ok_or_else(|| Error::file(url, "the response has no body"))?;
-    let reader = body.get_reader().unchecked_into::<ReadableStreamDefaultReader>();
+    let reader = body
+        .get_reader()
+        .unchecked_into::<ReadableStreamDefaultReader>();
     let mut received = 0u64;
     loop {
         let chunk = await_js(reader.read(), &format!("{url}: download interrupted")).await?;

@@ -7,5 +7,7 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("rwkv-lens-web runs in a browser: `make web` builds web/dist, `make serve` serves it");
+    eprintln!(
+        "rwkv-lens-web runs in a browser: `make web` builds web/dist, `make serve` serves it"
+    );
 }

@@ -9,8 +9,14 @@ use rwkv_lens::{Error, Result};
 /// Prefilled examples: paraphrases, an unrelated pair, a topical pair.
 pub const EXAMPLES: [(&str, &str); 4] = [
     ("A man is playing a guitar.", "A person plays the guitar."),
-    ("The cat sat on the mat.", "Stock markets fell sharply today."),
-    ("The weather is lovely today.", "It is sunny and warm outside."),
+    (
+        "The cat sat on the mat.",
+        "Stock markets fell sharply today.",
+    ),
+    (
+        "The weather is lovely today.",
+        "It is sunny and warm outside.",
+    ),
     ("She bought a new car.", "He sold his old bicycle."),
 ];
 
@@ -55,7 +61,12 @@ pub fn read() -> Result<Vec<(String, String)>> {
             row.query_selector(&format!("input.{class}"))
                 .ok()
                 .flatten()
-                .map(|e| e.unchecked_into::<HtmlInputElement>().value().trim().to_string())
+                .map(|e| {
+                    e.unchecked_into::<HtmlInputElement>()
+                        .value()
+                        .trim()
+                        .to_string()
+                })
                 .unwrap_or_default()
         };
         let (a, b) = (get("sa"), get("sb"));

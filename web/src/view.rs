@@ -62,7 +62,9 @@ pub fn engine_line(webgpu: &Result<WebGpuInfo, String>, running: Option<&str>) {
             escape(why)
         ),
     };
-    let run = running.map_or(String::new(), |r| format!(" Running on: <b id=\"engine-name\">{}</b>.", escape(r)));
+    let run = running.map_or(String::new(), |r| {
+        format!(" Running on: <b id=\"engine-name\">{}</b>.", escape(r))
+    });
     set_html("engine-line", &format!("{probe}{run}"));
 }
 
@@ -86,12 +88,20 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
                 "{} ({}, {layout}){}",
                 megabytes(s.file_bytes as f64),
                 s.dtype.name(),
-                if cached { ", from the browser cache" } else { "" }
+                if cached {
+                    ", from the browser cache"
+                } else {
+                    ""
+                }
             ),
         ),
         (
             "Largest tensor",
-            format!("{} — {}", escape(&s.largest.0), megabytes(s.largest.1 as f64)),
+            format!(
+                "{} — {}",
+                escape(&s.largest.0),
+                megabytes(s.largest.1 as f64)
+            ),
         ),
     ];
     let html: String = rows
@@ -104,7 +114,8 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
 /// Chart + table + the machine-readable copy the end-to-end test reads.
 pub fn results(c: &Comparison, n_layer: usize, pooling: Pooling, runs: u32) {
     set_html("chart", &chart::svg(&c.pairs, n_layer, pooling));
-    let mut html = String::from("<thead><tr><th></th><th>sentence A</th><th>sentence B</th><th>tokens</th>");
+    let mut html =
+        String::from("<thead><tr><th></th><th>sentence A</th><th>sentence B</th><th>tokens</th>");
     for l in &c.layers {
         html.push_str(&format!("<th>L{l}</th>"));
     }
