@@ -12,8 +12,12 @@
 pub mod embed;
 pub mod error;
 pub mod gpu;
+#[cfg(feature = "native")]
+pub mod io;
 pub mod model;
 pub mod reference;
+pub mod study;
 pub mod tokenizer;
+pub mod trace;
 
 pub use error::{Error, Result};

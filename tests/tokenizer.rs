@@ -169,4 +169,15 @@ proptest! {
         let expected: usize = ids.iter().map(|&i| w.token_bytes(i).map_or(0, <[u8]>::len)).sum();
         prop_assert_eq!(bytes.len(), expected);
     }
+
+    #[test]
+    fn vocab_parser_never_panics(line in any::<String>(), literal in r#"b?['"]([ -~]|\\[xuUn][0-9a-f+]{0,4}){0,8}['"]?"#) {
+        // the 256 single bytes, then one random line and one random literal
+        let mut text: String = (0..=255u32).map(|b| format!("{} b'\\x{b:02x}' 1\n", b + 1)).collect();
+        text.push_str(&line);
+        text.push_str(&format!("\n300 {literal} 2\n"));
+        if let Ok(t) = WorldTokenizer::from_vocab("fuzz", &text) {
+            prop_assert_eq!(t.decode(&t.encode_bytes(b"ab\xff")), b"ab\xff");
+        }
+    }
 }

@@ -1,13 +1,22 @@
 //! Argument parsing and dispatch. Each subcommand lives in its own file; errors are
 //! printed as one line (`--debug` adds the full chain and a backtrace).
 
+mod convert;
+mod embed;
+mod engine;
 mod inspect;
+mod study;
+mod trace;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rwkv-lens", version, about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks")]
+#[command(
+    name = "rwkv-lens",
+    version,
+    about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks"
+)]
 struct Cli {
     /// Print the full error chain and a backtrace on failure.
     #[arg(long, global = true)]
@@ -20,6 +29,14 @@ struct Cli {
 enum Command {
     /// Print a checkpoint's version, dimensions, parameter count, dtype and file size.
     Inspect(inspect::Args),
+    /// Convert an official .pth (or any checkpoint) to safetensors, without Python.
+    Convert(convert::Args),
+    /// Per-layer pooled sentence embeddings for a file of sentences.
+    Embed(embed::Args),
+    /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
+    Study(Box<study::Args>),
+    /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
+    Trace(trace::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -29,6 +46,10 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Trace(a) => trace::run(a),
+        Command::Study(a) => study::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

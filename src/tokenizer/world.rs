@@ -262,41 +262,52 @@ pub fn parse_py_literal(lit: &str) -> std::result::Result<Vec<u8>, String> {
         let e = chars
             .next()
             .ok_or_else(|| format!("dangling `\\` in `{lit}`"))?;
-        let simple = match e {
-            '\\' | '\'' | '"' => Some(e),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'a' => Some('\x07'),
-            'b' => Some('\x08'),
-            'f' => Some('\x0c'),
-            'v' => Some('\x0b'),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            push_char(&mut out, c);
-            continue;
-        }
-        let digits = match e {
-            'x' => 2,
-            'u' if !is_bytes => 4,
-            'U' if !is_bytes => 8,
-            _ => return Err(format!("unsupported escape `\\{e}` in `{lit}`")),
-        };
-        let hex: String = chars.by_ref().take(digits).collect();
-        let code = u32::from_str_radix(&hex, 16)
-            .ok()
-            .filter(|_| hex.len() == digits)
-            .ok_or_else(|| format!("bad `\\{e}` escape in `{lit}`"))?;
-        if is_bytes {
-            out.push(code as u8); // two hex digits: always < 256
-        } else {
-            let c = char::from_u32(code)
-                .ok_or_else(|| format!("escape `\\{e}{hex}` is not a Unicode scalar"))?;
-            push_char(&mut out, c);
-        }
+        push_escape(&mut out, e, &mut chars, is_bytes).map_err(|m| format!("{m} in `{lit}`"))?;
     }
     Ok(out)
+}
+
+/// Appends the bytes of the escape `\\e` (its hex digits, if any, come from `chars`).
+fn push_escape(
+    out: &mut Vec<u8>,
+    e: char,
+    chars: &mut std::str::Chars<'_>,
+    is_bytes: bool,
+) -> std::result::Result<(), String> {
+    let simple = match e {
+        '\\' | '\'' | '"' => Some(e),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'a' => Some('\x07'),
+        'b' => Some('\x08'),
+        'f' => Some('\x0c'),
+        'v' => Some('\x0b'),
+        _ => None,
+    };
+    if let Some(c) = simple {
+        push_char(out, c);
+        return Ok(());
+    }
+    let digits = match e {
+        'x' => 2,
+        'u' if !is_bytes => 4,
+        'U' if !is_bytes => 8,
+        _ => return Err(format!("unsupported escape `\\{e}`")),
+    };
+    let hex: String = chars.by_ref().take(digits).collect();
+    if hex.len() != digits || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("bad `\\{e}` escape"));
+    }
+    let code = u32::from_str_radix(&hex, 16).map_err(|_| format!("bad `\\{e}` escape"))?;
+    if is_bytes {
+        out.push(code as u8); // two hex digits: always < 256
+    } else {
+        let c = char::from_u32(code)
+            .ok_or_else(|| format!("escape `\\{e}{hex}` is not a Unicode scalar"))?;
+        push_char(out, c);
+    }
+    Ok(())
 }
 
 fn push_char(out: &mut Vec<u8>, c: char) {
@@ -320,6 +331,8 @@ mod tests {
         assert!(parse_py_literal("'abc").is_err());
         assert!(parse_py_literal(r"'\ud800'").is_err());
         assert!(parse_py_literal(r"'\q'").is_err());
+        assert!(parse_py_literal(r"'\x+1'").is_err());
+        assert!(parse_py_literal(r"'\x4'").is_err());
         assert!(parse_py_literal("b'é'").is_err());
         assert!(parse_py_literal("'a'b'").is_err());
     }
