@@ -119,7 +119,8 @@ async function run(mode, base) {
   const pageFirst = Number(await page.textContent('#first-result'));
   const engineLine = await page.textContent('#engine-line');
   const engine = await page.textContent('#engine-name');
-  if (mode === 'webgpu') check('webgpu: the page found a WebGPU adapter', /WebGPU adapter/.test(engineLine), engineLine);
+  if (mode === 'webgpu') check('webgpu: the page found a WebGPU adapter and runs the GPU engine on it',
+    /WebGPU adapter/.test(engineLine) && /^WebGPU/.test(engine), engineLine);
   else check('fallback: the page says WebGPU is missing and runs on the CPU', /No WebGPU/.test(engineLine) && /CPU/.test(engine), engineLine);
 
   await enterPairs(page, EXPECTED.pairs);
@@ -144,7 +145,7 @@ async function run(mode, base) {
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
-  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst };
+  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, numbers: got };
 }
 
 fs.mkdirSync(ART, { recursive: true });

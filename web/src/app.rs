@@ -251,9 +251,14 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     })
     .await?;
     yield_now().await;
-    let backend = Backend::build(&ck, &webgpu).await?;
+    let mut note = None;
+    let backend = Backend::build(&ck, &webgpu, &mut note).await?;
     drop(ck);
-    view::engine_line(&webgpu, Some(&backend.name()));
+    let running = match note {
+        Some(why) => format!("{} ({why}so the CPU runs instead)", backend.name()),
+        None => backend.name(),
+    };
+    view::engine_line(&webgpu, Some(&running));
     let mut a = app.borrow_mut();
     a.n_layer = summary.config.n_layer;
     a.backend = Some(backend);

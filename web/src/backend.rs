@@ -2,11 +2,12 @@
 //! available, else the plain-Rust reference compiled to wasm (+simd128). Both sit behind
 //! the same `embed` call, so the page does not care which one it got.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::dom::{await_js, get, window};
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
-use rwkv_lens::model::Checkpoint;
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
+use rwkv_lens::model::{Checkpoint, DType};
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::{Error, Result};
 
@@ -75,25 +76,52 @@ pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
     })
 }
 
-use wasm_bindgen::JsCast;
 
 /// The engine the page runs.
 pub enum Backend {
+    /// The wgpu engine on the browser's WebGPU adapter (the adapter's name).
+    Gpu(Box<GpuEngine>, String),
     Cpu(CpuEngine),
 }
 
 impl Backend {
-    /// Builds the engine for this checkpoint. `webgpu` is the probe's result; without an
-    /// adapter (or until the GPU engine is built in) the CPU reference runs.
+    /// Builds the engine for this checkpoint: the GPU engine when the probe found an
+    /// adapter, else (or if the GPU engine cannot be built) the CPU reference. `note`
+    /// receives why the GPU was not used, when it was available but failed.
     pub async fn build(
         ck: &Checkpoint,
         webgpu: &std::result::Result<WebGpuInfo, String>,
+        note: &mut Option<String>,
     ) -> Result<Backend> {
-        let _ = webgpu;
+        if webgpu.is_ok() {
+            // f16 storage halves device memory; f32 checkpoints keep f32.
+            let precision = match ck.dominant_dtype() {
+                DType::F32 => Precision::F32,
+                DType::F16 | DType::BF16 => Precision::F16,
+            };
+            let opts = GpuOptions {
+                backend: Some("webgpu".into()),
+                precision,
+                ..GpuOptions::default()
+            };
+            match GpuEngine::new_async(ck, opts).await {
+                Ok(engine) => {
+                    // Browsers leave wgpu's adapter name empty: use the probe's.
+                    let name = match (&engine.adapter_info().name, webgpu) {
+                        (n, _) if !n.is_empty() => n.clone(),
+                        (_, Ok(info)) => info.adapter.clone(),
+                        _ => "adapter".into(),
+                    };
+                    return Ok(Backend::Gpu(Box::new(engine), name));
+                }
+                Err(e) => *note = Some(format!("the GPU engine could not start ({e}); ")),
+            }
+        }
         let f32_bytes = ck.config.parameter_count(false) as f64 * 4.0;
         if f32_bytes > WASM_MEMORY_LIMIT * 0.75 {
             return Err(Error::input(format!(
-                "{}: the CPU fallback needs {:.1} GB of f32 weights in wasm memory (limit 4 GB): use a smaller checkpoint or a browser with WebGPU",
+                "{}{}: the CPU fallback needs {:.1} GB of f32 weights in wasm memory (limit 4 GB): use a smaller checkpoint or a browser with WebGPU",
+                note.clone().unwrap_or_default(),
                 ck.source,
                 f32_bytes / 1e9
             )));
@@ -101,15 +129,12 @@ impl Backend {
         Ok(Backend::Cpu(CpuEngine::new(ck)?))
     }
 
-    /// "WebGPU: <adapter>" or "CPU (wasm simd128)".
+    /// "WebGPU: <adapter>" or "CPU: …".
     pub fn name(&self) -> String {
         match self {
+            Backend::Gpu(_, adapter) => format!("WebGPU: {adapter}"),
             Backend::Cpu(_) => "CPU: Rust reference compiled to wasm (simd128)".into(),
         }
-    }
-
-    pub fn is_gpu(&self) -> bool {
-        false
     }
 
     /// Pooled embeddings of one batch of token sequences.
@@ -120,6 +145,7 @@ impl Backend {
         poolings: &[Pooling],
     ) -> Result<Embeddings> {
         match self {
+            Backend::Gpu(e, _) => e.embed_tokens_async(tokens, layers, poolings).await,
             Backend::Cpu(e) => e.embed_tokens(tokens, layers, poolings),
         }
     }
