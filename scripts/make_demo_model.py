@@ -256,6 +256,14 @@ def main():
         "key_half_lives": json.dumps([round(h, 6) for h in KEY_HALF_LIVES]),
         "read_channels": json.dumps(READ_CHANNELS),
         "generator": "scripts/make_demo_model.py",
+        "rwkv_lens_description": (
+            "Layer 0 holds each token's GloVe 6B 50d vector (DCT-projected; 0 for non-words). "
+            "Block l adds exponential moving averages of the text so far, with half-lives "
+            + ", ".join(f"{a:g} & {b:g}" for a, b in READ_HALF_LIVES)
+            + " tokens for blocks 1.." + str(L)
+            + "; the channel-mix only rescales. Deeper layers remember longer, so last-token"
+            " pooling approaches a whole-sentence average. Not a language model."
+        ),
     }
     os.makedirs(args.out, exist_ok=True)
     write_safetensors(os.path.join(args.out, "rwkv6-demo.safetensors"), tensors, meta)

@@ -59,7 +59,8 @@ fn block_one_is_two_moving_averages_plus_identity() {
     let ids = tok
         .encode("The cat sat on the mat and the dog slept")
         .unwrap();
-    let out = reference::forward(&weights, &[ids.clone()], &Options::default()).unwrap();
+    let out =
+        reference::forward(&weights, std::slice::from_ref(&ids), &Options::default()).unwrap();
     let (c, t_len) = (128, ids.len());
     let x0 = &out.hidden[0];
     let decay = ck.f32("blocks.0.att.time_decay").unwrap();

@@ -76,7 +76,6 @@ pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
     })
 }
 
-
 /// The engine the page runs.
 pub enum Backend {
     /// The wgpu engine on the browser's WebGPU adapter (the adapter's name).

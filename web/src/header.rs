@@ -47,6 +47,8 @@ pub struct Summary {
     pub largest: (String, u64),
     /// `__metadata__["rwkv_lens_model"]`, e.g. "constructed demo model, not trained".
     pub label: Option<String>,
+    /// `__metadata__["rwkv_lens_description"]`: what the model does, in a few sentences.
+    pub description: Option<String>,
 }
 
 /// Length of the JSON header from the first 8 bytes of the file.
@@ -184,6 +186,7 @@ impl Header {
                 .map(|e| e.shape.iter().product::<usize>())
                 .sum(),
             label: self.metadata.get("rwkv_lens_model").cloned(),
+            description: self.metadata.get("rwkv_lens_description").cloned(),
             config,
             layout,
             dtype,

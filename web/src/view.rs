@@ -104,10 +104,16 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
             ),
         ),
     ];
-    let html: String = rows
+    let mut html: String = rows
         .iter()
         .map(|(k, v)| format!("<tr><th>{k}</th><td>{v}</td></tr>"))
         .collect();
+    if let Some(d) = &s.description {
+        html.push_str(&format!(
+            "<tr><th>About</th><td class=\"about\">{}</td></tr>",
+            escape(d)
+        ));
+    }
     set_html("model-info", &html);
 }
 
