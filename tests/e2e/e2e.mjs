@@ -148,6 +148,19 @@ async function run(mode, base) {
   return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, numbers: got };
 }
 
+/** With a forced 256-byte storage-binding limit the demo model must be refused by tensor name. */
+async function deviceLimit(base) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, '--enable-unsafe-webgpu'] });
+  const page = await browser.newPage();
+  await page.goto(`${base}?binding_limit=256`);
+  await page.waitForSelector('#error:not([hidden])', { timeout: 60000 });
+  const msg = await page.textContent('#error');
+  check('a tensor above the device limits is refused by name',
+    /tensor `blocks\.0\.[a-z_.]+`: one row is \d+ bytes as f32, above this device's storage-binding limit of 256 bytes/.test(msg), JSON.stringify(msg));
+  await page.screenshot({ path: path.join(ART, 'error-device-limit.png') });
+  await browser.close();
+}
+
 fs.mkdirSync(ART, { recursive: true });
 const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith('.wasm'));
 if (wasm.length !== 1) { console.log(`FAIL expected one .wasm in ${DIST}, found ${wasm}`); process.exit(1); }
@@ -161,6 +174,7 @@ try {
     report.runs.push(r);
     console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}`);
   }
+  await deviceLimit(base);
 } catch (e) {
   failed++;
   console.log(`FAIL ${e.message}`);

@@ -30,6 +30,9 @@ struct App {
     last: Option<Comparison>,
     busy: bool,
     runs: u32,
+    /// `?binding_limit=BYTES`: a storage-binding limit below the adapter's (to try the
+    /// device-limit checks on any machine; the end-to-end test uses it).
+    binding_limit: Option<u64>,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -52,6 +55,7 @@ pub fn start() {
         last: None,
         busy: false,
         runs: 0,
+        binding_limit: query_param("binding_limit").and_then(|v| v.parse().ok()),
     }));
     pairs::init();
     wire(&app);
@@ -60,11 +64,26 @@ pub fn start() {
         view::engine_line(&probe, None);
         app.borrow_mut().webgpu = probe;
         load_glove(&app).await;
-        report(load_model(&app, Source::Demo).await);
-        report(compare(&app).await);
-        let t = now_ms();
-        crate::dom::set_text("first-result", &format!("{t:.0}"));
+        let loaded = load_model(&app, Source::Demo).await;
+        let ran = match loaded {
+            Ok(()) => compare(&app).await,
+            Err(e) => Err(e),
+        };
+        if ran.is_ok() {
+            let t = now_ms();
+            crate::dom::set_text("first-result", &format!("{t:.0}"));
+        }
+        report(ran);
     });
+}
+
+/// A `?name=value` parameter of the page's URL.
+fn query_param(name: &str) -> Option<String> {
+    let search = crate::dom::window().location().search().ok()?;
+    search.trim_start_matches('?').split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
 }
 
 fn report(r: Result<()>) {
@@ -222,6 +241,7 @@ async fn open(source: Source) -> Result<ModelFile> {
 async fn load_model(app: &Shared, source: Source) -> Result<()> {
     let _busy = Busy::take(app)?;
     view::error(None);
+    view::warning(None);
     view::status("loading model…");
     let result = load_inner(app, source).await;
     view::progress_done();
@@ -238,9 +258,13 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     let header = loader::read_header(&file).await?;
     let summary = header.summary(&file.name, file.bytes)?;
     view::model_info(&file.name, &summary, file.cached);
-    let webgpu = app.borrow().webgpu.clone();
+    let (webgpu, forced) = {
+        let a = app.borrow();
+        (a.webgpu.clone(), a.binding_limit)
+    };
     if let Ok(info) = &webgpu {
-        check_device_limits(&file.name, &header, info.max_binding as u64)?;
+        let limit = forced.map_or(info.max_binding as u64, |f| f.min(info.max_binding as u64));
+        check_device_limits(&file.name, &header, limit)?;
     }
     let ck = loader::read_checkpoint(&file, &header, |i, n| {
         view::progress(
@@ -252,13 +276,12 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     .await?;
     yield_now().await;
     let mut note = None;
-    let backend = Backend::build(&ck, &webgpu, &mut note).await?;
+    let backend = Backend::build(&ck, &webgpu, forced, &mut note).await?;
     drop(ck);
-    let running = match note {
-        Some(why) => format!("{} ({why}so the CPU runs instead)", backend.name()),
-        None => backend.name(),
-    };
-    view::engine_line(&webgpu, Some(&running));
+    view::engine_line(&webgpu, Some(&backend.name()));
+    if let Some(why) = note {
+        view::warning(Some(&format!("{why}so the CPU runs instead")));
+    }
     let mut a = app.borrow_mut();
     a.n_layer = summary.config.n_layer;
     a.backend = Some(backend);

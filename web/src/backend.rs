@@ -90,6 +90,7 @@ impl Backend {
     pub async fn build(
         ck: &Checkpoint,
         webgpu: &std::result::Result<WebGpuInfo, String>,
+        binding_limit: Option<u64>,
         note: &mut Option<String>,
     ) -> Result<Backend> {
         if webgpu.is_ok() {
@@ -101,6 +102,7 @@ impl Backend {
             let opts = GpuOptions {
                 backend: Some("webgpu".into()),
                 precision,
+                max_binding_bytes: binding_limit,
                 ..GpuOptions::default()
             };
             match GpuEngine::new_async(ck, opts).await {

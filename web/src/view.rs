@@ -22,6 +22,18 @@ pub fn error(msg: Option<&str>) {
     }
 }
 
+/// A warning that stays until the next model is loaded (e.g. why the GPU is not used).
+pub fn warning(msg: Option<&str>) {
+    match msg {
+        Some(m) => {
+            web_sys::console::warn_1(&m.into());
+            set_text("warning", m);
+            show("warning", true);
+        }
+        None => show("warning", false),
+    }
+}
+
 /// A status line under the Compare button.
 pub fn status(msg: &str) {
     set_text("run-status", msg);
