@@ -5,7 +5,7 @@
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (trunk would otherwise download it)
 #   - trunk 0.21.14 (0.22 needs a newer rustc)
 #   - Debian chromium (headless, WebGPU via SwiftShader with --enable-unsafe-webgpu)
-#   - playwright-core from tests/e2e/package.json (pinned)
+#   - node/npm (apt, if missing) and playwright-core from tests/e2e/package.json (pinned)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +44,15 @@ else
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
+fi
+
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    say "node $(node --version): present"
+else
+    say "installing nodejs and npm (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 if [ -d tests/e2e/node_modules/playwright-core ]; then

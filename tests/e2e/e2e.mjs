@@ -38,6 +38,37 @@ function rwkv4File() {
   return Buffer.concat([len, Buffer.from(json), Buffer.alloc(16)]);
 }
 
+/** The demo model with Hugging Face names (same bytes, renamed header), as a local file. */
+function hfCopy(src, dst) {
+  const b = fs.readFileSync(src);
+  const n = Number(b.readBigUInt64LE(0));
+  const header = JSON.parse(b.subarray(8, 8 + n).toString());
+  const hf = (name) => {
+    if (name === '__metadata__' || name === 'head.weight') return name;
+    const s = name.replace('blocks.0.ln0.', 'blocks.0.pre_ln.').replace('.att.', '.attention.').replace('.ffn.', '.feed_forward.');
+    return s.startsWith('emb.') ? `rwkv.embeddings.${s.slice(4)}` : `rwkv.${s}`;
+  };
+  let json = JSON.stringify(Object.fromEntries(Object.entries(header).map(([k, v]) => [hf(k), v])));
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(json.length));
+  fs.writeFileSync(dst, Buffer.concat([len, Buffer.from(json), b.subarray(8 + n)]));
+}
+
+/** Loads the HF-named copy through <input type=file> and checks the numbers again. */
+async function localHfFile(page, mode) {
+  const file = path.join(ART, 'demo-hf-layout.safetensors');
+  hfCopy(path.join(DIST, 'demo-model/rwkv6-demo.safetensors'), file);
+  await page.setInputFiles('#model-file', file);
+  await page.click('#load');
+  await page.waitForFunction(() => /model ready/.test(document.getElementById('run-status').textContent), null, { timeout: 120000 });
+  const info = await page.textContent('#model-info');
+  check(`${mode}: a local file in the Hugging Face layout loads`, /Hugging Face names/.test(info) && /4 layers, C=128/.test(info), info);
+  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  await page.click('#compare');
+  await waitRuns(page, runs + 1);
+  compareNumbers(`${mode} (HF-layout file)`, JSON.parse(await page.getAttribute('#results-card', 'data-json')));
+}
+
 const extra = (url) => url === '/rwkv4.safetensors'
   ? { status: 200, type: 'application/octet-stream', body: rwkv4File() } : null;
 
@@ -140,8 +171,10 @@ async function run(mode, base) {
   check(`${mode}: pooling switch re-renders without rerunning`,
     runs === '2' && Math.abs(lastCell - EXPECTED.last[1][0]) < 1e-4, `runs=${runs} cell=${lastCell}`);
 
+  await page.selectOption('#pooling', 'mean');
   if (mode === 'webgpu') await urlLoad(page, base);
-  else await errorCases(page, base);
+  else await localHfFile(page, mode);
+  if (mode === 'fallback') await errorCases(page, base);
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
