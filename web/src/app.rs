@@ -266,6 +266,7 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
         let limit = forced.map_or(info.max_binding as u64, |f| f.min(info.max_binding as u64));
         check_device_limits(&file.name, &header, limit)?;
     }
+    summary.check_memory(&file.name, webgpu.is_ok())?;
     let ck = loader::read_checkpoint(&file, &header, |i, n| {
         view::progress(
             i as f64,

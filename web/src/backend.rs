@@ -9,7 +9,7 @@ use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::{Checkpoint, DType};
 use rwkv_lens::reference::CpuEngine;
-use rwkv_lens::{Error, Result};
+use rwkv_lens::Result;
 
 /// What `navigator.gpu.requestAdapter()` reported.
 #[derive(Debug, Clone)]
@@ -19,9 +19,6 @@ pub struct WebGpuInfo {
     pub max_buffer: f64,
     pub shader_f16: bool,
 }
-
-/// Largest wasm32 heap; the CPU path needs the weights as f32 inside it.
-pub const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Asks the browser for a WebGPU adapter; `Err` says in one line why there is none.
 pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
@@ -117,15 +114,6 @@ impl Backend {
                 }
                 Err(e) => *note = Some(format!("the GPU engine could not start ({e}); ")),
             }
-        }
-        let f32_bytes = ck.config.parameter_count(false) as f64 * 4.0;
-        if f32_bytes > WASM_MEMORY_LIMIT * 0.75 {
-            return Err(Error::input(format!(
-                "{}{}: the CPU fallback needs {:.1} GB of f32 weights in wasm memory (limit 4 GB): use a smaller checkpoint or a browser with WebGPU",
-                note.clone().unwrap_or_default(),
-                ck.source,
-                f32_bytes / 1e9
-            )));
         }
         Ok(Backend::Cpu(CpuEngine::new(ck)?))
     }

@@ -219,7 +219,45 @@ pub fn check_device_limits(source: &str, header: &Header, max_binding: u64) -> R
     Ok(())
 }
 
+/// Bytes a wasm32 heap can hold (4 GiB); loading must stay below it.
+pub const WASM_MEMORY_LIMIT: u64 = 4 << 30;
+
 impl Summary {
+    /// Estimated peak wasm memory while loading: every tensor as stored, plus the
+    /// largest one as f32 (the finiteness check), plus — on the CPU path — all weights
+    /// as f32 (the reference keeps f32) or — on the GPU path — the host-side embedding.
+    pub fn loading_bytes(&self, gpu: bool) -> u64 {
+        let stored = self.file_bytes;
+        let largest_f32 = self.largest.1 / self.dtype.size() as u64 * 4;
+        let engine = if gpu {
+            (self.config.vocab_size * self.config.n_embd * self.dtype.size()) as u64
+        } else {
+            self.config.parameter_count(false) as u64 * 4
+        };
+        stored + largest_f32 + engine
+    }
+
+    /// Refuses, before any tensor is read, a model whose loading would not fit in wasm32.
+    pub fn check_memory(&self, source: &str, gpu: bool) -> Result<()> {
+        let need = self.loading_bytes(gpu);
+        if need > WASM_MEMORY_LIMIT - (256 << 20) {
+            let hint = if gpu {
+                ""
+            } else {
+                " (the CPU fallback keeps f32 weights: use a browser with WebGPU)"
+            };
+            return Err(Error::file(
+                source,
+                format!(
+                    "loading needs about {:.1} GB of wasm memory on the {} path, above the browser's 4 GB wasm32 limit{hint}",
+                    need as f64 / 1e9,
+                    if gpu { "GPU" } else { "CPU" },
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// "RWKV-6, 4 layers, C=128 (2 heads × 64), vocab 65536".
     pub fn describe(&self) -> String {
         let c = &self.config;
@@ -303,8 +341,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn demo_model_summary_from_header_alone() {
+    fn demo_summary() -> Summary {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../assets/demo-model/rwkv6-demo.safetensors"
@@ -313,7 +350,26 @@ mod tests {
         let size = bytes.len() as u64;
         let n = header_len("demo", &bytes[..8], size).unwrap() as usize;
         let h = parse("demo", &bytes[8..8 + n], size).unwrap();
-        let s = h.summary("demo", size).unwrap();
+        h.summary("demo", size).unwrap()
+    }
+
+    #[test]
+    fn memory_estimate_refuses_what_wasm32_cannot_hold() {
+        let mut s = demo_summary();
+        // GPU: the file + emb as f32 (largest tensor) + emb as stored (kept on the host).
+        let emb = 65536 * 128 * 2;
+        assert_eq!(s.loading_bytes(true), s.file_bytes + 2 * emb + emb);
+        assert!(s.check_memory("demo", false).is_ok());
+        // A 1.6B-shaped f16 model (3.2 GB file) does not fit on the CPU path.
+        s.file_bytes = 3_200_000_000;
+        (s.config.n_embd, s.config.n_layer, s.config.ffn_dim) = (2048, 24, 7168);
+        let e = s.check_memory("big", false).unwrap_err().to_string();
+        assert!(e.starts_with("big: loading needs about"), "{e}");
+    }
+
+    #[test]
+    fn demo_model_summary_from_header_alone() {
+        let s = demo_summary();
         assert_eq!(
             s.describe(),
             "RWKV-6, 4 layers, C=128 (2 heads × 64), FFN 128, vocab 65536"

@@ -115,6 +115,14 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
                 megabytes(s.largest.1 as f64)
             ),
         ),
+        (
+            "Memory",
+            format!(
+                "loading needs ≈ {} of wasm memory with WebGPU, {} on the CPU fallback (limit 4 GB)",
+                megabytes(s.loading_bytes(true) as f64),
+                megabytes(s.loading_bytes(false) as f64)
+            ),
+        ),
     ];
     let mut html: String = rows
         .iter()
