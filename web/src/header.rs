@@ -56,6 +56,12 @@ pub fn header_len(source: &str, first8: &[u8], file_bytes: u64) -> Result<u64> {
     let bytes: [u8; 8] = first8
         .try_into()
         .map_err(|_| Error::file(source, "shorter than 8 bytes: not a safetensors file"))?;
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(Error::file(
+            source,
+            "a PyTorch .pth (zip) checkpoint: convert it first with `rwkv-lens convert IN.pth OUT.safetensors`",
+        ));
+    }
     let n = u64::from_le_bytes(bytes);
     if n == 0 || n > MAX_HEADER || 8 + n > file_bytes {
         return Err(Error::file(
@@ -317,6 +323,10 @@ mod tests {
         assert!(e.contains("dtype I8 is not supported"), "{e}");
         let e = header_len("m.st", &[255; 8], 100).unwrap_err().to_string();
         assert!(e.contains("not a safetensors file"), "{e}");
+        let e = header_len("m.pth", b"PK\x03\x04\0\0\0\0", 100)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rwkv-lens convert"), "{e}");
     }
 
     #[test]
