@@ -262,7 +262,7 @@ def main():
             + ", ".join(f"{a:g} & {b:g}" for a, b in READ_HALF_LIVES)
             + " tokens for blocks 1.." + str(L)
             + "; the channel-mix only rescales. Deeper layers remember longer, so last-token"
-            " pooling approaches a whole-sentence average. Not a language model."
+            " pooling mixes in more and more of the sentence. Not a language model."
         ),
     }
     os.makedirs(args.out, exist_ok=True)
