@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serve } from './serve.mjs';
+import { serve, requests } from './serve.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -124,6 +124,11 @@ async function urlLoad(page, base) {
     null, { timeout: 120000 });
   const cached = await page.evaluate(async (u) => !!(await (await caches.open('rwkv-lens-models')).match(u)), url);
   check('URL download is stored in the Cache API', cached);
+  const ranges = requests.filter((r) => r.url === '/demo-model/rwkv6-demo.safetensors' && r.range).map((r) => r.range);
+  check('URL header is previewed with range requests before the download',
+    ranges[0] === 'bytes=0-7' && /^bytes=8-\d+$/.test(ranges[1] || ''), JSON.stringify(ranges));
+  const info = await page.textContent('#model-info');
+  check('the card shows the downloaded model and its size', /18\.3 MB/.test(info) && /4 layers/.test(info), info);
 }
 
 async function run(mode, base) {

@@ -13,11 +13,16 @@ const TYPES = {
   '.png': 'image/png', '.svg': 'image/svg+xml',
 };
 
-/** Serves `dir`; `extra(url)` may return {status, type, body} for synthetic routes. */
+/** Every request served: {url, range} (the e2e test checks the URL loader's range requests). */
+export const requests = [];
+
+/** Serves `dir` (single `Range: bytes=a-b` requests answered with 206); `extra(url)` may
+ *  return {status, type, body} for synthetic routes. */
 export function serve(dir, port = 0, extra = () => null) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push({ url, range: req.headers.range || null });
     const synthetic = extra(url);
     if (synthetic) {
       res.writeHead(synthetic.status, { 'content-type': synthetic.type, 'content-length': synthetic.body.length });
@@ -29,11 +34,15 @@ export function serve(dir, port = 0, extra = () => null) {
       return res.end('not found');
     }
     const size = fs.statSync(file).size;
-    res.writeHead(200, {
-      'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
-      'content-length': size,
-      'cache-control': 'no-cache',
-    });
+    const type = TYPES[path.extname(file)] || 'application/octet-stream';
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range || '');
+    if (m && Number(m[1]) <= Number(m[2]) && Number(m[2]) < size) {
+      const [a, b] = [Number(m[1]), Number(m[2])];
+      res.writeHead(206, { 'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${size}` });
+      if (req.method === 'HEAD') return res.end();
+      return fs.createReadStream(file, { start: a, end: b }).pipe(res);
+    }
+    res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': 'no-cache' });
     if (req.method === 'HEAD') return res.end();
     fs.createReadStream(file).pipe(res);
   });

@@ -254,19 +254,24 @@ async fn load_model(app: &Shared, source: Source) -> Result<()> {
 }
 
 async fn load_inner(app: &Shared, source: Source) -> Result<()> {
-    let file = open(source).await?;
-    let header = loader::read_header(&file).await?;
-    let summary = header.summary(&file.name, file.bytes)?;
-    view::model_info(&file.name, &summary, file.cached);
     let (webgpu, forced) = {
         let a = app.borrow();
         (a.webgpu.clone(), a.binding_limit)
     };
-    if let Ok(info) = &webgpu {
-        let limit = forced.map_or(info.max_binding as u64, |f| f.min(info.max_binding as u64));
-        check_device_limits(&file.name, &header, limit)?;
+    let limits = Limits {
+        webgpu: &webgpu,
+        forced,
+    };
+    // A URL's header is read first (two range requests): a model that cannot run here is
+    // refused before its download, and the card shows what is coming.
+    if let Source::Url(url) = &source {
+        if let Some((header, total)) = loader::preview(url).await? {
+            describe_and_check(url, &header, total.unwrap_or(0), false, &limits)?;
+        }
     }
-    summary.check_memory(&file.name, webgpu.is_ok())?;
+    let file = open(source).await?;
+    let header = loader::read_header(&file).await?;
+    let summary = describe_and_check(&file.name, &header, file.bytes, file.cached, &limits)?;
     let ck = loader::read_checkpoint(&file, &header, |i, n| {
         view::progress(
             i as f64,
@@ -288,6 +293,31 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     a.backend = Some(backend);
     a.last = None;
     Ok(())
+}
+
+/// What the device allows: the probe's result and a `?binding_limit=` override.
+struct Limits<'a> {
+    webgpu: &'a std::result::Result<WebGpuInfo, String>,
+    forced: Option<u64>,
+}
+
+/// Shows the model card from the header, then refuses what this browser cannot run.
+fn describe_and_check(
+    name: &str,
+    header: &crate::header::Header,
+    bytes: u64,
+    cached: bool,
+    limits: &Limits,
+) -> Result<crate::header::Summary> {
+    let summary = header.summary(name, bytes)?;
+    view::model_info(name, &summary, cached);
+    if let Ok(info) = limits.webgpu {
+        let device = info.max_binding as u64;
+        let limit = limits.forced.map_or(device, |f| f.min(device));
+        check_device_limits(name, header, limit)?;
+    }
+    summary.check_memory(name, limits.webgpu.is_ok())?;
+    Ok(summary)
 }
 
 /// Tokenizes every pair, runs the engine pair by pair (yielding between pairs so the

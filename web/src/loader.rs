@@ -8,7 +8,7 @@
 
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
-use web_sys::{Blob, Cache, ReadableStreamDefaultReader, Response};
+use web_sys::{Blob, Cache, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
 use crate::dom::{await_js, get, window};
 use crate::header::{self, Header};
@@ -129,6 +129,52 @@ async fn open_cache() -> Option<Cache> {
     let caches = window().caches().ok()?;
     let cache = await_js(caches.open(CACHE_NAME), "Cache API").await.ok()?;
     Some(cache.unchecked_into())
+}
+
+/// The header of a not-yet-downloaded URL, read with two HTTP range requests, and the
+/// file size when the server tells it. `Ok(None)` when the URL is already cached or the
+/// server ignores ranges (the full download then tells the same); `Err` when the bytes
+/// are there but are not a usable safetensors header, so nothing big is downloaded.
+pub async fn preview(url: &str) -> Result<Option<(Header, Option<u64>)>> {
+    if let Some(cache) = open_cache().await {
+        let hit = await_js(cache.match_with_str(url), "Cache API").await?;
+        if hit.is_instance_of::<Response>() {
+            return Ok(None);
+        }
+    }
+    let Some((first8, total)) = fetch_range(url, 0, 8).await else {
+        return Ok(None);
+    };
+    let size = total.unwrap_or(u64::MAX);
+    let n = header::header_len(url, &first8, size)?;
+    let Some((json, _)) = fetch_range(url, 8, 8 + n).await else {
+        return Ok(None);
+    };
+    Ok(Some((header::parse(url, &json, size)?, total)))
+}
+
+/// Bytes `begin..end` of a URL by a range request, with the total size from
+/// `Content-Range`; `None` unless the server answers 206 with exactly those bytes.
+async fn fetch_range(url: &str, begin: u64, end: u64) -> Option<(Vec<u8>, Option<u64>)> {
+    let req = Request::new_with_str_and_init(url, &RequestInit::new()).ok()?;
+    let range = format!("bytes={begin}-{}", end - 1);
+    req.headers().set("Range", &range).ok()?;
+    let resp = await_js(window().fetch_with_request(&req), url)
+        .await
+        .ok()?;
+    let resp = resp.dyn_into::<Response>().ok()?;
+    if resp.status() != 206 {
+        return None;
+    }
+    let total = resp
+        .headers()
+        .get("content-range")
+        .ok()
+        .flatten()
+        .and_then(|v| v.rsplit('/').next()?.parse::<u64>().ok());
+    let buf = await_js(resp.array_buffer().ok()?, url).await.ok()?;
+    let bytes = Uint8Array::new(&buf).to_vec();
+    (bytes.len() as u64 == end - begin).then_some((bytes, total))
 }
 
 /// Downloads `url` with progress (`progress(received, total)`), or reads it from the
