@@ -59,13 +59,12 @@ async function localHfFile(page, mode) {
   const file = path.join(ART, 'demo-hf-layout.safetensors');
   hfCopy(path.join(DIST, 'demo-model/rwkv6-demo.safetensors'), file);
   await page.setInputFiles('#model-file', file);
-  await page.click('#load');
-  await page.waitForFunction(() => /model ready/.test(document.getElementById('run-status').textContent), null, { timeout: 120000 });
-  const info = await page.textContent('#model-info');
-  check(`${mode}: a local file in the Hugging Face layout loads`, /Hugging Face names/.test(info) && /4 layers, C=128/.test(info), info);
   const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
-  await page.click('#compare');
+  await page.click('#load'); // loads, then compares: one click
   await waitRuns(page, runs + 1);
+  const info = await page.textContent('#model-info');
+  check(`${mode}: a local file in the Hugging Face layout loads and runs in one click`,
+    /Hugging Face names/.test(info) && /4 layers, C=128/.test(info), info);
   compareNumbers(`${mode} (HF-layout file)`, JSON.parse(await page.getAttribute('#results-card', 'data-json')));
 }
 
@@ -119,9 +118,9 @@ async function urlLoad(page, base) {
   const url = `${base}demo-model/rwkv6-demo.safetensors`;
   await page.check('input[name=source][value=url]');
   await page.fill('#model-url', url);
+  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
   await page.click('#load');
-  await page.waitForFunction(() => /model ready/.test(document.getElementById('run-status').textContent),
-    null, { timeout: 120000 });
+  await waitRuns(page, runs + 1);
   const cached = await page.evaluate(async (u) => !!(await (await caches.open('rwkv-lens-models')).match(u)), url);
   check('URL download is stored in the Cache API', cached);
   const ranges = requests.filter((r) => r.url === '/demo-model/rwkv6-demo.safetensors' && r.range).map((r) => r.range);

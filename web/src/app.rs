@@ -109,8 +109,13 @@ fn wire(app: &Shared) {
     on_id("load", "click", move |_| {
         let a = a.clone();
         spawn_local(async move {
+            // One click: load the picked model, then compare the pairs with it.
             let r = match picked_source() {
                 Ok(source) => load_model(&a, source).await,
+                Err(e) => Err(e),
+            };
+            let r = match r {
+                Ok(()) => compare(&a).await,
                 Err(e) => Err(e),
             };
             report(r);
