@@ -41,6 +41,10 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Mesa's Vulkan drivers complain on every start when this is unset.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     if cli.debug {
         std::env::set_var("RUST_BACKTRACE", "1");
     }
