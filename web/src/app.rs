@@ -311,7 +311,7 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     let backend = Backend::build(&ck, &webgpu, forced, &mut note).await?;
     let trace_weights = match &backend {
         Backend::Cpu(_) => Ok(None),
-        Backend::Gpu(..) => trace_weights(&file.name, &summary, &ck),
+        Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),
     };
     drop(ck);
     view::engine_line(&webgpu, Some(&backend.name()));
@@ -333,7 +333,7 @@ const TRACE_MAX_PARAMS: usize = 200_000_000;
 
 /// The f32 reference weights for the Recurrence view, next to the GPU engine: only for
 /// models up to [`TRACE_MAX_PARAMS`] (wasm memory is 4 GB).
-fn trace_weights(
+fn weights_for_trace(
     name: &str,
     summary: &crate::header::Summary,
     ck: &rwkv_lens::model::Checkpoint,

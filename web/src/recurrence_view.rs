@@ -35,7 +35,7 @@ pub fn max_abs(values: &[f32]) -> f32 {
 /// are left out (the background is white). Rows = key channel, columns = value channel.
 pub fn heatmap(m: &[f32], rows: usize, cols: usize, scale: f32, label: &str) -> String {
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {cols} {rows}" class="heatmap" shape-rendering="crispEdges" preserveAspectRatio="none" role="img" aria-label="{}"><rect width="{cols}" height="{rows}" fill="#fff"/>"#,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {cols} {rows}" class="heatmap" shape-rendering="crispEdges" preserveAspectRatio="none" role="img" aria-label="{}"><rect width="{cols}" height="{rows}" fill="#fff"/>"##,
         esc(label)
     );
     for (i, &v) in m.iter().enumerate().take(rows * cols) {
@@ -69,7 +69,7 @@ pub fn bars(values: &[f32], labels: Option<&[String]>, colour: &str) -> String {
     let n = values.len().max(1);
     let step = BW / n as f64;
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BW} {BH}" class="bars"><line x1="0" x2="{BW}" y1="{zero:.1}" y2="{zero:.1}" stroke="#999" stroke-width="0.5"/>"#
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BW} {BH}" class="bars"><line x1="0" x2="{BW}" y1="{zero:.1}" y2="{zero:.1}" stroke="#999" stroke-width="0.5"/>"##
     );
     for (i, &v) in values.iter().enumerate() {
         let v = if v.is_finite() { v as f64 } else { 0.0 };
