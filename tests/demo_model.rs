@@ -216,5 +216,9 @@ fn browser_pairs_match_expected_file() {
         assert_eq!(tg, tw);
         assert!((a - b).abs() < 1e-5, "recurrence step {tg}: {a} vs {b}");
     }
-    assert!(g.max_abs_diff < 1e-4, "recurrent vs chunked: {}", g.max_abs_diff);
+    assert!(
+        g.max_abs_diff < 1e-4,
+        "recurrent vs chunked: {}",
+        g.max_abs_diff
+    );
 }

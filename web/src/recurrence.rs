@@ -36,8 +36,12 @@ thread_local! {
 /// Wires the stepping controls and fills the equations panel (once, at start).
 pub fn init() {
     set_html("rec-equations", &rv::equations_html());
-    on_id("rec-prev", "click", |_| move_step(|t, _| t.saturating_sub(1)));
-    on_id("rec-next", "click", |_| move_step(|t, n| (t + 1).min(n - 1)));
+    on_id("rec-prev", "click", |_| {
+        move_step(|t, _| t.saturating_sub(1))
+    });
+    on_id("rec-next", "click", |_| {
+        move_step(|t, n| (t + 1).min(n - 1))
+    });
     on_id("rec-slider", "input", |_| {
         let v = by_id::<HtmlInputElement>("rec-slider").value();
         move_step(|_, n| v.parse::<usize>().unwrap_or(0).min(n - 1));
@@ -165,8 +169,14 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
         ),
     );
     let scale = rv::max_abs(&s.state_before).max(rv::max_abs(&s.state_after));
-    set_html("rec-before", &rv::heatmap(&s.state_before, n, n, scale, "S before"));
-    set_html("rec-after", &rv::heatmap(&s.state_after, n, n, scale, "S after"));
+    set_html(
+        "rec-before",
+        &rv::heatmap(&s.state_before, n, n, scale, "S before"),
+    );
+    set_html(
+        "rec-after",
+        &rv::heatmap(&s.state_after, n, n, scale, "S after"),
+    );
     let ws = rv::max_abs(&s.write);
     set_html("rec-write", &rv::heatmap(&s.write, n, n, ws, "write k v^T"));
     set_text(
@@ -180,13 +190,21 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
     let m = &s.mix;
     set_html("rec-mix", &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
     let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
-    set_html("rec-influence", &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"));
+    set_html(
+        "rec-influence",
+        &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"),
+    );
     expose(trace, t);
 }
 
 fn draw_half_life(s: &rwkv_lens::trace::Step, demo: bool) {
     set_html("rec-half-life", &rv::half_life_histogram(&s.half_life));
-    let finite: Vec<f32> = s.half_life.iter().copied().filter(|h| h.is_finite()).collect();
+    let finite: Vec<f32> = s
+        .half_life
+        .iter()
+        .copied()
+        .filter(|h| h.is_finite())
+        .collect();
     let (lo, hi) = finite
         .iter()
         .fold((f32::INFINITY, 0f32), |(a, b), &h| (a.min(h), b.max(h)));

@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use rwkv_lens::trace::equations::{line, EQUATIONS};
 
-
 /// Diverging colour for `v / scale` in [-1, 1]: blue (negative) → white → red (positive).
 pub fn colour(v: f32, scale: f32) -> String {
     let x = if scale > 0.0 {
@@ -64,9 +63,18 @@ pub fn bars(values: &[f32], labels: Option<&[String]>, colour: &str) -> String {
     let all_pos = values.iter().all(|v| *v >= 0.0 || !v.is_finite());
     let bottom = if labels.is_some() { 34.0 } else { 4.0 };
     let plot = BH - bottom - 4.0;
-    let zero = if all_pos { 4.0 + plot } else { 4.0 + plot / 2.0 };
-    let unit = if all_pos { plot / scale } else { plot / 2.0 / scale };
-    let n = values.len().max(1);
+    let zero = if all_pos {
+        4.0 + plot
+    } else {
+        4.0 + plot / 2.0
+    };
+    let unit = if all_pos {
+        plot / scale
+    } else {
+        plot / 2.0 / scale
+    };
+    // Labelled bars (tokens, bins) keep a readable width: at least 16 slots.
+    let n = values.len().max(if labels.is_some() { 16 } else { 1 });
     let step = BW / n as f64;
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BW} {BH}" class="bars"><line x1="0" x2="{BW}" y1="{zero:.1}" y2="{zero:.1}" stroke="#999" stroke-width="0.5"/>"##
