@@ -204,8 +204,8 @@ mod tests {
     fn heatmap_skips_white_cells() {
         let s = heatmap(&[0.0, 1.0, -1.0, 0.001], 2, 2, 1.0, "m");
         assert_eq!(s.matches("<rect").count(), 3); // background + 2 cells
-        assert!(s.contains(r#"x="1" y="0" width="1" height="1" fill="#ff0000""#));
-        assert!(s.contains(r#"x="0" y="1" width="1" height="1" fill="#0000ff""#));
+        assert!(s.contains(r##"x="1" y="0" width="1" height="1" fill="#ff0000""##));
+        assert!(s.contains(r##"x="0" y="1" width="1" height="1" fill="#0000ff""##));
     }
 
     #[test]
