@@ -110,6 +110,46 @@ struct Expected {
     /// `[pooling][pair][layer]` cosine similarities.
     mean: Vec<Vec<f64>>,
     last: Vec<Vec<f64>>,
+    /// The browser's Recurrence view is held to these (`web/src/recurrence.rs`).
+    recurrence: Recurrence,
+}
+
+/// One traced sentence: `state_after[key][value]` at one cell for some steps, and the
+/// recurrent-vs-chunked check.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct Recurrence {
+    sentence: String,
+    /// 1-based block.
+    layer: usize,
+    head: usize,
+    /// (key row, value column): `recurrence::PROBE` in the web app.
+    cell: (usize, usize),
+    tokens: usize,
+    /// (0-based step, `state_after` at `cell`): steps 1, 3 and the last.
+    steps: Vec<(usize, f64)>,
+    max_abs_diff: f64,
+}
+
+fn recurrence(want: &Recurrence) -> Recurrence {
+    let weights = Weights::from_checkpoint(&demo()).unwrap();
+    let tok = Tokenizer::from_spec("world").unwrap();
+    let ids = tok.encode(&want.sentence).unwrap();
+    let tr = rwkv_lens::trace::trace(&weights, &ids, want.layer, want.head).unwrap();
+    let n = tr.head_size();
+    let (row, col) = want.cell;
+    let steps = [1, 3, ids.len() - 1]
+        .into_iter()
+        .map(|t| (t, tr.steps[t].state_after[row * n + col] as f64))
+        .collect();
+    Recurrence {
+        sentence: want.sentence.clone(),
+        layer: want.layer,
+        head: want.head,
+        cell: want.cell,
+        tokens: ids.len(),
+        steps,
+        max_abs_diff: tr.check.max_abs_diff as f64,
+    }
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -119,7 +159,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb)
 }
 
-fn compute(pairs: &[(String, String)]) -> Expected {
+fn compute(pairs: &[(String, String)], rec: &Recurrence) -> Expected {
     let mut engine = CpuEngine::new(&demo()).unwrap();
     let tok = Tokenizer::from_spec("world").unwrap();
     let texts: Vec<Vec<u32>> = pairs
@@ -142,6 +182,7 @@ fn compute(pairs: &[(String, String)]) -> Expected {
         pairs: pairs.to_vec(),
         mean: table(0),
         last: table(1),
+        recurrence: recurrence(rec),
     }
 }
 
@@ -150,7 +191,7 @@ fn browser_pairs_match_expected_file() {
     let path = root("tests/e2e/expected.json");
     let text = std::fs::read_to_string(&path).expect("tests/e2e/expected.json");
     let want: Expected = serde_json::from_str(&text).unwrap();
-    let got = compute(&want.pairs);
+    let got = compute(&want.pairs, &want.recurrence);
     if std::env::var("RWKV_LENS_UPDATE_EXPECTED").is_ok() {
         let json = serde_json::to_string_pretty(&got).unwrap();
         std::fs::write(&path, json + "\n").unwrap();
@@ -169,4 +210,15 @@ fn browser_pairs_match_expected_file() {
             }
         }
     }
+    let (g, w) = (&got.recurrence, &want.recurrence);
+    assert_eq!(g.tokens, w.tokens, "recurrence sentence's token count");
+    for ((tg, a), (tw, b)) in g.steps.iter().zip(&w.steps) {
+        assert_eq!(tg, tw);
+        assert!((a - b).abs() < 1e-5, "recurrence step {tg}: {a} vs {b}");
+    }
+    assert!(
+        g.max_abs_diff < 1e-4,
+        "recurrent vs chunked: {}",
+        g.max_abs_diff
+    );
 }

@@ -130,6 +130,44 @@ async function urlLoad(page, base) {
   check('the card shows the downloaded model and its size', /18\.3 MB/.test(info) && /4 layers/.test(info), info);
 }
 
+/** The Recurrence view: trace expected.json's sentence, step with Next and the slider,
+ *  compare one state cell with the native trace, run the check; screenshots (fallback). */
+async function recurrence(page, mode) {
+  const R = EXPECTED.recurrence;
+  await page.fill('#rec-sentence', R.sentence);
+  await page.selectOption('#rec-layer', String(R.layer));
+  await page.selectOption('#rec-head', String(R.head));
+  await page.click('#rec-run');
+  await page.waitForFunction((n) => document.getElementById('recurrence-card').dataset.tokens === String(n)
+    && document.getElementById('recurrence-card').dataset.step === '0', R.tokens, { timeout: 60000 });
+  const card = await page.$('#recurrence-card');
+  const attr = async (k) => page.getAttribute('#recurrence-card', `data-${k}`);
+  check(`${mode}: recurrence probe cell is ${R.cell}`, (await attr('cell')) === R.cell.join(','), await attr('cell'));
+  const names = ['step1', 'step3', 'steplast'];
+  for (const [i, [t, want]] of R.steps.entries()) {
+    if (t === R.tokens - 1) {
+      await page.evaluate((t) => {
+        const s = document.getElementById('rec-slider');
+        s.value = String(t); s.dispatchEvent(new Event('input'));
+      }, t);
+    } else {
+      while (Number(await attr('step')) < t) await page.click('#rec-next');
+    }
+    const step = Number(await attr('step'));
+    const got = Number(await attr('state-after'));
+    check(`${mode}: recurrence step ${t}: S_t${JSON.stringify(R.cell)} equals the native trace within 1e-4`,
+      step === t && Math.abs(got - want) < 1e-4, `step=${step} got=${got} want=${want}`);
+    if (mode === 'fallback') await card.screenshot({ path: path.join(ART, `recurrence-${names[i]}.png`) });
+  }
+  await page.click('#rec-check');
+  const diff = Number(await attr('max-diff'));
+  const shown = await page.textContent('#rec-check-result');
+  check(`${mode}: recurrence Check shows recurrent vs chunked max diff < 1e-4`,
+    diff < 1e-4 && /max \|difference\|/.test(shown), `${diff} ${shown}`);
+  const eqs = await page.$$eval('#rec-equations li', (l) => l.length);
+  check(`${mode}: equations panel lists the equations with their source lines`, eqs >= 10, `${eqs}`);
+}
+
 async function run(mode, base) {
   // playwright gives every launch a fresh temporary profile (no --user-data-dir).
   const flags = [...BASE_FLAGS];
@@ -176,6 +214,7 @@ async function run(mode, base) {
     runs === '2' && Math.abs(lastCell - EXPECTED.last[1][0]) < 1e-4, `runs=${runs} cell=${lastCell}`);
 
   await page.selectOption('#pooling', 'mean');
+  await recurrence(page, mode);
   if (mode === 'webgpu') await urlLoad(page, base);
   else await localHfFile(page, mode);
   if (mode === 'fallback') await errorCases(page, base);

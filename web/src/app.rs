@@ -33,6 +33,9 @@ struct App {
     /// `?binding_limit=BYTES`: a storage-binding limit below the adapter's (to try the
     /// device-limit checks on any machine; the end-to-end test uses it).
     binding_limit: Option<u64>,
+    /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are reused);
+    /// `Err` says why there are none (model too large to hold twice).
+    trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -56,8 +59,10 @@ pub fn start() {
         busy: false,
         runs: 0,
         binding_limit: query_param("binding_limit").and_then(|v| v.parse().ok()),
+        trace_weights: Ok(None),
     }));
     pairs::init();
+    crate::recurrence::init();
     wire(&app);
     spawn_local(async move {
         let probe = probe_webgpu().await;
@@ -73,7 +78,11 @@ pub fn start() {
             let t = now_ms();
             crate::dom::set_text("first-result", &format!("{t:.0}"));
         }
+        let ok = ran.is_ok();
         report(ran);
+        if ok {
+            report(trace(&app));
+        }
     });
 }
 
@@ -118,7 +127,11 @@ fn wire(app: &Shared) {
                 Ok(()) => compare(&a).await,
                 Err(e) => Err(e),
             };
+            let ok = r.is_ok();
             report(r);
+            if ok {
+                report(trace(&a));
+            }
         });
     });
     let a = app.clone();
@@ -129,6 +142,14 @@ fn wire(app: &Shared) {
         }
     });
     on_id("add-pair", "click", |_| pairs::add("", ""));
+    for (id, event) in [
+        ("rec-run", "click"),
+        ("rec-layer", "change"),
+        ("rec-head", "change"),
+    ] {
+        let a = app.clone();
+        on_id(id, event, move |_| report(trace(&a)));
+    }
     on_id("model-file", "change", |_| select_source("file"));
     on_id("model-url", "input", |_| select_source("url"));
 }
@@ -288,16 +309,64 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     yield_now().await;
     let mut note = None;
     let backend = Backend::build(&ck, &webgpu, forced, &mut note).await?;
+    let trace_weights = match &backend {
+        Backend::Cpu(_) => Ok(None),
+        Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),
+    };
     drop(ck);
     view::engine_line(&webgpu, Some(&backend.name()));
     if let Some(why) = note {
         view::warning(Some(&format!("{why}so the CPU runs instead")));
     }
+    let demo = summary.label.as_deref().is_some_and(|l| l.contains("demo"));
+    crate::recurrence::model_loaded(summary.config.n_layer, summary.config.n_head, demo);
     let mut a = app.borrow_mut();
     a.n_layer = summary.config.n_layer;
     a.backend = Some(backend);
+    a.trace_weights = trace_weights;
     a.last = None;
     Ok(())
+}
+
+/// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
+const TRACE_MAX_PARAMS: usize = 200_000_000;
+
+/// The f32 reference weights for the Recurrence view, next to the GPU engine: only for
+/// models up to [`TRACE_MAX_PARAMS`] (wasm memory is 4 GB).
+fn weights_for_trace(
+    name: &str,
+    summary: &crate::header::Summary,
+    ck: &rwkv_lens::model::Checkpoint,
+) -> std::result::Result<Option<rwkv_lens::reference::Weights>, String> {
+    if summary.parameters > TRACE_MAX_PARAMS {
+        return Err(format!(
+            "{name}: {:.0} M parameters is too large for the Recurrence view beside the GPU engine \
+             (it keeps an f32 copy on the CPU; limit {} M): use a smaller model",
+            summary.parameters as f64 / 1e6,
+            TRACE_MAX_PARAMS / 1_000_000
+        ));
+    }
+    rwkv_lens::reference::Weights::from_checkpoint(ck)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Traces the Recurrence view's sentence with the loaded model's CPU weights.
+fn trace(app: &Shared) -> Result<()> {
+    let a = app.borrow();
+    let weights = match (&a.trace_weights, a.backend.as_ref()) {
+        (Err(why), _) => return Err(Error::input(why.clone())),
+        (Ok(Some(w)), _) => w,
+        (Ok(None), Some(b)) => b
+            .cpu_weights()
+            .ok_or_else(|| Error::input("recurrence: no CPU weights for this model"))?,
+        (Ok(None), None) => {
+            return Err(Error::input(
+                "recurrence: no model loaded yet (or busy: try again when the run finishes)",
+            ))
+        }
+    };
+    crate::recurrence::run(weights, &a.tokenizer)
 }
 
 /// What the device allows: the probe's result and a `?binding_limit=` override.

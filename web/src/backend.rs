@@ -126,6 +126,14 @@ impl Backend {
         }
     }
 
+    /// The CPU reference's weights, when the CPU engine runs (the Recurrence view reuses them).
+    pub fn cpu_weights(&self) -> Option<&rwkv_lens::reference::Weights> {
+        match self {
+            Backend::Cpu(e) => Some(e.weights()),
+            Backend::Gpu(..) => None,
+        }
+    }
+
     /// Pooled embeddings of one batch of token sequences.
     pub async fn embed(
         &mut self,

@@ -10,6 +10,7 @@ pub mod chart;
 pub mod compare;
 pub mod glove;
 pub mod header;
+pub mod recurrence_view;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -21,5 +22,7 @@ pub mod dom;
 pub mod loader;
 #[cfg(target_arch = "wasm32")]
 pub mod pairs;
+#[cfg(target_arch = "wasm32")]
+pub mod recurrence;
 #[cfg(target_arch = "wasm32")]
 pub mod view;
