@@ -371,7 +371,16 @@ fn error_line(stderr: &str) -> String {
     }
 }
 
+/// One test over the scratch directory, which it removes when every check passed
+/// (it holds some 50 MB of broken checkpoints).
 #[test]
+fn bad_inputs_through_the_binary() {
+    every_documented_bad_input_gets_its_one_line();
+    debug_adds_a_backtrace_and_keeps_the_line();
+    the_good_inputs_beside_the_bad_ones_work();
+    std::fs::remove_dir_all(scratch()).ok();
+}
+
 fn every_documented_bad_input_gets_its_one_line() {
     let doc = std::fs::read_to_string(doc_path()).unwrap();
     let rows: Vec<_> = (doc_rows(&doc).into_iter())
@@ -415,7 +424,6 @@ fn every_documented_bad_input_gets_its_one_line() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
 fn debug_adds_a_backtrace_and_keeps_the_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
         .args(["--debug", "inspect", "corrupt.safetensors"])
@@ -433,7 +441,6 @@ fn debug_adds_a_backtrace_and_keeps_the_line() {
     assert_eq!(plain.lines().count(), 1, "{plain}");
 }
 
-#[test]
 fn the_good_inputs_beside_the_bad_ones_work() {
     // the scratch files are only wrong where each case says: the same commands on the
     // good model and pair file succeed
