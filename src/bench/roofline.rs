@@ -1,0 +1,197 @@
+//! The two roofs of the adapter, measured with our own kernels: the GEMM rate of the
+//! engine's matmul kernel (`shaders/matmul*.wgsl`, the variant the engine picks) and the
+//! copy bandwidth of `shaders/bench_copy.wgsl`. The forward pass is then placed under both.
+
+use std::time::Instant;
+
+use super::report::{AdapterReport, Roofline};
+use crate::gpu::context::{Context, GpuBuffer};
+use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
+use crate::gpu::kernels::{Kernel, Pipelines, Shape};
+use crate::gpu::GpuOptions;
+use crate::{Error, Result};
+
+const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
+
+/// Opens a device the way the engine does (same adapter choice and limits).
+pub fn open(opts: &GpuOptions) -> Result<Context> {
+    pollster::block_on(Context::new(opts))
+}
+
+/// Adapter name, backend, driver, the limits the device was opened with and the
+/// adapter's features.
+pub fn adapter_report(ctx: &Context, features: Vec<String>) -> AdapterReport {
+    let i = &ctx.info;
+    let l = &ctx.limits;
+    AdapterReport {
+        name: i.name.clone(),
+        backend: format!("{:?}", i.backend),
+        device_type: format!("{:?}", i.device_type),
+        driver: i.driver.clone(),
+        driver_info: i.driver_info.clone(),
+        limits: serde_json::json!({
+            "max_storage_buffer_binding_size": l.max_storage_buffer_binding_size,
+            "max_buffer_size": l.max_buffer_size,
+            "max_storage_buffers_per_shader_stage": l.max_storage_buffers_per_shader_stage,
+            "max_compute_workgroup_storage_size": l.max_compute_workgroup_storage_size,
+            "max_compute_invocations_per_workgroup": l.max_compute_invocations_per_workgroup,
+            "max_compute_workgroups_per_dimension": l.max_compute_workgroups_per_dimension,
+            "engine_max_binding": ctx.max_binding,
+        }),
+        features,
+    }
+}
+
+/// The adapter's feature names (from a fresh instance, matching the context's adapter).
+pub fn adapter_features(ctx: &Context) -> Vec<String> {
+    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .find(|a| a.get_info().name == ctx.info.name && a.get_info().backend == ctx.info.backend)
+        .map(|a| a.features().iter_names().map(|(n, _)| n.to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
+    use wgpu::BufferUsages as U;
+    ctx.buffer(label, bytes, U::STORAGE | U::COPY_DST)
+}
+
+fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
+    use wgpu::BufferUsages as U;
+    let b = ctx.buffer("params", (words.len() * 4) as u64, U::UNIFORM | U::COPY_DST)?;
+    ctx.queue.write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
+    Ok(b)
+}
+
+/// Fills a buffer with small non-zero values (no denormals, no NaN).
+fn fill(ctx: &Context, b: &GpuBuffer) {
+    let words: Vec<u32> = (0..b.size / 4).map(|i| 0x3C00_3C00 ^ (i as u32 & 0x0101)).collect();
+    ctx.queue.write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
+}
+
+/// Times `iters` dispatches of one pipeline in one pass (after one untimed pass); seconds each.
+fn time_dispatches(ctx: &Context, pipe: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: [u32; 3], iters: u32) -> Result<f64> {
+    let run = |n: u32| -> Result<f64> {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipe);
+            pass.set_bind_group(0, bind, &[]);
+            for _ in 0..n {
+                pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+            }
+        }
+        let t0 = Instant::now();
+        ctx.queue.submit([enc.finish()]);
+        ctx.wait()?;
+        Ok(t0.elapsed().as_secs_f64())
+    };
+    run(1)?;
+    Ok(run(iters)? / iters as f64)
+}
+
+fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer], first: u32) -> wgpu::BindGroup {
+    let layout = pipe.get_bind_group_layout(0);
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry { binding: first + i as u32, resource: b.buffer.as_entire_binding() })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("bench"), layout: &layout, entries: &entries })
+}
+
+/// GFLOP/s of the engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
+pub fn gemm_gflops(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool, iters: u32) -> Result<f64> {
+    let [m, n, k] = mnk;
+    let mut pipes = Pipelines::default();
+    let pipe = pollster::block_on(pipes.get(ctx, Kernel::Matmul { f16, tiled }))?;
+    let op = MatmulOp { n, k, n_offset: 0, y_stride: n, act: Act::None, mode: Mode::Store, tiled };
+    let shape = Shape { batch: 1, tokens: m };
+    let params = uniform(ctx, &op.params(shape))?;
+    let x = storage(ctx, "x", m as u64 * k as u64 * 4)?;
+    let w = storage(ctx, "w", n as u64 * k as u64 * if f16 { 2 } else { 4 })?;
+    let y = storage(ctx, "y", m as u64 * n as u64 * 4)?;
+    let aux = storage(ctx, "aux", 16)?;
+    fill(ctx, &x);
+    fill(ctx, &w);
+    let group = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux], 0);
+    let secs = time_dispatches(ctx, &pipe, &group, op.workgroups(shape), iters)?;
+    Ok(op.flops(shape) / secs / 1e9)
+}
+
+/// GB/s (read + write) of `shaders/bench_copy.wgsl` on a `bytes`-sized buffer.
+pub fn copy_gbps(ctx: &Context, bytes: u64, iters: u32) -> Result<f64> {
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("bench_copy"),
+        source: wgpu::ShaderSource::Wgsl(COPY.into()),
+    });
+    let pipe = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("bench_copy"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(Error::gpu(format!("kernel `bench_copy` failed to compile: {e}")));
+    }
+    let n = (bytes / 16) as u32;
+    let groups = n.div_ceil(256);
+    let gx = groups.min(65535);
+    let gy = groups.div_ceil(gx);
+    let params = uniform(ctx, &[n, gx * 256])?;
+    let src = storage(ctx, "src", n as u64 * 16)?;
+    let dst = storage(ctx, "dst", n as u64 * 16)?;
+    fill(ctx, &src);
+    let group = bind(ctx, &pipe, &[&params, &src, &dst], 0);
+    let secs = time_dispatches(ctx, &pipe, &group, [gx, gy, 1], iters)?;
+    Ok(2.0 * n as f64 * 16.0 / secs / 1e9)
+}
+
+/// Sizes of the two probes: full size on GPUs, small on CPU adapters and in `--quick`.
+pub struct Probe {
+    pub mnk: [u32; 3],
+    pub copy_bytes: u64,
+    pub iters: u32,
+}
+
+/// Measures both roofs; the forward-pass fields are filled in by the caller.
+pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
+    let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
+    let gemm = gemm_gflops(ctx, probe.mnk, f16, tiled, probe.iters)?;
+    let copy = copy_gbps(ctx, probe.copy_bytes, probe.iters)?;
+    Ok(Roofline {
+        gemm_kernel: format!("{}, {} weights", Kernel::Matmul { f16, tiled }.name(), if f16 { "f16" } else { "f32" }),
+        gemm_mnk: probe.mnk,
+        gemm_gflops: gemm,
+        copy_bytes: probe.copy_bytes,
+        copy_gbps: copy,
+        ..Roofline::default()
+    })
+}
+
+/// Places a forward pass (FLOPs and minimal bytes moved, in `seconds`) under the roofs.
+pub fn place_forward(r: &mut Roofline, point: String, flops: f64, bytes: f64, seconds: f64) {
+    r.forward_point = point;
+    r.forward_gflops = flops / seconds / 1e9;
+    r.forward_gbps = bytes / seconds / 1e9;
+    r.fraction_of_gemm = r.forward_gflops / r.gemm_gflops;
+    r.fraction_of_copy = r.forward_gbps / r.copy_gbps;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_fractions_are_ratios_of_rates() {
+        let mut r = Roofline { gemm_gflops: 100.0, copy_gbps: 50.0, ..Default::default() };
+        place_forward(&mut r, "1×16".into(), 20e9, 10e9, 2.0);
+        assert_eq!((r.forward_gflops, r.forward_gbps), (10.0, 5.0));
+        assert_eq!((r.fraction_of_gemm, r.fraction_of_copy), (0.1, 0.1));
+    }
+}
