@@ -109,7 +109,7 @@ fn run_job(opts: &BenchOptions, setup: &EngineSetup, job: &Job, peer_bin: Option
     ours::cpu_prefill(setup, &job.shape, &mut cpu, job.precision, &job.cpu_points, &mut report.prefill)?;
     let finals = compare::reference_finals(&cpu, &agree_toks)?;
     drop(cpu);
-    let name = &job.shape.name;
+    let name = &format!("{} {}", job.shape.name, job.precision.name());
     report.agreement.extend(compare::gpu_agreement(name, &ck, &gpu_rows, &finals)?);
     let gpu_att = compare::gpu_att_shift(&ck, &gpu_rows)?;
     if job.peer_points.is_empty() {
@@ -153,7 +153,8 @@ fn run_python_peer(job: &Job, ck: &Checkpoint, files: &compare::PeerFiles, final
     let run = compare::run_python(&script, &model, files);
     report.prefill.extend(compare::peer_rows("python rwkv", &job.shape, &job.peer_points, &run));
     if let (Ok(_), Some(states)) = (&run, compare::peer_states(files)) {
-        let mut rows = compare::web_rwkv_agreement(&job.shape.name, &states, finals, None);
+        let label = format!("{} {}", job.shape.name, job.precision.name());
+        let mut rows = compare::web_rwkv_agreement(&label, &states, finals, None);
         for r in &mut rows {
             r.pair = "python rwkv vs cpu reference".into();
             r.tolerance = compare::GPU_REL_TOL * r.max_abs_ref.max(1.0);

@@ -28,6 +28,8 @@ pub struct BenchOptions {
     pub precisions: Vec<DType>,
     pub batches: Option<Vec<usize>>,
     pub lengths: Option<Vec<usize>>,
+    /// Largest B·T point of the grid (`None` = no cap).
+    pub max_tokens: Option<usize>,
     /// Vocab of the random checkpoints; `None` = 65536, or 32768 for finch-1b6 when
     /// web-rwkv runs (its 256 MiB LM-head binding does not fit a 128 MiB limit).
     pub vocab: Option<usize>,
@@ -61,6 +63,7 @@ impl Default for BenchOptions {
             precisions: vec![],
             batches: None,
             lengths: None,
+            max_tokens: None,
             vocab: None,
             quick: false,
             peer: PeerChoice::Auto,
@@ -131,7 +134,10 @@ impl BenchOptions {
             let (db, dl) = default_grid(&shape.name, self.quick, cpu_adapter);
             let batches = self.batches.clone().unwrap_or(db);
             let lengths = self.lengths.clone().unwrap_or(dl);
-            let points = grid(&batches, &lengths, usize::MAX);
+            let points = grid(&batches, &lengths, self.max_tokens.unwrap_or(usize::MAX));
+            if points.is_empty() {
+                return Err(crate::Error::input("--max-tokens leaves no batch × length point"));
+            }
             let fpt = shape.flops_per_token();
             let within = |budget: f64| -> Vec<Point> {
                 let mut v: Vec<Point> =

@@ -71,39 +71,54 @@ fn fill(ctx: &Context, b: &GpuBuffer) {
     ctx.queue.write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
 }
 
-/// Times `iters` dispatches of one pipeline in one pass (after one untimed pass); seconds each.
-fn time_dispatches(ctx: &Context, pipe: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: [u32; 3], iters: u32) -> Result<f64> {
-    let run = |n: u32| -> Result<f64> {
+/// One kernel with its buffers bound, ready to dispatch (also used by `benches/kernels.rs`).
+pub struct Dispatch {
+    pub pipe: wgpu::ComputePipeline,
+    pub bind: wgpu::BindGroup,
+    pub grid: [u32; 3],
+    /// FLOPs (GEMM) or bytes read + written (copy) of one dispatch.
+    pub work: f64,
+    _buffers: Vec<GpuBuffer>,
+}
+
+impl Dispatch {
+    /// Encodes `n` dispatches in one pass, submits, waits; returns the wall seconds.
+    pub fn run(&self, ctx: &Context, n: u32) -> Result<f64> {
         let mut enc = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_pipeline(pipe);
-            pass.set_bind_group(0, bind, &[]);
+            pass.set_pipeline(&self.pipe);
+            pass.set_bind_group(0, &self.bind, &[]);
             for _ in 0..n {
-                pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+                pass.dispatch_workgroups(self.grid[0], self.grid[1], self.grid[2]);
             }
         }
         let t0 = Instant::now();
         ctx.queue.submit([enc.finish()]);
         ctx.wait()?;
         Ok(t0.elapsed().as_secs_f64())
-    };
-    run(1)?;
-    Ok(run(iters)? / iters as f64)
+    }
+
+    /// Work per second over `iters` dispatches, after one untimed dispatch.
+    pub fn rate(&self, ctx: &Context, iters: u32) -> Result<f64> {
+        self.run(ctx, 1)?;
+        let secs = self.run(ctx, iters.max(1))?;
+        Ok(self.work * iters.max(1) as f64 / secs)
+    }
 }
 
-fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer], first: u32) -> wgpu::BindGroup {
+fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
     let layout = pipe.get_bind_group_layout(0);
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
         .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry { binding: first + i as u32, resource: b.buffer.as_entire_binding() })
+        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.buffer.as_entire_binding() })
         .collect();
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("bench"), layout: &layout, entries: &entries })
 }
 
-/// GFLOP/s of the engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
-pub fn gemm_gflops(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool, iters: u32) -> Result<f64> {
+/// The engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
+pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Result<Dispatch> {
     let [m, n, k] = mnk;
     let mut pipes = Pipelines::default();
     let pipe = pollster::block_on(pipes.get(ctx, Kernel::Matmul { f16, tiled }))?;
@@ -116,13 +131,12 @@ pub fn gemm_gflops(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool, iters: 
     let aux = storage(ctx, "aux", 16)?;
     fill(ctx, &x);
     fill(ctx, &w);
-    let group = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux], 0);
-    let secs = time_dispatches(ctx, &pipe, &group, op.workgroups(shape), iters)?;
-    Ok(op.flops(shape) / secs / 1e9)
+    let bind = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux]);
+    Ok(Dispatch { pipe, bind, grid: op.workgroups(shape), work: op.flops(shape), _buffers: vec![params, x, w, y, aux] })
 }
 
-/// GB/s (read + write) of `shaders/bench_copy.wgsl` on a `bytes`-sized buffer.
-pub fn copy_gbps(ctx: &Context, bytes: u64, iters: u32) -> Result<f64> {
+/// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
+pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("bench_copy"),
@@ -141,15 +155,16 @@ pub fn copy_gbps(ctx: &Context, bytes: u64, iters: u32) -> Result<f64> {
     }
     let n = (bytes / 16) as u32;
     let groups = n.div_ceil(256);
-    let gx = groups.min(65535);
-    let gy = groups.div_ceil(gx);
+    let gx = groups.clamp(1, 65535);
+    let gy = groups.div_ceil(gx).max(1);
     let params = uniform(ctx, &[n, gx * 256])?;
+    use wgpu::BufferUsages as U;
     let src = storage(ctx, "src", n as u64 * 16)?;
-    let dst = storage(ctx, "dst", n as u64 * 16)?;
+    let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
     fill(ctx, &src);
-    let group = bind(ctx, &pipe, &[&params, &src, &dst], 0);
-    let secs = time_dispatches(ctx, &pipe, &group, [gx, gy, 1], iters)?;
-    Ok(2.0 * n as f64 * 16.0 / secs / 1e9)
+    let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
+    let d = Dispatch { pipe, bind, grid: [gx, gy, 1], work: 2.0 * n as f64 * 16.0, _buffers: vec![params] };
+    Ok((d, src, dst))
 }
 
 /// Sizes of the two probes: full size on GPUs, small on CPU adapters and in `--quick`.
@@ -162,8 +177,8 @@ pub struct Probe {
 /// Measures both roofs; the forward-pass fields are filled in by the caller.
 pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
     let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
-    let gemm = gemm_gflops(ctx, probe.mnk, f16, tiled, probe.iters)?;
-    let copy = copy_gbps(ctx, probe.copy_bytes, probe.iters)?;
+    let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
+    let copy = copy_dispatch(ctx, probe.copy_bytes)?.0.rate(ctx, probe.iters)? / 1e9;
     Ok(Roofline {
         gemm_kernel: format!("{}, {} weights", Kernel::Matmul { f16, tiled }.name(), if f16 { "f16" } else { "f32" }),
         gemm_mnk: probe.mnk,

@@ -175,7 +175,7 @@ mod tests {
     fn grid_is_capped_and_sorted() {
         let g = grid(&[1, 8, 64], &[16, 1024], 1024);
         let labels: Vec<String> = g.iter().map(Point::label).collect();
-        assert_eq!(labels, ["1×16", "8×16", "1×1024"]);
+        assert_eq!(labels, ["1×16", "8×16", "1×1024", "64×16"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Each subcommand lives in its own file; errors are
 //! printed as one line (`--debug` adds the full chain and a backtrace).
 
+mod bench;
 mod inspect;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Print a checkpoint's version, dimensions, parameter count, dtype and file size.
     Inspect(inspect::Args),
+    /// Prefill/embedding throughput vs web-rwkv and the CPU reference, roofline, kernel shares.
+    Bench(bench::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -29,6 +32,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run_cli(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
