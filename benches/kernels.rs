@@ -31,7 +31,9 @@ fn gpu(c: &mut Criterion) {
     for f16 in [true, false] {
         let d = gemm_dispatch(&ctx, [M, N, K], f16, tiled).expect("matmul dispatch");
         g.throughput(Throughput::Elements(d.work as u64));
-        g.bench_function(if f16 { "f16" } else { "f32" }, |b| b.iter(|| d.run(&ctx, 1).expect("run")));
+        g.bench_function(if f16 { "f16" } else { "f32" }, |b| {
+            b.iter(|| d.run(&ctx, 1).expect("run"))
+        });
     }
     g.finish();
     let (d, _src, _dst) = copy_dispatch(&ctx, 16 << 20).expect("copy dispatch");
@@ -47,19 +49,33 @@ fn prefill(c: &mut Criterion) {
     let Ok(mut engine) = GpuEngine::new(&ck, GpuOptions::default()) else {
         return;
     };
-    let toks: Vec<Vec<u32>> = (0..2).map(|b| (0..16).map(|t| 1 + (b * 31 + t * 7) % 299).collect()).collect();
+    let toks: Vec<Vec<u32>> = (0..2)
+        .map(|b| (0..16).map(|t| 1 + (b * 31 + t * 7) % 299).collect())
+        .collect();
     let mut g = c.benchmark_group("prefill");
     g.sample_size(10);
     g.throughput(Throughput::Elements(32));
     g.bench_function("tiny", |b| {
-        b.iter(|| engine.embed_tokens(&toks, &[2], &[Pooling::Mean]).expect("embed"))
+        b.iter(|| {
+            engine
+                .embed_tokens(&toks, &[2], &[Pooling::Mean])
+                .expect("embed")
+        })
     });
     g.finish();
 }
 
 fn reference(c: &mut Criterion) {
-    let x: Vec<f32> = (0..(M * K) as usize).map(|i| ((i % 97) as f32 - 48.0) / 97.0).collect();
-    let w = Matrix::new(N as usize, K as usize, (0..(N * K) as usize).map(|i| ((i % 89) as f32 - 44.0) / 890.0).collect());
+    let x: Vec<f32> = (0..(M * K) as usize)
+        .map(|i| ((i % 97) as f32 - 48.0) / 97.0)
+        .collect();
+    let w = Matrix::new(
+        N as usize,
+        K as usize,
+        (0..(N * K) as usize)
+            .map(|i| ((i % 89) as f32 - 44.0) / 890.0)
+            .collect(),
+    );
     let mut g = c.benchmark_group("reference");
     g.sample_size(10);
     g.throughput(Throughput::Elements(2 * (M * N * K) as u64));

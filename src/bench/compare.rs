@@ -36,9 +36,20 @@ pub struct Finals {
 pub fn reference_finals(cpu: &CpuEngine, toks: &[Vec<u32>]) -> Result<Finals> {
     let w = cpu.weights();
     let want_logits = w.head.is_some();
-    let out = forward(w, toks, &Options { states: true, logits: want_logits })?;
+    let out = forward(
+        w,
+        toks,
+        &Options {
+            states: true,
+            logits: want_logits,
+        },
+    )?;
     let (c, t, v) = (w.config.n_embd, out.t_max, w.config.vocab_size);
-    let last_state = out.states.as_ref().and_then(|s| s.last()).expect("states were asked for");
+    let last_state = out
+        .states
+        .as_ref()
+        .and_then(|s| s.last())
+        .expect("states were asked for");
     let per_seq = |all: &[f32], b: usize, n: usize| all[b * n..(b + 1) * n].to_vec();
     let hn2 = w.config.n_head * w.config.head_size * w.config.head_size;
     let mut f = Finals::default();
@@ -47,7 +58,8 @@ pub fn reference_finals(cpu: &CpuEngine, toks: &[Vec<u32>]) -> Result<Finals> {
         f.wkv.push(per_seq(&last_state.wkv, b, hn2));
         f.ffn_shift.push(per_seq(&last_state.ffn_shift, b, c));
         let last_row = (b * t + len - 1) * c;
-        f.last_layer.push(out.hidden[w.config.n_layer][last_row..last_row + c].to_vec());
+        f.last_layer
+            .push(out.hidden[w.config.n_layer][last_row..last_row + c].to_vec());
         if let Some(l) = &out.logits {
             let at = (b * t + len - 1) * v;
             f.logits.push(l[at..at + v].to_vec());
@@ -92,7 +104,14 @@ pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f64, f64) {
 }
 
 /// One agreement line; the tolerance is `rel · max(1, max |reference|)`.
-pub fn agree(shape: &str, pair: &str, quantity: &str, a: &[Vec<f32>], reference: &[Vec<f32>], rel: f64) -> Agreement {
+pub fn agree(
+    shape: &str,
+    pair: &str,
+    quantity: &str,
+    a: &[Vec<f32>],
+    reference: &[Vec<f32>],
+    rel: f64,
+) -> Agreement {
     let (max_abs_diff, max_abs_ref) = max_abs_diff(a, reference);
     let tolerance = rel * max_abs_ref.max(1.0);
     Agreement {
@@ -112,11 +131,30 @@ pub const GPU_REL_TOL: f64 = 2e-3;
 pub const WEB_RWKV_REL_TOL: f64 = 5e-2;
 
 /// GPU vs reference: layer L and the final att shift at each last token.
-pub fn gpu_agreement(shape: &str, ck: &Checkpoint, gpu: &LastRows, r: &Finals) -> Result<Vec<Agreement>> {
+pub fn gpu_agreement(
+    shape: &str,
+    ck: &Checkpoint,
+    gpu: &LastRows,
+    r: &Finals,
+) -> Result<Vec<Agreement>> {
     let pair = "rwkv-lens gpu vs cpu reference";
     Ok(vec![
-        agree(shape, pair, "last-layer hidden (last token)", &gpu.last_layer, &r.last_layer, GPU_REL_TOL),
-        agree(shape, pair, "last-layer att_shift", &gpu_att_shift(ck, gpu)?, &r.att_shift, GPU_REL_TOL),
+        agree(
+            shape,
+            pair,
+            "last-layer hidden (last token)",
+            &gpu.last_layer,
+            &r.last_layer,
+            GPU_REL_TOL,
+        ),
+        agree(
+            shape,
+            pair,
+            "last-layer att_shift",
+            &gpu_att_shift(ck, gpu)?,
+            &r.att_shift,
+            GPU_REL_TOL,
+        ),
     ])
 }
 
@@ -129,21 +167,61 @@ pub fn web_rwkv_agreement(
 ) -> Vec<Agreement> {
     let get = |q: &str| -> Vec<Vec<f32>> {
         (0..r.att_shift.len())
-            .map(|b| states.get(&format!("seq{b}.{q}")).cloned().unwrap_or_default())
+            .map(|b| {
+                states
+                    .get(&format!("seq{b}.{q}"))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect()
     };
     let pair = "web-rwkv vs cpu reference";
     let tol = WEB_RWKV_REL_TOL;
     let mut out = vec![
-        agree(shape, pair, "last-layer att_shift", &get("att_shift"), &r.att_shift, tol),
-        agree(shape, pair, "last-layer wkv state", &get("wkv"), &r.wkv, tol),
-        agree(shape, pair, "last-layer ffn_shift", &get("ffn_shift"), &r.ffn_shift, tol),
+        agree(
+            shape,
+            pair,
+            "last-layer att_shift",
+            &get("att_shift"),
+            &r.att_shift,
+            tol,
+        ),
+        agree(
+            shape,
+            pair,
+            "last-layer wkv state",
+            &get("wkv"),
+            &r.wkv,
+            tol,
+        ),
+        agree(
+            shape,
+            pair,
+            "last-layer ffn_shift",
+            &get("ffn_shift"),
+            &r.ffn_shift,
+            tol,
+        ),
     ];
     if !r.logits.is_empty() {
-        out.push(agree(shape, pair, "last-token logits", &get("logits"), &r.logits, tol));
+        out.push(agree(
+            shape,
+            pair,
+            "last-token logits",
+            &get("logits"),
+            &r.logits,
+            tol,
+        ));
     }
     if let Some(g) = gpu_att_shift {
-        out.push(agree(shape, "web-rwkv vs rwkv-lens gpu", "last-layer att_shift", &get("att_shift"), g, tol));
+        out.push(agree(
+            shape,
+            "web-rwkv vs rwkv-lens gpu",
+            "last-layer att_shift",
+            &get("att_shift"),
+            g,
+            tol,
+        ));
     }
     out
 }
@@ -156,18 +234,32 @@ pub struct PeerFiles {
 }
 
 /// Writes one token-batch file per point (first = `points[0]`).
-pub fn write_batches(dir: &Path, ck: &Checkpoint, points: &[Point], seed: u64) -> Result<PeerFiles> {
+pub fn write_batches(
+    dir: &Path,
+    ck: &Checkpoint,
+    points: &[Point],
+    seed: u64,
+) -> Result<PeerFiles> {
     let mut batches = Vec::new();
     for (i, &p) in points.iter().enumerate() {
         let path = dir.join(format!("tokens-{i}.json"));
         write_token_batch(&tokens(p, ck.config.vocab_size, seed), &path)?;
         batches.push(path);
     }
-    Ok(PeerFiles { dir: dir.to_path_buf(), batches, states: dir.join("states.safetensors") })
+    Ok(PeerFiles {
+        dir: dir.to_path_buf(),
+        batches,
+        states: dir.join("states.safetensors"),
+    })
 }
 
 /// Rows for a peer's runs, or one error row per point when it failed.
-pub fn peer_rows(engine: &str, shape: &Shape, points: &[Point], run: &Result<PeerRun>) -> Vec<PrefillRow> {
+pub fn peer_rows(
+    engine: &str,
+    shape: &Shape,
+    points: &[Point],
+    run: &Result<PeerRun>,
+) -> Vec<PrefillRow> {
     let dtype = crate::model::DType::F16;
     points
         .iter()
@@ -189,11 +281,19 @@ pub fn failed(engine: &str, shape: &Shape, p: Point, status: String) -> PrefillR
 }
 
 /// web-rwkv on `points` (f16 weights, f16 activations, its default), same adapter choice.
-pub fn run_web_rwkv(bin: &Path, setup: &EngineSetup, ck: &Checkpoint, files: &PeerFiles) -> Result<PeerRun> {
+pub fn run_web_rwkv(
+    bin: &Path,
+    setup: &EngineSetup,
+    ck: &Checkpoint,
+    files: &PeerFiles,
+) -> Result<PeerRun> {
     let model = files.dir.join("model-web-rwkv.st");
     write_web_rwkv_model(ck, &model)?;
     let mut cmd = Command::new(bin);
-    cmd.arg("--model").arg(&model).arg("--states-out").arg(&files.states);
+    cmd.arg("--model")
+        .arg(&model)
+        .arg("--states-out")
+        .arg(&files.states);
     for b in &files.batches {
         cmd.arg("--tokens").arg(b);
     }
@@ -214,7 +314,11 @@ pub fn run_web_rwkv(bin: &Path, setup: &EngineSetup, ck: &Checkpoint, files: &Pe
 /// it reads our official-name safetensors, runs each sequence alone in `cpu fp32`.
 pub fn run_python(script: &Path, ck_path: &Path, files: &PeerFiles) -> Result<PeerRun> {
     let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
-    cmd.arg(script).arg("--model").arg(ck_path).arg("--states-out").arg(&files.states);
+    cmd.arg(script)
+        .arg("--model")
+        .arg(ck_path)
+        .arg("--states-out")
+        .arg(&files.states);
     for b in &files.batches {
         cmd.arg("--tokens").arg(b);
     }
@@ -239,6 +343,10 @@ mod tests {
         assert!(g.pass && g.max_abs_diff == 0.0);
         let g = agree("s", "p", "q", &a, &b, 0.5); // tol = 0.5 · 4
         assert_eq!((g.tolerance, g.pass), (2.0, false));
-        assert_eq!(max_abs_diff(&a, &a[..1]).0, f64::INFINITY, "missing sequences never pass");
+        assert_eq!(
+            max_abs_diff(&a, &a[..1]).0,
+            f64::INFINITY,
+            "missing sequences never pass"
+        );
     }
 }

@@ -22,9 +22,15 @@ pub struct Pair {
 /// #2 String`; header row, optional UTF-8 BOM, no quoting: sentences hold bare `"`).
 pub fn read_pairs(path: &Path, limit: usize) -> Result<Vec<Pair>> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::file(&shown, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::file(&shown, format!("cannot read: {e}")))?;
     let mut pairs = Vec::new();
-    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate().skip(1) {
+    for (i, line) in text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .enumerate()
+        .skip(1)
+    {
         if pairs.len() == limit {
             break;
         }
@@ -37,12 +43,21 @@ pub fn read_pairs(path: &Path, limit: usize) -> Result<Vec<Pair>> {
             (5, Some(&"0")) => 0,
             (5, Some(&"1")) => 1,
             _ => {
-                return Err(Error::row(&shown, i + 1, format!(
-                    "expected 5 tab-separated columns with label 0 or 1, got {} columns", cols.len()
-                )))
+                return Err(Error::row(
+                    &shown,
+                    i + 1,
+                    format!(
+                        "expected 5 tab-separated columns with label 0 or 1, got {} columns",
+                        cols.len()
+                    ),
+                ))
             }
         };
-        pairs.push(Pair { label, a: cols[3].to_string(), b: cols[4].to_string() });
+        pairs.push(Pair {
+            label,
+            a: cols[3].to_string(),
+            b: cols[4].to_string(),
+        });
     }
     Ok(pairs)
 }
@@ -107,7 +122,14 @@ mod tests {
         std::fs::write(&p, body).unwrap();
         let pairs = read_pairs(&p, 2).unwrap();
         assert_eq!(pairs.len(), 2);
-        assert_eq!(pairs[0], Pair { label: 1, a: "He said \"yes.".into(), b: "She agreed.".into() });
+        assert_eq!(
+            pairs[0],
+            Pair {
+                label: 1,
+                a: "He said \"yes.".into(),
+                b: "She agreed.".into()
+            }
+        );
         assert_eq!(pairs[1].label, 0);
         std::fs::write(&p, "h\n1\tonly three\tcols\n").unwrap();
         let e = read_pairs(&p, 9).unwrap_err().to_string();

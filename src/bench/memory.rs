@@ -51,10 +51,12 @@ mod tests {
         let ck = Checkpoint::from_tensors("tiny", random_tensors(&spec).unwrap(), 0).unwrap();
         let mut want = 0u64;
         for (name, t) in ck.tensors() {
-            if name.starts_with("emb.") || name.starts_with("ln_out.") || name.starts_with("head.") {
+            if name.starts_with("emb.") || name.starts_with("ln_out.") || name.starts_with("head.")
+            {
                 continue;
             }
-            let is_projection = name.ends_with(".weight") && t.shape.len() == 2 && !name.contains(".ln");
+            let is_projection =
+                name.ends_with(".weight") && t.shape.len() == 2 && !name.contains(".ln");
             want += t.numel() as u64 * if is_projection { 2 } else { 4 };
         }
         assert_eq!(weight_bytes(&ck.config, DType::F16), want);
@@ -67,7 +69,10 @@ mod tests {
         let per_row = 8 * 128 + 40 + 448;
         let pooled = 4 * 3 * 2 * 128;
         let state = 2 * (256 + 2 * 64 * 64);
-        assert_eq!(activation_bytes(&ck.config, 32, 2), 4 * (32 * per_row + pooled + state));
+        assert_eq!(
+            activation_bytes(&ck.config, 32, 2),
+            4 * (32 * per_row + pooled + state)
+        );
         assert!((budget_fraction(115, 100, 0) - 1.0).abs() < 1e-12);
     }
 }

@@ -49,7 +49,13 @@ pub struct LastRows {
 }
 
 /// A prefill row from timed passes (tokens/s = B·T ÷ median seconds).
-pub fn row(engine: &str, shape: &Shape, precision: DType, p: Point, seconds: Vec<f64>) -> PrefillRow {
+pub fn row(
+    engine: &str,
+    shape: &Shape,
+    precision: DType,
+    p: Point,
+    seconds: Vec<f64>,
+) -> PrefillRow {
     let tokens_per_s = p.tokens() as f64 / super::report::median(&seconds);
     PrefillRow {
         engine: engine.into(),
@@ -67,7 +73,9 @@ pub fn row(engine: &str, shape: &Shape, precision: DType, p: Point, seconds: Vec
 /// One prefill pass: every layer computed, the last one pooled (what an embedding costs).
 fn prefill_pass(engine: &mut dyn Engine, toks: &[Vec<u32>]) -> Result<()> {
     let last = engine.config().n_layer;
-    engine.embed_tokens(toks, &[last], &[Pooling::Mean]).map(|_| ())
+    engine
+        .embed_tokens(toks, &[last], &[Pooling::Mean])
+        .map(|_| ())
 }
 
 /// The GPU engine at every point; one build sized for the largest point.
@@ -79,7 +87,10 @@ pub fn gpu_prefill(
     rows: &mut Vec<PrefillRow>,
 ) -> Result<(GpuEngine, MemoryRow)> {
     let precision = ck.dominant_dtype();
-    let largest = *points.iter().max_by_key(|p| p.tokens()).expect("at least one point");
+    let largest = *points
+        .iter()
+        .max_by_key(|p| p.tokens())
+        .expect("at least one point");
     let mut engine = GpuEngine::new(ck, setup.gpu_options(precision, largest.tokens(), false))?;
     for &p in points {
         let toks = tokens(p, ck.config.vocab_size, setup.seed);
@@ -152,7 +163,11 @@ pub fn family(kernel: &str) -> &'static str {
 }
 
 /// One profiled pass at `p` (a separate build: profiling times every dispatch in its own pass).
-pub fn kernel_breakdown(setup: &EngineSetup, ck: &Checkpoint, p: Point) -> Result<Option<KernelBreakdown>> {
+pub fn kernel_breakdown(
+    setup: &EngineSetup,
+    ck: &Checkpoint,
+    p: Point,
+) -> Result<Option<KernelBreakdown>> {
     let mut engine = GpuEngine::new(ck, setup.gpu_options(ck.dominant_dtype(), p.tokens(), true))?;
     let toks = tokens(p, ck.config.vocab_size, setup.seed);
     prefill_pass(&mut engine, &toks)?; // warm-up: pipelines, first-use costs
@@ -169,12 +184,21 @@ pub fn kernel_breakdown(setup: &EngineSetup, ck: &Checkpoint, p: Point) -> Resul
                 f.ms += r.ms;
                 f.gflops += r.flops;
             }
-            None => families.push(KernelShare { family: name.into(), ms: r.ms, share: 0.0, gflops: r.flops }),
+            None => families.push(KernelShare {
+                family: name.into(),
+                ms: r.ms,
+                share: 0.0,
+                gflops: r.flops,
+            }),
         }
     }
     for f in &mut families {
         f.share = if total > 0.0 { f.ms / total } else { 0.0 };
-        f.gflops = if f.ms > 0.0 { f.gflops / (f.ms * 1e6) } else { 0.0 };
+        f.gflops = if f.ms > 0.0 {
+            f.gflops / (f.ms * 1e6)
+        } else {
+            0.0
+        };
     }
     families.sort_by(|a, b| b.ms.total_cmp(&a.ms));
     Ok(Some(KernelBreakdown {

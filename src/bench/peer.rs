@@ -32,9 +32,14 @@ pub fn web_rwkv_name(name: &str) -> String {
 /// matrices: `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
 /// `time_decay_w2` `[C][D]`).
 fn transposed(web_name: &str) -> bool {
-    ["time_mix_w1", "time_mix_w2", "time_decay_w1", "time_decay_w2"]
-        .iter()
-        .any(|t| web_name.ends_with(t))
+    [
+        "time_mix_w1",
+        "time_mix_w2",
+        "time_decay_w1",
+        "time_decay_w2",
+    ]
+    .iter()
+    .any(|t| web_name.ends_with(t))
 }
 
 /// Swaps the last two axes of a row-major tensor of 2-byte elements.
@@ -59,7 +64,11 @@ fn transpose_last_two(shape: &[usize], bits: &[u16]) -> (Vec<usize>, Vec<u16>) {
 /// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
 pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     if !ckpt.has_head() {
-        return Err(Error::tensor(&ckpt.source, "head.weight", "missing: web-rwkv needs the LM head"));
+        return Err(Error::tensor(
+            &ckpt.source,
+            "head.weight",
+            "missing: web-rwkv needs the LM head",
+        ));
     }
     let mut out = Vec::new();
     for (name, t) in ckpt.tensors() {
@@ -79,7 +88,8 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
 /// Writes the web-rwkv `.st` file for `ckpt`.
 pub fn write_web_rwkv_model(ckpt: &Checkpoint, path: &Path) -> Result<()> {
     let bytes = write_safetensors(&web_rwkv_tensors(ckpt)?)?;
-    std::fs::write(path, bytes).map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
 }
 
 /// Writes `{"sequences": [...]}`.
@@ -99,7 +109,10 @@ pub fn locate_web_rwkv(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(PEER_ENV) {
         candidates.push(p.into());
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         candidates.push(dir.join(PEER_NAME));
     }
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/web-rwkv/target/release");
@@ -132,7 +145,11 @@ pub fn parse_peer_output(what: &str, stdout: &str) -> Result<PeerRun> {
     let json: serde_json::Value = stdout
         .lines()
         .rev()
-        .find_map(|l| serde_json::from_str(l.trim()).ok().filter(serde_json::Value::is_object))
+        .find_map(|l| {
+            serde_json::from_str(l.trim())
+                .ok()
+                .filter(serde_json::Value::is_object)
+        })
         .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
     if let Some(e) = json.get("error").and_then(|e| e.as_str()) {
         return Err(Error::input(format!("{what}: {e}")));
@@ -148,7 +165,10 @@ pub fn parse_peer_output(what: &str, stdout: &str) -> Result<PeerRun> {
         .to_string();
     Ok(PeerRun {
         runs,
-        peak_rss_bytes: json.get("peak_rss_bytes").and_then(|v| v.as_u64()).unwrap_or(0),
+        peak_rss_bytes: json
+            .get("peak_rss_bytes")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0),
         device,
         json,
     })
@@ -165,15 +185,23 @@ pub fn run_peer(what: &str, mut cmd: Command) -> Result<PeerRun> {
         Err(e) if out.status.success() => Err(e),
         Err(e) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-            Err(Error::input(format!("{e} (exit {}; stderr: {last})", out.status)))
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            Err(Error::input(format!(
+                "{e} (exit {}; stderr: {last})",
+                out.status
+            )))
         }
     }
 }
 
 /// Reads a peer's states file into name → f32 values.
 pub fn read_states(path: &Path) -> Result<BTreeMap<String, Vec<f32>>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path.display(), format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::file(path.display(), format!("cannot read: {e}")))?;
     Ok(read_safetensors(&path.display().to_string(), &bytes)?
         .into_iter()
         .map(|(n, t)| (n, t.to_f32()))
@@ -187,10 +215,22 @@ mod tests {
 
     #[test]
     fn names_follow_the_web_rwkv_converter() {
-        assert_eq!(web_rwkv_name("blocks.3.att.time_maa_w1"), "blocks.3.att.time_mix_w1");
-        assert_eq!(web_rwkv_name("blocks.0.att.time_faaaa"), "blocks.0.att.time_first");
-        assert_eq!(web_rwkv_name("blocks.0.ffn.time_maa_k"), "blocks.0.ffn.time_mix_k");
-        assert_eq!(web_rwkv_name("blocks.0.att.key.weight"), "blocks.0.att.key.weight");
+        assert_eq!(
+            web_rwkv_name("blocks.3.att.time_maa_w1"),
+            "blocks.3.att.time_mix_w1"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.att.time_faaaa"),
+            "blocks.0.att.time_first"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.ffn.time_maa_k"),
+            "blocks.0.ffn.time_mix_k"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.att.key.weight"),
+            "blocks.0.att.key.weight"
+        );
     }
 
     #[test]
@@ -203,7 +243,10 @@ mod tests {
 
     #[test]
     fn converted_model_has_the_shapes_web_rwkv_reads() {
-        let spec = RandomSpec { with_head: true, ..RandomSpec::tiny(3) };
+        let spec = RandomSpec {
+            with_head: true,
+            ..RandomSpec::tiny(3)
+        };
         let ck = random_checkpoint(&spec).unwrap();
         let t: BTreeMap<String, Tensor> = web_rwkv_tensors(&ck).unwrap().into_iter().collect();
         let shape = |n: &str| t[n].shape.clone();
@@ -225,8 +268,16 @@ mod tests {
     fn peer_output_parsing() {
         let ok = "log line\n{\"runs\":[{\"seconds\":[2.0],\"tokens_per_s\":8.0}],\"peak_rss_bytes\":5,\"adapter\":{\"name\":\"llvmpipe\"}}\n";
         let run = parse_peer_output("web-rwkv", ok).unwrap();
-        assert_eq!((run.runs[0].tokens_per_s, run.peak_rss_bytes, run.device.as_str()), (8.0, 5, "llvmpipe"));
-        let err = parse_peer_output("web-rwkv", "{\"error\":\"failed to request device\"}").unwrap_err();
+        assert_eq!(
+            (
+                run.runs[0].tokens_per_s,
+                run.peak_rss_bytes,
+                run.device.as_str()
+            ),
+            (8.0, 5, "llvmpipe")
+        );
+        let err =
+            parse_peer_output("web-rwkv", "{\"error\":\"failed to request device\"}").unwrap_err();
         assert_eq!(err.to_string(), "web-rwkv: failed to request device");
         assert!(parse_peer_output("web-rwkv", "no json").is_err());
     }

@@ -117,31 +117,40 @@ impl BenchOptions {
 
     /// FLOPs budget of one CPU-reference pass (≈ 10 s at 20 GFLOP/s; tiny in quick mode).
     fn cpu_budget(&self) -> f64 {
-        self.cpu_flops.unwrap_or(if self.quick { 1e9 } else { 2e11 })
+        self.cpu_flops
+            .unwrap_or(if self.quick { 1e9 } else { 2e11 })
     }
 
     /// FLOPs budget of one peer pass (≈ 10 s at web-rwkv's ~5 GFLOP/s on lavapipe).
     fn peer_budget(&self, cpu_adapter: bool) -> f64 {
-        self.peer_flops.unwrap_or(if cpu_adapter { 5e10 } else { 2e13 })
+        self.peer_flops
+            .unwrap_or(if cpu_adapter { 5e10 } else { 2e13 })
     }
 
     /// Resolves shapes, precisions and points; `peer_runs` says whether web-rwkv will run.
     pub fn jobs(&self, cpu_adapter: bool, peer_runs: bool) -> Result<Vec<Job>> {
         let mut jobs = Vec::new();
         for name in self.shape_names() {
-            let vocab = self.vocab.or((name == "finch-1b6" && peer_runs).then_some(32768));
+            let vocab = self
+                .vocab
+                .or((name == "finch-1b6" && peer_runs).then_some(32768));
             let shape = Shape::preset(&name, vocab, self.seed)?;
             let (db, dl) = default_grid(&shape.name, self.quick, cpu_adapter);
             let batches = self.batches.clone().unwrap_or(db);
             let lengths = self.lengths.clone().unwrap_or(dl);
             let points = grid(&batches, &lengths, self.max_tokens.unwrap_or(usize::MAX));
             if points.is_empty() {
-                return Err(crate::Error::input("--max-tokens leaves no batch × length point"));
+                return Err(crate::Error::input(
+                    "--max-tokens leaves no batch × length point",
+                ));
             }
             let fpt = shape.flops_per_token();
             let within = |budget: f64| -> Vec<Point> {
-                let mut v: Vec<Point> =
-                    points.iter().copied().filter(|p| p.tokens() as f64 * fpt <= budget).collect();
+                let mut v: Vec<Point> = points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.tokens() as f64 * fpt <= budget)
+                    .collect();
                 if v.is_empty() {
                     v.push(points[0]); // the agreement point always runs
                 }
@@ -155,7 +164,11 @@ impl BenchOptions {
                     precision,
                     points: points.clone(),
                     cpu_points: cpu_points.clone(),
-                    peer_points: if precision == DType::F16 { peer_points.clone() } else { vec![] },
+                    peer_points: if precision == DType::F16 {
+                        peer_points.clone()
+                    } else {
+                        vec![]
+                    },
                 });
             }
         }
@@ -202,10 +215,23 @@ mod tests {
     fn lavapipe_defaults_keep_the_1b6_runs_small() {
         let o = BenchOptions::default();
         let jobs = o.jobs(true, true).unwrap();
-        let names: Vec<(String, &str)> = jobs.iter().map(|j| (j.shape.name.clone(), j.precision.name())).collect();
-        assert_eq!(names, [("small".into(), "f16"), ("small".into(), "f32"), ("finch-1b6".into(), "f16")]);
+        let names: Vec<(String, &str)> = jobs
+            .iter()
+            .map(|j| (j.shape.name.clone(), j.precision.name()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("small".into(), "f16"),
+                ("small".into(), "f32"),
+                ("finch-1b6".into(), "f16")
+            ]
+        );
         let big = &jobs[2];
-        assert_eq!(big.shape.spec.vocab_size, 32768, "web-rwkv needs the smaller head");
+        assert_eq!(
+            big.shape.spec.vocab_size, 32768,
+            "web-rwkv needs the smaller head"
+        );
         assert_eq!((big.points.len(), big.points[0].tokens()), (1, 16));
         assert_eq!(big.peer_points, big.points);
         // f32 small has no peer points (web-rwkv weights are f16 only)
@@ -214,10 +240,17 @@ mod tests {
 
     #[test]
     fn budgets_pick_points_but_never_none() {
-        let o = BenchOptions { cpu_flops: Some(1.0), ..BenchOptions::default() };
+        let o = BenchOptions {
+            cpu_flops: Some(1.0),
+            ..BenchOptions::default()
+        };
         let jobs = o.jobs(false, false).unwrap();
         assert_eq!(jobs[0].points.len(), 9);
         assert_eq!(jobs[0].cpu_points, vec![jobs[0].points[0]]);
-        assert_eq!(jobs.last().unwrap().shape.spec.vocab_size, 65536, "no peer: full vocab");
+        assert_eq!(
+            jobs.last().unwrap().shape.spec.vocab_size,
+            65536,
+            "no peer: full vocab"
+        );
     }
 }

@@ -195,7 +195,9 @@ impl Report {
     /// Derives every ratio (ours ÷ each other engine at the same point) from the rows.
     pub fn finish(&mut self) {
         self.ratios = ratios(&self.prefill);
-        self.host_rss_peak_bytes = self.host_rss_peak_bytes.max(super::timing::peak_rss_bytes());
+        self.host_rss_peak_bytes = self
+            .host_rss_peak_bytes
+            .max(super::timing::peak_rss_bytes());
     }
 
     pub fn to_json(&self) -> String {
@@ -207,7 +209,10 @@ impl Report {
 pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
     let mut out = Vec::new();
     for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
-        for peer in rows.iter().filter(|r| r.engine != OURS && r.ok() && r.same_point(ours)) {
+        for peer in rows
+            .iter()
+            .filter(|r| r.engine != OURS && r.ok() && r.same_point(ours))
+        {
             out.push(Ratio {
                 shape: ours.shape.clone(),
                 precision: ours.precision.clone(),

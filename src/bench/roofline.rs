@@ -49,7 +49,12 @@ pub fn adapter_features(ctx: &Context) -> Vec<String> {
     adapters
         .iter()
         .find(|a| a.get_info().name == ctx.info.name && a.get_info().backend == ctx.info.backend)
-        .map(|a| a.features().iter_names().map(|(n, _)| n.to_string()).collect())
+        .map(|a| {
+            a.features()
+                .iter_names()
+                .map(|(n, _)| n.to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -61,14 +66,18 @@ fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
 fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
     use wgpu::BufferUsages as U;
     let b = ctx.buffer("params", (words.len() * 4) as u64, U::UNIFORM | U::COPY_DST)?;
-    ctx.queue.write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
+    ctx.queue
+        .write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
     Ok(b)
 }
 
 /// Fills a buffer with small non-zero values (no denormals, no NaN).
 fn fill(ctx: &Context, b: &GpuBuffer) {
-    let words: Vec<u32> = (0..b.size / 4).map(|i| 0x3C00_3C00 ^ (i as u32 & 0x0101)).collect();
-    ctx.queue.write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
+    let words: Vec<u32> = (0..b.size / 4)
+        .map(|i| 0x3C00_3C00 ^ (i as u32 & 0x0101))
+        .collect();
+    ctx.queue
+        .write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
 }
 
 /// One kernel with its buffers bound, ready to dispatch (also used by `benches/kernels.rs`).
@@ -112,9 +121,16 @@ fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> 
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
         .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.buffer.as_entire_binding() })
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.buffer.as_entire_binding(),
+        })
         .collect();
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("bench"), layout: &layout, entries: &entries })
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("bench"),
+        layout: &layout,
+        entries: &entries,
+    })
 }
 
 /// The engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
@@ -122,8 +138,19 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
     let [m, n, k] = mnk;
     let mut pipes = Pipelines::default();
     let pipe = pollster::block_on(pipes.get(ctx, Kernel::Matmul { f16, tiled }))?;
-    let op = MatmulOp { n, k, n_offset: 0, y_stride: n, act: Act::None, mode: Mode::Store, tiled };
-    let shape = Shape { batch: 1, tokens: m };
+    let op = MatmulOp {
+        n,
+        k,
+        n_offset: 0,
+        y_stride: n,
+        act: Act::None,
+        mode: Mode::Store,
+        tiled,
+    };
+    let shape = Shape {
+        batch: 1,
+        tokens: m,
+    };
     let params = uniform(ctx, &op.params(shape))?;
     let x = storage(ctx, "x", m as u64 * k as u64 * 4)?;
     let w = storage(ctx, "w", n as u64 * k as u64 * if f16 { 2 } else { 4 })?;
@@ -132,26 +159,38 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
     fill(ctx, &x);
     fill(ctx, &w);
     let bind = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux]);
-    Ok(Dispatch { pipe, bind, grid: op.workgroups(shape), work: op.flops(shape), _buffers: vec![params, x, w, y, aux] })
+    Ok(Dispatch {
+        pipe,
+        bind,
+        grid: op.workgroups(shape),
+        work: op.flops(shape),
+        _buffers: vec![params, x, w, y, aux],
+    })
 }
 
 /// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
 pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("bench_copy"),
-        source: wgpu::ShaderSource::Wgsl(COPY.into()),
-    });
-    let pipe = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("bench_copy"),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
+    let module = ctx
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("bench_copy"),
+            source: wgpu::ShaderSource::Wgsl(COPY.into()),
+        });
+    let pipe = ctx
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("bench_copy"),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
     if let Some(e) = pollster::block_on(scope.pop()) {
-        return Err(Error::gpu(format!("kernel `bench_copy` failed to compile: {e}")));
+        return Err(Error::gpu(format!(
+            "kernel `bench_copy` failed to compile: {e}"
+        )));
     }
     let n = (bytes / 16) as u32;
     let groups = n.div_ceil(256);
@@ -163,7 +202,13 @@ pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, 
     let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
     fill(ctx, &src);
     let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
-    let d = Dispatch { pipe, bind, grid: [gx, gy, 1], work: 2.0 * n as f64 * 16.0, _buffers: vec![params] };
+    let d = Dispatch {
+        pipe,
+        bind,
+        grid: [gx, gy, 1],
+        work: 2.0 * n as f64 * 16.0,
+        _buffers: vec![params],
+    };
     Ok((d, src, dst))
 }
 
@@ -178,9 +223,16 @@ pub struct Probe {
 pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
     let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
     let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
-    let copy = copy_dispatch(ctx, probe.copy_bytes)?.0.rate(ctx, probe.iters)? / 1e9;
+    let copy = copy_dispatch(ctx, probe.copy_bytes)?
+        .0
+        .rate(ctx, probe.iters)?
+        / 1e9;
     Ok(Roofline {
-        gemm_kernel: format!("{}, {} weights", Kernel::Matmul { f16, tiled }.name(), if f16 { "f16" } else { "f32" }),
+        gemm_kernel: format!(
+            "{}, {} weights",
+            Kernel::Matmul { f16, tiled }.name(),
+            if f16 { "f16" } else { "f32" }
+        ),
         gemm_mnk: probe.mnk,
         gemm_gflops: gemm,
         copy_bytes: probe.copy_bytes,
@@ -204,7 +256,11 @@ mod tests {
 
     #[test]
     fn forward_fractions_are_ratios_of_rates() {
-        let mut r = Roofline { gemm_gflops: 100.0, copy_gbps: 50.0, ..Default::default() };
+        let mut r = Roofline {
+            gemm_gflops: 100.0,
+            copy_gbps: 50.0,
+            ..Default::default()
+        };
         place_forward(&mut r, "1×16".into(), 20e9, 10e9, 2.0);
         assert_eq!((r.forward_gflops, r.forward_gbps), (10.0, 5.0));
         assert_eq!((r.fraction_of_gemm, r.fraction_of_copy), (0.1, 0.1));

@@ -156,9 +156,15 @@ mod tests {
         let s = Shape::preset("1.6b", Some(32768), 1).unwrap();
         assert_eq!(s.name, "finch-1b6");
         let r = &s.spec;
-        assert_eq!((r.n_embd, r.n_layer, r.ffn_dim, r.vocab_size), (2048, 24, 7168, 32768));
+        assert_eq!(
+            (r.n_embd, r.n_layer, r.ffn_dim, r.vocab_size),
+            (2048, 24, 7168, 32768)
+        );
         let small = Shape::preset("small", None, 1).unwrap().spec;
-        assert_eq!((small.n_embd, small.n_layer, small.ffn_dim), (768, 12, 2688));
+        assert_eq!(
+            (small.n_embd, small.n_layer, small.ffn_dim),
+            (768, 12, 2688)
+        );
         assert!(Shape::preset("7b", None, 1).is_err());
     }
 
@@ -180,7 +186,10 @@ mod tests {
 
     #[test]
     fn tokens_are_seeded_and_in_range() {
-        let p = Point { batch: 3, length: 50 };
+        let p = Point {
+            batch: 3,
+            length: 50,
+        };
         let a = tokens(p, 300, 7);
         assert_eq!(a, tokens(p, 300, 7));
         assert_ne!(a, tokens(p, 300, 8));
@@ -191,9 +200,15 @@ mod tests {
     #[test]
     fn lists_reject_junk() {
         assert_eq!(parse_list("batches", "1, 8").unwrap(), vec![1, 8]);
-        assert!(parse_list("batches", "1,x").unwrap_err().to_string().contains("`x`"));
+        assert!(parse_list("batches", "1,x")
+            .unwrap_err()
+            .to_string()
+            .contains("`x`"));
         assert!(parse_list("batches", "0").is_err());
-        assert_eq!(parse_precisions("f16,f32").unwrap(), vec![DType::F16, DType::F32]);
+        assert_eq!(
+            parse_precisions("f16,f32").unwrap(),
+            vec![DType::F16, DType::F32]
+        );
         assert!(parse_precisions("int8").is_err());
     }
 }

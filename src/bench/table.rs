@@ -9,7 +9,10 @@ fn mib(bytes: u64) -> String {
 }
 
 fn secs(v: &[f64]) -> String {
-    v.iter().map(|s| format!("{s:.3}")).collect::<Vec<_>>().join(" ")
+    v.iter()
+        .map(|s| format!("{s:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every section that has data.
@@ -30,12 +33,22 @@ pub fn render(r: &Report) -> String {
 }
 
 fn header(r: &Report, out: &mut String) {
-    let _ = writeln!(out, "# rwkv-lens bench{}\n", if r.quick { " (quick)" } else { "" });
+    let _ = writeln!(
+        out,
+        "# rwkv-lens bench{}\n",
+        if r.quick { " (quick)" } else { "" }
+    );
     if let Some(a) = &r.adapter {
         let _ = writeln!(
             out,
             "adapter `{}` ({}, {}), driver `{}` {}; host {} cores, peak RSS {} MiB\n",
-            a.name, a.backend, a.device_type, a.driver, a.driver_info, r.host_cores, mib(r.host_rss_peak_bytes)
+            a.name,
+            a.backend,
+            a.device_type,
+            a.driver,
+            a.driver_info,
+            r.host_cores,
+            mib(r.host_rss_peak_bytes)
         );
     }
 }
@@ -46,7 +59,15 @@ fn prefill(r: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {}×{} | {:.2} | {} | {} |",
-            p.engine, p.shape, p.vocab, p.precision, p.batch, p.length, p.tokens_per_s, secs(&p.seconds), p.status
+            p.engine,
+            p.shape,
+            p.vocab,
+            p.precision,
+            p.batch,
+            p.length,
+            p.tokens_per_s,
+            secs(&p.seconds),
+            p.status
         );
     }
     out.push('\n');
@@ -61,7 +82,14 @@ fn ratios(r: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | {} | {}×{} | {} | {:.2} | {:.2} | **{:.2}×** |",
-            x.shape, x.precision, x.batch, x.length, x.peer, x.ours_tokens_per_s, x.peer_tokens_per_s, x.ratio
+            x.shape,
+            x.precision,
+            x.batch,
+            x.length,
+            x.peer,
+            x.ours_tokens_per_s,
+            x.peer_tokens_per_s,
+            x.ratio
         );
     }
     out.push('\n');
@@ -76,7 +104,13 @@ fn agreement(r: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {:.3e} | {:.3e} | {:.1e} | {} |",
-            a.shape, a.pair, a.quantity, a.max_abs_diff, a.max_abs_ref, a.tolerance, if a.pass { "yes" } else { "NO" }
+            a.shape,
+            a.pair,
+            a.quantity,
+            a.max_abs_diff,
+            a.max_abs_ref,
+            a.tolerance,
+            if a.pass { "yes" } else { "NO" }
         );
     }
     out.push('\n');
@@ -91,7 +125,15 @@ fn memory(r: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | {} | {}×{} | {} | {} | {} | {:.3} | {} |",
-            m.shape, m.precision, m.batch, m.length, mib(m.weight_bytes), mib(m.activation_bytes), mib(m.peak_gpu_bytes), m.budget_fraction, mib(m.host_rss_peak_bytes)
+            m.shape,
+            m.precision,
+            m.batch,
+            m.length,
+            mib(m.weight_bytes),
+            mib(m.activation_bytes),
+            mib(m.peak_gpu_bytes),
+            m.budget_fraction,
+            mib(m.host_rss_peak_bytes)
         );
     }
     out.push('\n');
@@ -112,8 +154,19 @@ fn kernels(r: &Report, out: &mut String) {
     let Some(k) = &r.kernels else { return };
     let _ = writeln!(out, "## Kernel time shares ({}, {:.1} ms GPU time)\n\n| family | ms | share | GFLOP/s |\n|---|---:|---:|---:|", k.point, k.total_ms);
     for f in &k.families {
-        let g = if f.gflops > 0.0 { format!("{:.2}", f.gflops) } else { String::new() };
-        let _ = writeln!(out, "| {} | {:.2} | {:.1}% | {} |", f.family, f.ms, 100.0 * f.share, g);
+        let g = if f.gflops > 0.0 {
+            format!("{:.2}", f.gflops)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {:.1}% | {} |",
+            f.family,
+            f.ms,
+            100.0 * f.share,
+            g
+        );
     }
     let _ = writeln!(out, "\nper dispatch label:\n\n{}", k.table);
 }
@@ -127,7 +180,17 @@ fn embedding(r: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | {} {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} |",
-            e.engine, e.shape, e.precision, e.pairs, e.tokens, e.layers, e.seconds, e.ms_per_pair, e.pairs_per_s, mib(e.peak_gpu_bytes), mib(e.host_rss_peak_bytes)
+            e.engine,
+            e.shape,
+            e.precision,
+            e.pairs,
+            e.tokens,
+            e.layers,
+            e.seconds,
+            e.ms_per_pair,
+            e.pairs_per_s,
+            mib(e.peak_gpu_bytes),
+            mib(e.host_rss_peak_bytes)
         );
     }
     out.push('\n');

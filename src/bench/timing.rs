@@ -56,10 +56,16 @@ mod tests {
     #[test]
     fn warmup_passes_are_not_timed() {
         let mut calls = 0;
-        let secs = time_passes(Repeats { warmup: 2, timed: 3 }, || {
-            calls += 1;
-            Ok(())
-        })
+        let secs = time_passes(
+            Repeats {
+                warmup: 2,
+                timed: 3,
+            },
+            || {
+                calls += 1;
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!((calls, secs.len()), (5, 3));
     }

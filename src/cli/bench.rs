@@ -82,7 +82,10 @@ pub struct Args {
 }
 
 fn options(a: Args) -> anyhow::Result<(BenchOptions, Option<PathBuf>)> {
-    let list = |s: &Option<String>| s.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
+    let list = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+    };
     let mrpc = match a.mrpc.as_deref() {
         None => None,
         Some(s) => match parse_list("--mrpc", s)?.as_slice() {
@@ -93,9 +96,22 @@ fn options(a: Args) -> anyhow::Result<(BenchOptions, Option<PathBuf>)> {
     let opts = BenchOptions {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         shapes: list(&a.shapes).unwrap_or_default(),
-        precisions: a.precisions.as_deref().map(parse_precisions).transpose()?.unwrap_or_default(),
-        batches: a.batches.as_deref().map(|s| parse_list("--batches", s)).transpose()?,
-        lengths: a.lengths.as_deref().map(|s| parse_list("--lengths", s)).transpose()?,
+        precisions: a
+            .precisions
+            .as_deref()
+            .map(parse_precisions)
+            .transpose()?
+            .unwrap_or_default(),
+        batches: a
+            .batches
+            .as_deref()
+            .map(|s| parse_list("--batches", s))
+            .transpose()?,
+        lengths: a
+            .lengths
+            .as_deref()
+            .map(|s| parse_list("--lengths", s))
+            .transpose()?,
         max_tokens: a.max_tokens,
         vocab: a.vocab,
         quick: a.quick,

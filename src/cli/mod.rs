@@ -22,7 +22,7 @@ enum Command {
     /// Print a checkpoint's version, dimensions, parameter count, dtype and file size.
     Inspect(inspect::Args),
     /// Prefill/embedding throughput vs web-rwkv and the CPU reference, roofline, kernel shares.
-    Bench(bench::Args),
+    Bench(Box<bench::Args>),
 }
 
 pub fn main() -> ExitCode {
@@ -32,7 +32,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
-        Command::Bench(a) => bench::run_cli(a),
+        Command::Bench(a) => bench::run_cli(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
