@@ -15,8 +15,11 @@ pub mod bench;
 pub mod embed;
 pub mod error;
 pub mod gpu;
+#[cfg(feature = "native")]
+pub mod io;
 pub mod model;
 pub mod reference;
 pub mod tokenizer;
+pub mod trace;
 
 pub use error::{Error, Result};

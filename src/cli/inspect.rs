@@ -21,10 +21,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("heads       {} × head size {}", c.n_head, c.head_size);
     println!("ffn width   {}", c.ffn_dim);
     println!("vocab       {}", c.vocab_size);
-    println!("LoRA ranks  token-shift {} · decay {}", c.mix_lora, c.decay_lora);
+    println!(
+        "LoRA ranks  token-shift {} · decay {}",
+        c.mix_lora, c.decay_lora
+    );
     let params = c.parameter_count(ckpt.has_head());
-    println!("parameters  {} ({:.2} M){}", params, params as f64 / 1e6, if ckpt.has_head() { "" } else { ", no LM head" });
+    println!(
+        "parameters  {} ({:.2} M){}",
+        params,
+        params as f64 / 1e6,
+        if ckpt.has_head() { "" } else { ", no LM head" }
+    );
     println!("dtype       {}", ckpt.dominant_dtype().name());
-    println!("file size   {} bytes ({:.2} MB)", ckpt.file_bytes, ckpt.file_bytes as f64 / 1e6);
+    println!(
+        "file size   {} bytes ({:.2} MB)",
+        ckpt.file_bytes,
+        ckpt.file_bytes as f64 / 1e6
+    );
     Ok(())
 }

@@ -2,13 +2,21 @@
 //! printed as one line (`--debug` adds the full chain and a backtrace).
 
 mod bench;
+mod convert;
+mod embed;
+mod engine;
 mod inspect;
+mod trace;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rwkv-lens", version, about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks")]
+#[command(
+    name = "rwkv-lens",
+    version,
+    about = "RWKV-6 on wgpu: layer-wise sentence embeddings, the study, the benchmarks"
+)]
 struct Cli {
     /// Print the full error chain and a backtrace on failure.
     #[arg(long, global = true)]
@@ -23,6 +31,12 @@ enum Command {
     Inspect(inspect::Args),
     /// Prefill/embedding throughput vs web-rwkv and the CPU reference, roofline, kernel shares.
     Bench(Box<bench::Args>),
+    /// Convert an official .pth (or any checkpoint) to safetensors, without Python.
+    Convert(convert::Args),
+    /// Per-layer pooled sentence embeddings for a file of sentences.
+    Embed(embed::Args),
+    /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
+    Trace(trace::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -33,6 +47,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run_cli(*a),
+        Command::Convert(a) => convert::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Trace(a) => trace::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -177,3 +177,35 @@ mod tests {
         assert_eq!(out, [3.0, 4.0]);
     }
 }
+
+/// Embeds many sequences in length-sorted batches of at most `max_batch` sequences
+/// (similar lengths share a batch, so little padding is computed) and returns the
+/// embeddings in input order. `progress(done)` is called after each batch.
+pub fn embed_all(
+    engine: &mut dyn Engine,
+    tokens: &[Vec<u32>],
+    layers: &[usize],
+    poolings: &[Pooling],
+    max_batch: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Embeddings> {
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| (tokens[i].len(), i));
+    let dim = engine.config().n_embd;
+    let mut out = Embeddings::zeros(layers, poolings, tokens.len(), dim);
+    let mut done = 0;
+    for chunk in order.chunks(max_batch.max(1)) {
+        let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| tokens[i].clone()).collect();
+        let part = engine.embed_tokens(&batch, layers, poolings)?;
+        for (j, &i) in chunk.iter().enumerate() {
+            for p in 0..poolings.len() {
+                for l in 0..layers.len() {
+                    out.get_mut(p, l, i).copy_from_slice(part.get(p, l, j));
+                }
+            }
+        }
+        done += chunk.len();
+        progress(done);
+    }
+    Ok(out)
+}

@@ -16,13 +16,10 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     if name.ends_with(".index.json") {
         return load_sharded(path);
     }
-    if name.ends_with(".pth") {
-        return Err(Error::file(
-            &shown,
-            "a .pth checkpoint: convert it first with `rwkv-lens convert IN.pth OUT.safetensors`",
-        ));
-    }
     let bytes = read(path)?;
+    if name.ends_with(".pth") {
+        return super::pth::checkpoint_from_pth(&shown, &bytes);
+    }
     Checkpoint::from_safetensors_bytes(&shown, &bytes)
 }
 

@@ -6,7 +6,10 @@ pub mod config;
 pub mod layout;
 #[cfg(feature = "native")]
 pub mod load;
+pub mod pickle;
+pub mod pth;
 pub mod tensor;
+pub mod zip;
 
 pub use checkpoint::Checkpoint;
 pub use config::{Config, Version};

@@ -12,6 +12,7 @@
 //! so every sequence's hidden states and final state are exactly those of a run alone.
 
 pub mod channel_mix;
+pub mod chunked;
 mod engine;
 pub mod ops;
 pub mod time_mix;
@@ -158,7 +159,7 @@ pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
         for &tok in seq {
             if tok as usize >= w.config.vocab_size {
                 return Err(Error::input(format!(
-                    "token id {tok} in sequence {b} is outside the vocabulary (size {})",
+                    "token id {tok} in sequence {b} is outside the model's vocabulary of {} (is the tokenizer right for this model?)",
                     w.config.vocab_size
                 )));
             }

@@ -1,0 +1,93 @@
+//! `rwkv-lens embed --model M --layers all|1,3,5 --pooling mean INPUT.txt -o out.safetensors|out.npy`
+//! One sentence per line; every requested layer from one forward pass.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use rwkv_lens::embed::{embed_all, parse_layers, Pooling};
+use rwkv_lens::io::{npy_f32, write_atomic};
+use rwkv_lens::model::{checkpoint::write_safetensors, load::load, Tensor};
+use rwkv_lens::tokenizer::Tokenizer;
+use rwkv_lens::Error;
+
+use super::engine::{build, EngineArgs};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    model: PathBuf,
+    /// `all` or a comma list (0 = LN0(emb), i = output of block i).
+    #[arg(long, default_value = "all")]
+    layers: String,
+    /// Comma list of mean, last.
+    #[arg(long, default_value = "mean")]
+    pooling: String,
+    #[arg(long, default_value = "world")]
+    tokenizer: String,
+    /// Text file, one sentence per line.
+    input: PathBuf,
+    /// .safetensors (one tensor per layer and pooling) or .npy ([pooling][layer][sentence][C]).
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let ckpt = load(&a.model)?;
+    let layers = parse_layers(&a.layers, ckpt.config.n_layer)?;
+    let poolings = a
+        .pooling
+        .split(',')
+        .map(Pooling::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
+    let text = std::fs::read_to_string(&a.input)
+        .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
+    let tokens = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            tokenizer
+                .encode(line)
+                .map_err(|e| Error::row(a.input.display(), i + 1, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut engine = build(&ckpt, &a.engine)?;
+    eprintln!("engine: {}", engine.name());
+    let bar = indicatif::ProgressBar::new(tokens.len() as u64);
+    let emb = embed_all(
+        engine.as_mut(),
+        &tokens,
+        &layers,
+        &poolings,
+        a.engine.batch,
+        |d| bar.set_position(d as u64),
+    )?;
+    bar.finish_and_clear();
+    let bytes = if a.output.extension().is_some_and(|e| e == "npy") {
+        npy_f32(&[poolings.len(), layers.len(), emb.n, emb.dim], &emb.data)
+    } else {
+        let mut tensors = Vec::new();
+        for (p, pooling) in poolings.iter().enumerate() {
+            for (l, layer) in layers.iter().enumerate() {
+                let rows: Vec<f32> = (0..emb.n).flat_map(|t| emb.get(p, l, t).to_vec()).collect();
+                tensors.push((
+                    format!("layer{layer}.{}", pooling.name()),
+                    Tensor::from_f32(vec![emb.n, emb.dim], &rows),
+                ));
+            }
+        }
+        write_safetensors(&tensors)?
+    };
+    write_atomic(&a.output, &bytes).context("writing the embeddings")?;
+    println!(
+        "wrote {} ({} sentences × {} layers × {} poolings × {})",
+        a.output.display(),
+        emb.n,
+        layers.len(),
+        poolings.len(),
+        emb.dim
+    );
+    Ok(())
+}
