@@ -19,6 +19,10 @@
 # 4. Writes $OUT/bench.json (+ bench-f32.json), bench.md, env.txt and log.txt.
 #
 # Budget: under 8 minutes including the build; every step runs under `timeout`.
+# Overrides (environment): SHAPES, BATCHES, LENGTHS, MAX_TOKENS, EMBED_SHAPE, MRPC (train,dev),
+# BUDGET_S (default 470), BENCH_ARGS (extra flags), NO_BUILD=1 (use .bench-bin/ even with
+# cargo present); e.g. a smoke test on lavapipe:
+#     NO_BUILD=1 SHAPES=tiny EMBED_SHAPE=tiny MRPC=4,4 BATCHES=1 LENGTHS=16 OUT=/tmp/db scripts/device-bench.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/device-bench}
@@ -59,7 +63,7 @@ say "vulkan: ${VK_DRIVER_FILES:-system default ICDs}"
 # --- 2. Binaries ---------------------------------------------------------------------------
 BIN=.bench-bin/rwkv-lens
 PEER=.bench-bin/web-rwkv-peer
-if command -v cargo >/dev/null; then
+if [ -z "${NO_BUILD:-}" ] && command -v cargo >/dev/null; then
   say "cargo found: release build (offline)"
   timeout 300 cargo build --release --offline --bin rwkv-lens && BIN=target/release/rwkv-lens
   timeout 200 cargo build --release --offline --manifest-path peer/web-rwkv/Cargo.toml \
@@ -80,9 +84,10 @@ for d in .bench-data ../shared/data shared/data; do
   [ -z "$DATA" ] && [ -f "$d/mrpc/glue/train.tsv" ] && DATA=$d
 done
 DATA_ARGS=(--no-embedding)
-[ -n "$DATA" ] && DATA_ARGS=(--data "$DATA" --embedding-shape finch-1b6 --mrpc 1000,408)
+[ -n "$DATA" ] && DATA_ARGS=(--data "$DATA" --embedding-shape "${EMBED_SHAPE:-finch-1b6}" --mrpc "${MRPC:-1000,408}")
 left() { echo $(( ${BUDGET_S:-470} - ($(date +%s) - start) )); }
-GRID=(--shapes finch-1b6 --batches 1,8,64 --lengths 16,128,1024 --max-tokens 16384 --cpu-flops 5e10)
+GRID=(--shapes "${SHAPES:-finch-1b6}" --batches "${BATCHES:-1,8,64}" --lengths "${LENGTHS:-16,128,1024}"
+      --max-tokens "${MAX_TOKENS:-16384}" --cpu-flops 5e10)
 say "f16 run, $(left) s left"
 timeout "$(left)" "$BIN" bench "${GRID[@]}" --precisions f16 --peer-flops 1e13 \
   "${PEER_ARGS[@]}" "${DATA_ARGS[@]}" ${BENCH_ARGS:-} \

@@ -106,7 +106,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     Ok(report)
 }
 
-fn progress(msg: &str) {
+pub(crate) fn progress(msg: &str) {
     eprintln!("bench: {msg}");
 }
 

@@ -96,6 +96,11 @@ pub fn gpu_prefill(
         let toks = tokens(p, ck.config.vocab_size, setup.seed);
         let seconds = time_passes(setup.reps, || prefill_pass(&mut engine, &toks))?;
         rows.push(row(OURS, shape, precision, p, seconds));
+        super::progress(&format!(
+            "  {OURS} {}: {:.2} tokens/s",
+            p.label(),
+            rows[rows.len() - 1].tokens_per_s
+        ));
     }
     let weights = weight_bytes(&ck.config, precision);
     let activations = activation_bytes(&ck.config, largest.tokens(), largest.batch);
@@ -145,6 +150,11 @@ pub fn cpu_prefill(
         let toks = tokens(p, cpu.config().vocab_size, setup.seed);
         let seconds = time_passes(reps, || prefill_pass(cpu, &toks))?;
         rows.push(row("cpu reference", shape, precision, p, seconds));
+        super::progress(&format!(
+            "  cpu reference {}: {:.2} tokens/s",
+            p.label(),
+            rows[rows.len() - 1].tokens_per_s
+        ));
     }
     Ok(())
 }
