@@ -138,3 +138,52 @@ fn copy_kernel_copies_every_byte() {
     assert_eq!(bytemuck::cast_slice::<u8, f32>(&got), &values[..]);
     assert_eq!(d.work, 2.0 * n as f64);
 }
+
+#[test]
+fn proposed_lanes_matmul_matches_the_cpu() {
+    use rwkv_lens::bench::roofline::lanes_dispatch;
+    let Ok(ctx) = open(&GpuOptions::default()) else {
+        return;
+    };
+    let (m, n, k) = (11usize, 70usize, 12usize); // ragged m (8-row blocks) and n (64-lane groups)
+    let (d, [x, wt, y]) = lanes_dispatch(&ctx, [m as u32, n as u32, k as u32]).unwrap();
+    let xv: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7) % 13) as f32 * 0.25 - 1.5)
+        .collect();
+    let w = |row: usize, col: usize| {
+        half::f16::from_f32(((row * 5 + col * 3) % 11) as f32 * 0.125 - 0.5)
+    };
+    // wt[k][j] packs W[2j][k] (low half) and W[2j+1][k] (high half)
+    let packed: Vec<u32> = (0..k)
+        .flat_map(|kk| (0..n / 2).map(move |j| (kk, j)))
+        .map(|(kk, j)| w(2 * j, kk).to_bits() as u32 | (w(2 * j + 1, kk).to_bits() as u32) << 16)
+        .collect();
+    ctx.queue
+        .write_buffer(&x.buffer, 0, bytemuck::cast_slice(&xv));
+    ctx.queue
+        .write_buffer(&wt.buffer, 0, bytemuck::cast_slice(&packed));
+    d.run(&ctx, 1).unwrap();
+    let bytes = (m * n * 4) as u64;
+    let read = ctx
+        .buffer(
+            "read",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )
+        .unwrap();
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    enc.copy_buffer_to_buffer(&y.buffer, 0, &read.buffer, 0, bytes);
+    ctx.queue.submit([enc.finish()]);
+    let got = pollster::block_on(ctx.read(&read.buffer, bytes)).unwrap();
+    let got: &[f32] = bytemuck::cast_slice(&got);
+    for r in 0..m {
+        for c in 0..n {
+            let want: f32 = (0..k).map(|kk| xv[r * k + kk] * w(c, kk).to_f32()).sum();
+            assert!(
+                (got[r * n + c] - want).abs() < 1e-4,
+                "Y[{r}][{c}] = {} ≠ {want}",
+                got[r * n + c]
+            );
+        }
+    }
+}

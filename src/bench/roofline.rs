@@ -12,6 +12,7 @@ use crate::gpu::GpuOptions;
 use crate::{Error, Result};
 
 const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
+const LANES: &str = include_str!("../../shaders/bench_matmul_lanes.wgsl");
 
 /// Opens a device the way the engine does (same adapter choice and limits).
 pub fn open(opts: &GpuOptions) -> Result<Context> {
@@ -168,30 +169,69 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
     })
 }
 
-/// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
-pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
+/// Compiles one of our WGSL files (validation errors become `Error::Gpu`).
+fn pipeline(ctx: &Context, name: &str, source: &str) -> Result<wgpu::ComputePipeline> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = ctx
         .device
         .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("bench_copy"),
-            source: wgpu::ShaderSource::Wgsl(COPY.into()),
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
     let pipe = ctx
         .device
         .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("bench_copy"),
+            label: Some(name),
             layout: None,
             module: &module,
             entry_point: Some("main"),
             compilation_options: Default::default(),
             cache: None,
         });
-    if let Some(e) = pollster::block_on(scope.pop()) {
-        return Err(Error::gpu(format!(
-            "kernel `bench_copy` failed to compile: {e}"
+    match pollster::block_on(scope.pop()) {
+        Some(e) => Err(Error::gpu(format!(
+            "kernel `{name}` failed to compile: {e}"
+        ))),
+        None => Ok(pipe),
+    }
+}
+
+/// The proposed `shaders/bench_matmul_lanes.wgsl` on `Y[m][n] = X[m][k] · W[n][k]ᵀ` with
+/// f16 weights stored transposed (`wt`, u32 pairs along n). Returns the dispatch and its
+/// `x`, `wt`, `y` buffers (for the correctness test). Needs n even and k a multiple of 4.
+pub fn lanes_dispatch(ctx: &Context, mnk: [u32; 3]) -> Result<(Dispatch, [GpuBuffer; 3])> {
+    let [m, n, k] = mnk;
+    if n % 2 != 0 || k % 4 != 0 {
+        return Err(Error::input(format!(
+            "bench_matmul_lanes needs even n and k % 4 == 0, got n={n} k={k}"
         )));
     }
+    let pipe = pipeline(ctx, "bench_matmul_lanes", LANES)?;
+    let params = uniform(ctx, &[m, n / 2, k / 4])?;
+    use wgpu::BufferUsages as U;
+    let x = storage(ctx, "x", m as u64 * k as u64 * 4)?;
+    let wt = storage(ctx, "wt", n as u64 * k as u64 * 2)?;
+    let y = ctx.buffer("y", m as u64 * n as u64 * 4, U::STORAGE | U::COPY_SRC)?;
+    fill(ctx, &x);
+    fill(ctx, &wt);
+    let bind = bind(ctx, &pipe, &[&params, &x, &wt, &y]);
+    let grid = [(n / 2).div_ceil(64), m.div_ceil(8), 1];
+    let work = 2.0 * m as f64 * n as f64 * k as f64;
+    Ok((
+        Dispatch {
+            pipe,
+            bind,
+            grid,
+            work,
+            _buffers: vec![params],
+        },
+        [x, wt, y],
+    ))
+}
+
+/// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
+pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
+    let pipe = pipeline(ctx, "bench_copy", COPY)?;
     let n = (bytes / 16) as u32;
     let groups = n.div_ceil(256);
     let gx = groups.clamp(1, 65535);
@@ -227,6 +267,11 @@ pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
         .0
         .rate(ctx, probe.iters)?
         / 1e9;
+    let [m, n, k] = probe.mnk;
+    let lanes = lanes_dispatch(ctx, [m, n & !1, k & !3])?
+        .0
+        .rate(ctx, probe.iters)?
+        / 1e9;
     Ok(Roofline {
         gemm_kernel: format!(
             "{}, {} weights",
@@ -237,6 +282,8 @@ pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
         gemm_gflops: gemm,
         copy_bytes: probe.copy_bytes,
         copy_gbps: copy,
+        variant_kernel: "bench_matmul_lanes (proposed), f16 weights transposed".into(),
+        variant_gflops: lanes,
         ..Roofline::default()
     })
 }
