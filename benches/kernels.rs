@@ -3,7 +3,6 @@
 //! (C=768, F=2688) at 64 tokens, so one iteration stays short on lavapipe.
 //!
 //! - `matmul/f16` and `matmul/f32`: the engine's matmul kernel, `Y[64][2688] = X·Wᵀ`, K=768
-//! - `matmul/lanes_f16`: the proposed `shaders/bench_matmul_lanes.wgsl` on the same shape
 //! - `copy/16MiB`: `shaders/bench_copy.wgsl` (the bandwidth roof)
 //! - `reference/linear`: the CPU reference's `x @ Wᵀ` on the same shape
 //! - `prefill/tiny`: the whole GPU engine on a tiny random model, 2 × 16 tokens
@@ -11,7 +10,7 @@
 //! Without an adapter the GPU benchmarks are skipped (the CPU one still runs).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rwkv_lens::bench::roofline::{copy_dispatch, gemm_dispatch, lanes_dispatch, open};
+use rwkv_lens::bench::roofline::{copy_dispatch, gemm_dispatch, open};
 use rwkv_lens::embed::{Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions};
 use rwkv_lens::model::random::{random_checkpoint, RandomSpec};

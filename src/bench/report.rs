@@ -133,9 +133,6 @@ pub struct Roofline {
     /// `shaders/bench_copy.wgsl`: bytes read + written per second.
     pub copy_bytes: u64,
     pub copy_gbps: f64,
-    /// A proposed matmul variant (`shaders/bench_matmul_lanes.wgsl`) on the same m×n×k.
-    pub variant_kernel: String,
-    pub variant_gflops: f64,
     /// Forward pass of the largest measured point: FLOP/s and minimal bytes/s achieved.
     pub forward_point: String,
     pub forward_gflops: f64,

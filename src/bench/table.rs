@@ -144,10 +144,9 @@ fn roofline(r: &Report, out: &mut String) {
     let [m, n, k] = f.gemm_mnk;
     let _ = writeln!(
         out,
-        "## Roofline\n\n| roof | measured | forward pass ({}) | fraction |\n|---|---:|---:|---:|\n| GEMM `{}` {m}×{n}×{k} | {:.2} GFLOP/s | {:.2} GFLOP/s | {:.1}% |\n| copy `bench_copy` {} MiB | {:.2} GB/s | {:.2} GB/s (weights once + x in/out) | {:.1}% |\n| GEMM `{}` {m}×{n}×{k} | {:.2} GFLOP/s | | |\n",
+        "## Roofline\n\n| roof | measured | forward pass ({}) | fraction |\n|---|---:|---:|---:|\n| GEMM `{}` {m}×{n}×{k} | {:.2} GFLOP/s | {:.2} GFLOP/s | {:.1}% |\n| copy `bench_copy` {} MiB | {:.2} GB/s | {:.2} GB/s (weights once + x in/out) | {:.1}% |\n",
         f.forward_point, f.gemm_kernel, f.gemm_gflops, f.forward_gflops, 100.0 * f.fraction_of_gemm,
-        mib(f.copy_bytes), f.copy_gbps, f.forward_gbps, 100.0 * f.fraction_of_copy,
-        f.variant_kernel, f.variant_gflops
+        mib(f.copy_bytes), f.copy_gbps, f.forward_gbps, 100.0 * f.fraction_of_copy
     );
 }
 
