@@ -19,6 +19,7 @@ pub mod gpu;
 pub mod io;
 pub mod model;
 pub mod reference;
+pub mod study;
 pub mod tokenizer;
 pub mod trace;
 

@@ -29,6 +29,9 @@ pub struct Args {
     /// .safetensors (one tensor per layer and pooling) or .npy ([pooling][layer][sentence][C]).
     #[arg(short, long)]
     output: PathBuf,
+    /// Sentences per forward pass (length-sorted batches).
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -61,7 +64,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &tokens,
         &layers,
         &poolings,
-        a.engine.batch,
+        a.batch_size,
         |d| bar.set_position(d as u64),
     )?;
     bar.finish_and_clear();

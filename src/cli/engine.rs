@@ -1,6 +1,7 @@
 //! Choosing the engine behind `--device cpu|gpu` (shared by embed, study, bench).
 
 use rwkv_lens::embed::Engine;
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 
@@ -18,14 +19,29 @@ pub struct EngineArgs {
     /// Weight precision on the GPU.
     #[arg(long, value_parser = ["f32", "f16"], default_value = "f16")]
     pub precision: String,
-    /// Sequences per batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
 }
 
 pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine>> {
     match a.device.as_str() {
         "cpu" => Ok(Box::new(CpuEngine::new(ckpt)?)),
-        _ => anyhow::bail!("the GPU engine is not wired into the CLI yet; use --device cpu"),
+        _ => {
+            let engine = GpuEngine::new(ckpt, gpu_options(a))?;
+            eprintln!("gpu: {}", engine.report());
+            Ok(Box::new(engine))
+        }
+    }
+}
+
+/// The GPU options these flags ask for.
+pub fn gpu_options(a: &EngineArgs) -> GpuOptions {
+    GpuOptions {
+        adapter: a.adapter.clone(),
+        backend: a.backend.clone(),
+        precision: if a.precision == "f32" {
+            Precision::F32
+        } else {
+            Precision::F16
+        },
+        ..GpuOptions::default()
     }
 }

@@ -6,6 +6,7 @@ mod convert;
 mod embed;
 mod engine;
 mod inspect;
+mod study;
 mod trace;
 
 use clap::{Parser, Subcommand};
@@ -35,12 +36,18 @@ enum Command {
     Convert(convert::Args),
     /// Per-layer pooled sentence embeddings for a file of sentences.
     Embed(embed::Args),
+    /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
+    Study(Box<study::Args>),
     /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
     Trace(trace::Args),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Mesa's Vulkan drivers complain on every start when this is unset.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     if cli.debug {
         std::env::set_var("RUST_BACKTRACE", "1");
     }
@@ -50,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Convert(a) => convert::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::Study(a) => study::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

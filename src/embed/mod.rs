@@ -152,32 +152,6 @@ pub fn pool(hidden: &[f32], len: usize, dim: usize, pooling: Pooling, out: &mut 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layers_parse() {
-        assert_eq!(parse_layers("all", 2).unwrap(), vec![0, 1, 2]);
-        assert_eq!(parse_layers("1, 3,1", 5).unwrap(), vec![1, 3]);
-        assert!(parse_layers("7", 6)
-            .unwrap_err()
-            .to_string()
-            .contains("0..=6"));
-        assert!(parse_layers("x", 6).is_err());
-    }
-
-    #[test]
-    fn mean_and_last_pooling() {
-        let h = [1.0, 2.0, 3.0, 4.0, 100.0, 100.0]; // T=3 (last row is padding), C=2
-        let mut out = [0.0; 2];
-        pool(&h, 2, 2, Pooling::Mean, &mut out);
-        assert_eq!(out, [2.0, 3.0]);
-        pool(&h, 2, 2, Pooling::Last, &mut out);
-        assert_eq!(out, [3.0, 4.0]);
-    }
-}
-
 /// Embeds many sequences in length-sorted batches of at most `max_batch` sequences
 /// (similar lengths share a batch, so little padding is computed) and returns the
 /// embeddings in input order. `progress(done)` is called after each batch.
@@ -208,4 +182,30 @@ pub fn embed_all(
         progress(done);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_parse() {
+        assert_eq!(parse_layers("all", 2).unwrap(), vec![0, 1, 2]);
+        assert_eq!(parse_layers("1, 3,1", 5).unwrap(), vec![1, 3]);
+        assert!(parse_layers("7", 6)
+            .unwrap_err()
+            .to_string()
+            .contains("0..=6"));
+        assert!(parse_layers("x", 6).is_err());
+    }
+
+    #[test]
+    fn mean_and_last_pooling() {
+        let h = [1.0, 2.0, 3.0, 4.0, 100.0, 100.0]; // T=3 (last row is padding), C=2
+        let mut out = [0.0; 2];
+        pool(&h, 2, 2, Pooling::Mean, &mut out);
+        assert_eq!(out, [2.0, 3.0]);
+        pool(&h, 2, 2, Pooling::Last, &mut out);
+        assert_eq!(out, [3.0, 4.0]);
+    }
 }

@@ -38,7 +38,7 @@ impl Checkpoint {
         }
         let config = Config::from_tensors(source, &tensors)?;
         for (name, t) in &tensors {
-            if let Some(pos) = t.to_f32().iter().position(|v| !v.is_finite()) {
+            if let Some(pos) = t.first_non_finite() {
                 return Err(Error::tensor(
                     source,
                     name,

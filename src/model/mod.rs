@@ -8,6 +8,7 @@ pub mod layout;
 pub mod load;
 pub mod pickle;
 pub mod pth;
+pub mod random;
 pub mod tensor;
 pub mod zip;
 

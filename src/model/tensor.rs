@@ -92,6 +92,24 @@ impl Tensor {
         }
     }
 
+    /// Flat index of the first NaN or ±Inf value, if any (checks the bit patterns
+    /// directly: an all-ones exponent).
+    pub fn first_non_finite(&self) -> Option<usize> {
+        let halves = |exp_mask: u16| {
+            self.bytes
+                .chunks_exact(2)
+                .position(|b| u16::from_le_bytes([b[0], b[1]]) & exp_mask == exp_mask)
+        };
+        match self.dtype {
+            DType::F32 => self
+                .bytes
+                .chunks_exact(4)
+                .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+            DType::F16 => halves(0x7C00),
+            DType::BF16 => halves(0x7F80),
+        }
+    }
+
     /// Values rounded to f16 bits (what the GPU's packed-f16 path uploads).
     pub fn to_f16_bits(&self) -> Vec<u16> {
         match self.dtype {
@@ -113,5 +131,31 @@ impl Tensor {
         assert_eq!(shape.iter().product::<usize>(), self.numel());
         self.shape = shape;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_found_in_every_dtype() {
+        let f32s = Tensor::from_f32(vec![3], &[1.0, f32::NAN, 2.0]);
+        assert_eq!(f32s.first_non_finite(), Some(1));
+        let h = |v: f32| half::f16::from_f32(v).to_le_bytes();
+        let f16s = Tensor::new(
+            vec![3],
+            DType::F16,
+            [h(1.0), h(65504.0), h(f32::INFINITY)].concat(),
+        )
+        .unwrap();
+        assert_eq!(f16s.first_non_finite(), Some(2));
+        let b = |v: f32| half::bf16::from_f32(v).to_le_bytes();
+        let bf16s = Tensor::new(vec![2], DType::BF16, [b(-3e38), b(f32::NAN)].concat()).unwrap();
+        assert_eq!(bf16s.first_non_finite(), Some(1));
+        assert_eq!(
+            Tensor::from_f32(vec![1], &[f32::MAX]).first_non_finite(),
+            None
+        );
     }
 }

@@ -17,17 +17,9 @@ pub fn from_json(text: &str) -> Result<Trace> {
 }
 
 /// Writes the trace to `path` atomically: a reader sees the old file or the whole new one.
+#[cfg(feature = "native")]
 pub fn write_json(trace: &Trace, path: &Path) -> Result<()> {
-    let text = to_json(trace)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::file(path.display(), "not a file path"))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::file(path.display(), format!("cannot write the trace: {e}"))
-    })
+    crate::io::write_atomic(path, to_json(trace)?.as_bytes())
 }
 
 /// Reads a trace file.

@@ -28,7 +28,9 @@ pub mod equations;
 mod json;
 
 pub use compute::{half_life, shift_amounts};
-pub use json::{from_json, read_json, to_json, write_json};
+#[cfg(feature = "native")]
+pub use json::write_json;
+pub use json::{from_json, read_json, to_json};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,86 @@
+// RWKV-6 WKV recurrence, one workgroup per (sequence b, head h), token by token.
+// The head's state S ∈ R^{N×N} is laid out [key i][value j]; thread j owns column S[:, j]
+// in registers for the whole sequence:
+//
+//   o_t[j]  = Σ_i r_t[i] · (S[i][j] + u[i] · k_t[i] · v_t[j])          u = time_faaaa[h]
+//   S[i][j] ← exp(logw_t[i]) · S[i][j] + k_t[i] · v_t[j]
+//
+// r_t, k_t and the decay exp(logw_t) of a block of TOKEN_BLOCK tokens are staged in
+// workgroup memory (each thread loads its own channel, then all share them), so there are
+// two barriers per block instead of per token (4 tokens, 3 KiB for N = 64: fewer
+// barriers without limiting how many workgroups fit on a GPU core). The state is
+// only read from / written to global memory at pass boundaries, when a sequence spans
+// several passes. Steps stop at the sequence's real length, so the saved state is exact
+// for padded batches too. Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;`
+// and run.wgsl.
+
+struct Params {
+    tokens: u32,   // T (chunk length)
+    batch: u32,    // B
+    dim: u32,      // C
+    heads: u32,    // H
+    u_off: u32,    // offset of time_faaaa[0][0] in `vecs`
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> r: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> logw: array<f32>;
+@group(0) @binding(5) var<storage, read> vecs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state: array<f32>; // [B][H][N][N]
+
+var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
+var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
+var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
+var<workgroup> u_s: array<f32, HEAD_SIZE>;
+
+@compute @workgroup_size(HEAD_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+    let h = wg.x;
+    let b = wg.y;
+    let n = HEAD_SIZE;
+    u_s[j] = vecs[p.u_off + h * n + j];
+    var s: array<f32, HEAD_SIZE>;
+    let s_base = (b * p.heads + h) * n * n;
+    for (var i = 0u; i < n; i = i + 1u) {
+        s[i] = 0.0;
+    }
+    if run.load_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            s[i] = state[s_base + i * n + j];
+        }
+    }
+    let len = seq_len(b);
+    let steps = min(p.tokens, select(0u, len - run.t0, len > run.t0));
+    for (var t0 = 0u; t0 < steps; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, steps - t0);
+        // stage r, k and the decay of a block of tokens: one barrier per block, not per token
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            r_s[tt * n + j] = r[idx];
+            k_s[tt * n + j] = k[idx];
+            w_s[tt * n + j] = exp(logw[idx]);
+        }
+        workgroupBarrier();
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            let vj = v[idx];
+            let at = tt * n;
+            var o = 0.0;
+            for (var i = 0u; i < n; i = i + 1u) {
+                let kv = k_s[at + i] * vj;
+                o = o + r_s[at + i] * (s[i] + u_s[i] * kv);
+                s[i] = w_s[at + i] * s[i] + kv;
+            }
+            out[idx] = o;
+        }
+        workgroupBarrier();
+    }
+    if run.store_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            state[s_base + i * n + j] = s[i];
+        }
+    }
+}

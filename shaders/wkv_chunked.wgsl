@@ -1,0 +1,169 @@
+// RWKV-6 WKV, chunked (parallel in time), exact and overflow-free. Same recurrence as
+// wkv.wgsl, state S ∈ R^{N×N} per (sequence, head) laid out [key i][value j]:
+//
+//   o_t[j]  = Σ_i r_t[i] · (S[i][j] + u[i] · k_t[i] · v_t[j])
+//   S[i][j] ← w_t[i] · S[i][j] + k_t[i] · v_t[j],          w_t = exp(logw_t)
+//
+// Split the T tokens into chunks of L. Over one chunk c, the recurrence is affine in the
+// state it starts from:  S_end = diag(D_c) · S_start + ΔS_c  with
+//   D_c[i]      = Π_{t∈c} w_t[i] = exp(Σ_{t∈c} logw_t[i])
+//   ΔS_c[i][j]  = the state the chunk reaches from S = 0.
+// Three entry points:
+//   1. chunk_states  (one workgroup per sequence × head × chunk): ΔS_c and D_c by running
+//      the recurrence from zero over the chunk;
+//   2. scan          (one workgroup per sequence × head, serial over chunks):
+//      S_start(0) = carried state (or 0);  S_start(c+1) = D_c ⊙ S_start(c) + ΔS_c,
+//      written over ΔS_c; the final S_start is the state carried to the next pass;
+//   3. chunk_outputs (one workgroup per sequence × head × chunk): the recurrence again
+//      from S_start(c), emitting o_t.
+// Every step only multiplies by decays ≤ 1 and adds, exactly as the serial kernel does,
+// so no exp(−Σ logw) factor can overflow (log-decays reach −20 per step and below).
+// Work is 2× the serial kernel's; parallelism is (T/L)× larger, which pays when
+// sequences are few and long. Thread j owns column j; tokens are staged in blocks of
+// TOKEN_BLOCK as in wkv.wgsl. Prepend HEAD_SIZE, TOKEN_BLOCK and run.wgsl.
+
+struct Params {
+    tokens: u32,   // T (pass length)
+    batch: u32,    // B
+    dim: u32,      // C
+    heads: u32,    // H
+    u_off: u32,    // offset of time_faaaa in `vecs`
+    chunk: u32,    // L
+    chunks: u32,   // ⌈T / L⌉
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> r: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> logw: array<f32>;
+@group(0) @binding(5) var<storage, read> vecs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [B][H][N][N] carried
+@group(0) @binding(9) var<storage, read_write> chunk_state: array<f32>;  // [B][H][chunks][N][N]
+@group(0) @binding(10) var<storage, read_write> chunk_decay: array<f32>; // [B][H][chunks][N]
+
+var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
+var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
+var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
+var<workgroup> u_s: array<f32, HEAD_SIZE>;
+
+// Real tokens of chunk `c` of sequence `b` in this pass: positions t_first .. t_first+count−1.
+fn chunk_span(b: u32, c: u32) -> vec2<u32> {
+    let t_first = c * p.chunk;
+    let len = seq_len(b);
+    let real = min(p.tokens, select(0u, len - run.t0, len > run.t0));
+    let count = min(p.chunk, select(0u, real - t_first, real > t_first));
+    return vec2<u32>(t_first, count);
+}
+
+fn chunk_base(b: u32, h: u32, c: u32) -> u32 {
+    return ((b * p.heads + h) * p.chunks + c) * HEAD_SIZE;
+}
+
+@compute @workgroup_size(HEAD_SIZE)
+fn chunk_states(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+    let h = wg.x;
+    let c = wg.y;
+    let b = wg.z;
+    let n = HEAD_SIZE;
+    let span = chunk_span(b, c);
+    var s: array<f32, HEAD_SIZE>;
+    for (var i = 0u; i < n; i = i + 1u) {
+        s[i] = 0.0;
+    }
+    var log_decay = 0.0; // Σ logw[i = j] over the chunk, for D_c[j]
+    let end = span.x + span.y;
+    for (var t0 = span.x; t0 < end; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, end - t0);
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            k_s[tt * n + j] = k[idx];
+            w_s[tt * n + j] = exp(logw[idx]);
+            log_decay = log_decay + logw[idx];
+        }
+        workgroupBarrier();
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let vj = v[(b * p.tokens + t0 + tt) * p.dim + h * n + j];
+            let at = tt * n;
+            for (var i = 0u; i < n; i = i + 1u) {
+                s[i] = w_s[at + i] * s[i] + k_s[at + i] * vj;
+            }
+        }
+        workgroupBarrier();
+    }
+    let base = chunk_base(b, h, c);
+    for (var i = 0u; i < n; i = i + 1u) {
+        chunk_state[(base + i) * n + j] = s[i];
+    }
+    chunk_decay[base + j] = exp(log_decay);
+}
+
+@compute @workgroup_size(HEAD_SIZE)
+fn scan(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+    let h = wg.x;
+    let b = wg.y;
+    let n = HEAD_SIZE;
+    let s_base = (b * p.heads + h) * n * n;
+    var s: array<f32, HEAD_SIZE>;
+    for (var i = 0u; i < n; i = i + 1u) {
+        s[i] = 0.0;
+    }
+    if run.load_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            s[i] = state[s_base + i * n + j];
+        }
+    }
+    for (var c = 0u; c < p.chunks; c = c + 1u) {
+        let base = chunk_base(b, h, c);
+        for (var i = 0u; i < n; i = i + 1u) {
+            let delta = chunk_state[(base + i) * n + j];
+            chunk_state[(base + i) * n + j] = s[i];
+            s[i] = chunk_decay[base + i] * s[i] + delta;
+        }
+    }
+    if run.store_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            state[s_base + i * n + j] = s[i];
+        }
+    }
+}
+
+@compute @workgroup_size(HEAD_SIZE)
+fn chunk_outputs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+    let h = wg.x;
+    let c = wg.y;
+    let b = wg.z;
+    let n = HEAD_SIZE;
+    u_s[j] = vecs[p.u_off + h * n + j];
+    let span = chunk_span(b, c);
+    let base = chunk_base(b, h, c);
+    var s: array<f32, HEAD_SIZE>;
+    for (var i = 0u; i < n; i = i + 1u) {
+        s[i] = chunk_state[(base + i) * n + j];
+    }
+    let end = span.x + span.y;
+    for (var t0 = span.x; t0 < end; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, end - t0);
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            r_s[tt * n + j] = r[idx];
+            k_s[tt * n + j] = k[idx];
+            w_s[tt * n + j] = exp(logw[idx]);
+        }
+        workgroupBarrier();
+        for (var tt = 0u; tt < count; tt = tt + 1u) {
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
+            let vj = v[idx];
+            let at = tt * n;
+            var o = 0.0;
+            for (var i = 0u; i < n; i = i + 1u) {
+                let kv = k_s[at + i] * vj;
+                o = o + r_s[at + i] * (s[i] + u_s[i] * kv);
+                s[i] = w_s[at + i] * s[i] + kv;
+            }
+            out[idx] = o;
+        }
+        workgroupBarrier();
+    }
+}

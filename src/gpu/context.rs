@@ -1,0 +1,433 @@
+//! Adapter selection, device creation within WebGPU's default limits, tracked buffers
+//! (current and peak bytes), error capture (validation errors, device loss) and
+//! asynchronous read-back that works natively and in the browser.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use super::GpuOptions;
+use crate::{Error, Result};
+
+/// Bytes of device memory held by the engine's buffers, now and at most.
+#[derive(Debug, Default)]
+pub struct MemoryTracker {
+    current: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl MemoryTracker {
+    fn add(&self, bytes: u64) {
+        let now = self.current.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+    pub fn current(&self) -> u64 {
+        self.current.load(Ordering::Relaxed)
+    }
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// A wgpu buffer whose bytes count in the engine's [`MemoryTracker`] while it lives.
+#[derive(Debug)]
+pub struct GpuBuffer {
+    pub buffer: wgpu::Buffer,
+    pub size: u64,
+    tracker: Arc<MemoryTracker>,
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        self.tracker.current.fetch_sub(self.size, Ordering::Relaxed);
+    }
+}
+
+/// The device, its queue and what was chosen.
+pub struct Context {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    /// The limits requested (WebGPU defaults, or lower where the adapter is lower).
+    pub limits: wgpu::Limits,
+    /// Largest storage binding the engine may use (≤ limits.max_storage_buffer_binding_size).
+    pub max_binding: u64,
+    /// Whether timestamp queries were enabled.
+    pub timestamps: bool,
+    pub memory: Arc<MemoryTracker>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+/// Parses a backend name into wgpu's flag set; `None` = `WGPU_BACKEND` or all.
+pub fn parse_backends(name: Option<&str>) -> Result<wgpu::Backends> {
+    let Some(name) = name else {
+        return Ok(wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()));
+    };
+    match name.trim().to_ascii_lowercase().as_str() {
+        "auto" | "all" => Ok(wgpu::Backends::all()),
+        "vulkan" | "vk" => Ok(wgpu::Backends::VULKAN),
+        "gl" | "gles" | "opengl" => Ok(wgpu::Backends::GL),
+        "metal" => Ok(wgpu::Backends::METAL),
+        "dx12" | "d3d12" => Ok(wgpu::Backends::DX12),
+        "webgpu" | "browser" => Ok(wgpu::Backends::BROWSER_WEBGPU),
+        other => Err(Error::gpu(format!(
+            "unknown backend `{other}` (expected vulkan, gl, metal, dx12 or webgpu)"
+        ))),
+    }
+}
+
+/// Preference order when no adapter is named: discrete > integrated > virtual > other > CPU.
+#[cfg(not(target_arch = "wasm32"))]
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 4,
+        wgpu::DeviceType::IntegratedGpu => 3,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 1,
+        wgpu::DeviceType::Cpu => 0,
+    }
+}
+
+/// One line per adapter: `[index] name (backend, type)`.
+pub fn describe(i: usize, info: &wgpu::AdapterInfo) -> String {
+    format!(
+        "[{i}] {} ({:?}, {:?})",
+        info.name, info.backend, info.device_type
+    )
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter wgpu finds for these backends (native only; the browser has one).
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn list_adapters(backend: Option<&str>) -> Result<Vec<wgpu::AdapterInfo>> {
+    let backends = parse_backends(backend)?;
+    let adapters = instance(backends).enumerate_adapters(backends).await;
+    Ok(adapters.iter().map(|a| a.get_info()).collect())
+}
+
+/// Chooses the adapter: by index, by name substring, or the best-ranked one.
+#[cfg(not(target_arch = "wasm32"))]
+async fn pick_adapter(
+    inst: &wgpu::Instance,
+    backends: wgpu::Backends,
+    choice: Option<&str>,
+) -> Result<wgpu::Adapter> {
+    let adapters = inst.enumerate_adapters(backends).await;
+    let listing = || {
+        let names: Vec<String> = adapters
+            .iter()
+            .enumerate()
+            .map(|(i, a)| describe(i, &a.get_info()))
+            .collect();
+        if names.is_empty() {
+            "none found (is a Vulkan/GL driver installed? on CPU-only machines install mesa-vulkan-drivers)".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let found = match choice.map(str::trim) {
+        None | Some("") => adapters
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i))
+            .map(|(_, a)| a.clone()),
+        Some(s) => match s.parse::<usize>() {
+            Ok(i) => adapters.get(i).cloned(),
+            Err(_) => {
+                let want = s.to_ascii_lowercase();
+                adapters
+                    .iter()
+                    .find(|a| a.get_info().name.to_ascii_lowercase().contains(&want))
+                    .cloned()
+            }
+        },
+    };
+    found.ok_or_else(|| {
+        Error::gpu(format!(
+            "no adapter matches `{}`; available: {}",
+            choice.unwrap_or("any"),
+            listing()
+        ))
+    })
+}
+
+/// In the browser there is exactly one adapter to ask for.
+#[cfg(target_arch = "wasm32")]
+async fn pick_adapter(
+    inst: &wgpu::Instance,
+    _backends: wgpu::Backends,
+    _choice: Option<&str>,
+) -> Result<wgpu::Adapter> {
+    let opts = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    };
+    inst.request_adapter(&opts)
+        .await
+        .map_err(|e| Error::gpu(format!("no WebGPU adapter: {e}")))
+}
+
+/// WebGPU's default limits for everything the engine uses, lowered where the adapter is lower.
+fn required_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
+    let webgpu = wgpu::Limits::default();
+    let mut l = adapter.clone();
+    l.max_storage_buffer_binding_size = l
+        .max_storage_buffer_binding_size
+        .min(webgpu.max_storage_buffer_binding_size);
+    l.max_buffer_size = l.max_buffer_size.min(webgpu.max_buffer_size);
+    l.max_storage_buffers_per_shader_stage = l
+        .max_storage_buffers_per_shader_stage
+        .min(webgpu.max_storage_buffers_per_shader_stage);
+    l.max_compute_invocations_per_workgroup = l
+        .max_compute_invocations_per_workgroup
+        .min(webgpu.max_compute_invocations_per_workgroup);
+    l.max_compute_workgroup_storage_size = l
+        .max_compute_workgroup_storage_size
+        .min(webgpu.max_compute_workgroup_storage_size);
+    l.max_uniform_buffer_binding_size = l
+        .max_uniform_buffer_binding_size
+        .min(webgpu.max_uniform_buffer_binding_size);
+    l
+}
+
+/// What the engine needs at least; a clear error instead of a failed pipeline later.
+fn check_limits(l: &wgpu::Limits, info: &wgpu::AdapterInfo) -> Result<()> {
+    let short = |what: &str, have: u64, need: u64| {
+        Error::gpu(format!(
+            "adapter `{}` offers {what} = {have}, the engine needs at least {need}",
+            info.name
+        ))
+    };
+    if l.max_storage_buffers_per_shader_stage < 7 {
+        return Err(short(
+            "max_storage_buffers_per_shader_stage",
+            l.max_storage_buffers_per_shader_stage as u64,
+            7,
+        ));
+    }
+    if l.max_compute_invocations_per_workgroup < 256 {
+        return Err(short(
+            "max_compute_invocations_per_workgroup",
+            l.max_compute_invocations_per_workgroup as u64,
+            256,
+        ));
+    }
+    if l.max_compute_workgroup_storage_size < 8192 {
+        return Err(short(
+            "max_compute_workgroup_storage_size",
+            l.max_compute_workgroup_storage_size as u64,
+            8192,
+        ));
+    }
+    if l.max_uniform_buffer_binding_size < 16400 {
+        return Err(short(
+            "max_uniform_buffer_binding_size",
+            l.max_uniform_buffer_binding_size,
+            16400,
+        ));
+    }
+    Ok(())
+}
+
+impl Context {
+    /// Picks the adapter, opens a device within WebGPU's default limits, installs error capture.
+    pub async fn new(opts: &GpuOptions) -> Result<Context> {
+        let backends = parse_backends(opts.backend.as_deref())?;
+        let inst = instance(backends);
+        let adapter = pick_adapter(&inst, backends, opts.adapter.as_deref()).await?;
+        let info = adapter.get_info();
+        let limits = required_limits(&adapter.limits());
+        check_limits(&limits, &info)?;
+        let timestamps =
+            opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("rwkv-lens"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = adapter
+            .request_device(&desc)
+            .await
+            .map_err(|e| Error::gpu(format!("failed to open a device on `{}`: {e}", info.name)))?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        install_error_capture(&device, &errors);
+        let mut max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if let Some(lower) = opts.max_binding_bytes {
+            max_binding = max_binding.min(lower.max(1024));
+        }
+        Ok(Context {
+            device,
+            queue,
+            info,
+            limits,
+            max_binding,
+            timestamps,
+            memory: Arc::new(MemoryTracker::default()),
+            errors,
+        })
+    }
+
+    /// The first captured error (validation failure, device loss), if any, as `Error::Gpu`.
+    pub fn check_errors(&self) -> Result<()> {
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        match errors.first() {
+            None => Ok(()),
+            Some(first) => {
+                let msg = format!("{} ({} error(s) in total)", one_line(first), errors.len());
+                errors.clear();
+                Err(Error::gpu(msg))
+            }
+        }
+    }
+
+    /// A new tracked buffer, refusing sizes above the device's `max_buffer_size`.
+    pub fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<GpuBuffer> {
+        let size = size.max(16).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        if size > self.limits.max_buffer_size {
+            return Err(Error::gpu(format!(
+                "buffer `{label}` needs {size} bytes, above this device's max_buffer_size {}",
+                self.limits.max_buffer_size
+            )));
+        }
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        });
+        self.memory.add(size);
+        Ok(GpuBuffer {
+            buffer,
+            size,
+            tracker: self.memory.clone(),
+        })
+    }
+
+    /// A storage buffer holding `bytes` (padded to 4).
+    pub fn storage_init(&self, label: &str, bytes: &[u8]) -> Result<GpuBuffer> {
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let buf = self.buffer(label, bytes.len() as u64, usage)?;
+        let whole = bytes.len() - bytes.len() % 4;
+        self.queue.write_buffer(&buf.buffer, 0, &bytes[..whole]);
+        if whole < bytes.len() {
+            let mut tail = [0u8; 4];
+            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+            self.queue.write_buffer(&buf.buffer, whole as u64, &tail);
+        }
+        Ok(buf)
+    }
+
+    /// Submits pending uploads and (natively) waits, so staging memory is released.
+    pub fn flush(&self) -> Result<()> {
+        self.queue.submit(std::iter::empty());
+        self.wait()
+    }
+
+    /// Natively blocks until the queue is idle; a no-op in the browser.
+    pub fn wait(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.check_errors()
+    }
+
+    /// Reads `size` bytes of a MAP_READ buffer (awaits the GPU; never blocks in the browser).
+    pub async fn read(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let slice = buffer.slice(0..size);
+        let (sender, receiver) = oneshot();
+        slice.map_async(wgpu::MapMode::Read, move |r| sender.send(r));
+        self.wait()?;
+        receiver
+            .await
+            .map_err(|e| Error::gpu(format!("mapping a read-back buffer failed: {e}")))?;
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| Error::gpu(format!("reading a mapped buffer failed: {e}")))?
+            .to_vec();
+        buffer.unmap();
+        self.check_errors()?;
+        Ok(data)
+    }
+}
+
+/// A multi-line wgpu error as one line (messages of this crate are single lines).
+pub fn one_line(msg: &str) -> String {
+    let parts: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| "│┌─^ ".contains(c)))
+        .collect();
+    parts.join(" | ")
+}
+
+fn install_error_capture(device: &wgpu::Device, errors: &Arc<Mutex<Vec<String>>>) {
+    let sink = errors.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e.to_string());
+    }));
+    let sink = errors.clone();
+    device.set_device_lost_callback(move |reason, msg| {
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!("device lost ({reason:?}): {msg}"));
+    });
+}
+
+/// A one-shot channel: the map_async callback sends, the engine awaits.
+struct Slot<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+}
+
+struct Sender<T>(Arc<Mutex<Slot<T>>>);
+struct Receiver<T>(Arc<Mutex<Slot<T>>>);
+
+fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
+    let slot = Arc::new(Mutex::new(Slot {
+        value: None,
+        waker: None,
+    }));
+    (Sender(slot.clone()), Receiver(slot))
+}
+
+impl<T> Sender<T> {
+    fn send(self, value: T) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.value = Some(value);
+        if let Some(w) = slot.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.value.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

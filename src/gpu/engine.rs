@@ -1,0 +1,445 @@
+//! The GPU engine's API: build from a checkpoint, embed batches of token sequences
+//! (pooled per layer on the device), or return every layer's per-token hidden states.
+//!
+//! The core is `async` (it must not block in the browser); native code uses
+//! [`GpuEngine::new`], [`GpuEngine::forward_hidden`] and the [`Engine`] trait, which wrap
+//! the async versions with `pollster`.
+
+use super::batch::{gather, make_groups, validate, Group};
+use super::context::Context;
+use super::kernels::wkv::DEFAULT_CHUNK;
+use super::kernels::{Pipelines, Shape};
+use super::layers::Builder;
+use super::plan::{Activations, Capacity, ChunkInfo, Plan};
+use super::profile::{Profile, Timer};
+use super::weights::GpuWeights;
+use super::{GpuOptions, MatmulKind, WkvKind};
+use crate::embed::{Embeddings, Pooling};
+use crate::model::{Checkpoint, Config, Tensor};
+use crate::{Error, Result};
+
+/// Most sequences per pass by default (bounds the pooled-output buffers).
+pub const DEFAULT_MAX_SEQUENCES: usize = 64;
+
+/// Per-token hidden states of every layer, as the CPU reference returns them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hidden {
+    /// `[n_layer+1]` entries, each `[B][T][C]` (T = longest sequence; padding rows are 0).
+    pub hidden: Vec<Vec<f32>>,
+    pub lengths: Vec<usize>,
+    /// T.
+    pub tokens: usize,
+    pub dim: usize,
+}
+
+/// RWKV-6 on a wgpu device.
+pub struct GpuEngine {
+    ctx: Context,
+    config: Config,
+    /// Kept alive for the bind groups (and for memory accounting).
+    _weights: GpuWeights,
+    plan: Plan,
+    emb: Tensor,
+    opts: GpuOptions,
+    tiled: bool,
+    last_profile: Option<Profile>,
+}
+
+/// What one pass over a group returns.
+struct GroupOutput {
+    /// Requested poolings, each `[L+1][B][C]`.
+    pooled: Vec<Vec<f32>>,
+    /// Per chunk `[L+1][B·T][C]` when capturing.
+    captured: Vec<Vec<f32>>,
+}
+
+impl GpuEngine {
+    /// Opens the device, uploads the weights and builds the cached pass.
+    pub async fn new_async(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
+        let config = ck.config.clone();
+        if config.head_size == 0 || config.head_size > 256 {
+            return Err(Error::gpu(format!(
+                "{}: head size {} is not supported (1..=256)",
+                ck.source, config.head_size
+            )));
+        }
+        let ctx = Context::new(&opts).await?;
+        let weights = GpuWeights::upload(&ctx, ck, opts.precision)?;
+        let tiled = match opts.matmul {
+            MatmulKind::Auto => ctx.info.device_type != wgpu::DeviceType::Cpu,
+            MatmulKind::Registers => false,
+            MatmulKind::Tiled => true,
+        };
+        let cap = Capacity::new(&ctx, &config, opts.max_batch_tokens, DEFAULT_MAX_SEQUENCES)?;
+        let mut pipes = Pipelines::default();
+        let gpu = ctx.info.device_type != wgpu::DeviceType::Cpu;
+        let plan = build_plan(
+            &ctx,
+            &mut pipes,
+            &weights,
+            &config,
+            cap,
+            (tiled, opts.wkv, gpu),
+        )
+        .await?;
+        ctx.flush()?;
+        let emb = ck.get("emb.weight")?.clone();
+        Ok(GpuEngine {
+            ctx,
+            config,
+            _weights: weights,
+            plan,
+            emb,
+            opts,
+            tiled,
+            last_profile: None,
+        })
+    }
+
+    /// Blocking constructor for native code.
+    #[cfg(feature = "native")]
+    pub fn new(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
+        pollster::block_on(Self::new_async(ck, opts))
+    }
+
+    /// What was chosen: adapter, backend, device type, kernels and limits.
+    pub fn report(&self) -> String {
+        let i = &self.ctx.info;
+        format!(
+            "adapter `{}` ({:?}, {:?}, driver {} {}); weights {:?}; matmul {}; pass ≤ {} tokens / {} sequences; storage binding ≤ {} MiB; timestamps {}",
+            i.name,
+            i.backend,
+            i.device_type,
+            i.driver,
+            i.driver_info,
+            self.opts.precision,
+            if self.tiled { "tiled (workgroup memory)" } else { "register-blocked" },
+            self.plan.cap.tokens,
+            self.plan.cap.batch,
+            self.ctx.max_binding >> 20,
+            if self.ctx.timestamps { "on" } else { "off" },
+        )
+    }
+
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.ctx.info
+    }
+
+    /// Per-kernel times of the last call, when built with `profile: true` and the
+    /// adapter has timestamp queries.
+    pub fn last_profile(&self) -> Option<&Profile> {
+        self.last_profile.as_ref()
+    }
+
+    /// Turns per-kernel timing on or off for the next calls (needs timestamp queries,
+    /// which are only requested when the engine was built with `profile: true`).
+    pub fn set_profile(&mut self, on: bool) {
+        self.opts.profile = on;
+    }
+
+    /// Bytes of device memory allocated by the engine: now, and at most so far.
+    pub fn memory_bytes(&self) -> (u64, u64) {
+        (self.ctx.memory.current(), self.ctx.memory.peak())
+    }
+
+    /// Number of kernel dispatches in one pass.
+    pub fn dispatches_per_pass(&self) -> usize {
+        self.plan.dispatches().count()
+    }
+
+    /// Per-layer pooled embeddings of a batch (any lengths; split into passes as needed).
+    pub async fn embed_tokens_async(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
+        validate(tokens, self.config.vocab_size)?;
+        if let Some(&l) = layers.iter().find(|&&l| l > self.config.n_layer) {
+            return Err(Error::input(format!(
+                "layer {l} is out of range: this model has layers 0..={}",
+                self.config.n_layer
+            )));
+        }
+        if poolings.is_empty() || layers.is_empty() {
+            return Err(Error::input(
+                "embed: ask for at least one layer and one pooling",
+            ));
+        }
+        let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
+        let mut out = Embeddings::zeros(layers, poolings, tokens.len(), self.config.n_embd);
+        self.last_profile = None;
+        for group in make_groups(&lengths, self.plan.cap) {
+            let res = self.run_group(tokens, &group, poolings, false).await?;
+            self.scatter_pooled(&group, &res.pooled, layers, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Every layer's per-token hidden states (teaching and tests).
+    pub async fn forward_hidden_async(&mut self, tokens: &[Vec<u32>]) -> Result<Hidden> {
+        validate(tokens, self.config.vocab_size)?;
+        let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
+        let t_max = lengths.iter().copied().max().unwrap_or(0);
+        let (c, n_out) = (self.config.n_embd, self.config.n_layer + 1);
+        let mut hidden = vec![vec![0.0f32; tokens.len() * t_max * c]; n_out];
+        self.last_profile = None;
+        for group in make_groups(&lengths, self.plan.cap) {
+            let res = self
+                .run_group(tokens, &group, &[Pooling::Mean], true)
+                .await?;
+            let rows = group.members.len() * group.tokens;
+            for (chunk, data) in res.captured.iter().enumerate() {
+                let t0 = chunk * group.tokens;
+                for (b, &seq) in group.members.iter().enumerate() {
+                    let real = lengths[seq].saturating_sub(t0).min(group.tokens);
+                    for (l, layer) in hidden.iter_mut().enumerate() {
+                        let src = (l * rows + b * group.tokens) * c;
+                        let dst = (seq * t_max + t0) * c;
+                        layer[dst..dst + real * c].copy_from_slice(&data[src..src + real * c]);
+                    }
+                }
+            }
+        }
+        Ok(Hidden {
+            hidden,
+            lengths,
+            tokens: t_max,
+            dim: c,
+        })
+    }
+
+    /// Blocking [`forward_hidden_async`](Self::forward_hidden_async) for native code.
+    #[cfg(feature = "native")]
+    pub fn forward_hidden(&mut self, tokens: &[Vec<u32>]) -> Result<Hidden> {
+        pollster::block_on(self.forward_hidden_async(tokens))
+    }
+
+    /// Runs one group through all its chunks; returns pooled blocks (and captures).
+    async fn run_group(
+        &mut self,
+        tokens: &[Vec<u32>],
+        g: &Group,
+        poolings: &[Pooling],
+        capture: bool,
+    ) -> Result<GroupOutput> {
+        let seqs: Vec<&[u32]> = g.members.iter().map(|&i| tokens[i].as_slice()).collect();
+        let lengths: Vec<u32> = seqs.iter().map(|s| s.len() as u32).collect();
+        let shape = Shape {
+            batch: seqs.len() as u32,
+            tokens: g.tokens as u32,
+        };
+        self.plan.write_params(&self.ctx, shape);
+        let mut captured = Vec::new();
+        for chunk in 0..g.chunks {
+            let t0 = chunk * g.tokens;
+            let x0 = gather(&self.emb, &seqs, t0, g.tokens, self.config.n_embd);
+            self.ctx
+                .queue
+                .write_buffer(&self.plan.bufs.xx.buffer, 0, bytemuck::cast_slice(&x0));
+            let info = ChunkInfo {
+                t0: t0 as u32,
+                load_state: chunk > 0,
+                store_state: chunk + 1 < g.chunks,
+                last_chunk: chunk + 1 == g.chunks,
+            };
+            self.plan.write_run(&self.ctx, info, &lengths);
+            let data = self
+                .run_chunk(
+                    shape,
+                    g.chunks > 1,
+                    capture,
+                    info.last_chunk.then_some(poolings),
+                )
+                .await?;
+            captured.extend(data);
+        }
+        let pooled = self.read_pooled(shape, poolings).await?;
+        Ok(GroupOutput { pooled, captured })
+    }
+
+    /// Encodes and submits one chunk (one command encoder); returns its capture if asked.
+    async fn run_chunk(
+        &mut self,
+        shape: Shape,
+        carry: bool,
+        capture: bool,
+        pool_copy: Option<&[Pooling]>,
+    ) -> Result<Option<Vec<f32>>> {
+        let layer_bytes = shape.rows() as u64 * self.config.n_embd as u64 * 4;
+        let cap_buf = if capture {
+            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+            Some(self.ctx.buffer(
+                "capture",
+                layer_bytes * (self.config.n_layer as u64 + 1),
+                usage,
+            )?)
+        } else {
+            None
+        };
+        let mut timer = match self.opts.profile && self.ctx.timestamps {
+            true => Some(Timer::new(&self.ctx, self.dispatches_per_pass())?),
+            false => None,
+        };
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("rwkv pass"),
+            });
+        self.plan.encode(
+            &mut enc,
+            shape,
+            carry,
+            cap_buf.as_ref().map(|b| &b.buffer),
+            timer.as_mut(),
+        );
+        if let Some(poolings) = pool_copy {
+            self.copy_pooled(&mut enc, shape, poolings);
+        }
+        if let Some(t) = &timer {
+            t.resolve(&mut enc);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        if let Some(t) = timer {
+            let p = t.finish(&self.ctx).await?;
+            self.last_profile
+                .get_or_insert_with(Profile::default)
+                .merge(&p);
+        }
+        match cap_buf {
+            Some(b) => {
+                let bytes = self.ctx.read(&b.buffer, b.size).await?;
+                Ok(Some(bytemuck::cast_slice(&bytes).to_vec()))
+            }
+            None => {
+                self.ctx.wait()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Bytes of one pooling block `[L+1][B][C]`.
+    fn pooled_block_bytes(&self, shape: Shape) -> u64 {
+        (self.config.n_layer as u64 + 1) * shape.batch as u64 * self.config.n_embd as u64 * 4
+    }
+
+    /// Copies the requested pooling blocks into the read-back buffer, back to back.
+    fn copy_pooled(&self, enc: &mut wgpu::CommandEncoder, shape: Shape, poolings: &[Pooling]) {
+        let block = self.pooled_block_bytes(shape);
+        let bufs: &Activations = &self.plan.bufs;
+        for (i, p) in poolings.iter().enumerate() {
+            let src = match p {
+                Pooling::Mean => 0,
+                Pooling::Last => block,
+            };
+            enc.copy_buffer_to_buffer(
+                &bufs.pooled.buffer,
+                src,
+                &bufs.readback.buffer,
+                i as u64 * block,
+                block,
+            );
+        }
+    }
+
+    async fn read_pooled(&self, shape: Shape, poolings: &[Pooling]) -> Result<Vec<Vec<f32>>> {
+        let block = self.pooled_block_bytes(shape);
+        let bytes = self
+            .ctx
+            .read(
+                &self.plan.bufs.readback.buffer,
+                block * poolings.len() as u64,
+            )
+            .await?;
+        let all: &[f32] = bytemuck::cast_slice(&bytes);
+        let n = block as usize / 4;
+        let out: Vec<Vec<f32>> = (0..poolings.len())
+            .map(|i| all[i * n..(i + 1) * n].to_vec())
+            .collect();
+        if let Some(bad) = out.iter().flatten().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "GPU pooled embedding value #{bad} is NaN or infinite"
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Places a group's pooled vectors at the members' positions in `out`.
+    fn scatter_pooled(
+        &self,
+        g: &Group,
+        pooled: &[Vec<f32>],
+        layers: &[usize],
+        out: &mut Embeddings,
+    ) {
+        let (c, b_n) = (self.config.n_embd, g.members.len());
+        for (p, block) in pooled.iter().enumerate() {
+            for (li, &layer) in layers.iter().enumerate() {
+                for (b, &seq) in g.members.iter().enumerate() {
+                    let at = (layer * b_n + b) * c;
+                    out.get_mut(p, li, seq).copy_from_slice(&block[at..at + c]);
+                }
+            }
+        }
+    }
+}
+
+/// Allocates the activations and records every step of the forward pass.
+/// `kinds`: (tiled matmul, WKV kind, adapter is a GPU).
+async fn build_plan(
+    ctx: &Context,
+    pipes: &mut Pipelines,
+    weights: &GpuWeights,
+    cfg: &Config,
+    cap: Capacity,
+    kinds: (bool, WkvKind, bool),
+) -> Result<Plan> {
+    let (tiled, wkv, gpu) = kinds;
+    let slots = Builder::count_dispatches(weights, wkv, gpu);
+    let chunk = match (wkv, Builder::wkv_forms(wkv, gpu).1) {
+        (WkvKind::Chunked(l), _) => Some(l),
+        (_, true) => Some(DEFAULT_CHUNK),
+        _ => None,
+    };
+    let bufs = Activations::new(ctx, cfg, cap, slots, chunk)?;
+    let steps = {
+        let mut b = Builder::new(ctx, pipes, &bufs, weights, cfg);
+        (b.tiled, b.wkv, b.gpu) = (tiled, wkv, gpu);
+        b.embedding().await?;
+        for l in 0..cfg.n_layer {
+            b.time_mix(l).await?;
+            b.channel_mix(l).await?;
+        }
+        debug_assert_eq!(b.slots_used(), slots);
+        b.steps
+    };
+    Ok(Plan {
+        cap,
+        bufs,
+        steps,
+        dim: cfg.n_embd,
+    })
+}
+
+#[cfg(feature = "native")]
+impl crate::embed::Engine for GpuEngine {
+    fn name(&self) -> String {
+        let i = &self.ctx.info;
+        format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+    }
+    fn config(&self) -> &Config {
+        &self.config
+    }
+    fn embed_tokens(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
+        pollster::block_on(self.embed_tokens_async(tokens, layers, poolings))
+    }
+    fn peak_memory_bytes(&self) -> u64 {
+        self.ctx.memory.peak()
+    }
+}

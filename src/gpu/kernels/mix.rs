@@ -1,0 +1,78 @@
+//! Token shifts and the decay LoRA: `shaders/token_shift.wgsl`, `shaders/ddlerp.wgsl`,
+//! `shaders/decay.wgsl`. All are one thread per (token, channel).
+
+use super::{ceil_div, Shape};
+
+/// `out = xx + (xx[t−1] − xx) ⊙ mu`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenShiftOp {
+    pub dim: u32,
+    pub mu_off: u32,
+}
+
+impl TokenShiftOp {
+    pub fn params(&self, s: Shape) -> Vec<u32> {
+        vec![s.tokens, s.batch, self.dim, self.mu_off]
+    }
+    pub fn workgroups(&self, s: Shape) -> [u32; 3] {
+        [ceil_div(self.dim, 64), s.rows(), 1]
+    }
+}
+
+/// The five ddlerp targets, in the order of `time_maa_w2`'s slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    W = 0,
+    K = 1,
+    V = 2,
+    R = 3,
+    G = 4,
+}
+
+/// `out = xx + d ⊙ (maa_s + lora_s @ w2_s)`.
+#[derive(Debug, Clone, Copy)]
+pub struct DdlerpOp {
+    pub dim: u32,
+    pub rank: u32,
+    pub target: Target,
+    pub maa_off: u32,
+}
+
+impl DdlerpOp {
+    pub fn params(&self, s: Shape) -> Vec<u32> {
+        vec![
+            s.tokens,
+            s.batch,
+            self.dim,
+            self.rank,
+            self.target as u32,
+            self.maa_off,
+        ]
+    }
+    pub fn workgroups(&self, s: Shape) -> [u32; 3] {
+        [ceil_div(self.dim, 64), s.rows(), 1]
+    }
+    pub fn flops(&self, s: Shape) -> f64 {
+        2.0 * s.rows() as f64 * self.dim as f64 * self.rank as f64
+    }
+}
+
+/// `logw = −exp(time_decay + lora @ w2)`.
+#[derive(Debug, Clone, Copy)]
+pub struct DecayOp {
+    pub dim: u32,
+    pub rank: u32,
+    pub decay_off: u32,
+}
+
+impl DecayOp {
+    pub fn params(&self, s: Shape) -> Vec<u32> {
+        vec![s.rows(), self.dim, self.rank, self.decay_off]
+    }
+    pub fn workgroups(&self, s: Shape) -> [u32; 3] {
+        [ceil_div(self.dim, 64), s.rows(), 1]
+    }
+    pub fn flops(&self, s: Shape) -> f64 {
+        2.0 * s.rows() as f64 * self.dim as f64 * self.rank as f64
+    }
+}

@@ -1,0 +1,103 @@
+//! The WKV recurrence: `shaders/wkv.wgsl` (serial in time: one workgroup per (sequence,
+//! head), one thread per value column holding `S[:, j]` in registers) and
+//! `shaders/wkv_chunked.wgsl` (chunk states → scan → chunk outputs, parallel in time).
+
+use super::{ceil_div, Shape};
+use crate::gpu::WkvKind;
+
+/// Chunk length of the chunked form when not given (`WkvKind::Auto`).
+pub const DEFAULT_CHUNK: u32 = 64;
+
+/// Which of the four WKV dispatches this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Serial,
+    ChunkStates,
+    Scan,
+    ChunkOutputs,
+}
+
+impl Phase {
+    pub fn entry(self) -> &'static str {
+        match self {
+            Phase::Serial => "main",
+            Phase::ChunkStates => "chunk_states",
+            Phase::Scan => "scan",
+            Phase::ChunkOutputs => "chunk_outputs",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WkvOp {
+    pub dim: u32,
+    pub heads: u32,
+    pub u_off: u32,
+    pub phase: Phase,
+    pub kind: WkvKind,
+    /// The adapter is a real GPU (`Auto` never chunks on CPU adapters).
+    pub gpu: bool,
+}
+
+impl WkvOp {
+    pub fn chunk_len(&self) -> u32 {
+        match self.kind {
+            WkvKind::Chunked(l) => l.max(1),
+            _ => DEFAULT_CHUNK,
+        }
+    }
+
+    /// Chunked when asked, or (Auto, on a GPU) when few long sequences would leave the
+    /// serial kernel with fewer than 256 workgroups for many steps.
+    pub fn chunked(&self, s: Shape) -> bool {
+        match self.kind {
+            WkvKind::Serial => false,
+            WkvKind::Chunked(_) => true,
+            WkvKind::Auto => {
+                self.gpu && s.tokens >= 4 * self.chunk_len() && s.batch * self.heads < 256
+            }
+        }
+    }
+
+    /// Whether this dispatch runs for this shape (the other form is skipped).
+    pub fn active(&self, s: Shape) -> bool {
+        (self.phase == Phase::Serial) != self.chunked(s)
+    }
+
+    pub fn params(&self, s: Shape) -> Vec<u32> {
+        let l = self.chunk_len();
+        vec![
+            s.tokens,
+            s.batch,
+            self.dim,
+            self.heads,
+            self.u_off,
+            l,
+            ceil_div(s.tokens, l),
+        ]
+    }
+
+    pub fn workgroups(&self, s: Shape) -> [u32; 3] {
+        if !self.active(s) {
+            return [0, 0, 0];
+        }
+        match self.phase {
+            Phase::Serial | Phase::Scan => [self.heads, s.batch, 1],
+            Phase::ChunkStates | Phase::ChunkOutputs => {
+                [self.heads, ceil_div(s.tokens, self.chunk_len()), s.batch]
+            }
+        }
+    }
+
+    /// Per token and head: N² multiply-adds for the output, N² for the state update
+    /// (chunk states: the update only).
+    pub fn flops(&self, s: Shape) -> f64 {
+        let n = (self.dim / self.heads) as f64;
+        let per_token = 2.0 * s.rows() as f64 * self.dim as f64 * n;
+        match self.phase {
+            Phase::Serial | Phase::ChunkOutputs => 2.0 * per_token,
+            Phase::ChunkStates => per_token,
+            Phase::Scan => 0.0,
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! From sentences to similarity series: each unique sentence of a task embedded once
+//! per model (both columns deduplicated, length-sorted batches, every requested layer
+//! and pooling from one forward pass), then one cosine per pair and per
+//! (pooling, layer), plus the anisotropy of each layer and the run's profile.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::bootstrap::SplitMix64;
+use super::glove::Glove;
+use super::hash::xxh64;
+use super::metrics::cosine;
+use super::tasks::Pair;
+use crate::embed::{Embeddings, Engine, Pooling};
+use crate::{Error, Result};
+
+/// Tokenizer handed in by the caller (the RWKV World tokenizer in the CLI).
+pub type TokenizeFn<'a> = Box<dyn Fn(&str) -> Result<Vec<u32>> + 'a>;
+
+/// A model under study: an engine, its tokenizer and its identity.
+pub struct StudyModel<'a> {
+    /// Name used in tables and plots.
+    pub label: String,
+    /// Checkpoint file or directory, hashed into `results.json` (None: not on disk).
+    pub path: Option<std::path::PathBuf>,
+    pub engine: Box<dyn Engine + 'a>,
+    pub tokenize: TokenizeFn<'a>,
+}
+
+impl<'a> StudyModel<'a> {
+    /// A model labelled with its file stem.
+    pub fn new(
+        path: &std::path::Path,
+        engine: Box<dyn Engine + 'a>,
+        tokenize: TokenizeFn<'a>,
+    ) -> Self {
+        let label = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        StudyModel {
+            label: label.unwrap_or_else(|| path.display().to_string()),
+            path: Some(path.to_path_buf()),
+            engine,
+            tokenize,
+        }
+    }
+}
+
+/// The unique sentences of a task and each pair's two indices into them.
+#[derive(Debug, Clone)]
+pub struct SentenceTable {
+    pub texts: Vec<String>,
+    pub pair_ids: Vec<[u32; 2]>,
+}
+
+impl SentenceTable {
+    pub fn new<'a>(pairs: &'a [Pair]) -> Self {
+        let mut index: HashMap<&'a str, u32> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut pair_ids = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let mut id = |s: &'a str| -> u32 {
+                *index.entry(s).or_insert_with(|| {
+                    texts.push(s.to_string());
+                    texts.len() as u32 - 1
+                })
+            };
+            pair_ids.push([id(&p.s1), id(&p.s2)]);
+        }
+        SentenceTable { texts, pair_ids }
+    }
+}
+
+/// Cosine similarities of every pair for one model × pooling × layer (or the baseline).
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub model: String,
+    pub pooling: Option<Pooling>,
+    pub layer: Option<usize>,
+    /// Cosine per pair; 0 where undefined (a zero vector).
+    pub sims: Vec<f64>,
+    /// Pairs whose cosine is undefined.
+    pub undefined: Vec<bool>,
+    /// Mean cosine of random sentence pairs.
+    pub anisotropy: Option<f64>,
+}
+
+/// Speed and memory of one model (or baseline) on one task.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Profile {
+    pub model: String,
+    pub task: String,
+    pub engine: String,
+    pub pairs: usize,
+    pub unique_sentences: usize,
+    pub tokens: usize,
+    /// Forward passes over the sentences (1 unless the embedding memory budget split the layers).
+    pub passes: usize,
+    /// Tokenization + forward passes (not loading, not scoring).
+    pub seconds: f64,
+    pub pairs_per_s: f64,
+    pub tokens_per_s: f64,
+    pub ms_per_pair: f64,
+    pub peak_gpu_bytes: u64,
+    /// Peak resident set of the process so far (VmHWM), if readable.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Peak resident set size of this process (`VmHWM` of /proc/self/status).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Knobs of the embedding step.
+pub struct EmbedOptions<'a> {
+    pub task: &'a str,
+    pub layers: &'a [usize],
+    pub poolings: &'a [Pooling],
+    pub batch_size: usize,
+    pub embed_memory_bytes: usize,
+    pub anisotropy_pairs: usize,
+    pub seed: u64,
+}
+
+/// The seeded random sentence pairs (a ≠ b) used for anisotropy, same for all models.
+pub fn anisotropy_pairs(n: usize, count: usize, seed: u64, task: &str) -> Vec<[u32; 2]> {
+    if n < 2 {
+        return Vec::new();
+    }
+    let mut rng = SplitMix64(xxh64(format!("{task}/anisotropy").as_bytes(), seed));
+    (0..count)
+        .map(|_| {
+            let a = rng.below(n);
+            let b = (a + 1 + rng.below(n - 1)) % n; // uniform over the others
+            [a as u32, b as u32]
+        })
+        .collect()
+}
+
+fn tokenize_all(model: &StudyModel, table: &SentenceTable, task: &str) -> Result<Vec<Vec<u32>>> {
+    table
+        .texts
+        .iter()
+        .map(|t| {
+            let ids = (model.tokenize)(t)?;
+            if ids.is_empty() {
+                return Err(Error::input(format!(
+                    "task {task}: sentence `{t}` tokenizes to no tokens"
+                )));
+            }
+            Ok(ids)
+        })
+        .collect()
+}
+
+/// Splits the layers into the fewest groups whose pooled embeddings fit the budget.
+fn layer_chunks(layers: &[usize], per_layer_bytes: usize, budget: usize) -> Vec<Vec<usize>> {
+    let fit = (budget / per_layer_bytes.max(1)).clamp(1, layers.len().max(1));
+    let passes = layers.len().div_ceil(fit).max(1);
+    let size = layers.len().div_ceil(passes).max(1);
+    layers.chunks(size).map(|c| c.to_vec()).collect()
+}
+
+/// Embeds every unique sentence with one model and returns one series per
+/// (pooling, layer), in pooling-major order, with the profile. `on_batch(done, total)`
+/// reports sentences embedded so far over all passes.
+pub fn embed_model(
+    model: &mut StudyModel,
+    table: &SentenceTable,
+    opt: &EmbedOptions,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<(Vec<Series>, Profile)> {
+    let start = Instant::now();
+    let tokens = tokenize_all(model, table, opt.task)?;
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
+    let dim = model.engine.config().n_embd;
+    let per_layer = table.texts.len() * dim * opt.poolings.len() * 4;
+    let chunks = layer_chunks(opt.layers, per_layer, opt.embed_memory_bytes);
+    let mut forward_seconds = start.elapsed().as_secs_f64();
+    let random_pairs =
+        anisotropy_pairs(table.texts.len(), opt.anisotropy_pairs, opt.seed, opt.task);
+    let mut by_key = Vec::new();
+    let total = tokens.len() * chunks.len();
+    for (c, chunk) in chunks.iter().enumerate() {
+        let t = Instant::now();
+        let mut report = |done: usize| on_batch(c * tokens.len() + done, total);
+        let store = forward_all(model, &tokens, &order, chunk, opt, dim, &mut report)?;
+        forward_seconds += t.elapsed().as_secs_f64();
+        for (p, &pooling) in opt.poolings.iter().enumerate() {
+            for (l, &layer) in chunk.iter().enumerate() {
+                let get = |i: u32| store.get(p, l, i as usize);
+                let mut s = series_from(&model.label, &table.pair_ids, get, &random_pairs);
+                (s.pooling, s.layer) = (Some(pooling), Some(layer));
+                by_key.push(((p, layer), s));
+            }
+        }
+    }
+    by_key.sort_by_key(|(k, _)| *k);
+    let n_tokens = tokens.iter().map(Vec::len).sum();
+    let profile = make_profile(
+        model,
+        opt.task,
+        table,
+        n_tokens,
+        chunks.len(),
+        forward_seconds,
+    );
+    Ok((by_key.into_iter().map(|(_, s)| s).collect(), profile))
+}
+
+/// Runs the length-sorted batches and scatters the pooled vectors back to sentence order.
+fn forward_all(
+    model: &mut StudyModel,
+    tokens: &[Vec<u32>],
+    order: &[usize],
+    layers: &[usize],
+    opt: &EmbedOptions,
+    dim: usize,
+    on_batch: &mut dyn FnMut(usize),
+) -> Result<Embeddings> {
+    let mut store = Embeddings::zeros(layers, opt.poolings, tokens.len(), dim);
+    let mut done = 0;
+    for batch in order.chunks(opt.batch_size) {
+        let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
+        let out = model
+            .engine
+            .embed_tokens(&batch_tokens, layers, opt.poolings)?;
+        if out.n != batch.len() || out.dim != dim || out.layers != layers {
+            return Err(Error::input(format!(
+                "engine `{}` returned {} vectors of dim {} for layers {:?}; expected {} of dim {dim} for {layers:?}",
+                model.engine.name(), out.n, out.dim, out.layers, batch.len()
+            )));
+        }
+        for p in 0..opt.poolings.len() {
+            for (l, &layer) in layers.iter().enumerate() {
+                for (k, &i) in batch.iter().enumerate() {
+                    let v = out.get(p, l, k);
+                    if v.iter().any(|x| !x.is_finite()) {
+                        return Err(Error::NonFinite(format!(
+                            "{} on task {}: layer {layer} of sentence #{i}",
+                            model.label, opt.task
+                        )));
+                    }
+                    store.get_mut(p, l, i).copy_from_slice(v);
+                }
+            }
+        }
+        done += batch.len();
+        on_batch(done);
+    }
+    Ok(store)
+}
+
+/// Cosines of the task's pairs and of the random pairs, for one vector lookup.
+fn series_from<'v>(
+    model: &str,
+    pair_ids: &[[u32; 2]],
+    get: impl Fn(u32) -> &'v [f32],
+    random_pairs: &[[u32; 2]],
+) -> Series {
+    let cos: Vec<Option<f64>> = pair_ids
+        .iter()
+        .map(|[a, b]| cosine(get(*a), get(*b)))
+        .collect();
+    let random: Vec<f64> = random_pairs
+        .iter()
+        .filter_map(|[a, b]| cosine(get(*a), get(*b)))
+        .collect();
+    Series {
+        model: model.to_string(),
+        pooling: None,
+        layer: None,
+        sims: cos.iter().map(|c| c.unwrap_or(0.0)).collect(),
+        undefined: cos.iter().map(Option::is_none).collect(),
+        anisotropy: (!random.is_empty()).then(|| random.iter().sum::<f64>() / random.len() as f64),
+    }
+}
+
+fn make_profile(
+    model: &StudyModel,
+    task: &str,
+    table: &SentenceTable,
+    tokens: usize,
+    passes: usize,
+    seconds: f64,
+) -> Profile {
+    let pairs = table.pair_ids.len();
+    let per_s = |x: usize| {
+        if seconds > 0.0 {
+            x as f64 / seconds
+        } else {
+            0.0
+        }
+    };
+    Profile {
+        model: model.label.clone(),
+        task: task.to_string(),
+        engine: model.engine.name(),
+        pairs,
+        unique_sentences: table.texts.len(),
+        tokens,
+        passes,
+        seconds,
+        pairs_per_s: per_s(pairs),
+        tokens_per_s: per_s(tokens),
+        ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
+        peak_gpu_bytes: model.engine.peak_memory_bytes(),
+        peak_rss_bytes: peak_rss_bytes(),
+    }
+}
+
+/// Token coverage of the GloVe baseline on one task.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct GloveCoverage {
+    pub tokens: usize,
+    pub known_tokens: usize,
+    /// Unique sentences with no known token (no vector).
+    pub sentences_without_vector: usize,
+    /// Pairs scored 0 because a side has no vector.
+    pub undefined_pairs: usize,
+}
+
+/// The GloVe baseline's series on one task, its profile and coverage.
+pub fn glove_series(
+    glove: &Glove,
+    name: &str,
+    table: &SentenceTable,
+    task: &str,
+    random_pairs: &[[u32; 2]],
+) -> (Series, Profile, GloveCoverage) {
+    let start = Instant::now();
+    let vectors: Vec<_> = table.texts.iter().map(|t| glove.embed(t)).collect();
+    let zero = vec![0.0f32; glove.dim];
+    let get = |i: u32| vectors[i as usize].vector.as_deref().unwrap_or(&zero);
+    let series = series_from(name, &table.pair_ids, get, random_pairs);
+    let seconds = start.elapsed().as_secs_f64();
+    let coverage = GloveCoverage {
+        tokens: vectors.iter().map(|v| v.tokens).sum(),
+        known_tokens: vectors.iter().map(|v| v.known).sum(),
+        sentences_without_vector: vectors.iter().filter(|v| v.vector.is_none()).count(),
+        undefined_pairs: series.undefined.iter().filter(|&&u| u).count(),
+    };
+    let pairs = table.pair_ids.len();
+    let profile = Profile {
+        model: name.to_string(),
+        task: task.to_string(),
+        engine: "cpu (word-vector average)".into(),
+        pairs,
+        unique_sentences: table.texts.len(),
+        tokens: coverage.tokens,
+        passes: 1,
+        seconds,
+        pairs_per_s: pairs as f64 / seconds.max(1e-9),
+        tokens_per_s: coverage.tokens as f64 / seconds.max(1e-9),
+        ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
+        peak_gpu_bytes: 0,
+        peak_rss_bytes: peak_rss_bytes(),
+    };
+    (series, profile, coverage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_across_columns() {
+        let p = |a: &str, b: &str| Pair {
+            s1: a.into(),
+            s2: b.into(),
+            gold: 0.0,
+            subset: String::new(),
+            domain: String::new(),
+        };
+        let t = SentenceTable::new(&[p("a", "b"), p("b", "c"), p("a", "a")]);
+        assert_eq!(t.texts, ["a", "b", "c"]);
+        assert_eq!(t.pair_ids, [[0, 1], [1, 2], [0, 0]]);
+    }
+
+    #[test]
+    fn layer_chunks_fit_budget() {
+        assert_eq!(layer_chunks(&[1, 2, 3], 10, 100), vec![vec![1, 2, 3]]);
+        assert_eq!(
+            layer_chunks(&[1, 2, 3, 4, 5], 10, 20),
+            vec![vec![1, 2], vec![3, 4], vec![5]]
+        );
+        assert_eq!(layer_chunks(&[1, 2], 10, 1), vec![vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn anisotropy_pairs_distinct_and_seeded() {
+        let a = anisotropy_pairs(5, 200, 1, "t");
+        assert!(a.iter().all(|[x, y]| x != y && *x < 5 && *y < 5));
+        assert_eq!(a, anisotropy_pairs(5, 200, 1, "t"));
+        assert_ne!(a, anisotropy_pairs(5, 200, 2, "t"));
+    }
+}

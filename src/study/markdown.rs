@@ -1,0 +1,415 @@
+//! `results.md`: the tables of a study, and the short summary printed at the end.
+
+use std::fmt::Write;
+
+use super::evaluate::Row;
+use super::ood::{OodCell, OodReport};
+use super::report::StudyReport;
+use crate::embed::Pooling;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn num(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |v| format!("{v:.digits$}"))
+}
+
+fn ci(x: Option<[f64; 2]>) -> String {
+    x.map_or("—".into(), |[a, b]| format!("[{a:.1}, {b:.1}]"))
+}
+
+fn pooling_name(p: Option<Pooling>) -> &'static str {
+    p.map_or("—", Pooling::name)
+}
+
+fn layer_name(l: Option<usize>) -> String {
+    l.map_or("—".into(), |l| l.to_string())
+}
+
+/// Distinct (model, pooling) of layered rows, in row order.
+pub fn series_keys<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<(String, Option<Pooling>)> {
+    let mut keys: Vec<(String, Option<Pooling>)> = Vec::new();
+    for r in rows.filter(|r| r.layer.is_some()) {
+        let k = (r.model.clone(), r.pooling);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+fn table_header(out: &mut String, cols: &[&str]) {
+    let _ = writeln!(out, "| {} |", cols.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
+}
+
+/// One table per task: layer, Spearman, time per pair and peak memory beside the baseline
+/// (the shape of the source study's table).
+pub fn summary(r: &StudyReport) -> String {
+    let mut out = String::new();
+    for t in &r.tasks {
+        let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
+        table_header(
+            &mut out,
+            &[
+                "model",
+                "pooling",
+                "layer",
+                "Spearman ×100",
+                "95% CI",
+                "ms / pair",
+                "peak GPU MiB",
+                "peak RSS MiB",
+            ],
+        );
+        for row in r.rows_for(&t.name, "all") {
+            let p = r
+                .profile
+                .iter()
+                .find(|p| p.model == row.model && p.task == t.name);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                row.model,
+                pooling_name(row.pooling),
+                layer_name(row.layer),
+                num(row.spearman, 2),
+                ci(row.spearman_ci),
+                num(p.map(|p| p.ms_per_pair), 3),
+                num(p.map(|p| p.peak_gpu_bytes as f64 / MIB), 1),
+                num(p.and_then(|p| p.peak_rss_bytes).map(|b| b as f64 / MIB), 0),
+            );
+        }
+    }
+    out
+}
+
+/// The whole report.
+pub fn full(r: &StudyReport) -> String {
+    let mut out = String::from("# rwkv-lens study\n\n");
+    protocol(&mut out, r);
+    inputs(&mut out, r);
+    out.push_str("\n## Summary\n");
+    out.push_str(&summary(r));
+    for t in &r.tasks {
+        task_details(&mut out, r, &t.name, t.binary);
+        group_tables(&mut out, r, &t.name);
+    }
+    if let Some(ood) = &r.ood {
+        ood_tables(&mut out, ood);
+    }
+    profile(&mut out, r);
+    if !r.notes.is_empty() {
+        out.push_str("\n## Notes\n\n");
+        r.notes.iter().for_each(|n| {
+            let _ = writeln!(out, "- {n}");
+        });
+    }
+    out
+}
+
+fn protocol(out: &mut String, r: &StudyReport) {
+    let p = &r.protocol;
+    let pools: Vec<&str> = p.poolings.iter().map(|x| x.name()).collect();
+    let _ = writeln!(
+        out,
+        "{} {} · schema {} · preset {} · layers `{}` · pooling {} · baselines {} · bootstrap {} × (seed {}, {:.0}% percentile CI) · scores ×100 · cosine similarity\n",
+        r.tool.name,
+        r.tool.version,
+        r.schema_version,
+        p.preset.map_or("none".to_string(), |x| format!("{x:?}")),
+        p.layers,
+        pools.join(","),
+        if p.baselines.is_empty() { "none".into() } else { p.baselines.join(",") },
+        p.bootstrap,
+        p.seed,
+        p.confidence * 100.0,
+    );
+}
+
+fn inputs(out: &mut String, r: &StudyReport) {
+    if !r.models.is_empty() {
+        out.push_str("## Models\n\n");
+        table_header(
+            out,
+            &["model", "engine", "layers × width", "file xxh64", "bytes"],
+        );
+        for m in &r.models {
+            let (hash, bytes) = m.file.as_ref().map_or(("—".into(), "—".into()), |f| {
+                (f.xxh64.clone(), f.bytes.to_string())
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} × {} | {hash} | {bytes} |",
+                m.label, m.engine, m.config.n_layer, m.config.n_embd
+            );
+        }
+    }
+    for b in &r.baselines {
+        let _ = writeln!(
+            out,
+            "\nBaseline {}: {} ({} words × {}d, xxh64 {}), {} words of the study found, loaded in {:.2} s. Tokenization: {}\n",
+            b.name, b.file.path, b.vocab_size, b.dim, b.file.xxh64, b.words_loaded, b.load_seconds, b.tokenization
+        );
+    }
+    tasks_table(out, r);
+}
+
+fn tasks_table(out: &mut String, r: &StudyReport) {
+    out.push_str("## Tasks\n\n");
+    table_header(
+        out,
+        &[
+            "task",
+            "pairs",
+            "unique sentences",
+            "domains",
+            "files (xxh64)",
+            "GloVe tokens known",
+            "sentences without GloVe vector",
+        ],
+    );
+    for t in &r.tasks {
+        let domains: Vec<String> = t.domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
+        let files: Vec<String> = t
+            .files
+            .iter()
+            .map(|f| format!("{} ({})", f.path, f.xxh64))
+            .collect();
+        let g = t.glove.as_ref();
+        let known = g.map(|g| {
+            format!(
+                "{:.1}%",
+                100.0 * g.known_tokens as f64 / g.tokens.max(1) as f64
+            )
+        });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            t.name,
+            t.rows,
+            t.unique_sentences,
+            domains.join(", "),
+            files.join("<br>"),
+            known.unwrap_or("—".into()),
+            g.map_or("—".into(), |g| g.sentences_without_vector.to_string()),
+        );
+    }
+}
+
+fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
+    let _ = writeln!(out, "\n## {task}\n");
+    let mut cols = vec!["model", "pooling", "layer", "Spearman", "CI", "Pearson"];
+    if binary {
+        cols.extend(["ROC-AUC", "best acc", "best F1"]);
+    }
+    cols.extend(["anisotropy", "undefined pairs"]);
+    table_header(out, &cols);
+    for row in r.rows_for(task, "all") {
+        let mut cells = vec![
+            row.model.clone(),
+            pooling_name(row.pooling).into(),
+            layer_name(row.layer),
+            num(row.spearman, 2),
+            ci(row.spearman_ci),
+            num(row.pearson, 2),
+        ];
+        if binary {
+            cells.push(num(row.roc_auc, 2));
+            cells.push(num(row.best_accuracy.map(|t| t.value), 2));
+            cells.push(num(row.best_f1.map(|t| t.value), 2));
+        }
+        cells.push(num(row.anisotropy, 4));
+        cells.push(row.undefined_pairs.to_string());
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+/// Spearman per subset / domain (rows) and layer (columns), one table per model × pooling.
+fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
+    for kind in ["subset", "domain"] {
+        let rows: Vec<&Row> = r.rows_for(task, kind).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let names = distinct_names(&rows);
+        let baseline: Vec<&Row> = rows.iter().copied().filter(|x| x.layer.is_none()).collect();
+        for (model, pooling) in series_keys(rows.iter().copied()) {
+            let mine: Vec<&Row> = rows
+                .iter()
+                .copied()
+                .filter(|x| x.model == model && x.pooling == pooling)
+                .collect();
+            let mut layers: Vec<usize> = mine.iter().filter_map(|x| x.layer).collect();
+            layers.sort();
+            layers.dedup();
+            let _ = writeln!(
+                out,
+                "\nSpearman ×100 by {kind}, {model} ({}):\n",
+                pooling_name(pooling)
+            );
+            let mut cols = vec![kind.to_string(), "n".into()];
+            cols.extend(layers.iter().map(|l| format!("L{l}")));
+            cols.extend(baseline.first().map(|b| b.model.clone()));
+            table_header(out, &cols.iter().map(String::as_str).collect::<Vec<_>>());
+            for name in &names {
+                let of = |x: &&&Row| group_name(x) == name.as_str();
+                let n = mine.iter().find(of).map_or(0, |x| x.n);
+                let mut cells = vec![name.clone(), n.to_string()];
+                for l in &layers {
+                    cells.push(num(
+                        mine.iter()
+                            .find(|x| of(x) && x.layer == Some(*l))
+                            .and_then(|x| x.spearman),
+                        1,
+                    ));
+                }
+                if !baseline.is_empty() {
+                    cells.push(num(baseline.iter().find(of).and_then(|x| x.spearman), 1));
+                }
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+        }
+    }
+}
+
+fn group_name(r: &Row) -> &str {
+    r.subset
+        .as_deref()
+        .or(if r.group == "domain" {
+            r.domain.as_deref()
+        } else {
+            None
+        })
+        .unwrap_or("")
+}
+
+fn distinct_names(rows: &[&Row]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in rows {
+        let n = group_name(r).to_string();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+}
+
+fn ood_tables(out: &mut String, ood: &OodReport) {
+    let _ = writeln!(
+        out,
+        "\n## Out-of-distribution view\n\nDomain score = pair-weighted mean of per-task Spearman ×100; Δ = score − {} score, with its bootstrap CI.\n",
+        ood.reference
+    );
+    for (model, pooling) in ood_keys(ood) {
+        ood_series_table(out, ood, &model, pooling);
+    }
+    out.push_str("\nBest layer per domain:\n\n");
+    table_header(
+        out,
+        &["model", "pooling", "domain", "best layer", "Spearman ×100"],
+    );
+    for b in &ood.best_layers {
+        let pool = pooling_name(b.pooling);
+        let (m, d, l, v) = (&b.model, &b.domain, b.layer, b.spearman);
+        let _ = writeln!(out, "| {m} | {pool} | {d} | {l} | {v:.1} |");
+    }
+}
+
+fn ood_cell_text(c: Option<&OodCell>) -> String {
+    match c {
+        None => "—".to_string(),
+        Some(c) if c.delta.is_none() => num(c.spearman, 1),
+        Some(c) => format!(
+            "{} (Δ {} {})",
+            num(c.spearman, 1),
+            num(c.delta, 1),
+            ci(c.delta_ci)
+        ),
+    }
+}
+
+/// Domains (rows) × layers (columns) of one model × pooling, baseline last.
+fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Option<Pooling>) {
+    let baseline: Vec<&OodCell> = ood.cells.iter().filter(|c| c.layer.is_none()).collect();
+    let mine = |c: &&OodCell| c.model == model && c.pooling == pooling && c.layer.is_some();
+    let cells: Vec<&OodCell> = ood.cells.iter().filter(mine).collect();
+    let mut layers: Vec<usize> = cells.iter().filter_map(|c| c.layer).collect();
+    layers.sort();
+    layers.dedup();
+    let (pool, reference) = (pooling_name(pooling), &ood.reference);
+    let _ = writeln!(
+        out,
+        "\n{model} ({pool}): score, and Δ [CI] from {reference}\n"
+    );
+    let mut cols = vec!["domain".to_string(), "n".into()];
+    cols.extend(layers.iter().map(|l| format!("L{l}")));
+    cols.extend(baseline.first().map(|b| b.model.clone()));
+    table_header(out, &cols.iter().map(String::as_str).collect::<Vec<_>>());
+    for d in &ood.domains {
+        let n = cells.iter().find(|c| &c.domain == d).map_or(0, |c| c.n);
+        let mut row = vec![d.clone(), n.to_string()];
+        for l in &layers {
+            let c = cells.iter().find(|c| &c.domain == d && c.layer == Some(*l));
+            row.push(ood_cell_text(c.copied()));
+        }
+        if !baseline.is_empty() {
+            row.push(ood_cell_text(
+                baseline.iter().find(|c| &c.domain == d).copied(),
+            ));
+        }
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+}
+
+/// Distinct (model, pooling) of the layered OOD cells.
+pub fn ood_keys(ood: &OodReport) -> Vec<(String, Option<Pooling>)> {
+    let mut keys: Vec<(String, Option<Pooling>)> = Vec::new();
+    for c in ood.cells.iter().filter(|c| c.layer.is_some()) {
+        let k = (c.model.clone(), c.pooling);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+fn profile(out: &mut String, r: &StudyReport) {
+    out.push_str("\n## Profile\n\n");
+    table_header(
+        out,
+        &[
+            "model",
+            "task",
+            "engine",
+            "pairs",
+            "sentences",
+            "tokens",
+            "passes",
+            "seconds",
+            "pairs/s",
+            "tokens/s",
+            "ms/pair",
+            "peak GPU MiB",
+            "peak RSS MiB",
+        ],
+    );
+    for p in &r.profile {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {} |",
+            p.model,
+            p.task,
+            p.engine,
+            p.pairs,
+            p.unique_sentences,
+            p.tokens,
+            p.passes,
+            p.seconds,
+            p.pairs_per_s,
+            p.tokens_per_s,
+            p.ms_per_pair,
+            p.peak_gpu_bytes as f64 / MIB,
+            num(p.peak_rss_bytes.map(|b| b as f64 / MIB), 0),
+        );
+    }
+}

@@ -1,0 +1,425 @@
+//! SVG plots written by hand: Spearman vs layer per task (one line per model ×
+//! pooling with its CI band, the baseline as a dashed horizontal line) and, for the
+//! OOD view, a domain × layer heatmap per model × pooling.
+
+use std::fmt::Write;
+
+use super::markdown::{ood_keys, series_keys};
+use super::ood::{OodCell, OodReport};
+use super::report::{slug, StudyReport};
+use crate::embed::Pooling;
+
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// Every plot of a report as (file name, SVG text).
+pub fn all(r: &StudyReport) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in &r.tasks {
+        if let Some(svg) = layer_plot(r, &t.name) {
+            out.push((format!("spearman-{}.svg", slug(&t.name)), svg));
+        }
+    }
+    if let Some(ood) = &r.ood {
+        for (model, pooling) in ood_keys(ood) {
+            let name = format!(
+                "ood-{}-{}.svg",
+                slug(&model),
+                pooling.map_or("none", Pooling::name)
+            );
+            out.push((name, heatmap(ood, &model, pooling)));
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A line of points (layer, value, CI).
+struct Line {
+    label: String,
+    points: Vec<(f64, f64, Option<[f64; 2]>)>,
+}
+
+/// A step of 1, 2, 2.5 or 5 × 10^k giving at most 8 ticks over `span`.
+fn tick_step(span: f64) -> f64 {
+    let raw = span.max(1e-9) / 8.0;
+    let base = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * base)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * base)
+}
+
+/// Linear map of [lo, hi] onto [a, b].
+fn scale(lo: f64, hi: f64, a: f64, b: f64) -> impl Fn(f64) -> f64 {
+    move |v| a + (v - lo) / (hi - lo) * (b - a)
+}
+
+fn layer_plot(r: &StudyReport, task: &str) -> Option<String> {
+    let rows: Vec<_> = r.rows_for(task, "all").collect();
+    let lines: Vec<Line> = series_keys(rows.iter().copied())
+        .into_iter()
+        .map(|(model, pooling)| Line {
+            label: format!("{model} ({})", pooling.map_or("—", Pooling::name)),
+            points: rows
+                .iter()
+                .filter(|x| x.model == model && x.pooling == pooling)
+                .filter_map(|x| Some((x.layer? as f64, x.spearman?, x.spearman_ci)))
+                .collect(),
+        })
+        .filter(|l| !l.points.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let baseline: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|x| x.layer.is_none())
+        .filter_map(|x| Some((x.model.clone(), x.spearman?)))
+        .collect();
+    Some(draw_lines(
+        &format!("{task}: Spearman ×100 by layer"),
+        &lines,
+        &baseline,
+    ))
+}
+
+fn draw_lines(title: &str, lines: &[Line], baseline: &[(String, f64)]) -> String {
+    let (w, h, left, right, top, bottom) = (760.0, 440.0, 64.0, 560.0, 44.0, 384.0);
+    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    let (x0, x1) = if x0 == x1 {
+        (x0 - 1.0, x1 + 1.0)
+    } else {
+        (x0, x1)
+    };
+    let ys = lines.iter().flat_map(|l| {
+        l.points
+            .iter()
+            .flat_map(|(_, y, ci)| [Some(*y), ci.map(|c| c[0]), ci.map(|c| c[1])])
+            .flatten()
+    });
+    let ys: Vec<f64> = ys.chain(baseline.iter().map(|b| b.1)).collect();
+    let (y0, y1) = ys
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    let step = tick_step((y1 - y0).max(1.0));
+    let (y0, y1) = (
+        (y0 / step).floor() * step,
+        ((y1 / step).ceil() * step).max((y0 / step).floor() * step + step),
+    );
+    let sx = scale(x0, x1, left, right);
+    let sy = scale(y0, y1, bottom, top);
+    let mut s = svg_open(w, h, title);
+    axes(
+        &mut s,
+        (x0, x1),
+        (y0, y1, step),
+        &sx,
+        &sy,
+        (left, right, top, bottom),
+    );
+    for (i, line) in lines.iter().enumerate() {
+        draw_line(&mut s, line, PALETTE[i % PALETTE.len()], &sx, &sy);
+        legend_entry(&mut s, i, &line.label, PALETTE[i % PALETTE.len()], false);
+    }
+    for (j, (label, v)) in baseline.iter().enumerate() {
+        let y = sy(*v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#555" stroke-width="1.5" stroke-dasharray="6 4"/>"##
+        );
+        legend_entry(
+            &mut s,
+            lines.len() + j,
+            &format!("{label} {v:.1}"),
+            "#555",
+            true,
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn svg_open(w: f64, h: f64, title: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
+        w / 2.0,
+        esc(title)
+    );
+    s
+}
+
+fn axes(
+    s: &mut String,
+    (x0, x1): (f64, f64),
+    (y0, y1, step): (f64, f64, f64),
+    sx: &impl Fn(f64) -> f64,
+    sy: &impl Fn(f64) -> f64,
+    (left, right, top, bottom): (f64, f64, f64, f64),
+) {
+    let _ = writeln!(
+        s,
+        r##"<rect x="{left}" y="{top}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
+        right - left,
+        bottom - top
+    );
+    let mut y = y0;
+    while y <= y1 + step * 1e-6 {
+        let py = sy(y);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{y:.1}</text>"##,
+            left - 6.0,
+            py + 4.0
+        );
+        y += step;
+    }
+    let xstep = tick_step(x1 - x0).max(1.0);
+    let mut x = x0.ceil();
+    while x <= x1 {
+        let px = sx(x);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{px:.1}" y1="{bottom}" x2="{px:.1}" y2="{}" stroke="#999"/><text x="{px:.1}" y="{}" text-anchor="middle">{x}</text>"##,
+            bottom + 5.0,
+            bottom + 20.0
+        );
+        x += xstep;
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">layer (0 = ln0(emb), i = output of block i)</text>"#,
+        (left + right) / 2.0,
+        bottom + 42.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">Spearman ×100</text>"#,
+        (top + bottom) / 2.0
+    );
+}
+
+fn draw_line(
+    s: &mut String,
+    line: &Line,
+    color: &str,
+    sx: &impl Fn(f64) -> f64,
+    sy: &impl Fn(f64) -> f64,
+) {
+    let cis: Vec<(f64, [f64; 2])> = line
+        .points
+        .iter()
+        .filter_map(|(x, _, ci)| Some((*x, (*ci)?)))
+        .collect();
+    if cis.len() == line.points.len() && cis.len() > 1 {
+        let upper = cis
+            .iter()
+            .map(|(x, c)| format!("{:.1},{:.1}", sx(*x), sy(c[1])));
+        let lower = cis
+            .iter()
+            .rev()
+            .map(|(x, c)| format!("{:.1},{:.1}", sx(*x), sy(c[0])));
+        let pts: Vec<String> = upper.chain(lower).collect();
+        let _ = writeln!(
+            s,
+            r#"<polygon points="{}" fill="{color}" fill-opacity="0.15" stroke="none"/>"#,
+            pts.join(" ")
+        );
+    }
+    let pts: Vec<String> = line
+        .points
+        .iter()
+        .map(|(x, y, _)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+        .collect();
+    let _ = writeln!(
+        s,
+        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+        pts.join(" ")
+    );
+    for (x, y, _) in &line.points {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>layer {x}: {y:.2}</title></circle>"#,
+            sx(*x),
+            sy(*y)
+        );
+    }
+}
+
+fn legend_entry(s: &mut String, i: usize, label: &str, color: &str, dashed: bool) {
+    let (x, y) = (576.0, 56.0 + 20.0 * i as f64);
+    let dash = if dashed {
+        r#" stroke-dasharray="6 4""#
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
+        x + 22.0,
+        x + 28.0,
+        y + 4.0,
+        esc(label)
+    );
+}
+
+/// Colour of t ∈ [0, 1] from light (#f7fbff) to dark blue (#08306b).
+fn blue(t: f64) -> String {
+    let mix = |a: f64, b: f64| (a + (b - a) * t.clamp(0.0, 1.0)).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(247.0, 8.0),
+        mix(251.0, 48.0),
+        mix(255.0, 107.0)
+    )
+}
+
+/// Heatmap columns: one per layer, then the baseline's (label, value per domain).
+fn heatmap_columns(
+    ood: &OodReport,
+    model: &str,
+    pooling: Option<Pooling>,
+) -> Vec<(String, Vec<Option<f64>>)> {
+    let mine = |c: &&OodCell| c.model == model && c.pooling == pooling && c.layer.is_some();
+    let cells: Vec<&OodCell> = ood.cells.iter().filter(mine).collect();
+    let mut layers: Vec<usize> = cells.iter().filter_map(|c| c.layer).collect();
+    layers.sort();
+    layers.dedup();
+    let mut cols: Vec<(String, Vec<Option<f64>>)> = layers
+        .iter()
+        .map(|l| {
+            (
+                l.to_string(),
+                column(
+                    &ood.domains,
+                    cells.iter().copied().filter(|c| c.layer == Some(*l)),
+                ),
+            )
+        })
+        .collect();
+    let baseline: Vec<&OodCell> = ood.cells.iter().filter(|c| c.layer.is_none()).collect();
+    if let Some(b) = baseline.first() {
+        cols.push((
+            b.model.clone(),
+            column(&ood.domains, baseline.iter().copied()),
+        ));
+    }
+    cols
+}
+
+/// One coloured, labelled cell; t ∈ [0, 1] is its place on the colour scale.
+fn heat_cell(
+    s: &mut String,
+    (x, y, w, h): (f64, f64, f64, f64),
+    value: Option<f64>,
+    t: Option<f64>,
+) {
+    let fill = t.map_or("#dddddd".to_string(), blue);
+    let ink = if t.unwrap_or(0.0) > 0.55 {
+        "white"
+    } else {
+        "black"
+    };
+    let text = value.map_or("—".into(), |v| format!("{v:.1}"));
+    let _ = writeln!(
+        s,
+        r#"<rect x="{x:.1}" y="{y:.1}" width="{w}" height="{h}" fill="{fill}" stroke="white"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="{ink}">{text}</text>"#,
+        x + w / 2.0,
+        y + h / 2.0 + 4.0,
+    );
+}
+
+fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
+    let cols = heatmap_columns(ood, model, pooling);
+    let n_layers = cols.len() - ood.cells.iter().any(|c| c.layer.is_none()) as usize;
+    let values = cols.iter().flat_map(|(_, v)| v.iter().flatten().copied());
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (cw, ch, left, top) = (46.0, 28.0, 120.0, 64.0);
+    // The baseline column sits apart, after a gap.
+    let col_x = |j: usize| left + cw * j as f64 + if j >= n_layers { 12.0 } else { 0.0 };
+    let h = top + ch * ood.domains.len() as f64 + 50.0;
+    let pool = pooling.map_or("—", Pooling::name);
+    let title = format!("{model} ({pool}): Spearman ×100 by domain and layer");
+    let mut s = svg_open((col_x(cols.len()) + 110.0).max(520.0), h, &title);
+    for (j, (name, vals)) in cols.iter().enumerate() {
+        let x = col_x(j);
+        let label = if j >= n_layers {
+            "GloVe"
+        } else {
+            name.as_str()
+        };
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="11">{}<title>{}</title></text>"#,
+            x + cw / 2.0,
+            top - 8.0,
+            esc(label),
+            esc(name)
+        );
+        for (i, v) in vals.iter().enumerate() {
+            let t = v.map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 });
+            heat_cell(&mut s, (x, top + ch * i as f64, cw, ch), *v, t);
+        }
+    }
+    for (i, d) in ood.domains.iter().enumerate() {
+        let y = top + ch * i as f64 + ch / 2.0 + 4.0;
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{y:.1}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            esc(d)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">layer (reference domain: {})</text>"#,
+        left + cw * n_layers as f64 / 2.0,
+        h - 14.0,
+        esc(&ood.reference)
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn column<'a>(domains: &[String], cells: impl Iterator<Item = &'a OodCell>) -> Vec<Option<f64>> {
+    let cells: Vec<_> = cells.collect();
+    domains
+        .iter()
+        .map(|d| {
+            cells
+                .iter()
+                .find(|c| &c.domain == d)
+                .and_then(|c| c.spearman)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_and_colours() {
+        assert_eq!(tick_step(40.0), 5.0);
+        assert_eq!(tick_step(7.0), 1.0);
+        assert_eq!(blue(0.0), "#f7fbff");
+        assert_eq!(blue(1.0), "#08306b");
+        assert_eq!(esc("a<b&\"c\""), "a&lt;b&amp;&quot;c&quot;");
+    }
+}

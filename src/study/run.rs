@@ -1,0 +1,289 @@
+//! `study::run`: loads the tasks and the baseline, embeds with every model, scores,
+//! and assembles the report. The CLI builds the engines and tokenizers and calls this.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::args::{Plan, StudyArgs, GLOVE};
+use super::embedding::{
+    anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, Profile,
+    SentenceTable, StudyModel,
+};
+use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, Row};
+use super::glove::{candidates, Glove};
+use super::hash::file_id;
+use super::report::{BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
+use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
+use crate::embed::parse_layers;
+use crate::Result;
+
+/// The GloVe tokenization, as recorded in results.
+pub const GLOVE_TOKENIZATION: &str = "lower-case; whole chunk if a GloVe word, else split off leading/trailing punctuation, clitics (n't 's 're 've 'll 'd 'm) and inner punctuation; mean of known tokens (punctuation included); no known token → no vector, its pairs scored 0 and counted";
+
+fn bar(progress: bool, message: String) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0).with_message(message);
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} sentences, {per_sec}, eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+fn spinner(progress: bool, message: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let s = ProgressBar::new_spinner().with_message(message.to_string());
+    s.enable_steady_tick(std::time::Duration::from_millis(120));
+    s
+}
+
+/// Everything scored so far, task after task.
+#[derive(Default)]
+struct Collected {
+    rows: Vec<Row>,
+    stats: Vec<DomainStat>,
+    profile: Vec<Profile>,
+    tasks: Vec<TaskInfo>,
+}
+
+/// Runs the whole study. `models` may be empty (baseline only).
+pub fn run(args: &StudyArgs, models: &mut [StudyModel], progress: bool) -> Result<StudyReport> {
+    let plan = args.plan()?;
+    let wants_glove = plan.baselines.iter().any(|b| b == GLOVE);
+    let builtin = plan
+        .specs
+        .iter()
+        .any(|s| matches!(s, TaskSpec::BuiltIn { .. }));
+    // The data directory is needed only by built-in tasks and the default GloVe path.
+    let data_dir = match builtin || (wants_glove && args.glove.is_none()) {
+        true => Some(resolve_data_dir(args.data_dir.as_deref())?),
+        false => args.data_dir.clone(),
+    };
+    let dir = data_dir.as_deref().unwrap_or(Path::new("."));
+    let tasks = plan
+        .specs
+        .iter()
+        .map(|s| load_task(s, dir, plan.max_pairs))
+        .collect::<Result<Vec<_>>>()?;
+    let glove = match wants_glove {
+        true => Some(load_glove(args, dir, &tasks, progress)?),
+        false => None,
+    };
+    let model_infos = identify_models(models, &plan)?;
+    let mut out = Collected::default();
+    for task in &tasks {
+        let baseline = glove.as_ref().map(|(g, _)| g);
+        study_task(
+            task,
+            models,
+            &model_infos,
+            baseline,
+            &plan,
+            progress,
+            &mut out,
+        )?;
+    }
+    let ood = super::ood::build(&out.stats, &plan.reference_domain, plan.confidence);
+    let notes = notes(&plan, &out.rows, &out.stats, &out.tasks);
+    Ok(StudyReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "rwkv-lens".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        data_dir: data_dir.map(|d| d.display().to_string()),
+        protocol: plan,
+        models: model_infos,
+        baselines: glove.map(|(_, info)| info).into_iter().collect(),
+        tasks: out.tasks,
+        rows: out.rows,
+        ood,
+        profile: out.profile,
+        notes,
+    })
+}
+
+/// Embeds one task with every model and the baseline, then scores it.
+fn study_task(
+    task: &Task,
+    models: &mut [StudyModel],
+    infos: &[ModelInfo],
+    glove: Option<&Glove>,
+    plan: &Plan,
+    progress: bool,
+    out: &mut Collected,
+) -> Result<()> {
+    let table = SentenceTable::new(&task.pairs);
+    let mut series = Vec::new();
+    for (model, info) in models.iter_mut().zip(infos) {
+        let opt = EmbedOptions {
+            task: &task.name,
+            layers: &info.layers,
+            poolings: &plan.poolings,
+            batch_size: plan.batch_size,
+            embed_memory_bytes: plan.embed_memory_mib << 20,
+            anisotropy_pairs: plan.anisotropy_pairs,
+            seed: plan.seed,
+        };
+        let b = bar(progress, format!("{} · {}", model.label, task.name));
+        let (s, p) = embed_model(model, &table, &opt, &mut |done, total| {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        })?;
+        b.finish_and_clear();
+        series.extend(s);
+        out.profile.push(p);
+    }
+    let coverage = glove.map(|g| {
+        let n = table.texts.len();
+        let random = anisotropy_pairs(n, plan.anisotropy_pairs, plan.seed, &task.name);
+        let (s, p, c) = glove_series(g, GLOVE, &table, &task.name, &random);
+        series.push(s);
+        out.profile.push(p);
+        c
+    });
+    let message = format!(
+        "scoring {} ({} bootstrap replicates)",
+        task.name, plan.bootstrap
+    );
+    let scoring = spinner(progress, &message);
+    let boot = BootstrapOptions {
+        replicates: plan.bootstrap,
+        confidence: plan.confidence,
+        seed: plan.seed,
+    };
+    let (rows, stats) = evaluate_task(task, &series, boot);
+    scoring.finish_and_clear();
+    out.rows.extend(rows);
+    out.stats.extend(stats);
+    out.tasks.push(task_info(task, &table, coverage));
+    Ok(())
+}
+
+/// Loads only the GloVe words that the tasks' sentences can ask for.
+fn load_glove(
+    args: &StudyArgs,
+    data_dir: &Path,
+    tasks: &[Task],
+    progress: bool,
+) -> Result<(Glove, BaselineInfo)> {
+    let path = args
+        .glove
+        .clone()
+        .unwrap_or_else(|| data_dir.join("glove/glove.6B.50d.txt.gz"));
+    let spin = spinner(progress, &format!("loading {}", path.display()));
+    let start = Instant::now();
+    let wanted = candidates(
+        tasks
+            .iter()
+            .flat_map(|t| t.pairs.iter().flat_map(|p| [p.s1.as_str(), p.s2.as_str()])),
+    );
+    let glove = Glove::load(&path, &wanted)?;
+    spin.finish_and_clear();
+    let info = BaselineInfo {
+        name: GLOVE.into(),
+        file: glove.id.clone(),
+        dim: glove.dim,
+        vocab_size: glove.vocab_size,
+        words_loaded: glove.loaded_words(),
+        load_seconds: start.elapsed().as_secs_f64(),
+        tokenization: GLOVE_TOKENIZATION.into(),
+    };
+    Ok((glove, info))
+}
+
+/// Hashes checkpoints, resolves each model's layers and makes labels unique.
+fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelInfo>> {
+    let mut infos: Vec<ModelInfo> = Vec::new();
+    for m in models.iter_mut() {
+        let base = m.label.clone();
+        let mut k = 2;
+        while infos.iter().any(|i| i.label == m.label) || m.label == GLOVE {
+            m.label = format!("{base}#{k}");
+            k += 1;
+        }
+        let config = m.engine.config().clone();
+        let file = match &m.path {
+            Some(p) if p.exists() => Some(file_id(p)?),
+            _ => None,
+        };
+        infos.push(ModelInfo {
+            label: m.label.clone(),
+            path: m.path.as_ref().map(|p| p.display().to_string()),
+            file,
+            engine: m.engine.name(),
+            layers: parse_layers(&plan.layers, config.n_layer)?,
+            config,
+        });
+    }
+    Ok(infos)
+}
+
+fn task_info(task: &Task, table: &SentenceTable, glove: Option<GloveCoverage>) -> TaskInfo {
+    let mut subsets = BTreeMap::new();
+    let mut domains = BTreeMap::new();
+    for p in &task.pairs {
+        *subsets.entry(p.subset.clone()).or_insert(0) += 1;
+        *domains.entry(p.domain.clone()).or_insert(0) += 1;
+    }
+    TaskInfo {
+        name: task.name.clone(),
+        family: task.family.clone(),
+        binary: task.binary,
+        rows: task.pairs.len(),
+        rows_loaded: task.rows_loaded,
+        files: task.files.clone(),
+        unique_sentences: table.texts.len(),
+        subsets,
+        domains,
+        glove,
+    }
+}
+
+fn notes(plan: &Plan, rows: &[Row], stats: &[DomainStat], tasks: &[TaskInfo]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tasks {
+        if let Some(g) = t.glove.as_ref().filter(|g| g.sentences_without_vector > 0) {
+            out.push(format!(
+                "{}: {} sentences have no known GloVe word; {} pairs scored cosine 0 for the baseline",
+                t.name, g.sentences_without_vector, g.undefined_pairs
+            ));
+        }
+    }
+    let undefined = rows
+        .iter()
+        .filter(|r| r.group == "all" && r.spearman.is_none())
+        .count();
+    if undefined > 0 {
+        out.push(format!(
+            "{undefined} task-level rows have an undefined Spearman (constant similarities)"
+        ));
+    }
+    let domains: std::collections::BTreeSet<&str> =
+        stats.iter().map(|s| s.domain.as_str()).collect();
+    if domains.len() > 1 && !domains.contains(plan.reference_domain.as_str()) {
+        out.push(format!(
+            "reference domain `{}` is absent: no drops computed",
+            plan.reference_domain
+        ));
+    }
+    if plan.bootstrap > 0 {
+        out.push(format!(
+            "CIs: {} percentile-bootstrap replicates per group (pairs resampled with replacement, seed {}), shared across series",
+            plan.bootstrap, plan.seed
+        ));
+    }
+    out
+}
