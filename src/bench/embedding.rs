@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::report::EmbeddingReport;
-use super::timing::peak_rss_bytes;
+use super::timing::rss_bytes;
 use crate::embed::{Engine, Pooling};
 use crate::{Error, Result};
 
@@ -105,7 +105,7 @@ pub fn run(
         ms_per_pair: 1e3 * seconds / pairs.len().max(1) as f64,
         pairs_per_s: pairs.len() as f64 / seconds,
         peak_gpu_bytes: engine.peak_memory_bytes(),
-        host_rss_peak_bytes: peak_rss_bytes(),
+        host_rss_bytes: rss_bytes(),
     })
 }
 

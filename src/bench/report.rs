@@ -102,7 +102,9 @@ pub struct EmbeddingReport {
     pub ms_per_pair: f64,
     pub pairs_per_s: f64,
     pub peak_gpu_bytes: u64,
-    pub host_rss_peak_bytes: u64,
+    /// Resident set of this process right after the workload (its peak so far would
+    /// include the earlier, larger prefill jobs).
+    pub host_rss_bytes: u64,
 }
 
 /// Device memory of one engine build against what it must hold.

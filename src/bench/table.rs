@@ -175,7 +175,7 @@ fn embedding(r: &Report, out: &mut String) {
     if r.embedding.is_empty() {
         return;
     }
-    out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n| engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n| engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for e in &r.embedding {
         let _ = writeln!(
             out,
@@ -190,7 +190,7 @@ fn embedding(r: &Report, out: &mut String) {
             e.ms_per_pair,
             e.pairs_per_s,
             mib(e.peak_gpu_bytes),
-            mib(e.host_rss_peak_bytes)
+            mib(e.host_rss_bytes)
         );
     }
     out.push('\n');
