@@ -6,10 +6,18 @@ CARGO ?= cargo
 
 .PHONY: demo test setup build test-native lint fmt clippy
 
-## Set up, then run the study on the offline default (bundled model + GloVe) → runs/demo
+DEMO_MODEL := assets/demo-model/rwkv6-demo.safetensors
+LENS := ./target/release/rwkv-lens
+
+## Set up, then run the study on the offline default (bundled model + GloVe) → runs/demo,
+## and the source study's exact protocol on a 12-layer random checkpoint → runs/source-study
 demo: setup
 	$(CARGO) build --release
-	./target/release/rwkv-lens inspect tests/fixtures/tiny-v6/model.safetensors
+	$(LENS) inspect $(DEMO_MODEL)
+	$(LENS) study --model $(DEMO_MODEL) --preset demo --data-dir $(DATA) --out runs/demo
+	$(LENS) random-model --layers 12 --embd 64 --seed 1 -o runs/random-12x64.safetensors
+	$(LENS) study --model runs/random-12x64.safetensors --preset source-study --data-dir $(DATA) --out runs/source-study
+	@echo "reports: runs/demo/results.md, runs/source-study/results.md (SVG plots beside them)"
 
 ## Set up, then pass every test (native, GPU on lavapipe, browser end to end)
 test: setup lint test-native

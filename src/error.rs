@@ -1,5 +1,6 @@
 //! One error type for the whole library. Every message is a single line that
-//! names the file / row / tensor involved and says what was expected.
+//! names the file / row / tensor involved and says what was expected (the constructors
+//! escape line breaks, whatever a damaged file put in a name).
 
 use std::fmt;
 
@@ -37,11 +38,26 @@ pub enum Error {
     NonFinite(String),
 }
 
+/// `x` as text on one line: line breaks and other control characters escaped (file
+/// names, tensor names and field values from a damaged file can hold anything).
+pub fn one_line(x: impl fmt::Display) -> String {
+    let s = x.to_string();
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
 impl Error {
     pub fn file(path: impl fmt::Display, msg: impl fmt::Display) -> Self {
         Error::File {
-            path: path.to_string(),
-            msg: msg.to_string(),
+            path: one_line(path),
+            msg: one_line(msg),
         }
     }
     pub fn tensor(
@@ -50,22 +66,29 @@ impl Error {
         msg: impl fmt::Display,
     ) -> Self {
         Error::Tensor {
-            path: path.to_string(),
-            tensor: tensor.to_string(),
-            msg: msg.to_string(),
+            path: one_line(path),
+            tensor: one_line(tensor),
+            msg: one_line(msg),
         }
     }
     pub fn row(path: impl fmt::Display, row: usize, msg: impl fmt::Display) -> Self {
         Error::Row {
-            path: path.to_string(),
+            path: one_line(path),
             row,
-            msg: msg.to_string(),
+            msg: one_line(msg),
         }
     }
     pub fn input(msg: impl fmt::Display) -> Self {
-        Error::Input(msg.to_string())
+        Error::Input(one_line(msg))
     }
     pub fn gpu(msg: impl fmt::Display) -> Self {
-        Error::Gpu(msg.to_string())
+        Error::Gpu(one_line(msg))
+    }
+    /// The device ran out of memory: the caller may retry with a smaller batch.
+    pub fn is_out_of_memory(&self) -> bool {
+        matches!(self, Error::Gpu(m) if m.starts_with(OUT_OF_MEMORY))
     }
 }
+
+/// How every GPU out-of-memory message begins (see [`Error::is_out_of_memory`]).
+pub const OUT_OF_MEMORY: &str = "out of memory";

@@ -243,7 +243,7 @@ fn outputs_are_written_whole() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 5, "{names:?}"); // json, md, layer plot, 2 OOD heatmaps
+    assert_eq!(names.len(), 7, "{names:?}"); // json, md, 2 profile files, layer plot, 2 OOD heatmaps
     assert!(names
         .iter()
         .any(|n| n.starts_with("spearman-pairs") && n.ends_with("tiny.tsv.svg")));
@@ -264,8 +264,13 @@ fn outputs_are_written_whole() {
     assert!(leftovers.is_empty());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
-    // 5 series (2 poolings × 2 layers + GloVe) × 3 groups (all, news, captions).
+    assert_eq!(json["schema_version"], 2);
+    // run-dependent numbers live in profile.json only
+    assert!(json.get("profile").is_none() && json.get("created_unix").is_none());
+    let profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("profile.json")).unwrap()).unwrap();
+    assert_eq!(profile["profile"].as_array().unwrap().len(), 2); // fake + GloVe
+                                                                 // 5 series (2 poolings × 2 layers + GloVe) × 3 groups (all, news, captions).
     assert_eq!(json["rows"].as_array().unwrap().len(), 15);
     assert_eq!(
         json["ood"]["domains"],

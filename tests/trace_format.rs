@@ -64,15 +64,16 @@ fn json_has_the_documented_shape() {
 }
 
 #[test]
-fn writing_into_a_missing_directory_names_the_path() {
+fn writing_under_a_file_names_the_path() {
     let w = weights();
     let tr = trace(&w, &[1], 1, 0).unwrap();
-    let path = PathBuf::from("/nonexistent-dir-rwkv-lens/trace.json");
+    // the parent "directory" is a regular file, so it can be neither created nor used
+    let file = std::env::temp_dir().join(format!("rwkv-lens-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"x").unwrap();
+    let path = file.join("trace.json");
     let err = write_json(&tr, &path).unwrap_err().to_string();
-    assert!(
-        err.starts_with("/nonexistent-dir-rwkv-lens/trace.json: "),
-        "{err}"
-    );
+    std::fs::remove_file(&file).unwrap();
+    assert!(err.starts_with(&format!("{}", file.display())), "{err}");
     assert!(!err.contains('\n'));
 }
 

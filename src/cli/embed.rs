@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use rwkv_lens::embed::{embed_all, parse_layers, Pooling};
+use rwkv_lens::embed::{embed_all, parse_layers, Engine, Pooling};
 use rwkv_lens::io::{npy_f32, write_atomic};
 use rwkv_lens::model::{checkpoint::write_safetensors, load::load, Tensor};
 use rwkv_lens::tokenizer::Tokenizer;
@@ -44,29 +44,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .split(',')
         .map(Pooling::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
-    let text = std::fs::read_to_string(&a.input)
-        .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
-    let tokens = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            tokenizer
-                .encode(line)
-                .map_err(|e| Error::row(a.input.display(), i + 1, e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let tokens = tokenize_lines(&a, ckpt.config.vocab_size)?;
     let mut engine = build(&ckpt, &a.engine)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
-    let emb = embed_all(
+    let emb = match embed_all(
         engine.as_mut(),
         &tokens,
         &layers,
         &poolings,
         a.batch_size,
         |d| bar.set_position(d as u64),
-    )?;
+    ) {
+        Err(Error::NonFinite(why)) => {
+            return Err(
+                non_finite_row(engine.as_mut(), &tokens, &layers, &poolings, &a, why).into(),
+            )
+        }
+        other => other?,
+    };
     bar.finish_and_clear();
     let bytes = if a.output.extension().is_some_and(|e| e == "npy") {
         npy_f32(&[poolings.len(), layers.len(), emb.n, emb.dim], &emb.data)
@@ -93,4 +89,41 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         emb.dim
     );
     Ok(())
+}
+
+/// Token ids of every line of the input, each non-empty and inside the vocabulary.
+fn tokenize_lines(a: &Args, vocab: usize) -> Result<Vec<Vec<u32>>, Error> {
+    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
+    let text = std::fs::read_to_string(&a.input)
+        .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
+    let row = |i: usize, e: String| Error::row(a.input.display(), i + 1, e);
+    let ids = |(i, line): (usize, &str)| {
+        let ids = tokenizer.encode(line).map_err(|e| row(i, e.to_string()))?;
+        match ids.iter().find(|&&id| id as usize >= vocab) {
+            Some(id) => Err(row(i, format!("token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)"))),
+            None => Ok(ids),
+        }
+    };
+    text.lines().enumerate().map(ids).collect()
+}
+
+/// NaN/Inf in a batch: reruns the lines one by one to name the first that fails
+/// (the engine's message names the layer).
+fn non_finite_row(
+    engine: &mut dyn Engine,
+    tokens: &[Vec<u32>],
+    layers: &[usize],
+    poolings: &[Pooling],
+    a: &Args,
+    why: String,
+) -> Error {
+    let (model, input) = (a.model.display(), a.input.display());
+    for (i, t) in tokens.iter().enumerate() {
+        if let Err(Error::NonFinite(w)) =
+            engine.embed_tokens(std::slice::from_ref(t), layers, poolings)
+        {
+            return Error::NonFinite(format!("{model}: {input}:{}: {w}", i + 1));
+        }
+    }
+    Error::NonFinite(format!("{model}: {why}"))
 }

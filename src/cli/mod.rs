@@ -6,6 +6,7 @@ mod convert;
 mod embed;
 mod engine;
 mod inspect;
+mod random_model;
 mod study;
 mod trace;
 
@@ -38,6 +39,8 @@ enum Command {
     Embed(embed::Args),
     /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
     Study(Box<study::Args>),
+    /// Write a seeded random RWKV-6 checkpoint with real names and shapes.
+    RandomModel(random_model::Args),
     /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
     Trace(trace::Args),
 }
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Convert(a) => convert::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::RandomModel(a) => random_model::run(a),
         Command::Study(a) => study::run(*a),
     };
     match result {
@@ -65,7 +69,8 @@ pub fn main() -> ExitCode {
             if cli.debug {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {e}");
+                // `:#`: every context, joined on one line
+                eprintln!("error: {}", rwkv_lens::error::one_line(format!("{e:#}")));
             }
             ExitCode::FAILURE
         }

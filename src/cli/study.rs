@@ -1,7 +1,10 @@
 //! `rwkv-lens study`: layer-wise zero-shot similarity against GloVe, with time and memory.
 
+use std::path::PathBuf;
+
 use rwkv_lens::model::load::load;
-use rwkv_lens::study::{self, StudyArgs, StudyModel};
+use rwkv_lens::study::run::{run_with, RunOptions};
+use rwkv_lens::study::{StudyArgs, StudyModel};
 use rwkv_lens::tokenizer::Tokenizer;
 
 use super::engine::{build, EngineArgs};
@@ -15,6 +18,13 @@ pub struct Args {
     tokenizer: String,
     #[command(flatten)]
     engine: EngineArgs,
+    /// Embedding cache: each finished model × task is kept here, so that an interrupted
+    /// run resumes where it stopped (default OUT/cache).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Neither read nor write the embedding cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -30,7 +40,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Box::new(move |s: &str| tokenizer.encode(s)),
         ));
     }
-    let report = study::run(&a.study, &mut models, true)?;
+    let cache_dir =
+        (!a.no_cache).then(|| (a.cache_dir.clone()).unwrap_or_else(|| a.study.out.join("cache")));
+    let opts = RunOptions {
+        progress: true,
+        cache_dir,
+        incremental: true,
+    };
+    let report = run_with(&a.study, &mut models, &opts)?;
     let written = report.write(&a.study.out)?;
     println!("{}", report.summary());
     for p in written {

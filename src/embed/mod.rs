@@ -129,6 +129,10 @@ pub trait Engine {
         layers: &[usize],
         poolings: &[Pooling],
     ) -> Result<Embeddings>;
+    /// Storage precision of the weights (`f32`, `f16`), part of the study's cache key.
+    fn precision(&self) -> String {
+        "f32".into()
+    }
     /// Peak bytes of device memory this engine has allocated (0 for the CPU path).
     fn peak_memory_bytes(&self) -> u64 {
         0

@@ -379,9 +379,12 @@ pub fn one_line(msg: &str) -> String {
 fn install_error_capture(device: &wgpu::Device, errors: &Arc<Mutex<Vec<String>>>) {
     let sink = errors.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-        sink.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(e.to_string());
+        let msg = match &e {
+            // tagged, so that callers can retry with a smaller batch
+            wgpu::Error::OutOfMemory { .. } => format!("{}: {e}", crate::error::OUT_OF_MEMORY),
+            _ => e.to_string(),
+        };
+        sink.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
     }));
     let sink = errors.clone();
     device.set_device_lost_callback(move |reason, msg| {
@@ -429,5 +432,39 @@ impl<T> Future for Receiver<T> {
                 Poll::Pending
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> wgpu::AdapterInfo {
+        let mut i = wgpu::AdapterInfo::new(wgpu::DeviceType::IntegratedGpu, wgpu::Backend::Gl);
+        i.name = "WebGL2 device".into();
+        i
+    }
+
+    #[test]
+    fn a_device_without_compute_is_refused_in_one_line() {
+        // WebGL2-class limits: no storage buffers, hence no compute shaders
+        let l = wgpu::Limits::downlevel_webgl2_defaults();
+        let e = check_limits(&l, &info()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "GPU: adapter `WebGL2 device` offers max_storage_buffers_per_shader_stage = 0, the engine needs at least 7"
+        );
+        assert!(check_limits(&wgpu::Limits::default(), &info()).is_ok());
+    }
+
+    #[test]
+    fn out_of_memory_is_tagged_for_retry() {
+        let e = Error::gpu(format!(
+            "{OOM}: Out of Memory (1 error(s) in total)",
+            OOM = crate::error::OUT_OF_MEMORY
+        ));
+        assert!(e.is_out_of_memory());
+        assert!(!Error::gpu("device lost (Unknown): gone").is_out_of_memory());
+        assert_eq!(one_line("a\n  │\n  b ^^^\n"), "a | b ^^^");
     }
 }

@@ -357,10 +357,15 @@ impl GpuEngine {
         let out: Vec<Vec<f32>> = (0..poolings.len())
             .map(|i| all[i * n..(i + 1) * n].to_vec())
             .collect();
-        if let Some(bad) = out.iter().flatten().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "GPU pooled embedding value #{bad} is NaN or infinite"
-            )));
+        // each block is [L+1][B][C]: every layer is checked, requested or not
+        let (c, b_n) = (self.config.n_embd, shape.batch as usize);
+        for block in &out {
+            if let Some(bad) = block.iter().position(|v| !v.is_finite()) {
+                let (layer, seq) = (bad / (b_n * c), bad / c % b_n);
+                return Err(Error::NonFinite(format!(
+                    "layer {layer} of the GPU pass produced NaN/Inf (sequence {seq} of the pass)"
+                )));
+            }
         }
         Ok(out)
     }
@@ -438,6 +443,9 @@ impl crate::embed::Engine for GpuEngine {
         poolings: &[Pooling],
     ) -> Result<Embeddings> {
         pollster::block_on(self.embed_tokens_async(tokens, layers, poolings))
+    }
+    fn precision(&self) -> String {
+        format!("{:?}", self.opts.precision).to_lowercase()
     }
     fn peak_memory_bytes(&self) -> u64 {
         self.ctx.memory.peak()

@@ -231,6 +231,14 @@ fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) 
         (Precision::F32, _) => upload_matrix(ctx, name, f32_bytes(&t.to_f32()), rows, cols, false),
         (Precision::F16, _) => {
             let bits = t.to_f16_bits();
+            // finite in the checkpoint, infinite in f16: refuse rather than compute NaN
+            if let Some(i) = bits.iter().position(|b| b & 0x7c00 == 0x7c00) {
+                return Err(Error::tensor(
+                    &ck.source,
+                    name,
+                    format!("value #{i} is beyond f16's range (±65504): use --precision f32"),
+                ));
+            }
             upload_matrix(ctx, name, bytemuck::cast_slice(&bits), rows, cols, true)
         }
     }

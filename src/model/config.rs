@@ -87,7 +87,18 @@ impl Config {
         };
         let emb = shape("emb.weight")?;
         let [vocab_size, n_embd] = two(path, "emb.weight", &emb)?;
-        let u = shape("blocks.0.att.time_faaaa")?;
+        // (H, N), possibly with leading singleton axes; H may itself be 1
+        let u = tensors
+            .get("blocks.0.att.time_faaaa")
+            .map(|t| {
+                t.shape
+                    .iter()
+                    .copied()
+                    .skip_while(|&d| d == 1)
+                    .collect::<Vec<_>>()
+            })
+            .ok_or_else(|| Error::tensor(path, "blocks.0.att.time_faaaa", "missing"))?;
+        let u = if u.len() == 1 { vec![1, u[0]] } else { u };
         let [n_head, head_size] = two(path, "blocks.0.att.time_faaaa", &u)?;
         let [ffn_dim, _] = two(
             path,

@@ -39,6 +39,10 @@ impl Engine for CpuEngine {
         let mut out = Embeddings::zeros(layers, poolings, tokens.len(), c);
         let mut bad = None;
         forward_with(&self.weights, tokens, false, |layer, x| {
+            // every layer is checked, requested or not: the first bad one is named
+            if bad.is_none() && x.iter().any(|v| !v.is_finite()) {
+                bad = Some(layer);
+            }
             let Some(l) = layers.iter().position(|&i| i == layer) else {
                 return;
             };
@@ -52,9 +56,6 @@ impl Engine for CpuEngine {
                         out.get_mut(p, l, b),
                     );
                 }
-            }
-            if bad.is_none() && x.iter().any(|v| !v.is_finite()) {
-                bad = Some(layer);
             }
         })?;
         match bad {

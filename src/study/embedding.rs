@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::bootstrap::SplitMix64;
+use super::cache::{content_hashes, CacheKey, EmbeddingCache};
 use super::glove::Glove;
-use super::hash::xxh64;
+use super::hash::{xxh64, FileId};
 use super::metrics::cosine;
 use super::tasks::Pair;
 use crate::embed::{Embeddings, Engine, Pooling};
@@ -94,8 +95,11 @@ pub struct Profile {
     pub tokens: usize,
     /// Forward passes over the sentences (1 unless the embedding memory budget split the layers).
     pub passes: usize,
-    /// Tokenization + forward passes (not loading, not scoring).
+    /// Tokenization + forward passes (not loading, not scoring); for vectors read
+    /// from the cache, the time measured when they were computed.
     pub seconds: f64,
+    /// Every vector came from the embedding cache (a resumed run).
+    pub cached: bool,
     pub pairs_per_s: f64,
     pub tokens_per_s: f64,
     pub ms_per_pair: f64,
@@ -121,6 +125,8 @@ pub struct EmbedOptions<'a> {
     pub embed_memory_bytes: usize,
     pub anisotropy_pairs: usize,
     pub seed: u64,
+    /// The embedding cache and the checkpoint's identity (both needed to use it).
+    pub cache: Option<(&'a EmbeddingCache, &'a FileId)>,
 }
 
 /// The seeded random sentence pairs (a ≠ b) used for anisotropy, same for all models.
@@ -138,15 +144,31 @@ pub fn anisotropy_pairs(n: usize, count: usize, seed: u64, task: &str) -> Vec<[u
         .collect()
 }
 
+/// A sentence for an error message: at most 60 characters, on one line.
+pub fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 60 {
+        out.push('…');
+    }
+    format!("`{out}`")
+}
+
+/// Token ids of every sentence, each non-empty and inside the model's vocabulary.
 fn tokenize_all(model: &StudyModel, table: &SentenceTable, task: &str) -> Result<Vec<Vec<u32>>> {
+    let vocab = model.engine.config().vocab_size;
+    let at = |t: &str| format!("{} on task {task}: sentence {}", model.label, shown(t));
     table
         .texts
         .iter()
         .map(|t| {
-            let ids = (model.tokenize)(t)?;
+            let ids = (model.tokenize)(t).map_err(|e| Error::input(format!("{}: {e}", at(t))))?;
             if ids.is_empty() {
+                return Err(Error::input(format!("{} tokenizes to no tokens", at(t))));
+            }
+            if let Some(id) = ids.iter().find(|&&id| id as usize >= vocab) {
                 return Err(Error::input(format!(
-                    "task {task}: sentence `{t}` tokenizes to no tokens"
+                    "{}: token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)",
+                    at(t)
                 )));
             }
             Ok(ids)
@@ -164,7 +186,8 @@ fn layer_chunks(layers: &[usize], per_layer_bytes: usize, budget: usize) -> Vec<
 
 /// Embeds every unique sentence with one model and returns one series per
 /// (pooling, layer), in pooling-major order, with the profile. `on_batch(done, total)`
-/// reports sentences embedded so far over all passes.
+/// reports sentences embedded so far over all passes. Each layer group is read from
+/// the cache when it holds it, and written there as soon as it is computed.
 pub fn embed_model(
     model: &mut StudyModel,
     table: &SentenceTable,
@@ -173,21 +196,24 @@ pub fn embed_model(
 ) -> Result<(Vec<Series>, Profile)> {
     let start = Instant::now();
     let tokens = tokenize_all(model, table, opt.task)?;
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
     let dim = model.engine.config().n_embd;
     let per_layer = table.texts.len() * dim * opt.poolings.len() * 4;
     let chunks = layer_chunks(opt.layers, per_layer, opt.embed_memory_bytes);
-    let mut forward_seconds = start.elapsed().as_secs_f64();
+    let mut forward = Forward {
+        tokens: &tokens,
+        texts: &table.texts,
+        hashes: content_hashes(&table.texts, &tokens),
+        seconds: start.elapsed().as_secs_f64(),
+        cached: true,
+        peak_gpu_bytes: 0,
+    };
     let random_pairs =
         anisotropy_pairs(table.texts.len(), opt.anisotropy_pairs, opt.seed, opt.task);
     let mut by_key = Vec::new();
     let total = tokens.len() * chunks.len();
     for (c, chunk) in chunks.iter().enumerate() {
-        let t = Instant::now();
         let mut report = |done: usize| on_batch(c * tokens.len() + done, total);
-        let store = forward_all(model, &tokens, &order, chunk, opt, dim, &mut report)?;
-        forward_seconds += t.elapsed().as_secs_f64();
+        let store = forward.chunk(model, chunk, opt, &mut report)?;
         for (p, &pooling) in opt.poolings.iter().enumerate() {
             for (l, &layer) in chunk.iter().enumerate() {
                 let get = |i: u32| store.get(p, l, i as usize);
@@ -199,34 +225,107 @@ pub fn embed_model(
     }
     by_key.sort_by_key(|(k, _)| *k);
     let n_tokens = tokens.iter().map(Vec::len).sum();
-    let profile = make_profile(
-        model,
-        opt.task,
-        table,
-        n_tokens,
-        chunks.len(),
-        forward_seconds,
-    );
+    let profile = make_profile(model, opt.task, table, n_tokens, chunks.len(), &forward);
     Ok((by_key.into_iter().map(|(_, s)| s).collect(), profile))
 }
 
-/// Runs the length-sorted batches and scatters the pooled vectors back to sentence order.
+/// The forward passes of one model over one task, layer group by layer group.
+struct Forward<'t> {
+    tokens: &'t [Vec<u32>],
+    texts: &'t [String],
+    /// xxh64s of the sentences and of their token ids (cache key).
+    hashes: (String, String),
+    seconds: f64,
+    /// Every group so far came from the cache.
+    cached: bool,
+    peak_gpu_bytes: u64,
+}
+
+impl Forward<'_> {
+    /// One layer group's vectors: from the cache, else computed (and then cached).
+    fn chunk(
+        &mut self,
+        model: &mut StudyModel,
+        layers: &[usize],
+        opt: &EmbedOptions,
+        on_batch: &mut dyn FnMut(usize),
+    ) -> Result<Embeddings> {
+        let cache = opt
+            .cache
+            .map(|(cache, file)| (cache, self.key(model, layers, opt, file)));
+        if let Some(hit) = cache.as_ref().and_then(|(c, key)| c.load(key)) {
+            on_batch(self.tokens.len());
+            self.seconds += hit.forward_seconds;
+            self.peak_gpu_bytes = self.peak_gpu_bytes.max(hit.peak_gpu_bytes);
+            return Ok(hit.embeddings);
+        }
+        self.cached = false;
+        let t = Instant::now();
+        let store = forward_all(model, self.tokens, self.texts, layers, opt, on_batch)?;
+        let seconds = t.elapsed().as_secs_f64();
+        self.seconds += seconds;
+        let peak = model.engine.peak_memory_bytes();
+        self.peak_gpu_bytes = self.peak_gpu_bytes.max(peak);
+        if let Some((c, key)) = &cache {
+            c.store(key, &store, seconds, peak);
+        }
+        Ok(store)
+    }
+
+    fn key(
+        &self,
+        model: &StudyModel,
+        layers: &[usize],
+        opt: &EmbedOptions,
+        file: &FileId,
+    ) -> CacheKey {
+        CacheKey {
+            model_xxh64: file.xxh64.clone(),
+            model_bytes: file.bytes,
+            engine: model.engine.name(),
+            precision: model.engine.precision(),
+            layers: layers.to_vec(),
+            poolings: opt.poolings.to_vec(),
+            batch_size: opt.batch_size,
+            sentences: self.texts.len(),
+            dim: model.engine.config().n_embd,
+            texts_xxh64: self.hashes.0.clone(),
+            tokens_xxh64: self.hashes.1.clone(),
+        }
+    }
+}
+
+/// Runs the length-sorted batches (longest first) and scatters the pooled vectors
+/// back to sentence order; NaN/Inf stops the run naming model, layer and sentence.
 fn forward_all(
     model: &mut StudyModel,
     tokens: &[Vec<u32>],
-    order: &[usize],
+    texts: &[String],
     layers: &[usize],
     opt: &EmbedOptions,
-    dim: usize,
     on_batch: &mut dyn FnMut(usize),
 ) -> Result<Embeddings> {
+    let dim = model.engine.config().n_embd;
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
     let mut store = Embeddings::zeros(layers, opt.poolings, tokens.len(), dim);
     let mut done = 0;
-    for batch in order.chunks(opt.batch_size) {
-        let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
-        let out = model
-            .engine
-            .embed_tokens(&batch_tokens, layers, opt.poolings)?;
+    let n_batches = order.len().div_ceil(opt.batch_size);
+    for (k, batch) in order.chunks(opt.batch_size).enumerate() {
+        let out = match embed_halving(model, batch, tokens, texts, layers, opt) {
+            Err(Error::NonFinite(why)) => {
+                return Err(locate_non_finite(
+                    model, batch, tokens, texts, layers, opt, why,
+                ))
+            }
+            Err(Error::Gpu(why)) => {
+                return Err(Error::gpu(format!(
+                    "{} on task {}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
+                    model.label, opt.task, k + 1
+                )))
+            }
+            other => other?,
+        };
         if out.n != batch.len() || out.dim != dim || out.layers != layers {
             return Err(Error::input(format!(
                 "engine `{}` returned {} vectors of dim {} for layers {:?}; expected {} of dim {dim} for {layers:?}",
@@ -239,8 +338,10 @@ fn forward_all(
                     let v = out.get(p, l, k);
                     if v.iter().any(|x| !x.is_finite()) {
                         return Err(Error::NonFinite(format!(
-                            "{} on task {}: layer {layer} of sentence #{i}",
-                            model.label, opt.task
+                            "{} on task {}: layer {layer} output is NaN/Inf for sentence {}",
+                            model.label,
+                            opt.task,
+                            shown(&texts[i])
                         )));
                     }
                     store.get_mut(p, l, i).copy_from_slice(v);
@@ -251,6 +352,74 @@ fn forward_all(
         on_batch(done);
     }
     Ok(store)
+}
+
+/// One batch through the engine; when the device runs out of memory, the batch is
+/// split in halves (recursively) before giving up at a single sentence.
+fn embed_halving(
+    model: &mut StudyModel,
+    batch: &[usize],
+    tokens: &[Vec<u32>],
+    texts: &[String],
+    layers: &[usize],
+    opt: &EmbedOptions,
+) -> Result<Embeddings> {
+    let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
+    match model.engine.embed_tokens(&batch_tokens, layers, opt.poolings) {
+        Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
+            eprintln!(
+                "warning: {} on task {}: {e} with a batch of {}: retrying in halves",
+                model.label,
+                opt.task,
+                batch.len()
+            );
+            let (a, b) = batch.split_at(batch.len() / 2);
+            let a = embed_halving(model, a, tokens, texts, layers, opt)?;
+            let b = embed_halving(model, b, tokens, texts, layers, opt)?;
+            Embeddings::concat(&[a, b])
+        }
+        Err(e) if e.is_out_of_memory() => Err(Error::gpu(format!(
+            "{}: even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
+            crate::error::OUT_OF_MEMORY,
+            shown(&texts[batch[0]])
+        ))),
+        other => other,
+    }
+}
+
+/// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
+/// name the first one that fails (the engine's message names the layer).
+fn locate_non_finite(
+    model: &mut StudyModel,
+    batch: &[usize],
+    tokens: &[Vec<u32>],
+    texts: &[String],
+    layers: &[usize],
+    opt: &EmbedOptions,
+    why: String,
+) -> Error {
+    let at = |i: usize, why: &str| {
+        Error::NonFinite(format!(
+            "{} on task {}: sentence {}: {why}",
+            model.label,
+            opt.task,
+            shown(&texts[i])
+        ))
+    };
+    for &i in batch {
+        let alone = [tokens[i].clone()];
+        if let Err(Error::NonFinite(why)) = model.engine.embed_tokens(&alone, layers, opt.poolings)
+        {
+            return at(i, &why);
+        }
+    }
+    let n = batch.len();
+    Error::NonFinite(format!(
+        "{} on task {}: a batch of {n} sentences (first {}): {why}; each alone is finite",
+        model.label,
+        opt.task,
+        shown(&texts[batch[0]])
+    ))
 }
 
 /// Cosines of the task's pairs and of the random pairs, for one vector lookup.
@@ -284,9 +453,9 @@ fn make_profile(
     table: &SentenceTable,
     tokens: usize,
     passes: usize,
-    seconds: f64,
+    forward: &Forward,
 ) -> Profile {
-    let pairs = table.pair_ids.len();
+    let (pairs, seconds) = (table.pair_ids.len(), forward.seconds);
     let per_s = |x: usize| {
         if seconds > 0.0 {
             x as f64 / seconds
@@ -303,10 +472,11 @@ fn make_profile(
         tokens,
         passes,
         seconds,
+        cached: forward.cached,
         pairs_per_s: per_s(pairs),
         tokens_per_s: per_s(tokens),
         ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
-        peak_gpu_bytes: model.engine.peak_memory_bytes(),
+        peak_gpu_bytes: forward.peak_gpu_bytes,
         peak_rss_bytes: peak_rss_bytes(),
     }
 }
@@ -352,6 +522,7 @@ pub fn glove_series(
         tokens: coverage.tokens,
         passes: 1,
         seconds,
+        cached: false,
         pairs_per_s: pairs as f64 / seconds.max(1e-9),
         tokens_per_s: coverage.tokens as f64 / seconds.max(1e-9),
         ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,

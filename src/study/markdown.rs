@@ -45,51 +45,52 @@ fn table_header(out: &mut String, cols: &[&str]) {
 /// One table per task: layer, Spearman, time per pair and peak memory beside the baseline
 /// (the shape of the source study's table).
 pub fn summary(r: &StudyReport) -> String {
+    summary_tables(r, true)
+}
+
+/// The summary tables, with or without the (run-dependent) time and memory columns.
+fn summary_tables(r: &StudyReport, timing: bool) -> String {
     let mut out = String::new();
+    let mut cols = vec!["model", "pooling", "layer", "Spearman ×100", "95% CI"];
+    if timing {
+        cols.extend(["ms / pair", "peak GPU MiB", "peak RSS MiB"]);
+    }
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
-        table_header(
-            &mut out,
-            &[
-                "model",
-                "pooling",
-                "layer",
-                "Spearman ×100",
-                "95% CI",
-                "ms / pair",
-                "peak GPU MiB",
-                "peak RSS MiB",
-            ],
-        );
+        table_header(&mut out, &cols);
         for row in r.rows_for(&t.name, "all") {
-            let p = r
-                .profile
-                .iter()
-                .find(|p| p.model == row.model && p.task == t.name);
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 row.model,
                 pooling_name(row.pooling),
                 layer_name(row.layer),
                 num(row.spearman, 2),
                 ci(row.spearman_ci),
-                num(p.map(|p| p.ms_per_pair), 3),
-                num(p.map(|p| p.peak_gpu_bytes as f64 / MIB), 1),
-                num(p.and_then(|p| p.peak_rss_bytes).map(|b| b as f64 / MIB), 0),
             );
+            if timing {
+                let p = (r.profile.iter()).find(|p| p.model == row.model && p.task == t.name);
+                let _ = write!(
+                    out,
+                    " {} | {} | {} |",
+                    num(p.map(|p| p.ms_per_pair), 3),
+                    num(p.map(|p| p.peak_gpu_bytes as f64 / MIB), 1),
+                    num(p.and_then(|p| p.peak_rss_bytes).map(|b| b as f64 / MIB), 0),
+                );
+            }
+            out.push('\n');
         }
     }
     out
 }
 
-/// The whole report.
+/// The whole report (scores only: time and memory are in [`profile_page`]).
 pub fn full(r: &StudyReport) -> String {
     let mut out = String::from("# rwkv-lens study\n\n");
     protocol(&mut out, r);
     inputs(&mut out, r);
-    out.push_str("\n## Summary\n");
-    out.push_str(&summary(r));
+    out.push_str("\n## Summary\n\nTime and memory: `profile.md` and `profile.json` (they vary from run to run; this file does not).\n");
+    out.push_str(&summary_tables(r, false));
     for t in &r.tasks {
         task_details(&mut out, r, &t.name, t.binary);
         group_tables(&mut out, r, &t.name);
@@ -97,7 +98,6 @@ pub fn full(r: &StudyReport) -> String {
     if let Some(ood) = &r.ood {
         ood_tables(&mut out, ood);
     }
-    profile(&mut out, r);
     if !r.notes.is_empty() {
         out.push_str("\n## Notes\n\n");
         r.notes.iter().for_each(|n| {
@@ -147,8 +147,8 @@ fn inputs(out: &mut String, r: &StudyReport) {
     for b in &r.baselines {
         let _ = writeln!(
             out,
-            "\nBaseline {}: {} ({} words × {}d, xxh64 {}), {} words of the study found, loaded in {:.2} s. Tokenization: {}\n",
-            b.name, b.file.path, b.vocab_size, b.dim, b.file.xxh64, b.words_loaded, b.load_seconds, b.tokenization
+            "\nBaseline {}: {} ({} words × {}d, xxh64 {}), {} words of the study found. Tokenization: {}\n",
+            b.name, b.file.path, b.vocab_size, b.dim, b.file.xxh64, b.words_loaded, b.tokenization
         );
     }
     tasks_table(out, r);
@@ -373,6 +373,27 @@ pub fn ood_keys(ood: &OodReport) -> Vec<(String, Option<Pooling>)> {
     keys
 }
 
+/// `profile.md`: the summary with time and memory, load times and the profile table.
+pub fn profile_page(r: &StudyReport) -> String {
+    let mut out = String::from("# rwkv-lens study: time and memory\n\n");
+    let _ = writeln!(
+        out,
+        "Created {} (Unix time). Scores: `results.md`. Rows marked cached were read back from the embedding cache; their seconds are those measured when they were computed.",
+        r.created_unix
+    );
+    for b in &r.baselines {
+        let _ = writeln!(
+            out,
+            "\nBaseline {} loaded in {:.2} s.",
+            b.name, b.load_seconds
+        );
+    }
+    out.push_str("\n## Summary\n");
+    out.push_str(&summary(r));
+    profile(&mut out, r);
+    out
+}
+
 fn profile(out: &mut String, r: &StudyReport) {
     out.push_str("\n## Profile\n\n");
     table_header(
@@ -385,6 +406,7 @@ fn profile(out: &mut String, r: &StudyReport) {
             "sentences",
             "tokens",
             "passes",
+            "cached",
             "seconds",
             "pairs/s",
             "tokens/s",
@@ -396,7 +418,7 @@ fn profile(out: &mut String, r: &StudyReport) {
     for p in &r.profile {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {} |",
             p.model,
             p.task,
             p.engine,
@@ -404,6 +426,7 @@ fn profile(out: &mut String, r: &StudyReport) {
             p.unique_sentences,
             p.tokens,
             p.passes,
+            if p.cached { "yes" } else { "no" },
             p.seconds,
             p.pairs_per_s,
             p.tokens_per_s,

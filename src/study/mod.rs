@@ -9,6 +9,8 @@
 //! results.md and SVG plots.
 
 pub mod bootstrap;
+#[cfg(feature = "native")]
+pub mod cache;
 pub mod domains;
 #[cfg(feature = "native")]
 pub mod glove;

@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use super::table::{csv_records, parse_label, parse_score, read_text, sentence, tsv_records};
+use super::table::{
+    csv_records, fields_count, parse_label, parse_score, read_text, sentence, tsv_records,
+};
 use super::tasks::{Pair, Task};
 use crate::{Error, Result};
 
@@ -59,7 +61,10 @@ fn pair_from_fields(path: &str, line: usize, cols: &Columns, fields: &[&str]) ->
             Error::row(
                 path,
                 line,
-                format!("missing column `{name}` (row has {} fields)", fields.len()),
+                format!(
+                    "missing column `{name}` (row has {})",
+                    fields_count(fields.len())
+                ),
             )
         })
     };
@@ -93,26 +98,7 @@ pub fn load_pairs_file(path: &Path) -> Result<Task> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
-    let (pairs, binary) = match ext.as_str() {
-        "tsv" | "txt" => {
-            let records = tsv_records(&f.text);
-            from_records(&f.path, records.iter().map(|(n, r)| (*n, r.clone())))?
-        }
-        "csv" => {
-            let records = csv_records(&f.path, &f.text)?;
-            let iter = records
-                .iter()
-                .map(|(n, r)| (*n, r.iter().map(String::as_str).collect()));
-            from_records(&f.path, iter)?
-        }
-        "jsonl" | "ndjson" => from_json_lines(&f.path, &f.text)?,
-        _ => {
-            return Err(Error::file(
-                &f.path,
-                "unknown pair file type (expected .tsv, .txt, .csv, .jsonl or .ndjson)",
-            ))
-        }
-    };
+    let (pairs, binary) = parse_pairs(&f.path, &ext, &f.text)?;
     Ok(Task {
         name: String::new(),
         family: "pairs".into(),
@@ -121,6 +107,29 @@ pub fn load_pairs_file(path: &Path) -> Result<Task> {
         files: vec![f.id],
         rows_loaded: 0,
     })
+}
+
+/// Parses the text of a pair file of type `ext` (lower case, no dot); `path` names it
+/// in errors. Returns the pairs and whether the gold values are binary labels.
+pub fn parse_pairs(path: &str, ext: &str, text: &str) -> Result<(Vec<Pair>, bool)> {
+    match ext {
+        "tsv" | "txt" => {
+            let records = tsv_records(text);
+            from_records(path, records.iter().map(|(n, r)| (*n, r.clone())))
+        }
+        "csv" => {
+            let records = csv_records(path, text)?;
+            let iter = records
+                .iter()
+                .map(|(n, r)| (*n, r.iter().map(String::as_str).collect()));
+            from_records(path, iter)
+        }
+        "jsonl" | "ndjson" => from_json_lines(path, text),
+        _ => Err(Error::file(
+            path,
+            "unknown pair file type (expected .tsv, .txt, .csv, .jsonl or .ndjson)",
+        )),
+    }
 }
 
 fn from_records<'a>(

@@ -1,5 +1,10 @@
 //! `results.json` (versioned schema), written atomically with `results.md` and the
-//! SVG plots.
+//! SVG plots, and the run's time and memory in `profile.json` / `profile.md`.
+//!
+//! Rule: `results.json`, `results.md` and the plots hold only what the same command
+//! on the same machine reproduces byte for byte (scores, inputs and their hashes,
+//! protocol); wall-clock times, throughput, memory peaks and the creation time go to
+//! the profile files, which differ from run to run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,8 +18,8 @@ use super::{markdown, plots};
 use crate::model::Config;
 use crate::{Error, Result};
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning or disappears (2: timings moved to profile.json).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Tool {
@@ -42,6 +47,8 @@ pub struct BaselineInfo {
     pub vocab_size: usize,
     /// Words of the study's sentences found in the file.
     pub words_loaded: usize,
+    /// In profile.json, not results.json (it varies from run to run).
+    #[serde(skip)]
     pub load_seconds: f64,
     pub tokenization: String,
 }
@@ -67,6 +74,8 @@ pub struct TaskInfo {
 pub struct StudyReport {
     pub schema_version: u32,
     pub tool: Tool,
+    /// In profile.json, not results.json.
+    #[serde(skip)]
     pub created_unix: u64,
     /// Data directory used (None when only pair files and an explicit GloVe path were read).
     pub data_dir: Option<String>,
@@ -78,11 +87,25 @@ pub struct StudyReport {
     /// baseline rows have no layer and pooling. Scores ×100.
     pub rows: Vec<Row>,
     pub ood: Option<OodReport>,
+    /// In profile.json, not results.json.
+    #[serde(skip)]
     pub profile: Vec<Profile>,
     pub notes: Vec<String>,
 }
 
 pub use crate::io::write_atomic;
+
+/// `profile.json`: what varies from run to run.
+#[derive(serde::Serialize)]
+struct ProfileFile<'a> {
+    schema_version: u32,
+    tool: &'a Tool,
+    created_unix: u64,
+    /// Seconds to load each baseline.
+    baseline_load_seconds: BTreeMap<&'a str, f64>,
+    /// One entry per model (or baseline) × task.
+    profile: &'a [Profile],
+}
 
 impl StudyReport {
     pub fn to_json(&self) -> Result<String> {
@@ -90,18 +113,36 @@ impl StudyReport {
             .map_err(|e| Error::input(format!("cannot serialise results: {e}")))
     }
 
+    /// `profile.json`: creation time, load and forward times, memory peaks.
+    pub fn profile_json(&self) -> Result<String> {
+        let file = ProfileFile {
+            schema_version: self.schema_version,
+            tool: &self.tool,
+            created_unix: self.created_unix,
+            baseline_load_seconds: (self.baselines.iter())
+                .map(|b| (b.name.as_str(), b.load_seconds))
+                .collect(),
+            profile: &self.profile,
+        };
+        serde_json::to_string_pretty(&file)
+            .map_err(|e| Error::input(format!("cannot serialise the profile: {e}")))
+    }
+
     /// The compact tables printed at the end of a run (source-study shape per task).
     pub fn summary(&self) -> String {
         markdown::summary(self)
     }
 
-    /// Writes results.json, results.md and the plots into `out_dir`; returns the paths.
+    /// Writes results.json, results.md, the plots and the profile files into `out_dir`;
+    /// returns the paths.
     pub fn write(&self, out_dir: &Path) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(out_dir)
             .map_err(|e| Error::file(out_dir.display(), format!("cannot create: {e}")))?;
         let mut files = vec![
             ("results.json".to_string(), self.to_json()?),
             ("results.md".to_string(), markdown::full(self)),
+            ("profile.json".to_string(), self.profile_json()?),
+            ("profile.md".to_string(), markdown::profile_page(self)),
         ];
         files.extend(plots::all(self));
         let mut written = Vec::new();

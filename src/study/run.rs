@@ -2,12 +2,13 @@
 //! and assembles the report. The CLI builds the engines and tokenizers and calls this.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Plan, StudyArgs, GLOVE};
+use super::cache::EmbeddingCache;
 use super::embedding::{
     anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, Profile,
     SentenceTable, StudyModel,
@@ -18,7 +19,7 @@ use super::hash::file_id;
 use super::report::{BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
 use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
 use crate::embed::parse_layers;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The GloVe tokenization, as recorded in results.
 pub const GLOVE_TOKENIZATION: &str = "lower-case; whole chunk if a GloVe word, else split off leading/trailing punctuation, clitics (n't 's 're 've 'll 'd 'm) and inner punctuation; mean of known tokens (punctuation included); no known token → no vector, its pairs scored 0 and counted";
@@ -55,9 +56,95 @@ struct Collected {
     tasks: Vec<TaskInfo>,
 }
 
-/// Runs the whole study. `models` may be empty (baseline only).
+/// How a run meets the disk.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Progress bars and notes on stderr.
+    pub progress: bool,
+    /// Directory of the embedding cache (None: nothing cached, nothing resumed).
+    pub cache_dir: Option<PathBuf>,
+    /// Write the results into `--out` after each task (a partial report until the last).
+    pub incremental: bool,
+}
+
+/// What every task of a run shares.
+struct Env<'a> {
+    plan: &'a Plan,
+    progress: bool,
+    cache: Option<&'a EmbeddingCache>,
+}
+
+/// Runs the whole study without cache. `models` may be empty (baseline only).
 pub fn run(args: &StudyArgs, models: &mut [StudyModel], progress: bool) -> Result<StudyReport> {
+    let opts = RunOptions {
+        progress,
+        ..Default::default()
+    };
+    run_with(args, models, &opts)
+}
+
+/// Runs the whole study; with a cache directory, model × task units already there are
+/// read back instead of recomputed (resume), and with `incremental` the results so far
+/// are written after each task.
+pub fn run_with(
+    args: &StudyArgs,
+    models: &mut [StudyModel],
+    opts: &RunOptions,
+) -> Result<StudyReport> {
     let plan = args.plan()?;
+    let (data_dir, tasks) = load_tasks(args, &plan)?;
+    let dir = data_dir.as_deref().unwrap_or(Path::new("."));
+    let glove = match plan.baselines.iter().any(|b| b == GLOVE) {
+        true => Some(load_glove(args, dir, &tasks, opts.progress)?),
+        false => None,
+    };
+    let model_infos = identify_models(models, &plan)?;
+    let cache = opts
+        .cache_dir
+        .as_deref()
+        .map(EmbeddingCache::open)
+        .transpose()?;
+    let env = Env {
+        plan: &plan,
+        progress: opts.progress,
+        cache: cache.as_ref(),
+    };
+    let mut out = Collected::default();
+    let baseline = glove.as_ref().map(|(g, _)| g);
+    let assemble = |out: &Collected, done: usize| StudyReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "rwkv-lens".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        data_dir: data_dir.as_ref().map(|d| d.display().to_string()),
+        protocol: plan.clone(),
+        models: model_infos.clone(),
+        baselines: glove
+            .as_ref()
+            .map(|(_, info)| info.clone())
+            .into_iter()
+            .collect(),
+        tasks: out.tasks.clone(),
+        rows: out.rows.clone(),
+        ood: super::ood::build(&out.stats, &plan.reference_domain, plan.confidence),
+        profile: out.profile.clone(),
+        notes: notes(&plan, out, done, tasks.len()),
+    };
+    for (k, task) in tasks.iter().enumerate() {
+        study_task(task, models, &model_infos, baseline, &env, &mut out)?;
+        if opts.incremental && k + 1 < tasks.len() {
+            assemble(&out, k + 1).write(&args.out)?;
+        }
+    }
+    Ok(assemble(&out, tasks.len()))
+}
+
+/// The data directory (when one is needed) and every task, loaded and checked.
+fn load_tasks(args: &StudyArgs, plan: &Plan) -> Result<(Option<PathBuf>, Vec<Task>)> {
     let wants_glove = plan.baselines.iter().any(|b| b == GLOVE);
     let builtin = plan
         .specs
@@ -74,45 +161,7 @@ pub fn run(args: &StudyArgs, models: &mut [StudyModel], progress: bool) -> Resul
         .iter()
         .map(|s| load_task(s, dir, plan.max_pairs))
         .collect::<Result<Vec<_>>>()?;
-    let glove = match wants_glove {
-        true => Some(load_glove(args, dir, &tasks, progress)?),
-        false => None,
-    };
-    let model_infos = identify_models(models, &plan)?;
-    let mut out = Collected::default();
-    for task in &tasks {
-        let baseline = glove.as_ref().map(|(g, _)| g);
-        study_task(
-            task,
-            models,
-            &model_infos,
-            baseline,
-            &plan,
-            progress,
-            &mut out,
-        )?;
-    }
-    let ood = super::ood::build(&out.stats, &plan.reference_domain, plan.confidence);
-    let notes = notes(&plan, &out.rows, &out.stats, &out.tasks);
-    Ok(StudyReport {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "rwkv-lens".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        created_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        data_dir: data_dir.map(|d| d.display().to_string()),
-        protocol: plan,
-        models: model_infos,
-        baselines: glove.map(|(_, info)| info).into_iter().collect(),
-        tasks: out.tasks,
-        rows: out.rows,
-        ood,
-        profile: out.profile,
-        notes,
-    })
+    Ok((data_dir, tasks))
 }
 
 /// Embeds one task with every model and the baseline, then scores it.
@@ -121,10 +170,10 @@ fn study_task(
     models: &mut [StudyModel],
     infos: &[ModelInfo],
     glove: Option<&Glove>,
-    plan: &Plan,
-    progress: bool,
+    env: &Env,
     out: &mut Collected,
 ) -> Result<()> {
+    let (plan, progress) = (env.plan, env.progress);
     let table = SentenceTable::new(&task.pairs);
     let mut series = Vec::new();
     for (model, info) in models.iter_mut().zip(infos) {
@@ -136,6 +185,7 @@ fn study_task(
             embed_memory_bytes: plan.embed_memory_mib << 20,
             anisotropy_pairs: plan.anisotropy_pairs,
             seed: plan.seed,
+            cache: env.cache.zip(info.file.as_ref()),
         };
         let b = bar(progress, format!("{} · {}", model.label, task.name));
         let (s, p) = embed_model(model, &table, &opt, &mut |done, total| {
@@ -143,6 +193,9 @@ fn study_task(
             b.set_position(done as u64);
         })?;
         b.finish_and_clear();
+        if progress && p.cached {
+            eprintln!("{} · {}: read from the cache", model.label, task.name);
+        }
         series.extend(s);
         out.profile.push(p);
     }
@@ -154,10 +207,7 @@ fn study_task(
         out.profile.push(p);
         c
     });
-    let message = format!(
-        "scoring {} ({} bootstrap replicates)",
-        task.name, plan.bootstrap
-    );
+    let message = format!("scoring {} ({} replicates)", task.name, plan.bootstrap);
     let scoring = spinner(progress, &message);
     let boot = BootstrapOptions {
         replicates: plan.bootstrap,
@@ -224,7 +274,8 @@ fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelIn
             path: m.path.as_ref().map(|p| p.display().to_string()),
             file,
             engine: m.engine.name(),
-            layers: parse_layers(&plan.layers, config.n_layer)?,
+            layers: parse_layers(&plan.layers, config.n_layer)
+                .map_err(|e| Error::input(format!("model `{}`: {e}", m.label)))?,
             config,
         });
     }
@@ -252,9 +303,15 @@ fn task_info(task: &Task, table: &SentenceTable, glove: Option<GloveCoverage>) -
     }
 }
 
-fn notes(plan: &Plan, rows: &[Row], stats: &[DomainStat], tasks: &[TaskInfo]) -> Vec<String> {
+fn notes(plan: &Plan, c: &Collected, done: usize, total: usize) -> Vec<String> {
+    let (rows, stats) = (&c.rows, &c.stats);
     let mut out = Vec::new();
-    for t in tasks {
+    if done < total {
+        out.push(format!(
+            "partial results: {done} of {total} tasks done; run the same command again to resume"
+        ));
+    }
+    for t in &c.tasks {
         if let Some(g) = t.glove.as_ref().filter(|g| g.sentences_without_vector > 0) {
             out.push(format!(
                 "{}: {} sentences have no known GloVe word; {} pairs scored cosine 0 for the baseline",

@@ -97,6 +97,11 @@ fn push_record(records: &mut Vec<(usize, Vec<String>)>, line: usize, fields: Vec
     }
 }
 
+/// "1 field", "3 fields".
+pub fn fields_count(n: usize) -> String {
+    format!("{n} field{}", if n == 1 { "" } else { "s" })
+}
+
 /// Field `i` of a record, or a one-line error naming the file, line and column.
 pub fn field<'a>(
     path: &str,
@@ -110,12 +115,29 @@ pub fn field<'a>(
             path,
             line,
             format!(
-                "missing column {} `{name}` (row has {} fields)",
+                "missing column {} `{name}` (row has {})",
                 i + 1,
-                fields.len()
+                fields_count(fields.len())
             ),
         )
     })
+}
+
+/// A field's text for a one-line message: control characters escaped (a quoted CSV
+/// field may hold line breaks), at most 40 characters.
+pub fn shown_field(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == 40 {
+            out.push('…');
+            break;
+        }
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out
 }
 
 /// A gold score: a finite number.
@@ -125,7 +147,7 @@ pub fn parse_score(path: &str, line: usize, s: &str, name: &str) -> Result<f64> 
         _ => Err(Error::row(
             path,
             line,
-            format!("`{name}` = `{s}` is not a number"),
+            format!("`{name}` = `{}` is not a number", shown_field(s)),
         )),
     }
 }
@@ -138,7 +160,7 @@ pub fn parse_label(path: &str, line: usize, s: &str, name: &str) -> Result<f64> 
         _ => Err(Error::row(
             path,
             line,
-            format!("`{name}` = `{s}` is not a 0/1 label"),
+            format!("`{name}` = `{}` is not a 0/1 label", shown_field(s)),
         )),
     }
 }

@@ -130,6 +130,11 @@ impl TaskSpec {
     pub fn parse(spec: &str) -> Result<TaskSpec> {
         let spec = spec.trim();
         if let Some(path) = spec.strip_prefix("pairs:") {
+            if path.trim().is_empty() {
+                return Err(Error::input(
+                    "task `pairs:` needs a file path, e.g. pairs:my.tsv",
+                ));
+            }
             return Ok(TaskSpec::Pairs {
                 path: PathBuf::from(path),
             });

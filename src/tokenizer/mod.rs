@@ -43,10 +43,16 @@ impl Tokenizer {
     fn from_json_path(path: &str) -> Result<Tokenizer> {
         let bytes =
             std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
-        let inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| {
-            let msg = e.to_string().replace(['\n', '\r'], " ");
-            Error::file(path, format!("not a valid tokenizer.json: {msg}"))
-        })?;
+        // JSON syntax first: the tokenizers crate panics (`expect("Helper")`) on some
+        // malformed JSON instead of returning an error
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| Error::file(path, format!("not a valid tokenizer.json: {e}")))?;
+        let inner = without_panics(|| tokenizers::Tokenizer::from_bytes(&bytes))
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_err(|e| {
+                let msg = e.replace(['\n', '\r'], " ");
+                Error::file(path, format!("not a valid tokenizer.json: {msg}"))
+            })?;
         Ok(Tokenizer::HuggingFace {
             path: path.to_string(),
             inner: Box::new(inner),
@@ -77,11 +83,13 @@ impl Tokenizer {
         let ids = match self {
             Tokenizer::World(w) => w.encode(text),
             #[cfg(feature = "native")]
-            Tokenizer::HuggingFace { path, inner } => inner
-                .encode(text, false)
-                .map_err(|e| Error::file(path, format!("cannot encode text: {e}")))?
-                .get_ids()
-                .to_vec(),
+            Tokenizer::HuggingFace { path, inner } => {
+                without_panics(|| inner.encode(text, false).map_err(|e| e.to_string()))
+                    .and_then(|r| r)
+                    .map_err(|e| Error::file(path, format!("cannot encode text: {e}")))?
+                    .get_ids()
+                    .to_vec()
+            }
         };
         if ids.is_empty() {
             return Err(Error::input("text produced no tokens"));
@@ -108,4 +116,25 @@ impl Tokenizer {
             Tokenizer::HuggingFace { inner, .. } => inner.get_vocab_size(true),
         }
     }
+}
+
+/// Runs `f`, turning a panic into an error message. The `tokenizers` crate panics on
+/// some hostile tokenizer.json files (slicing past a string's end, `expect` on a parse
+/// error) instead of returning an error; the panic message is silenced meanwhile so that
+/// the user sees one error line. (The hook is process-wide: a panic on another thread
+/// during the call would go unprinted.)
+#[cfg(feature = "native")]
+fn without_panics<T>(
+    f: impl FnOnce() -> T + std::panic::UnwindSafe,
+) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    result.map_err(|p| {
+        let what = (p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the tokenizers crate failed on it ({what})")
+    })
 }

@@ -1,0 +1,24 @@
+# Reliability extras (included by the Makefile): fuzzing, the error table, kill-and-resume.
+# See docs/errors.md.
+
+FUZZ_CASES ?= 20000
+FUZZ_TESTS := --test pth --test tokenizer --test fuzz_pairs --test fuzz_messages
+
+.PHONY: fuzz-smoke fuzz-long errors-doc resume-test
+
+## Fuzz smoke run: every proptest property at 2,000 cases (also part of `make test`)
+fuzz-smoke:
+	$(CARGO) test $(FUZZ_TESTS)
+
+## Long fuzzing: every property of the safetensors/.pth loaders, the tokenizer and the
+## data-file parser at FUZZ_CASES cases each (default 20,000; minutes)
+fuzz-long:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test $(FUZZ_TESTS) -- --nocapture
+
+## Rewrite the message column of docs/errors.md from the binary (review the diff after)
+errors-doc:
+	UPDATE_DOCS=1 $(CARGO) test --test errors
+
+## Bad inputs through the binary, and kill-and-resume of the study
+resume-test:
+	$(CARGO) test --test errors --test resume -- --nocapture

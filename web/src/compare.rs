@@ -1,0 +1,73 @@
+//! From pooled per-layer embeddings to the numbers on the page: the cosine similarity of
+//! each sentence pair at every layer, for mean and last-token pooling.
+
+use rwkv_lens::embed::{Embeddings, Pooling};
+
+use crate::glove::cosine;
+
+/// The poolings computed in every run (the selector only switches the view).
+pub const POOLINGS: [Pooling; 2] = [Pooling::Mean, Pooling::Last];
+
+/// One sentence pair's numbers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PairResult {
+    pub a: String,
+    pub b: String,
+    pub tokens: (usize, usize),
+    /// Cosine per layer (0..=L) for mean pooling.
+    pub mean: Vec<f32>,
+    /// Cosine per layer (0..=L) for last-token pooling.
+    pub last: Vec<f32>,
+    /// GloVe-average cosine, when the table is loaded and both sentences have known words.
+    pub glove: Option<f32>,
+}
+
+impl PairResult {
+    pub fn by(&self, pooling: Pooling) -> &[f32] {
+        match pooling {
+            Pooling::Mean => &self.mean,
+            Pooling::Last => &self.last,
+        }
+    }
+}
+
+/// Everything one "Compare" produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Comparison {
+    pub engine: String,
+    pub layers: Vec<usize>,
+    pub pairs: Vec<PairResult>,
+    pub millis: f64,
+}
+
+/// Cosines per pair and layer. `emb` holds texts `2i` (a) and `2i+1` (b) of pair i,
+/// computed with [`POOLINGS`].
+pub fn pair_cosines(emb: &Embeddings, pair: usize) -> (Vec<f32>, Vec<f32>) {
+    let per = |p: usize| -> Vec<f32> {
+        (0..emb.layers.len())
+            .map(|l| cosine(emb.get(p, l, 2 * pair), emb.get(p, l, 2 * pair + 1)))
+            .collect()
+    };
+    (per(0), per(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosines_per_layer_and_pooling() {
+        // 1 pair (2 texts), layers [0, 1], dim 2.
+        let mut e = Embeddings::zeros(&[0, 1], &POOLINGS, 2, 2);
+        e.get_mut(0, 0, 0).copy_from_slice(&[1.0, 0.0]);
+        e.get_mut(0, 0, 1).copy_from_slice(&[1.0, 1.0]);
+        e.get_mut(0, 1, 0).copy_from_slice(&[1.0, 0.0]);
+        e.get_mut(0, 1, 1).copy_from_slice(&[-2.0, 0.0]);
+        e.get_mut(1, 0, 0).copy_from_slice(&[0.0, 3.0]);
+        e.get_mut(1, 0, 1).copy_from_slice(&[0.0, 1.0]);
+        let (mean, last) = pair_cosines(&e, 0);
+        assert!((mean[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(mean[1], -1.0);
+        assert_eq!(last, [1.0, 0.0]); // layer 1 of `last` is all zeros → 0
+    }
+}

@@ -1,0 +1,28 @@
+//! rwkv-lens in the browser: pick a model (bundled demo, local file, or URL), type
+//! sentence pairs, see their cosine similarity at every layer.
+//!
+//! Pure parts (tested natively): [`header`] (safetensors header → summary and limits),
+//! [`glove`] (the reference line), [`compare`] (cosines per layer), [`chart`] (SVG).
+//! Browser parts (wasm32 only): [`app`] (state and buttons), [`loader`] (blobs, fetch
+//! with progress, Cache API), [`backend`] (WebGPU probe, engine choice), [`view`], [`pairs`], [`dom`].
+
+pub mod chart;
+pub mod compare;
+pub mod glove;
+pub mod header;
+pub mod recurrence_view;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod backend;
+#[cfg(target_arch = "wasm32")]
+pub mod dom;
+#[cfg(target_arch = "wasm32")]
+pub mod loader;
+#[cfg(target_arch = "wasm32")]
+pub mod pairs;
+#[cfg(target_arch = "wasm32")]
+pub mod recurrence;
+#[cfg(target_arch = "wasm32")]
+pub mod view;

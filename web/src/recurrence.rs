@@ -1,0 +1,237 @@
+//! The Recurrence view: one head of one block, stepped token by token (issue #7).
+//!
+//! `run` traces the sentence with [`rwkv_lens::trace::trace_with`] on the CPU reference's
+//! weights (in wasm); Prev / Next / the slider pick the token t, and [`render`] draws
+//! for it: S_{t−1} and S_t (N×N), the write k vᵀ, w_t and u, the read-out o_t, the
+//! half-life histogram, the token-shift mix amounts and each earlier token's influence.
+//! The card's `data-*` attributes carry numbers for the end-to-end test.
+
+use std::cell::RefCell;
+
+use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
+
+use rwkv_lens::reference::Weights;
+use rwkv_lens::tokenizer::Tokenizer;
+use rwkv_lens::trace::{trace_with, Trace};
+use rwkv_lens::{Error, Result};
+
+use crate::dom::{by_id, escape, on_id, set_html, set_text, show};
+use crate::recurrence_view as rv;
+
+/// Longest sentence the view traces (the trace keeps two N×N states per token).
+pub const MAX_TOKENS: usize = 64;
+/// The state cell the card exposes as `data-state-after` (key row, value column).
+pub const PROBE: (usize, usize) = (8, 1);
+
+struct View {
+    trace: Option<Trace>,
+    step: usize,
+    demo: bool,
+}
+
+thread_local! {
+    static VIEW: RefCell<View> = const { RefCell::new(View { trace: None, step: 0, demo: false }) };
+}
+
+/// Wires the stepping controls and fills the equations panel (once, at start).
+pub fn init() {
+    set_html("rec-equations", &rv::equations_html());
+    on_id("rec-prev", "click", |_| {
+        move_step(|t, _| t.saturating_sub(1))
+    });
+    on_id("rec-next", "click", |_| {
+        move_step(|t, n| (t + 1).min(n - 1))
+    });
+    on_id("rec-slider", "input", |_| {
+        let v = by_id::<HtmlInputElement>("rec-slider").value();
+        move_step(|_, n| v.parse::<usize>().unwrap_or(0).min(n - 1));
+    });
+    on_id("rec-check", "click", |_| check());
+}
+
+/// Fills the layer and head pickers for a freshly loaded model.
+pub fn model_loaded(n_layer: usize, n_head: usize, demo: bool) {
+    let options = |from: usize, to: usize, name: &str| -> String {
+        (from..=to)
+            .map(|i| format!("<option value=\"{i}\">{name} {i}</option>"))
+            .collect()
+    };
+    set_html("rec-layer", &options(1, n_layer, "block"));
+    set_html("rec-head", &options(0, n_head.saturating_sub(1), "head"));
+    VIEW.with(|v| {
+        let mut v = v.borrow_mut();
+        v.trace = None;
+        v.demo = demo;
+    });
+    show("rec-body", false);
+}
+
+fn picked(id: &str) -> usize {
+    by_id::<HtmlSelectElement>(id).value().parse().unwrap_or(0)
+}
+
+/// Traces the typed sentence at the picked block and head, and shows token 0.
+pub fn run(weights: &Weights, tokenizer: &Tokenizer) -> Result<()> {
+    let text = by_id::<HtmlInputElement>("rec-sentence").value();
+    let tokens = tokenizer
+        .encode(text.trim())
+        .map_err(|e| Error::input(format!("recurrence sentence: {e}")))?;
+    if tokens.len() > MAX_TOKENS {
+        return Err(Error::input(format!(
+            "recurrence sentence: {} tokens; the view traces at most {MAX_TOKENS} (shorten it)",
+            tokens.len()
+        )));
+    }
+    let (layer, head) = (picked("rec-layer").max(1), picked("rec-head"));
+    let piece = |t: u32| tokenizer.decode(&[t]).ok();
+    let trace = trace_with(weights, &tokens, layer, head, piece)?;
+    let slider = by_id::<HtmlInputElement>("rec-slider");
+    slider.set_max(&(trace.steps.len() - 1).to_string());
+    slider.set_value("0");
+    VIEW.with(|v| {
+        let mut v = v.borrow_mut();
+        v.trace = Some(trace);
+        v.step = 0;
+    });
+    set_text("rec-check-result", "");
+    let card = by_id::<Element>("recurrence-card");
+    let _ = card.remove_attribute("data-max-diff");
+    let _ = card.set_attribute("data-tokens", &tokens.len().to_string());
+    show("rec-body", true);
+    render();
+    Ok(())
+}
+
+fn move_step(f: impl Fn(usize, usize) -> usize) {
+    let moved = VIEW.with(|v| {
+        let mut v = v.borrow_mut();
+        let n = v.trace.as_ref().map_or(0, |t| t.steps.len());
+        if n == 0 {
+            return false;
+        }
+        v.step = f(v.step, n);
+        true
+    });
+    if moved {
+        render();
+    }
+}
+
+/// Shows the recurrent-vs-chunked check stored in the trace.
+fn check() {
+    VIEW.with(|v| {
+        let v = v.borrow();
+        let Some(t) = &v.trace else {
+            return set_text("rec-check-result", "trace a sentence first");
+        };
+        let c = &t.check;
+        set_text(
+            "rec-check-result",
+            &format!(
+                "recurrent vs chunked (chunk length {}), every head of block {}: max |difference| = {:.2e} (outputs up to {:.3})",
+                c.chunk_len, t.layer, c.max_abs_diff, c.max_abs_output
+            ),
+        );
+        let card = by_id::<Element>("recurrence-card");
+        let _ = card.set_attribute("data-max-diff", &c.max_abs_diff.to_string());
+    });
+}
+
+/// Draws everything for the current token.
+fn render() {
+    VIEW.with(|v| {
+        let v = v.borrow();
+        if let Some(trace) = &v.trace {
+            draw(trace, v.step, v.demo);
+        }
+    });
+}
+
+fn draw(trace: &Trace, t: usize, demo: bool) {
+    let n = trace.head_size();
+    let s = &trace.steps[t];
+    let pieces: Vec<String> = trace
+        .steps
+        .iter()
+        .map(|s| s.piece.clone().unwrap_or_else(|| format!("#{}", s.token)))
+        .collect();
+    by_id::<HtmlInputElement>("rec-slider").set_value(&t.to_string());
+    set_html(
+        "rec-token",
+        &format!(
+            "token {} / {}: <b>{}</b> <small>(id {}) · block {}, head {}, N = {n}</small>",
+            t + 1,
+            trace.steps.len(),
+            escape(&format!("{:?}", pieces[t])),
+            s.token,
+            trace.layer,
+            trace.head
+        ),
+    );
+    let scale = rv::max_abs(&s.state_before).max(rv::max_abs(&s.state_after));
+    set_html(
+        "rec-before",
+        &rv::heatmap(&s.state_before, n, n, scale, "S before"),
+    );
+    set_html(
+        "rec-after",
+        &rv::heatmap(&s.state_after, n, n, scale, "S after"),
+    );
+    let ws = rv::max_abs(&s.write);
+    set_html("rec-write", &rv::heatmap(&s.write, n, n, ws, "write k v^T"));
+    set_text(
+        "rec-scales",
+        &format!("colour scale: S ±{scale:.3}, write ±{ws:.3} (red > 0, blue < 0; rows = key channel, columns = value channel)"),
+    );
+    set_html("rec-w", &rv::bars(&s.w, None, "#1f77b4"));
+    set_html("rec-u", &rv::bars(&trace.u, None, "#9467bd"));
+    set_html("rec-out", &rv::bars(&s.output, None, "#d62728"));
+    draw_half_life(s, demo);
+    let m = &s.mix;
+    set_html("rec-mix", &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
+    let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
+    set_html(
+        "rec-influence",
+        &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"),
+    );
+    expose(trace, t);
+}
+
+fn draw_half_life(s: &rwkv_lens::trace::Step, demo: bool) {
+    set_html("rec-half-life", &rv::half_life_histogram(&s.half_life));
+    let finite: Vec<f32> = s
+        .half_life
+        .iter()
+        .copied()
+        .filter(|h| h.is_finite())
+        .collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f32::INFINITY, 0f32), |(a, b), &h| (a.min(h), b.max(h)));
+    let mut note = format!(
+        "half-life ln ½ / ln w_t per key channel: {} channel(s), {lo:.2} … {hi:.1} tokens",
+        s.half_life.len()
+    );
+    if demo {
+        note.push_str(&format!(
+            "; the demo model's designed half-lives are 2^(i/8) tokens for key channel i (README): max relative error {:.1e}",
+            rv::designed_error(&s.half_life)
+        ));
+    }
+    set_text("rec-half-life-note", &note);
+}
+
+/// Numbers for the end-to-end test: the step and one state cell after the update.
+fn expose(trace: &Trace, t: usize) {
+    let n = trace.head_size();
+    let (row, col) = (PROBE.0.min(n - 1), PROBE.1.min(n - 1));
+    let card = by_id::<Element>("recurrence-card");
+    let _ = card.set_attribute("data-step", &t.to_string());
+    let _ = card.set_attribute("data-cell", &format!("{row},{col}"));
+    let value = trace.steps[t].state_after[row * n + col];
+    let _ = card.set_attribute("data-state-after", &value.to_string());
+    set_text(
+        "rec-probe",
+        &format!("S_t[key {row}][value {col}] = {value:.6}"),
+    );
+}
