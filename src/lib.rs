@@ -8,7 +8,10 @@
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.
 //! - [`study`], [`trace`]: the experiment and the teaching traces.
+//! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
 
+#[cfg(feature = "native")]
+pub mod bench;
 pub mod embed;
 pub mod error;
 pub mod gpu;

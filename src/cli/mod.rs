@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Each subcommand lives in its own file; errors are
 //! printed as one line (`--debug` adds the full chain and a backtrace).
 
+mod bench;
 mod convert;
 mod embed;
 mod engine;
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Print a checkpoint's version, dimensions, parameter count, dtype and file size.
     Inspect(inspect::Args),
+    /// Prefill/embedding throughput vs web-rwkv and the CPU reference, roofline, kernel shares.
+    Bench(Box<bench::Args>),
     /// Convert an official .pth (or any checkpoint) to safetensors, without Python.
     Convert(convert::Args),
     /// Per-layer pooled sentence embeddings for a file of sentences.
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run_cli(*a),
         Command::Convert(a) => convert::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Trace(a) => trace::run(a),

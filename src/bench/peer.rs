@@ -1,0 +1,284 @@
+//! The other ways to run RWKV-6, driven as separate processes on the same weights and
+//! token batches: web-rwkv (`peer/web-rwkv`, its own crate on wgpu 29) and, optionally,
+//! the official Python `rwkv` package on the CPU (`scripts/bench-python-rwkv.py`).
+//!
+//! Both peers take a model file and token-batch JSON files (`{"sequences": [[id, ...], ...]}`,
+//! one run each), print one JSON object (`runs[i].seconds`, `runs[i].tokens_per_s`,
+//! `peak_rss_bytes`, or `error`) and write, for the first batch, the last layer's final
+//! state per sequence as f32 safetensors
+//! (`seq{b}.att_shift` `[C]`, `seq{b}.wkv` `[H][N][N]` [key][value], `seq{b}.ffn_shift` `[C]`,
+//! `seq{b}.logits` `[V]`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::model::checkpoint::{read_safetensors, write_safetensors};
+use crate::model::{Checkpoint, DType, Tensor};
+use crate::{Error, Result};
+
+/// Environment variable naming the web-rwkv peer binary.
+pub const PEER_ENV: &str = "RWKV_LENS_WEB_RWKV_PEER";
+const PEER_NAME: &str = "web-rwkv-peer";
+
+/// web-rwkv's name for a canonical tensor: `time_maa*` → `time_mix*`, `time_faaaa` →
+/// `time_first` (its `convert_safetensors.py` renames).
+pub fn web_rwkv_name(name: &str) -> String {
+    name.replace("time_maa", "time_mix")
+        .replace("time_faaaa", "time_first")
+}
+
+/// Whether web-rwkv stores this tensor with its last two axes swapped (the four LoRA
+/// matrices: `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
+/// `time_decay_w2` `[C][D]`).
+fn transposed(web_name: &str) -> bool {
+    [
+        "time_mix_w1",
+        "time_mix_w2",
+        "time_decay_w1",
+        "time_decay_w2",
+    ]
+    .iter()
+    .any(|t| web_name.ends_with(t))
+}
+
+/// Swaps the last two axes of a row-major tensor of 2-byte elements.
+fn transpose_last_two(shape: &[usize], bits: &[u16]) -> (Vec<usize>, Vec<u16>) {
+    let nd = shape.len();
+    let (rows, cols) = (shape[nd - 2], shape[nd - 1]);
+    let mut out = vec![0u16; bits.len()];
+    for (m, block) in bits.chunks_exact(rows * cols).enumerate() {
+        let dst = &mut out[m * rows * cols..(m + 1) * rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                dst[c * rows + r] = block[r * cols + c];
+            }
+        }
+    }
+    let mut new_shape = shape.to_vec();
+    new_shape.swap(nd - 2, nd - 1);
+    (new_shape, out)
+}
+
+/// The checkpoint in web-rwkv's `.st` layout: every tensor f16, renamed, the LoRA
+/// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
+pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
+    if !ckpt.has_head() {
+        return Err(Error::tensor(
+            &ckpt.source,
+            "head.weight",
+            "missing: web-rwkv needs the LM head",
+        ));
+    }
+    let mut out = Vec::new();
+    for (name, t) in ckpt.tensors() {
+        let web = web_rwkv_name(name);
+        let bits = t.to_f16_bits();
+        let (shape, bits) = if transposed(&web) && t.shape.len() >= 2 {
+            transpose_last_two(&t.shape, &bits)
+        } else {
+            (t.shape.clone(), bits)
+        };
+        let bytes = bytemuck::cast_slice(&bits).to_vec();
+        out.push((web, Tensor::new(shape, DType::F16, bytes)?));
+    }
+    Ok(out)
+}
+
+/// Writes the web-rwkv `.st` file for `ckpt`.
+pub fn write_web_rwkv_model(ckpt: &Checkpoint, path: &Path) -> Result<()> {
+    let bytes = write_safetensors(&web_rwkv_tensors(ckpt)?)?;
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
+}
+
+/// Writes `{"sequences": [...]}`.
+pub fn write_token_batch(tokens: &[Vec<u32>], path: &Path) -> Result<()> {
+    let json = serde_json::json!({ "sequences": tokens });
+    std::fs::write(path, json.to_string())
+        .map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
+}
+
+/// Where the web-rwkv peer binary is: `explicit`, then `$RWKV_LENS_WEB_RWKV_PEER`, then
+/// beside the running executable, then `peer/web-rwkv/target/release/` of this source tree.
+pub fn locate_web_rwkv(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os(PEER_ENV) {
+        candidates.push(p.into());
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        candidates.push(dir.join(PEER_NAME));
+    }
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/web-rwkv/target/release");
+    candidates.push(tree.join(PEER_NAME));
+    candidates.push(PathBuf::from("peer/web-rwkv/target/release").join(PEER_NAME));
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// One batch file's timed passes.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct PeerPass {
+    pub seconds: Vec<f64>,
+    pub tokens_per_s: f64,
+}
+
+/// What a peer process reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerRun {
+    /// One entry per batch file, in order.
+    pub runs: Vec<PeerPass>,
+    pub peak_rss_bytes: u64,
+    /// The peer's own description of its device (adapter name, or "cpu").
+    pub device: String,
+    /// The raw JSON it printed.
+    pub json: serde_json::Value,
+}
+
+/// Parses a peer's stdout: the last line that is a JSON object.
+pub fn parse_peer_output(what: &str, stdout: &str) -> Result<PeerRun> {
+    let json: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str(l.trim())
+                .ok()
+                .filter(serde_json::Value::is_object)
+        })
+        .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
+    if let Some(e) = json.get("error").and_then(|e| e.as_str()) {
+        return Err(Error::input(format!("{what}: {e}")));
+    }
+    let runs: Vec<PeerPass> = json
+        .get("runs")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .ok_or_else(|| Error::input(format!("{what}: no `runs` list in its JSON")))?;
+    let device = json
+        .pointer("/adapter/name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("cpu")
+        .to_string();
+    Ok(PeerRun {
+        runs,
+        peak_rss_bytes: json
+            .get("peak_rss_bytes")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0),
+        device,
+        json,
+    })
+}
+
+/// Runs a peer command to completion; its stderr is passed through on failure.
+pub fn run_peer(what: &str, mut cmd: Command) -> Result<PeerRun> {
+    let out = cmd
+        .output()
+        .map_err(|e| Error::input(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match parse_peer_output(what, &stdout) {
+        Ok(run) => Ok(run),
+        Err(e) if out.status.success() => Err(e),
+        Err(e) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            Err(Error::input(format!(
+                "{e} (exit {}; stderr: {last})",
+                out.status
+            )))
+        }
+    }
+}
+
+/// Reads a peer's states file into name → f32 values.
+pub fn read_states(path: &Path) -> Result<BTreeMap<String, Vec<f32>>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::file(path.display(), format!("cannot read: {e}")))?;
+    Ok(read_safetensors(&path.display().to_string(), &bytes)?
+        .into_iter()
+        .map(|(n, t)| (n, t.to_f32()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::random::{random_checkpoint, RandomSpec};
+
+    #[test]
+    fn names_follow_the_web_rwkv_converter() {
+        assert_eq!(
+            web_rwkv_name("blocks.3.att.time_maa_w1"),
+            "blocks.3.att.time_mix_w1"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.att.time_faaaa"),
+            "blocks.0.att.time_first"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.ffn.time_maa_k"),
+            "blocks.0.ffn.time_mix_k"
+        );
+        assert_eq!(
+            web_rwkv_name("blocks.0.att.key.weight"),
+            "blocks.0.att.key.weight"
+        );
+    }
+
+    #[test]
+    fn transpose_swaps_the_last_two_axes() {
+        // two 2×3 matrices → two 3×2 matrices
+        let (shape, out) = transpose_last_two(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(shape, vec![2, 3, 2]);
+        assert_eq!(out, vec![1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
+    }
+
+    #[test]
+    fn converted_model_has_the_shapes_web_rwkv_reads() {
+        let spec = RandomSpec {
+            with_head: true,
+            ..RandomSpec::tiny(3)
+        };
+        let ck = random_checkpoint(&spec).unwrap();
+        let t: BTreeMap<String, Tensor> = web_rwkv_tensors(&ck).unwrap().into_iter().collect();
+        let shape = |n: &str| t[n].shape.clone();
+        let (c, r, d) = (spec.n_embd, spec.mix_lora, spec.decay_lora);
+        // web-rwkv's Loader::info: R = shape(time_mix_w1)[0] / 5, D = shape(time_decay_w1)[0]
+        assert_eq!(shape("blocks.0.att.time_mix_w1"), vec![5 * r, c]);
+        assert_eq!(shape("blocks.0.att.time_mix_w2"), vec![5, c, r]);
+        assert_eq!(shape("blocks.0.att.time_decay_w1"), vec![d, c]);
+        assert_eq!(shape("blocks.0.att.time_decay_w2"), vec![c, d]);
+        assert_eq!(shape("blocks.0.att.time_first"), vec![c / 64, 64]);
+        assert!(t.values().all(|x| x.dtype == DType::F16));
+        // values survive: time_mix_w1ᵀ[j][i] = time_maa_w1[i][j]
+        let w1 = ck.get("blocks.1.att.time_maa_w1").unwrap().to_f16_bits();
+        let w1t = t["blocks.1.att.time_mix_w1"].to_f16_bits();
+        assert_eq!(w1t[7 * c + 5], w1[5 * 5 * r + 7]);
+    }
+
+    #[test]
+    fn peer_output_parsing() {
+        let ok = "log line\n{\"runs\":[{\"seconds\":[2.0],\"tokens_per_s\":8.0}],\"peak_rss_bytes\":5,\"adapter\":{\"name\":\"llvmpipe\"}}\n";
+        let run = parse_peer_output("web-rwkv", ok).unwrap();
+        assert_eq!(
+            (
+                run.runs[0].tokens_per_s,
+                run.peak_rss_bytes,
+                run.device.as_str()
+            ),
+            (8.0, 5, "llvmpipe")
+        );
+        let err =
+            parse_peer_output("web-rwkv", "{\"error\":\"failed to request device\"}").unwrap_err();
+        assert_eq!(err.to_string(), "web-rwkv: failed to request device");
+        assert!(parse_peer_output("web-rwkv", "no json").is_err());
+    }
+}

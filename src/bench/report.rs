@@ -1,0 +1,287 @@
+//! The bench report: every measured number, the ratios derived from them, and its two
+//! renderings (JSON for machines, Markdown tables for people).
+//!
+//! Ratios are never measured: [`Report::finish`] computes them from the prefill rows,
+//! `ratio = ours tokens/s ÷ peer tokens/s` at the same shape, precision, batch and length.
+
+use serde::Serialize;
+
+/// JSON schema tag; bump when a field changes meaning.
+pub const SCHEMA: &str = "rwkv-lens-bench/1";
+
+/// The adapter the run used, as wgpu reports it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AdapterReport {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    /// Limits the device was created with (the WebGPU defaults the engine asks for).
+    pub limits: serde_json::Value,
+    /// Features the adapter offers.
+    pub features: Vec<String>,
+}
+
+/// One prefill measurement: an engine on a shape × precision × batch × length point.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrefillRow {
+    /// `rwkv-lens gpu`, `cpu reference`, `web-rwkv`, `python rwkv`.
+    pub engine: String,
+    /// Preset name (`finch-1b6`, `small`, `tiny`).
+    pub shape: String,
+    pub vocab: usize,
+    /// Weight storage: `f16` or `f32`.
+    pub precision: String,
+    /// Sequences B.
+    pub batch: usize,
+    /// Tokens per sequence T.
+    pub length: usize,
+    /// Seconds of each timed pass (after warm-up).
+    pub seconds: Vec<f64>,
+    /// B·T ÷ median seconds.
+    pub tokens_per_s: f64,
+    /// `ok`, or why there is no number (`peer not built`, the peer's error...).
+    pub status: String,
+}
+
+impl PrefillRow {
+    pub fn ok(&self) -> bool {
+        self.status == "ok" && self.tokens_per_s > 0.0
+    }
+    fn same_point(&self, o: &PrefillRow) -> bool {
+        self.shape == o.shape
+            && self.precision == o.precision
+            && self.batch == o.batch
+            && self.length == o.length
+    }
+}
+
+/// ours ÷ peer at one point, computed from two [`PrefillRow`]s.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ratio {
+    pub shape: String,
+    pub precision: String,
+    pub batch: usize,
+    pub length: usize,
+    pub peer: String,
+    pub ours_tokens_per_s: f64,
+    pub peer_tokens_per_s: f64,
+    /// `ours_tokens_per_s / peer_tokens_per_s`.
+    pub ratio: f64,
+}
+
+/// Agreement of final states / outputs between two engines on the same tokens.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Agreement {
+    pub shape: String,
+    /// e.g. `web-rwkv vs cpu reference`.
+    pub pair: String,
+    /// e.g. `last-layer att_shift`.
+    pub quantity: String,
+    pub max_abs_diff: f64,
+    /// max |a| of the reference side, to judge the diff.
+    pub max_abs_ref: f64,
+    /// Tolerance the check uses; `pass` = max_abs_diff ≤ tol.
+    pub tolerance: f64,
+    pub pass: bool,
+}
+
+/// The embedding workload (MRPC pairs, all layers pooled).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EmbeddingReport {
+    pub engine: String,
+    pub shape: String,
+    pub precision: String,
+    pub pairs: usize,
+    pub sentences: usize,
+    pub tokens: usize,
+    pub layers: usize,
+    pub poolings: Vec<String>,
+    pub seconds: f64,
+    pub ms_per_pair: f64,
+    pub pairs_per_s: f64,
+    pub peak_gpu_bytes: u64,
+    /// Resident set of this process right after the workload (its peak so far would
+    /// include the earlier, larger prefill jobs).
+    pub host_rss_bytes: u64,
+}
+
+/// Device memory of one engine build against what it must hold.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryRow {
+    pub shape: String,
+    pub precision: String,
+    pub batch: usize,
+    pub length: usize,
+    /// Weight bytes at this precision (every tensor the engine uploads).
+    pub weight_bytes: u64,
+    /// Activation bytes a pass of B·T rows needs (see `memory::activation_bytes`).
+    pub activation_bytes: u64,
+    /// Peak bytes the engine allocated on the device.
+    pub peak_gpu_bytes: u64,
+    /// `peak ÷ (1.15 · weights + activations)`; ≤ 1 meets the target.
+    pub budget_fraction: f64,
+    pub host_rss_peak_bytes: u64,
+}
+
+/// Measured GEMM and copy roofs, and where the forward pass sits under them.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Roofline {
+    /// Our matmul kernel (`shaders/matmul*.wgsl`) on `[m][k] × [n][k]ᵀ`.
+    pub gemm_kernel: String,
+    pub gemm_mnk: [u32; 3],
+    pub gemm_gflops: f64,
+    /// `shaders/bench_copy.wgsl`: bytes read + written per second.
+    pub copy_bytes: u64,
+    pub copy_gbps: f64,
+    /// Forward pass of the largest measured point: FLOP/s and minimal bytes/s achieved.
+    pub forward_point: String,
+    pub forward_gflops: f64,
+    pub forward_gbps: f64,
+    pub fraction_of_gemm: f64,
+    pub fraction_of_copy: f64,
+}
+
+/// Share of GPU time per kernel family, from timestamp queries.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KernelShare {
+    pub family: String,
+    pub ms: f64,
+    pub share: f64,
+    pub gflops: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KernelBreakdown {
+    pub point: String,
+    pub total_ms: f64,
+    pub families: Vec<KernelShare>,
+    /// The engine's own per-label table (Markdown).
+    pub table: String,
+}
+
+/// Everything one `rwkv-lens bench` run measured.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Report {
+    pub schema: String,
+    pub command: String,
+    pub quick: bool,
+    pub adapter: Option<AdapterReport>,
+    pub host_cores: usize,
+    pub host_rss_peak_bytes: u64,
+    pub prefill: Vec<PrefillRow>,
+    pub ratios: Vec<Ratio>,
+    pub agreement: Vec<Agreement>,
+    pub embedding: Vec<EmbeddingReport>,
+    pub memory: Vec<MemoryRow>,
+    pub roofline: Option<Roofline>,
+    pub kernels: Option<KernelBreakdown>,
+    pub notes: Vec<String>,
+}
+
+/// The engine name of our GPU path in every row.
+pub const OURS: &str = "rwkv-lens gpu";
+
+impl Report {
+    pub fn new(command: &str, quick: bool) -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            command: command.into(),
+            quick,
+            host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ..Default::default()
+        }
+    }
+
+    /// Derives every ratio (ours ÷ each other engine at the same point) from the rows.
+    pub fn finish(&mut self) {
+        self.ratios = ratios(&self.prefill);
+        self.host_rss_peak_bytes = self
+            .host_rss_peak_bytes
+            .max(super::timing::peak_rss_bytes());
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// `ours / peer` for every point where both have a number.
+pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
+        for peer in rows
+            .iter()
+            .filter(|r| r.engine != OURS && r.ok() && r.same_point(ours))
+        {
+            out.push(Ratio {
+                shape: ours.shape.clone(),
+                precision: ours.precision.clone(),
+                batch: ours.batch,
+                length: ours.length,
+                peer: peer.engine.clone(),
+                ours_tokens_per_s: ours.tokens_per_s,
+                peer_tokens_per_s: peer.tokens_per_s,
+                ratio: ours.tokens_per_s / peer.tokens_per_s,
+            });
+        }
+    }
+    out
+}
+
+/// Median of the timed passes (the mean of the middle two for an even count).
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        0.5 * (v[mid - 1] + v[mid])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(engine: &str, batch: usize, tps: f64, status: &str) -> PrefillRow {
+        PrefillRow {
+            engine: engine.into(),
+            shape: "small".into(),
+            vocab: 65536,
+            precision: "f16".into(),
+            batch,
+            length: 16,
+            seconds: vec![(batch * 16) as f64 / tps],
+            tokens_per_s: tps,
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn ratios_come_from_matching_rows_only() {
+        let rows = vec![
+            row(OURS, 1, 60.0, "ok"),
+            row("web-rwkv", 1, 20.0, "ok"),
+            row("cpu reference", 1, 240.0, "ok"),
+            row(OURS, 8, 100.0, "ok"),
+            row("web-rwkv", 8, 0.0, "peer not built"),
+        ];
+        let r = ratios(&rows);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!((r[0].peer.as_str(), r[0].ratio), ("web-rwkv", 3.0));
+        assert_eq!((r[1].peer.as_str(), r[1].ratio), ("cpu reference", 0.25));
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}

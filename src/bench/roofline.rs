@@ -1,0 +1,278 @@
+//! The two roofs of the adapter, measured with our own kernels: the GEMM rate of the
+//! engine's matmul kernel (`shaders/matmul*.wgsl`, the variant the engine picks) and the
+//! copy bandwidth of `shaders/bench_copy.wgsl`. The forward pass is then placed under both.
+
+use std::time::Instant;
+
+use super::report::{AdapterReport, Roofline};
+use crate::gpu::context::{Context, GpuBuffer};
+use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
+use crate::gpu::kernels::{Kernel, Pipelines, Shape};
+use crate::gpu::GpuOptions;
+use crate::{Error, Result};
+
+const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
+
+/// Opens a device the way the engine does (same adapter choice and limits).
+pub fn open(opts: &GpuOptions) -> Result<Context> {
+    pollster::block_on(Context::new(opts))
+}
+
+/// Adapter name, backend, driver, the limits the device was opened with and the
+/// adapter's features.
+pub fn adapter_report(ctx: &Context, features: Vec<String>) -> AdapterReport {
+    let i = &ctx.info;
+    let l = &ctx.limits;
+    AdapterReport {
+        name: i.name.clone(),
+        backend: format!("{:?}", i.backend),
+        device_type: format!("{:?}", i.device_type),
+        driver: i.driver.clone(),
+        driver_info: i.driver_info.clone(),
+        limits: serde_json::json!({
+            "max_storage_buffer_binding_size": l.max_storage_buffer_binding_size,
+            "max_buffer_size": l.max_buffer_size,
+            "max_storage_buffers_per_shader_stage": l.max_storage_buffers_per_shader_stage,
+            "max_compute_workgroup_storage_size": l.max_compute_workgroup_storage_size,
+            "max_compute_invocations_per_workgroup": l.max_compute_invocations_per_workgroup,
+            "max_compute_workgroups_per_dimension": l.max_compute_workgroups_per_dimension,
+            "engine_max_binding": ctx.max_binding,
+        }),
+        features,
+    }
+}
+
+/// The adapter's feature names (from a fresh instance, matching the context's adapter).
+pub fn adapter_features(ctx: &Context) -> Vec<String> {
+    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .find(|a| a.get_info().name == ctx.info.name && a.get_info().backend == ctx.info.backend)
+        .map(|a| {
+            a.features()
+                .iter_names()
+                .map(|(n, _)| n.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
+    use wgpu::BufferUsages as U;
+    ctx.buffer(label, bytes, U::STORAGE | U::COPY_DST)
+}
+
+fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
+    use wgpu::BufferUsages as U;
+    let b = ctx.buffer("params", (words.len() * 4) as u64, U::UNIFORM | U::COPY_DST)?;
+    ctx.queue
+        .write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
+    Ok(b)
+}
+
+/// Fills a buffer with small non-zero values (no denormals, no NaN).
+fn fill(ctx: &Context, b: &GpuBuffer) {
+    let words: Vec<u32> = (0..b.size / 4)
+        .map(|i| 0x3C00_3C00 ^ (i as u32 & 0x0101))
+        .collect();
+    ctx.queue
+        .write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
+}
+
+/// One kernel with its buffers bound, ready to dispatch (also used by `benches/kernels.rs`).
+pub struct Dispatch {
+    pub pipe: wgpu::ComputePipeline,
+    pub bind: wgpu::BindGroup,
+    pub grid: [u32; 3],
+    /// FLOPs (GEMM) or bytes read + written (copy) of one dispatch.
+    pub work: f64,
+    _buffers: Vec<GpuBuffer>,
+}
+
+impl Dispatch {
+    /// Encodes `n` dispatches in one pass, submits, waits; returns the wall seconds.
+    pub fn run(&self, ctx: &Context, n: u32) -> Result<f64> {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.pipe);
+            pass.set_bind_group(0, &self.bind, &[]);
+            for _ in 0..n {
+                pass.dispatch_workgroups(self.grid[0], self.grid[1], self.grid[2]);
+            }
+        }
+        let t0 = Instant::now();
+        ctx.queue.submit([enc.finish()]);
+        ctx.wait()?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+
+    /// Work per second: the best of three series of `iters` dispatches, after one untimed
+    /// dispatch (the best, not the mean: other processes only ever slow a series down).
+    pub fn rate(&self, ctx: &Context, iters: u32) -> Result<f64> {
+        self.run(ctx, 1)?;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            best = best.min(self.run(ctx, iters.max(1))?);
+        }
+        Ok(self.work * iters.max(1) as f64 / best)
+    }
+}
+
+fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
+    let layout = pipe.get_bind_group_layout(0);
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.buffer.as_entire_binding(),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("bench"),
+        layout: &layout,
+        entries: &entries,
+    })
+}
+
+/// The engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
+pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Result<Dispatch> {
+    let [m, n, k] = mnk;
+    let mut pipes = Pipelines::default();
+    let pipe = pollster::block_on(pipes.get(ctx, Kernel::Matmul { f16, tiled }))?;
+    let op = MatmulOp {
+        n,
+        k,
+        n_offset: 0,
+        y_stride: n,
+        act: Act::None,
+        mode: Mode::Store,
+        tiled,
+    };
+    let shape = Shape {
+        batch: 1,
+        tokens: m,
+    };
+    let params = uniform(ctx, &op.params(shape))?;
+    let x = storage(ctx, "x", m as u64 * k as u64 * 4)?;
+    let w = storage(ctx, "w", n as u64 * k as u64 * if f16 { 2 } else { 4 })?;
+    let y = storage(ctx, "y", m as u64 * n as u64 * 4)?;
+    let aux = storage(ctx, "aux", 16)?;
+    fill(ctx, &x);
+    fill(ctx, &w);
+    let bind = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux]);
+    Ok(Dispatch {
+        pipe,
+        bind,
+        grid: op.workgroups(shape),
+        work: op.flops(shape),
+        _buffers: vec![params, x, w, y, aux],
+    })
+}
+
+/// Compiles one of our WGSL files (validation errors become `Error::Gpu`).
+fn pipeline(ctx: &Context, name: &str, source: &str) -> Result<wgpu::ComputePipeline> {
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = ctx
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+    let pipe = ctx
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+    match pollster::block_on(scope.pop()) {
+        Some(e) => Err(Error::gpu(format!(
+            "kernel `{name}` failed to compile: {e}"
+        ))),
+        None => Ok(pipe),
+    }
+}
+
+/// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
+pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
+    let pipe = pipeline(ctx, "bench_copy", COPY)?;
+    let n = (bytes / 16) as u32;
+    let groups = n.div_ceil(256);
+    let gx = groups.clamp(1, 65535);
+    let gy = groups.div_ceil(gx).max(1);
+    let params = uniform(ctx, &[n, gx * 256])?;
+    use wgpu::BufferUsages as U;
+    let src = storage(ctx, "src", n as u64 * 16)?;
+    let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
+    fill(ctx, &src);
+    let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
+    let d = Dispatch {
+        pipe,
+        bind,
+        grid: [gx, gy, 1],
+        work: 2.0 * n as f64 * 16.0,
+        _buffers: vec![params],
+    };
+    Ok((d, src, dst))
+}
+
+/// Sizes of the two probes: full size on GPUs, small on CPU adapters and in `--quick`.
+pub struct Probe {
+    pub mnk: [u32; 3],
+    pub copy_bytes: u64,
+    pub iters: u32,
+}
+
+/// Measures both roofs; the forward-pass fields are filled in by the caller.
+pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
+    let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
+    let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
+    let copy = copy_dispatch(ctx, probe.copy_bytes)?
+        .0
+        .rate(ctx, probe.iters)?
+        / 1e9;
+    Ok(Roofline {
+        gemm_kernel: format!(
+            "{}, {} weights",
+            Kernel::Matmul { f16, tiled }.name(),
+            if f16 { "f16" } else { "f32" }
+        ),
+        gemm_mnk: probe.mnk,
+        gemm_gflops: gemm,
+        copy_bytes: probe.copy_bytes,
+        copy_gbps: copy,
+        ..Roofline::default()
+    })
+}
+
+/// Places a forward pass (FLOPs and minimal bytes moved, in `seconds`) under the roofs.
+pub fn place_forward(r: &mut Roofline, point: String, flops: f64, bytes: f64, seconds: f64) {
+    r.forward_point = point;
+    r.forward_gflops = flops / seconds / 1e9;
+    r.forward_gbps = bytes / seconds / 1e9;
+    r.fraction_of_gemm = r.forward_gflops / r.gemm_gflops;
+    r.fraction_of_copy = r.forward_gbps / r.copy_gbps;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_fractions_are_ratios_of_rates() {
+        let mut r = Roofline {
+            gemm_gflops: 100.0,
+            copy_gbps: 50.0,
+            ..Default::default()
+        };
+        place_forward(&mut r, "1×16".into(), 20e9, 10e9, 2.0);
+        assert_eq!((r.forward_gflops, r.forward_gbps), (10.0, 5.0));
+        assert_eq!((r.fraction_of_gemm, r.fraction_of_copy), (0.1, 0.1));
+    }
+}
