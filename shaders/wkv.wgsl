@@ -11,15 +11,27 @@
 // barriers without limiting how many workgroups fit on a GPU core). The state is
 // only read from / written to global memory at pass boundaries, when a sequence spans
 // several passes. Steps stop at the sequence's real length, so the saved state is exact
-// for padded batches too. Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;`
-// and run.wgsl.
+// for padded batches too.
+//
+// Time windows: one dispatch covers the tokens [window_begin, window_begin + window_len) of
+// the pass, and a pass runs ⌈T / window_len⌉ such dispatches in order, handing the state
+// from one to the next through `window_state`. llvmpipe (lavapipe) ends every loop of an
+// invocation silently once that invocation has made 65535 loop iterations in all
+// (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm): a single dispatch over ~960 tokens of a
+// 64-wide head would stop its recurrence there and return wrong outputs for every later
+// token. window_len keeps each invocation far below that budget (kernels/wkv.rs).
+// Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;` and run.wgsl.
 
 struct Params {
-    tokens: u32,   // T (chunk length)
-    batch: u32,    // B
-    dim: u32,      // C
-    heads: u32,    // H
-    u_off: u32,    // offset of time_faaaa[0][0] in `vecs`
+    tokens: u32,       // T (chunk length)
+    batch: u32,        // B
+    dim: u32,          // C
+    heads: u32,        // H
+    u_off: u32,        // offset of time_faaaa[0][0] in `vecs`
+    chunk: u32,        // (chunked kernel only)
+    chunks: u32,       // (chunked kernel only)
+    window_begin: u32, // first position of this dispatch's time window
+    window_len: u32,   // positions per window (a multiple of TOKEN_BLOCK)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,7 +41,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read> logw: array<f32>;
 @group(0) @binding(5) var<storage, read> vecs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
-@group(0) @binding(8) var<storage, read_write> state: array<f32>; // [B][H][N][N]
+@group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [H][N][N] carried between passes
+@group(0) @binding(9) var<storage, read_write> window_state: array<f32>; // [B][H][N][N] between windows
 
 var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
 var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
@@ -41,21 +54,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j
     let h = wg.x;
     let b = wg.y;
     let n = HEAD_SIZE;
+    // this sequence's real tokens in the pass, and the part of them in this window
+    let len = seq_len(b);
+    let steps = min(p.tokens, select(0u, len - run.t0, len > run.t0));
+    let begin = p.window_begin;
+    if begin >= steps {
+        return; // the sequence ended in an earlier window (its state was stored there)
+    }
+    let end = min(steps, begin + p.window_len);
     u_s[j] = vecs[p.u_off + h * n + j];
     var s: array<f32, HEAD_SIZE>;
-    let s_base = (b * p.heads + h) * n * n;
     for (var i = 0u; i < n; i = i + 1u) {
         s[i] = 0.0;
     }
-    if run.load_state == 1u {
+    let carried = h * n * n;                  // this head in `state` (one sequence)
+    let handed = (b * p.heads + h) * n * n;   // this sequence and head in `window_state`
+    if begin > 0u {
         for (var i = 0u; i < n; i = i + 1u) {
-            s[i] = state[s_base + i * n + j];
+            s[i] = window_state[handed + i * n + j];
+        }
+    } else if run.load_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            s[i] = state[carried + i * n + j];
         }
     }
-    let len = seq_len(b);
-    let steps = min(p.tokens, select(0u, len - run.t0, len > run.t0));
-    for (var t0 = 0u; t0 < steps; t0 = t0 + TOKEN_BLOCK) {
-        let count = min(TOKEN_BLOCK, steps - t0);
+    for (var t0 = begin; t0 < end; t0 = t0 + TOKEN_BLOCK) {
+        let count = min(TOKEN_BLOCK, end - t0);
         // stage r, k and the decay of a block of tokens: one barrier per block, not per token
         for (var tt = 0u; tt < count; tt = tt + 1u) {
             let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
@@ -78,9 +102,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j
         }
         workgroupBarrier();
     }
-    if run.store_state == 1u {
+    if end < steps {
         for (var i = 0u; i < n; i = i + 1u) {
-            state[s_base + i * n + j] = s[i];
+            window_state[handed + i * n + j] = s[i];
+        }
+    } else if run.store_state == 1u {
+        for (var i = 0u; i < n; i = i + 1u) {
+            state[carried + i * n + j] = s[i];
         }
     }
 }

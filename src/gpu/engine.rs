@@ -6,11 +6,11 @@
 //! the async versions with `pollster`.
 
 use super::batch::{gather, make_groups, validate, Group};
-use super::context::Context;
+use super::context::{Context, GpuBuffer};
 use super::kernels::wkv::DEFAULT_CHUNK;
 use super::kernels::{Pipelines, Shape};
 use super::layers::Builder;
-use super::plan::{Activations, Capacity, ChunkInfo, Plan};
+use super::plan::{serial_windows, Activations, Capacity, ChunkInfo, Dispatch, Plan};
 use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
 use super::{GpuOptions, MatmulKind, WkvKind};
@@ -30,6 +30,18 @@ pub struct Hidden {
     /// T.
     pub tokens: usize,
     pub dim: usize,
+}
+
+/// One layer's recurrent state as carried between passes (see
+/// [`GpuEngine::carried_state`]).
+#[derive(Debug, Clone)]
+pub struct CarriedState {
+    /// LN1 output of the previous token, `[C]`.
+    pub att_shift: Vec<f32>,
+    /// WKV state `[H][N][N]`, [key][value].
+    pub wkv: Vec<f32>,
+    /// LN2 output of the previous token, `[C]`.
+    pub ffn_shift: Vec<f32>,
 }
 
 /// RWKV-6 on a wgpu device.
@@ -147,6 +159,17 @@ impl GpuEngine {
         self.plan.dispatches().count()
     }
 
+    /// Dispatches that actually run for a pass of `batch` sequences padded to `tokens`
+    /// (serial WKV windows past the end and the unused WKV form are skipped).
+    pub fn dispatches_run(&self, batch: usize, tokens: usize) -> usize {
+        let s = Shape {
+            batch: batch as u32,
+            tokens: tokens as u32,
+        };
+        let live = |d: &&Dispatch| d.op.workgroups(s).iter().all(|&n| n > 0);
+        self.plan.dispatches().filter(live).count()
+    }
+
     /// Per-layer pooled embeddings of a batch (any lengths; split into passes as needed).
     pub async fn embed_tokens_async(
         &mut self,
@@ -215,6 +238,45 @@ impl GpuEngine {
         pollster::block_on(self.forward_hidden_async(tokens))
     }
 
+    /// The recurrent state the last pass of the most recent multi-pass sequence started
+    /// from (what one pass hands the next), per layer: LN1 and LN2 outputs of the previous
+    /// token `[C]` and the WKV state `[H][N][N]`. Tests compare it with the reference's.
+    pub async fn carried_state_async(&self) -> Result<Vec<CarriedState>> {
+        let bufs = &self.plan.bufs;
+        let att = self.read_storage(&bufs.shift_att).await?;
+        let ffn = self.read_storage(&bufs.shift_ffn).await?;
+        let wkv = self.read_storage(&bufs.wkv_state).await?;
+        let (c, n) = (self.config.n_embd, self.config.head_size);
+        let (shift, state) = (
+            bufs.shift_stride as usize / 4,
+            bufs.state_stride as usize / 4,
+        );
+        Ok((0..self.config.n_layer)
+            .map(|l| CarriedState {
+                att_shift: att[l * shift..l * shift + c].to_vec(),
+                wkv: wkv[l * state..l * state + c * n].to_vec(),
+                ffn_shift: ffn[l * shift..l * shift + c].to_vec(),
+            })
+            .collect())
+    }
+
+    /// A storage buffer's contents as f32 (through a temporary read-back buffer).
+    async fn read_storage(&self, b: &GpuBuffer) -> Result<Vec<f32>> {
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        let staging = self.ctx.buffer("state read-back", b.size, usage)?;
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(&b.buffer, 0, &staging.buffer, 0, b.size);
+        self.ctx.queue.submit([enc.finish()]);
+        let bytes = self.ctx.read(&staging.buffer, staging.size).await?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
+    /// Blocking [`carried_state_async`](Self::carried_state_async) for native code.
+    #[cfg(feature = "native")]
+    pub fn carried_state(&self) -> Result<Vec<CarriedState>> {
+        pollster::block_on(self.carried_state_async())
+    }
+
     /// Runs one group through all its chunks; returns pooled blocks (and captures).
     async fn run_group(
         &mut self,
@@ -247,7 +309,7 @@ impl GpuEngine {
             let data = self
                 .run_chunk(
                     shape,
-                    g.chunks > 1,
+                    info.store_state,
                     capture,
                     info.last_chunk.then_some(poolings),
                 )
@@ -401,16 +463,18 @@ async fn build_plan(
     kinds: (bool, WkvKind, bool),
 ) -> Result<Plan> {
     let (tiled, wkv, gpu) = kinds;
-    let slots = Builder::count_dispatches(weights, wkv, gpu);
     let chunk = match (wkv, Builder::wkv_forms(wkv, gpu).1) {
         (WkvKind::Chunked(l), _) => Some(l),
         (_, true) => Some(DEFAULT_CHUNK),
         _ => None,
     };
+    let cap = cap.within_loop_budget(cfg.head_size, chunk);
+    let windows = serial_windows(cfg, cap);
+    let slots = Builder::count_dispatches(weights, wkv, gpu, windows);
     let bufs = Activations::new(ctx, cfg, cap, slots, chunk)?;
     let steps = {
         let mut b = Builder::new(ctx, pipes, &bufs, weights, cfg);
-        (b.tiled, b.wkv, b.gpu) = (tiled, wkv, gpu);
+        (b.tiled, b.wkv, b.gpu, b.windows) = (tiled, wkv, gpu, windows);
         b.embedding().await?;
         for l in 0..cfg.n_layer {
             b.time_mix(l).await?;

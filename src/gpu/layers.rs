@@ -37,6 +37,8 @@ pub struct Builder<'a> {
     /// The adapter is a GPU (not a CPU implementation such as lavapipe).
     pub gpu: bool,
     pub steps: Vec<Step>,
+    /// Serial WKV time windows per pass (see `kernels/wkv.rs`).
+    pub windows: usize,
     slots: u32,
 }
 
@@ -74,6 +76,7 @@ impl<'a> Builder<'a> {
             wkv: WkvKind::Serial,
             gpu: false,
             steps: Vec::new(),
+            windows: 1,
             slots: 0,
         }
     }
@@ -128,11 +131,16 @@ impl<'a> Builder<'a> {
     }
 
     /// Number of dispatches (= parameter slots) of the whole pass: ln0 and pool(0), then per
-    /// block 13 fixed dispatches, the WKV ones (1 serial, 3 chunked) and one per row block
-    /// of each of its 10 matrices.
-    pub fn count_dispatches(weights: &GpuWeights, kind: WkvKind, gpu: bool) -> usize {
+    /// block 13 fixed dispatches, the WKV ones (one per serial time window, 3 chunked) and
+    /// one per row block of each of its 10 matrices.
+    pub fn count_dispatches(
+        weights: &GpuWeights,
+        kind: WkvKind,
+        gpu: bool,
+        windows: usize,
+    ) -> usize {
         let (serial, chunked) = Self::wkv_forms(kind, gpu);
-        let wkv = serial as usize + 3 * chunked as usize;
+        let wkv = serial as usize * windows + 3 * chunked as usize;
         let per_layer = weights.layers.iter().map(|lw| {
             let matrices = [
                 &lw.maa_w1,
@@ -295,20 +303,27 @@ impl<'a> Builder<'a> {
         let (serial, chunked) = Self::wkv_forms(self.wkv, self.gpu);
         let mut phases = Vec::new();
         if serial {
-            phases.push((Phase::Serial, "att.wkv"));
+            let windows = (0..self.windows as u32).map(|w| (Phase::Serial, w, "att.wkv"));
+            phases.extend(windows);
         }
         if chunked {
-            phases.push((Phase::ChunkStates, "att.wkv_chunk_states"));
-            phases.push((Phase::Scan, "att.wkv_scan"));
-            phases.push((Phase::ChunkOutputs, "att.wkv_chunk_outputs"));
+            phases.push((Phase::ChunkStates, 0, "att.wkv_chunk_states"));
+            phases.push((Phase::Scan, 0, "att.wkv_scan"));
+            phases.push((Phase::ChunkOutputs, 0, "att.wkv_chunk_outputs"));
         }
-        for (phase, label) in phases {
-            self.wkv_phase(layer, phase, label).await?;
+        for (phase, window, label) in phases {
+            self.wkv_phase(layer, phase, window, label).await?;
         }
         Ok(())
     }
 
-    async fn wkv_phase(&mut self, layer: usize, phase: Phase, label: &'static str) -> Result<()> {
+    async fn wkv_phase(
+        &mut self,
+        layer: usize,
+        phase: Phase,
+        window: u32,
+        label: &'static str,
+    ) -> Result<()> {
         let op = WkvOp {
             dim: self.cfg.n_embd as u32,
             heads: self.cfg.n_head as u32,
@@ -316,6 +331,7 @@ impl<'a> Builder<'a> {
             phase,
             kind: self.wkv,
             gpu: self.gpu,
+            window,
         };
         let state_bytes = (self.cfg.n_embd * self.cfg.head_size * 4) as u64;
         let (bufs, vecs) = (self.bufs, &self.weights.vecs);
@@ -336,6 +352,7 @@ impl<'a> Builder<'a> {
                 (6, whole(&bufs.a)),
                 (7, whole(&bufs.run)),
                 (8, state()),
+                (9, whole(&bufs.window_state)),
             ],
             Phase::ChunkStates => vec![
                 (2, whole(&bufs.k)),

@@ -47,7 +47,7 @@ pub mod plan;
 pub mod profile;
 pub mod weights;
 
-pub use engine::{GpuEngine, Hidden};
+pub use engine::{CarriedState, GpuEngine, Hidden};
 pub use profile::Profile;
 
 /// Storage precision of the large projection matrices (the maths is always f32).

@@ -5,6 +5,7 @@
 use std::num::NonZeroU64;
 
 use super::context::{Context, GpuBuffer};
+use super::kernels::wkv::{max_scan_chunks, serial_window, LOOP_BUDGET};
 use super::kernels::{Kernel, Op, Shape};
 use super::profile::Timer;
 use crate::model::Config;
@@ -53,6 +54,21 @@ impl Capacity {
         }
         Ok(Capacity { tokens, batch })
     }
+
+    /// Keeps every invocation's loops within [`LOOP_BUDGET`]: pooling walks each position
+    /// of a pass once, and the chunked WKV's scan walks its ⌈T / L⌉ chunks. (The serial WKV
+    /// splits long passes into time windows instead.)
+    pub fn within_loop_budget(self, head_size: usize, chunk: Option<u32>) -> Capacity {
+        let mut tokens = self.tokens.min(LOOP_BUDGET as usize);
+        if let Some(l) = chunk {
+            let chunks = max_scan_chunks(head_size as u32) as usize;
+            tokens = tokens.min(l.max(1) as usize * chunks);
+        }
+        Capacity {
+            tokens,
+            batch: self.batch.min(tokens),
+        }
+    }
 }
 
 /// Device buffers of the activations (`[B·T][·]`, row-major, right-padded sequences).
@@ -81,6 +97,9 @@ pub struct Activations {
     pub shift_att: GpuBuffer,
     pub shift_ffn: GpuBuffer,
     pub wkv_state: GpuBuffer,
+    /// Serial WKV: states handed from one time window to the next within a pass,
+    /// `[B][H][N][N]` for the sequences long enough to span windows.
+    pub window_state: GpuBuffer,
     /// Chunked WKV: per-chunk states `[B][H][chunks][N][N]` and decays `[B][H][chunks][N]`
     /// (16-byte stand-ins when the chunked form is not used).
     pub chunk_state: GpuBuffer,
@@ -117,6 +136,7 @@ impl Activations {
         let layers = cfg.n_layer as u64;
         let lora_width = (5 * cfg.mix_lora).max(cfg.decay_lora) as u64;
         let (chunk_state, chunk_decay) = chunk_buffers(ctx, cfg, cap, wkv_chunk)?;
+        let window_state = window_buffer(ctx, cfg, cap)?;
         Ok(Activations {
             x: act("x", c)?,
             xx: act("xx", c)?,
@@ -133,6 +153,7 @@ impl Activations {
             shift_att: ctx.buffer("shift_att", layers * shift_stride, storage)?,
             shift_ffn: ctx.buffer("shift_ffn", layers * shift_stride, storage)?,
             wkv_state: ctx.buffer("wkv_state", layers * state_stride, storage)?,
+            window_state,
             chunk_state,
             chunk_decay,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
@@ -164,6 +185,21 @@ impl Activations {
             size: NonZeroU64::new(size),
         })
     }
+}
+
+/// Serial time windows (`kernels/wkv.rs`) of the pass's longest sequence length.
+pub fn serial_windows(cfg: &Config, cap: Capacity) -> usize {
+    cap.tokens
+        .div_ceil(serial_window(cfg.head_size as u32) as usize)
+}
+
+/// The serial WKV's window hand-off states. A pass only spans two windows when its padded
+/// length T exceeds the window W, and then it holds B ≤ tokens / T < tokens / W sequences.
+fn window_buffer(ctx: &Context, cfg: &Config, cap: Capacity) -> Result<GpuBuffer> {
+    let window = serial_window(cfg.head_size as u32) as usize;
+    let sequences = (cap.tokens / (window + 1)).min(cap.batch);
+    let bytes = (sequences * cfg.n_embd * cfg.head_size * 4).max(16) as u64;
+    ctx.buffer("window_state", bytes, wgpu::BufferUsages::STORAGE)
 }
 
 /// The chunked WKV's buffers: B·⌈T/L⌉ ≤ tokens/L + batch chunks of `[C][N]` states.
@@ -271,7 +307,8 @@ impl Plan {
             .write_buffer(&self.bufs.run.buffer, 0, bytemuck::cast_slice(&words));
     }
 
-    /// Records the whole pass. `carry` enables the state copies; `capture` receives every
+    /// Records the whole pass. `carry` saves the token-shift inputs for the next pass (when
+    /// the sequence continues there); `capture` receives every
     /// layer's hidden states `[L+1][B·T][C]`; `timer` puts each dispatch in its own timed pass.
     pub fn encode(
         &self,

@@ -104,9 +104,7 @@ impl Kernel {
                 } else {
                     WKV_CHUNKED
                 };
-                // tokens staged per barrier pair: 3 arrays of TOKEN_BLOCK·N f32 = 3 KiB, a
-                // 4× cut in barriers that keeps ~16 workgroups per SM possible (T4: 64 KiB)
-                let block = (256 / head_size).max(1);
+                let block = wkv::token_block(head_size);
                 format!("const HEAD_SIZE: u32 = {head_size}u;\nconst TOKEN_BLOCK: u32 = {block}u;\n{RUN}\n{body}")
             }
             Kernel::Pool => format!("{RUN}\n{POOL}"),

@@ -8,6 +8,33 @@ use crate::gpu::WkvKind;
 /// Chunk length of the chunked form when not given (`WkvKind::Auto`).
 pub const DEFAULT_CHUNK: u32 = 64;
 
+/// Tokens staged in workgroup memory per barrier pair: 3 arrays of TOKEN_BLOCK·N f32 = 3 KiB,
+/// a 4× cut in barriers (N = 64) that keeps ~16 workgroups per SM possible (T4: 64 KiB).
+pub fn token_block(head_size: u32) -> u32 {
+    (256 / head_size).max(1)
+}
+
+/// Loop iterations one invocation may make in all. llvmpipe (lavapipe) silently ends every
+/// loop of an invocation after 65535 iterations in total (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS),
+/// so a kernel that loops longer returns wrong numbers there. Half of it leaves room for the
+/// loops around the token loop.
+pub const LOOP_BUDGET: u32 = 65535 / 2;
+
+/// Positions one serial-WKV dispatch covers: each token costs an invocation about N + 4
+/// loop iterations (the N-term state update plus the staging and block loops), so a
+/// window of ⌊LOOP_BUDGET / (N + 4)⌋ tokens (480 for N = 64), rounded down to whole token
+/// blocks, stays within the budget. Longer passes run several windows in order.
+pub fn serial_window(head_size: u32) -> u32 {
+    let block = token_block(head_size);
+    (LOOP_BUDGET / (head_size + 4) / block).max(1) * block
+}
+
+/// Chunks one scan invocation may walk (≈ 2N + 4 iterations per chunk): the chunked form
+/// caps a pass at this many chunks.
+pub fn max_scan_chunks(head_size: u32) -> u32 {
+    (LOOP_BUDGET / (2 * head_size + 4)).max(1)
+}
+
 /// Which of the four WKV dispatches this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
@@ -37,6 +64,8 @@ pub struct WkvOp {
     pub kind: WkvKind,
     /// The adapter is a real GPU (`Auto` never chunks on CPU adapters).
     pub gpu: bool,
+    /// Serial form: which time window of [`serial_window`] positions this dispatch covers.
+    pub window: u32,
 }
 
 impl WkvOp {
@@ -59,9 +88,17 @@ impl WkvOp {
         }
     }
 
-    /// Whether this dispatch runs for this shape (the other form is skipped).
+    fn window_len(&self) -> u32 {
+        serial_window(self.dim / self.heads)
+    }
+
+    /// Whether this dispatch runs for this shape: the other form is skipped, and so are
+    /// serial windows that start past the pass's last position.
     pub fn active(&self, s: Shape) -> bool {
-        (self.phase == Phase::Serial) != self.chunked(s)
+        match self.phase {
+            Phase::Serial => !self.chunked(s) && self.window * self.window_len() < s.tokens,
+            _ => self.chunked(s),
+        }
     }
 
     pub fn params(&self, s: Shape) -> Vec<u32> {
@@ -74,6 +111,8 @@ impl WkvOp {
             self.u_off,
             l,
             ceil_div(s.tokens, l),
+            self.window * self.window_len(),
+            self.window_len(),
         ]
     }
 
