@@ -2,7 +2,7 @@
 """Golden fixtures for rwkv-lens: tiny random RWKV-6 (x060) checkpoints + the official package's outputs.
 
     pip install torch rwkv==0.8.32 numpy safetensors
-    python3 scripts/make_goldens.py                # (re)writes tests/fixtures/tiny-v6{,-f16}/
+    python3 scripts/make_goldens.py                # (re)writes tests/fixtures/tiny-v6{,-f16,-long}/
     python3 scripts/make_goldens.py --self-check   # re-reads the committed goldens, compares them
                                                    # with an independent float64 numpy forward
 
@@ -14,7 +14,10 @@ What it does, per fixture (see docs/goldens.md for every tensor and layout):
      RWKV_CUDA_ON=0) and runs a harness that mirrors `RWKV.forward` exactly, recording the residual stream
      after every block; it ASSERTS that the harness logits and final state equal `model.forward(tokens, None,
      full_output=True)` bit for bit;
-  4. writes `golden.safetensors` and `meta.json`.
+  4. writes `golden.safetensors` (every position; for tiny-v6-long, whose sequences run to 5000 tokens, a summary:
+     per layer the mean over positions and the rows at every 97th and the last 8 positions) and `meta.json`;
+  5. for tiny-v6, also runs the package on the bf16 `model.pth` as it is -> `golden-bf16.safetensors` (the loader
+     folds ln0 into the embedding in bf16 there; docs/goldens.md, "bf16 checkpoints").
 Weights are bit-identical on every machine (numpy PCG64 with fixed seeds); golden activations come from torch's
 CPU kernels and may differ in the last ulp on a CPU with other SIMD paths.
 """
@@ -40,10 +43,16 @@ from rwkv.model import RWKV  # noqa: E402
 RWKV_VERSION = "0.8.32"
 DIMS = dict(n_embd=128, n_head=2, head_size=64, n_layer=3, ffn_dim=448, mix_lora=32, decay_lora=64, vocab=512)
 SEQ_LENS = [1, 7, 23, 40]
+# Long inputs (issue 17): one 64-wide head, 2 layers, a small vocabulary, so the fixture stays under 1 MB.
+LONG_DIMS = dict(n_embd=64, n_head=1, head_size=64, n_layer=2, ffn_dim=224, mix_lora=16, decay_lora=32, vocab=256)
+LONG_SEQ_LENS = [1025, 4097, 5000]
+SAMPLE_EVERY, SAMPLE_LAST = 97, 8  # long goldens keep positions 0, 97, 194, ... and the last 8
 FIXTURES = {
-    # name: (weight seed, token seed, storage dtype of model.safetensors, write a bf16 model.pth?)
-    "tiny-v6": (6060, 6061, "f32", True),
-    "tiny-v6-f16": (6160, 6161, "f16", False),
+    # name: (weight seed, token seed, storage dtype of model.safetensors, write a bf16 model.pth?, dims,
+    #        sequence lengths, golden form: "full" = every position, "summary" = mean + sampled positions)
+    "tiny-v6": (6060, 6061, "f32", True, DIMS, SEQ_LENS, "full"),
+    "tiny-v6-f16": (6160, 6161, "f16", False, DIMS, SEQ_LENS, "full"),
+    "tiny-v6-long": (6260, 6261, "f32", False, LONG_DIMS, LONG_SEQ_LENS, "summary"),
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,9 +61,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 1. Random weights, official names and shapes
 # ----------------------------------------------------------------------------------------------------------------
 
-def make_weights(seed):
-    """{official name: float32 array}. Shapes follow BlinkDL's x060 checkpoints (rwkv-notes.md §1.3)."""
-    d = DIMS
+def make_weights(seed, d):
+    """{official name: float32 array} for dims `d`. Shapes follow BlinkDL's x060 checkpoints (rwkv-notes.md §1.3)."""
     C, H, N, F_, R, D, V = (d["n_embd"], d["n_head"], d["head_size"], d["ffn_dim"],
                             d["mix_lora"], d["decay_lora"], d["vocab"])
     rng = np.random.default_rng(seed)
@@ -92,13 +100,14 @@ def make_weights(seed):
     return {k: v.astype(np.float32) for k, v in w.items()}
 
 
-def make_sequences(seed):
-    """Token id lists of lengths SEQ_LENS; one starts with token 0 (BOS) and one holds 0 and V-1 inside."""
+def make_sequences(seed, lens, vocab):
+    """Token id lists of lengths `lens` (at least 3 of them, the third longer than 11); one starts with token 0
+    (BOS) and one holds 0 and V-1 inside."""
     rng = np.random.default_rng(seed)
-    seqs = [rng.integers(0, DIMS["vocab"], n).tolist() for n in SEQ_LENS]
+    seqs = [rng.integers(0, vocab, n).tolist() for n in lens]
     seqs[2][11] = 0
-    seqs[2][5] = DIMS["vocab"] - 1
-    seqs[3][0] = 0
+    seqs[2][5] = vocab - 1
+    seqs[-1][0] = 0
     return seqs
 
 
@@ -129,6 +138,12 @@ def load_official(weights_f32, tmp_dir):
     """rwkv.model.RWKV on an f32 `.pth` of `weights_f32` (the package only reads .pth)."""
     path = os.path.join(tmp_dir, "model.pth")
     torch.save({k: torch.from_numpy(v.copy()) for k, v in weights_f32.items()}, path)
+    return load_pth(path)
+
+
+def load_pth(path):
+    """rwkv.model.RWKV(path, 'cpu fp32') as it is. For a bf16 `.pth` the loader folds ln0 into `emb.weight`
+    in bf16 (`F.layer_norm` on the bf16 table, rwkv/model.py, `RWKV.__init__`) before casting it to fp32."""
     model = RWKV(model=path, strategy="cpu fp32")
     assert model.version == 6.0 and model.RESCALE_LAYER == 0, (model.version, model.RESCALE_LAYER)
     return model
@@ -188,16 +203,38 @@ def golden_for_sequence(model, tokens):
     }
 
 
+STATE_PARTS = ["att_shift", "wkv", "ffn_shift"]
+
+
+def sampled_positions(T):
+    """The positions a summary golden keeps: 0, SAMPLE_EVERY, 2·SAMPLE_EVERY, ... and the last SAMPLE_LAST."""
+    return sorted(set(range(0, T, SAMPLE_EVERY)) | set(range(max(0, T - SAMPLE_LAST), T)))
+
+
+def summarize(g):
+    """The summary form of one sequence's golden (long inputs): per layer the mean over all positions
+    (accumulated in float64) and the rows at `sampled_positions`, plus the final state; no logits."""
+    hidden = np.asarray(g["hidden"])
+    pos = sampled_positions(hidden.shape[1])
+    out = {"tokens": g["tokens"], "positions": np.asarray(pos, dtype=np.int32),
+           "hidden_mean": hidden.astype(np.float64).mean(axis=1).astype(np.float32),
+           "hidden_sampled": hidden[:, pos]}
+    out.update({part: g[part] for part in STATE_PARTS})
+    return out
+
+
 def golden_file_tensors(goldens):
     """Flatten per-sequence dicts into the file's names: tokens.{s}, hidden.{s}, ..., state.{s}.wkv."""
     out = {}
     for s, g in enumerate(goldens):
-        out[f"tokens.{s}"] = g["tokens"]
-        out[f"hidden.{s}"] = g["hidden"]
-        out[f"logits.{s}"] = g["logits"]
-        for part in ["att_shift", "wkv", "ffn_shift"]:
-            out[f"state.{s}.{part}"] = g[part]
+        for kind, value in g.items():
+            out[file_name(kind, s)] = value
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
+
+
+def file_name(kind, s):
+    """The golden file's name for tensor `kind` of sequence `s`."""
+    return f"state.{s}.{kind}" if kind in STATE_PARTS else f"{kind}.{s}"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -255,13 +292,18 @@ def np_channel_mix(x, p):
     return r * (k @ p["ffn.value.weight"].T), xx[-1]
 
 
-def np_forward(weights, tokens):
-    """float64 forward from the raw official-name weights (ln0 applied here, not folded)."""
+def np_forward(weights, tokens, folded_emb=None):
+    """float64 forward from the raw official-name weights (ln0 applied here, not folded), or, given
+    `folded_emb`, starting from those rows instead of ln0(emb) (to emulate a loader's folded table)."""
     W = {k: v.astype(np.float64) for k, v in weights.items()}
     H, N = W["blocks.0.att.time_faaaa"].shape
-    x = np_layer_norm(W["emb.weight"][tokens], W["blocks.0.ln0.weight"], W["blocks.0.ln0.bias"])
+    if folded_emb is None:
+        x = np_layer_norm(W["emb.weight"][tokens], W["blocks.0.ln0.weight"], W["blocks.0.ln0.bias"])
+    else:
+        x = folded_emb.astype(np.float64)[tokens]
     g = {"hidden": [x], "att_shift": [], "wkv": [], "ffn_shift": [], "logw": []}
-    for i in range(DIMS["n_layer"]):
+    n_layer = len({k.split(".")[1] for k in W if k.startswith("blocks.")})
+    for i in range(n_layer):
         p = {k[len(f"blocks.{i}."):]: v for k, v in W.items() if k.startswith(f"blocks.{i}.")}
         att, att_last, S, logw = np_time_mix(x, p, H, N)
         x = x + att
@@ -274,16 +316,17 @@ def np_forward(weights, tokens):
     return {k: np.stack(v) if isinstance(v, list) else v for k, v in g.items()}
 
 
-def compare(golden_tensors, weights, n_seq):
-    """Max abs diff (and max |ref|) per tensor kind, goldens vs the float64 numpy forward."""
+def compare(golden_tensors, weights, n_seq, form, folded_emb=None):
+    """Max abs diff (and max |ref|) per tensor kind, goldens (of `form`) vs the float64 numpy forward."""
     worst = {}
     for s in range(n_seq):
-        ref = np_forward(weights, golden_tensors[f"tokens.{s}"].astype(np.int64))
-        pairs = [("hidden", f"hidden.{s}"), ("logits", f"logits.{s}"), ("att_shift", f"state.{s}.att_shift"),
-                 ("wkv", f"state.{s}.wkv"), ("ffn_shift", f"state.{s}.ffn_shift")]
-        for kind, name in pairs:
-            got, want = golden_tensors[name].astype(np.float64), ref[kind]
-            assert got.shape == want.shape, (name, got.shape, want.shape)
+        ref = np_forward(weights, golden_tensors[f"tokens.{s}"].astype(np.int64), folded_emb)
+        ref = {"tokens": None, **{k: ref[k] for k in ["hidden", "logits", *STATE_PARTS]}}
+        if form == "summary":
+            ref = summarize(ref)
+        for kind in [k for k in ref if k not in ("tokens", "positions")]:
+            got, want = golden_tensors[file_name(kind, s)].astype(np.float64), ref[kind]
+            assert got.shape == want.shape, (kind, s, got.shape, want.shape)
             diff = float(np.abs(got - want).max())
             prev = worst.get(kind, (0.0, 0.0))
             worst[kind] = (max(prev[0], diff), max(prev[1], float(np.abs(want).max())))
@@ -301,23 +344,26 @@ def log_decay_range(weights, seqs):
 
 
 def make_fixture(name, out_root, tmp_dir):
-    seed_w, seed_t, dtype, with_pth = FIXTURES[name]
+    seed_w, seed_t, dtype, with_pth, dims, lens, form = FIXTURES[name]
     out_dir = os.path.join(out_root, name)
     os.makedirs(out_dir, exist_ok=True)
-    weights = make_weights(seed_w)
+    weights = make_weights(seed_w, dims)
     if dtype == "f16":  # the golden is computed from exactly the values stored (f16 -> f32 is exact)
         weights = {k: v.astype(np.float16).astype(np.float32) for k, v in weights.items()}
     write_checkpoints(out_dir, weights, dtype, with_pth)
-    seqs = make_sequences(seed_t)
-    model = load_official(weights, tmp_dir)
-    tensors = golden_file_tensors([golden_for_sequence(model, t) for t in seqs])
-    save_file(tensors, os.path.join(out_dir, "golden.safetensors"),
-              metadata={"producer": "scripts/make_goldens.py", "wkv_layout": "[layer][head][key][value]"})
+    seqs = make_sequences(seed_t, lens, dims["vocab"])
+    write_golden(load_official(weights, tmp_dir), seqs, form, os.path.join(out_dir, "golden.safetensors"))
+    if with_pth:  # the bf16 checkpoint through the package as it is (ln0 folded in bf16)
+        write_golden(load_pth(os.path.join(out_dir, "model.pth")), seqs, form,
+                     os.path.join(out_dir, "golden-bf16.safetensors"))
     lo, hi = log_decay_range(weights, seqs)
     meta = {
-        "fixture": name, "arch": "rwkv6 (x060)", "dims": DIMS, "weight_seed": seed_w, "token_seed": seed_t,
+        "fixture": name, "arch": "rwkv6 (x060)", "dims": dims, "weight_seed": seed_w, "token_seed": seed_t,
         "model_safetensors_dtype": dtype, "model_pth": "bf16 (round-to-nearest-even of the f32 weights)"
-        if with_pth else None, "sequence_lengths": SEQ_LENS, "n_sequences": len(seqs),
+        if with_pth else None, "golden_bf16": "golden-bf16.safetensors: model.pth through the package as it is"
+        if with_pth else None, "sequence_lengths": lens, "n_sequences": len(seqs), "golden_form": form,
+        "sampled_positions": f"0, {SAMPLE_EVERY}, 2*{SAMPLE_EVERY}, ... and the last {SAMPLE_LAST}"
+        if form == "summary" else "all",
         "log_decay_range": [lo, hi], "strategy": "cpu fp32", "env": "RWKV_JIT_ON=0 RWKV_CUDA_ON=0",
         "rwkv": rwkv_version(), "torch": torch.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "date": datetime.date.today().isoformat(),
@@ -326,8 +372,19 @@ def make_fixture(name, out_root, tmp_dir):
     with open(os.path.join(out_dir, "meta.json"), "w") as fh:
         json.dump(meta, fh, indent=2)
         fh.write("\n")
-    print(f"{name}: {len(seqs)} sequences {SEQ_LENS}, log-decay in [{lo:.3f}, {hi:.5f}], "
+    print(f"{name}: {len(seqs)} sequences {lens}, log-decay in [{lo:.3f}, {hi:.5f}], "
           f"harness == model.forward bit-exactly")
+
+
+def write_golden(model, seqs, form, path):
+    """The package's outputs on `seqs`, in `form` ("full" or "summary"), to `path`."""
+    goldens = [golden_for_sequence(model, t) for t in seqs]
+    if form == "summary":
+        goldens = [summarize(g) for g in goldens]
+    meta = {"producer": "scripts/make_goldens.py", "wkv_layout": "[layer][head][key][value]"}
+    if form == "summary":
+        meta["form"] = f"summary: hidden_mean, hidden_sampled at positions (every {SAMPLE_EVERY}th, last {SAMPLE_LAST})"
+    save_file(golden_file_tensors(goldens), path, metadata=meta)
 
 
 def rwkv_version():
@@ -341,16 +398,36 @@ def rwkv_version():
 def self_check(out_root, tol):
     """Re-read the written files and compare with the float64 numpy forward; exit 1 above `tol` (relative)."""
     ok = True
-    for name in FIXTURES:
+    for name, (*_, with_pth, _dims, _lens, form) in FIXTURES.items():
         d = os.path.join(out_root, name)
         weights = {k: v.astype(np.float32) for k, v in load_file(os.path.join(d, "model.safetensors")).items()}
-        tensors = load_file(os.path.join(d, "golden.safetensors"))
-        n_seq = len([k for k in tensors if k.startswith("tokens.")])
-        for kind, (diff, scale) in compare(tensors, weights, n_seq).items():
-            rel = diff / max(scale, 1e-30)
-            ok &= rel <= tol
-            print(f"{name:12s} {kind:10s} max|golden - float64 numpy| = {diff:.3e}  (max|value| {scale:.3e},"
-                  f" ratio {rel:.2e})")
+        ok &= report(name, load_file(os.path.join(d, "golden.safetensors")), weights, form, tol)
+        if with_pth:
+            ok &= self_check_bf16(name, d, form, tol)
+    return ok
+
+
+def self_check_bf16(name, d, form, tol):
+    """golden-bf16 vs float64 numpy on the bf16 weights: (a) ln0 applied in float64, as rwkv-lens does (reported,
+    not checked: it differs by the bf16 rounding of ln0(emb)); (b) starting from the package's folded table,
+    i.e. bf16(ln0(emb)) upcast (checked: the rounding of that table is the only difference)."""
+    pth = torch.load(os.path.join(d, "model.pth"), map_location="cpu")
+    weights = {k: v.float().numpy() for k, v in pth.items()}
+    tensors = load_file(os.path.join(d, "golden-bf16.safetensors"))
+    report(f"{name} bf16 (a) ln0 in f64, not checked", tensors, weights, form, float("inf"))
+    folded = load_pth(os.path.join(d, "model.pth")).w["emb.weight"].numpy()
+    return report(f"{name} bf16 (b) package's folded emb", tensors, weights, form, tol, folded)
+
+
+def report(label, tensors, weights, form, tol, folded_emb=None):
+    """Prints max|golden - float64 numpy| per tensor kind; False if any ratio to max|value| is above `tol`."""
+    ok = True
+    n_seq = len([k for k in tensors if k.startswith("tokens.")])
+    for kind, (diff, scale) in compare(tensors, weights, n_seq, form, folded_emb).items():
+        rel = diff / max(scale, 1e-30)
+        ok &= rel <= tol
+        print(f"{label:12s} {kind:14s} max|golden - float64 numpy| = {diff:.3e}  (max|value| {scale:.3e},"
+              f" ratio {rel:.2e})")
     return ok
 
 
@@ -359,12 +436,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures"), help="fixtures root")
     ap.add_argument("--self-check", action="store_true", help="only compare existing goldens with numpy")
     ap.add_argument("--tol", type=float, default=1e-5, help="self-check limit: max abs diff / max |value|")
+    ap.add_argument("--only", choices=list(FIXTURES), action="append", help="(re)write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.self_check:
         sys.exit(0 if self_check(args.out, args.tol) else 1)
     with tempfile.TemporaryDirectory() as tmp:
-        for name in FIXTURES:
+        for name in args.only or FIXTURES:
             make_fixture(name, args.out, tmp)
 
 
