@@ -27,9 +27,7 @@ pub struct GoldenTensor {
 
 impl Golden {
     pub fn open(name: &str) -> Golden {
-        Golden {
-            bytes: std::fs::read(fixture(&format!("{name}/golden.safetensors"))).unwrap(),
-        }
+        Golden::open_file(name, "golden.safetensors")
     }
     pub fn sequences(&self) -> usize {
         let st = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
@@ -38,12 +36,26 @@ impl Golden {
             .filter(|n| n.starts_with("tokens."))
             .count()
     }
+    /// Another golden file of fixture `name` (e.g. `golden-bf16.safetensors`).
+    pub fn open_file(name: &str, file: &str) -> Golden {
+        Golden {
+            bytes: std::fs::read(fixture(&format!("{name}/{file}"))).unwrap(),
+        }
+    }
     pub fn tokens(&self, s: usize) -> Vec<u32> {
+        self.i32(&format!("tokens.{s}"))
+            .into_iter()
+            .map(|t| t as u32)
+            .collect()
+    }
+    pub fn i32(&self, name: &str) -> Vec<i32> {
         let st = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
-        let t = st.tensor(&format!("tokens.{s}")).unwrap();
+        let t = st
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("golden tensor {name}"));
         t.data()
             .chunks_exact(4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u32)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()
     }
     pub fn f32(&self, name: &str) -> GoldenTensor {
@@ -77,4 +89,20 @@ pub fn max_abs(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// max over elements of |a − b| / (1e-4 + 1e-5·|b|): at most 1 when every element is within
+/// the golden tolerance of docs/goldens.md.
+pub fn golden_ratio(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1e-4 + 1e-5 * y.abs()))
+        .fold(0.0, f32::max)
+}
+
+/// `[1.2e-6, 3.4e-5]`: per-layer errors for a test's output.
+pub fn sci(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|e| format!("{e:.2e}")).collect();
+    format!("[{}]", parts.join(", "))
 }
