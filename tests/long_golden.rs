@@ -8,9 +8,9 @@
 
 mod common;
 
-use common::{checkpoint, golden_ratio, max_err, sci, Golden};
+use common::{assert_final_states, checkpoint, golden_ratio, max_err, sci, Golden};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, WkvKind};
-use rwkv_lens::reference::{forward, Options, Output};
+use rwkv_lens::reference::{forward, Options};
 
 const FIXTURE: &str = "tiny-v6-long";
 /// The reference against the goldens: max |diff| / max(1, max |golden|) per tensor, as in
@@ -105,32 +105,8 @@ fn reference_matches_the_official_package_on_long_inputs() {
         c: weights.config.n_embd,
     };
     compare("reference", &got, &golden, max_err, REF_TOL);
-    check_final_states(&out, &golden);
-}
-
-fn check_final_states(out: &Output, golden: &Golden) {
-    let states = out.states.as_ref().unwrap();
-    let batch = out.lengths.len();
-    for b in 0..batch {
-        for kind in ["att_shift", "wkv", "ffn_shift"] {
-            let want = golden.f32(&format!("state.{b}.{kind}"));
-            let per_layer = want.data.len() / states.len();
-            for (l, st) in states.iter().enumerate() {
-                let all = match kind {
-                    "att_shift" => &st.att_shift,
-                    "wkv" => &st.wkv,
-                    _ => &st.ffn_shift,
-                };
-                let size = all.len() / batch;
-                assert_eq!(size, per_layer, "{kind} size");
-                let want = &want.data[l * size..(l + 1) * size];
-                let e = max_err(&all[b * size..(b + 1) * size], want);
-                assert!(
-                    e <= REF_TOL,
-                    "sequence {b} layer {l} final {kind}: error {e:.2e}"
-                );
-            }
-        }
+    for b in 0..seqs.len() {
+        assert_final_states("reference", &out, &golden, b, REF_TOL);
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{checkpoint, max_abs, max_err, Golden};
+use common::{assert_final_states, checkpoint, max_abs, max_err, Golden};
 use rwkv_lens::model::{layout::hf_name, Checkpoint};
 use rwkv_lens::reference::{forward, Options, Weights};
 
@@ -41,41 +41,11 @@ fn check_fixture(name: &str) {
         let logits = &out.logits.as_ref().unwrap()[b * out.t_max * v..(b * out.t_max + len) * v];
         let err = max_err(logits, &golden.f32(&format!("logits.{b}")).data);
         assert!(err < TOL, "{name} seq {b} logits: max err {err:e}");
-        check_states(name, &golden, &out, b, c, layers);
+        assert_final_states(name, &out, &golden, b, TOL);
     }
     println!(
         "{name}: max |diff| per layer: {worst_abs:?}; scaled by max(1, max|golden|): {worst:?}"
     );
-}
-
-fn check_states(
-    name: &str,
-    golden: &Golden,
-    out: &rwkv_lens::reference::Output,
-    b: usize,
-    c: usize,
-    layers: usize,
-) {
-    let states = out.states.as_ref().unwrap();
-    let wkv_len = states[0].wkv.len() / out.lengths.len();
-    for (kind, size) in [("att_shift", c), ("wkv", wkv_len), ("ffn_shift", c)] {
-        let want = golden.f32(&format!("state.{b}.{kind}"));
-        for (l, st) in states.iter().enumerate().take(layers) {
-            let all = match kind {
-                "att_shift" => &st.att_shift,
-                "wkv" => &st.wkv,
-                _ => &st.ffn_shift,
-            };
-            let err = max_err(
-                &all[b * size..(b + 1) * size],
-                &want.data[l * size..(l + 1) * size],
-            );
-            assert!(
-                err < TOL,
-                "{name} seq {b} block {l} {kind}: max err {err:e}"
-            );
-        }
-    }
 }
 
 #[test]

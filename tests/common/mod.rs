@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use rwkv_lens::model::{load::load, Checkpoint};
+use rwkv_lens::reference::Output;
 
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -105,4 +106,28 @@ pub fn golden_ratio(a: &[f32], b: &[f32]) -> f32 {
 pub fn sci(v: &[f32]) -> String {
     let parts: Vec<String> = v.iter().map(|e| format!("{e:.2e}")).collect();
     format!("[{}]", parts.join(", "))
+}
+
+/// Asserts that the reference's final state of sequence `b` (per layer: `att_shift`, `wkv`,
+/// `ffn_shift`) matches the golden's `state.{b}.*` within `tol` (`max_err`).
+pub fn assert_final_states(what: &str, out: &Output, golden: &Golden, b: usize, tol: f32) {
+    let states = out.states.as_ref().expect("forward with states");
+    let batch = out.lengths.len();
+    for kind in ["att_shift", "wkv", "ffn_shift"] {
+        let want = golden.f32(&format!("state.{b}.{kind}"));
+        for (l, st) in states.iter().enumerate() {
+            let all = match kind {
+                "att_shift" => &st.att_shift,
+                "wkv" => &st.wkv,
+                _ => &st.ffn_shift,
+            };
+            let size = all.len() / batch;
+            let got = &all[b * size..(b + 1) * size];
+            let err = max_err(got, &want.data[l * size..(l + 1) * size]);
+            assert!(
+                err < tol,
+                "{what} seq {b} block {l} {kind}: max err {err:e}"
+            );
+        }
+    }
 }
