@@ -122,5 +122,8 @@ pub fn check_cancel(what: &str) -> Result<()> {
 /// Bytes of the wasm linear memory: it only grows, so this is the high-water mark.
 pub fn wasm_memory_bytes() -> u32 {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length()
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
 }

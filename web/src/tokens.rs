@@ -44,7 +44,9 @@ pub fn picked() -> TokenizerSource {
 pub fn repo_url(input: &str) -> String {
     let is_repo = !input.contains("://")
         && input.split('/').count() == 2
-        && input.split('/').all(|p| !p.is_empty() && !p.starts_with('.'));
+        && input
+            .split('/')
+            .all(|p| !p.is_empty() && !p.starts_with('.'));
     if is_repo {
         format!("https://huggingface.co/{input}/resolve/main/tokenizer.json")
     } else {
