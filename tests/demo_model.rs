@@ -1,7 +1,9 @@
 //! The bundled demo model (`assets/demo-model/`, built by `scripts/make_demo_model.py`):
 //! it loads, its decays have the documented half-lives, block 1 computes exactly the
 //! moving averages the README describes, and the per-layer similarities of the browser
-//! test's pairs equal `tests/e2e/expected.json` (which the browser is held to, within 1e-3).
+//! test's pairs equal `tests/e2e/expected.json` (which the browser is held to, within 1e-3),
+//! as do those of the small random checkpoint `tiny-v6` with its own `tokenizer.json`
+//! (safetensors and `.pth`).
 //!
 //! Regenerate the expected file: `RWKV_LENS_UPDATE_EXPECTED=1 cargo test --test demo_model`.
 
@@ -112,6 +114,24 @@ struct Expected {
     last: Vec<Vec<f64>>,
     /// The browser's Recurrence view is held to these (`web/src/recurrence.rs`).
     recurrence: Recurrence,
+    /// The small random checkpoint with its own `tokenizer.json`.
+    tiny: Tiny,
+}
+
+/// `tests/fixtures/tiny-v6` (vocabulary 512) with `tests/fixtures/tokenizer/tiny_bpe.json`:
+/// the browser loads it as f32 safetensors and as the bf16 `.pth`, each with the tokenizer.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct Tiny {
+    pairs: Vec<(String, String)>,
+    safetensors: Table,
+    pth: Table,
+}
+
+/// `[pair][layer]` cosine similarities per pooling.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct Table {
+    mean: Vec<Vec<f64>>,
+    last: Vec<Vec<f64>>,
 }
 
 /// One traced sentence: `state_after[key][value]` at one cell for some steps, and the
@@ -159,9 +179,9 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb)
 }
 
-fn compute(pairs: &[(String, String)], rec: &Recurrence) -> Expected {
-    let mut engine = CpuEngine::new(&demo()).unwrap();
-    let tok = Tokenizer::from_spec("world").unwrap();
+/// Per-layer cosines of each pair with the CPU reference, both poolings.
+fn similarities(ck: &Checkpoint, tok: &Tokenizer, pairs: &[(String, String)]) -> Table {
+    let mut engine = CpuEngine::new(ck).unwrap();
     let texts: Vec<Vec<u32>> = pairs
         .iter()
         .flat_map(|(a, b)| [tok.encode(a).unwrap(), tok.encode(b).unwrap()])
@@ -178,11 +198,47 @@ fn compute(pairs: &[(String, String)], rec: &Recurrence) -> Expected {
             })
             .collect()
     };
-    Expected {
-        pairs: pairs.to_vec(),
+    Table {
         mean: table(0),
         last: table(1),
-        recurrence: recurrence(rec),
+    }
+}
+
+fn tiny(pairs: &[(String, String)]) -> Tiny {
+    let tok = Tokenizer::from_spec(
+        root("tests/fixtures/tokenizer/tiny_bpe.json")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let model = |f: &str| load(&root(&format!("tests/fixtures/tiny-v6/{f}"))).unwrap();
+    Tiny {
+        pairs: pairs.to_vec(),
+        safetensors: similarities(&model("model.safetensors"), &tok, pairs),
+        pth: similarities(&model("model.pth"), &tok, pairs),
+    }
+}
+
+fn compute(want: &Expected) -> Expected {
+    let tok = Tokenizer::from_spec("world").unwrap();
+    let Table { mean, last } = similarities(&demo(), &tok, &want.pairs);
+    Expected {
+        pairs: want.pairs.clone(),
+        mean,
+        last,
+        recurrence: recurrence(&want.recurrence),
+        tiny: tiny(&want.tiny.pairs),
+    }
+}
+
+fn assert_close(name: &str, got: &[Vec<f64>], want: &[Vec<f64>]) {
+    for (i, (gp, wp)) in got.iter().zip(want).enumerate() {
+        for (l, (a, b)) in gp.iter().zip(wp).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{name} pair {i} layer {l}: {a} vs {b}"
+            );
+        }
     }
 }
 
@@ -191,24 +247,24 @@ fn browser_pairs_match_expected_file() {
     let path = root("tests/e2e/expected.json");
     let text = std::fs::read_to_string(&path).expect("tests/e2e/expected.json");
     let want: Expected = serde_json::from_str(&text).unwrap();
-    let got = compute(&want.pairs, &want.recurrence);
+    let got = compute(&want);
     if std::env::var("RWKV_LENS_UPDATE_EXPECTED").is_ok() {
         let json = serde_json::to_string_pretty(&got).unwrap();
         std::fs::write(&path, json + "\n").unwrap();
         return;
     }
+    assert_close("mean", &got.mean, &want.mean);
+    assert_close("last", &got.last, &want.last);
     for (name, g, w) in [
-        ("mean", &got.mean, &want.mean),
-        ("last", &got.last, &want.last),
+        (
+            "tiny safetensors",
+            &got.tiny.safetensors,
+            &want.tiny.safetensors,
+        ),
+        ("tiny pth", &got.tiny.pth, &want.tiny.pth),
     ] {
-        for (i, (gp, wp)) in g.iter().zip(w).enumerate() {
-            for (l, (a, b)) in gp.iter().zip(wp).enumerate() {
-                assert!(
-                    (a - b).abs() < 1e-5,
-                    "{name} pair {i} layer {l}: {a} vs {b}"
-                );
-            }
-        }
+        assert_close(&format!("{name} mean"), &g.mean, &w.mean);
+        assert_close(&format!("{name} last"), &g.last, &w.last);
     }
     let (g, w) = (&got.recurrence, &want.recurrence);
     assert_eq!(g.tokens, w.tokens, "recurrence sentence's token count");

@@ -10,7 +10,7 @@ use proptest::sample::Index;
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::pickle::parse_state_dict;
 use rwkv_lens::model::pth::{checkpoint_from_pth, read_pth};
-use rwkv_lens::model::zip::crc32;
+use rwkv_lens::model::zip::{self, crc32};
 use rwkv_lens::model::{Checkpoint, Config, DType, Tensor, Version};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pth");
@@ -133,6 +133,60 @@ fn tiny_official_rwkv6_pth_is_a_checkpoint() {
         maa.to_f32(),
         (0..8).map(|i| i as f32 / 64.0).collect::<Vec<_>>()
     );
+}
+
+/// What the browser does with a Blob: only the archive's last bytes, its central
+/// directory, `data.pkl`, `byteorder` and each storage's local header are read; the plan
+/// gives every tensor's absolute byte range.
+fn read_by_parts(source: &str, bytes: &[u8], tail_len: usize) -> Vec<(String, Tensor)> {
+    use rwkv_lens::model::{pth, zip};
+    let len = bytes.len() as u64;
+    let part = |r: std::ops::Range<u64>| &bytes[r.start as usize..r.end.min(len) as usize];
+    let tail_start = len.saturating_sub(tail_len as u64);
+    let dir = zip::locate_directory(source, part(tail_start..len), tail_start).unwrap();
+    let cd = part(dir.offset..dir.offset + dir.size);
+    let entries = zip::read_directory(source, &dir, cd).unwrap();
+    let data = |e: &zip::Entry| {
+        let local = part(e.local_offset..e.local_offset + zip::LOCAL_HEADER_LEN);
+        zip::data_range(source, e, local, len).unwrap()
+    };
+    let pkl = pth::find_pickle(source, &entries).unwrap();
+    let order = pth::byte_order_entry(&entries, pkl).map(|e| part(data(e)));
+    let plan = pth::plan(source, &entries, pkl, part(data(pkl)), order, len).unwrap();
+    plan.iter()
+        .map(|t| {
+            let start = data(&t.storage).start;
+            let (shape, r) = t.range(source).unwrap();
+            let raw = part(start + r.start..start + r.end).to_vec();
+            (
+                t.name.clone(),
+                Tensor::new(shape, t.view.storage.dtype, raw).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reading_by_parts_equals_reading_whole() {
+    for name in [
+        "tiny_rwkv6.pth",
+        "tensors.pth",
+        "tensors_zip64.pth",
+        "module_state.pth",
+    ] {
+        let (path, bytes) = fixture(name);
+        let whole = read_pth(&path, &bytes).unwrap();
+        // just the end-of-directory records (no comment), or the browser's 64 KiB tail
+        for tail in [22 + 20 + 56, zip::TAIL_BYTES as usize] {
+            let parts = read_by_parts(&path, &bytes, tail);
+            assert_eq!(parts.len(), whole.len(), "{name}");
+            for ((na, ta), (nb, tb)) in parts.iter().zip(&whole) {
+                assert_eq!(na, nb, "{name}");
+                assert_eq!(ta.shape, tb.shape, "{name} {na}");
+                assert_eq!(ta.bytes, tb.bytes, "{name} {na}");
+            }
+        }
+    }
 }
 
 #[test]

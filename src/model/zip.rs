@@ -53,40 +53,139 @@ fn le(bytes: &[u8], at: u64, n: usize) -> Option<u64> {
     )
 }
 
+/// Where the central directory lies (absolute offsets), from the end-of-directory records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Directory {
+    pub count: u64,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// Bytes at the end of an archive that hold its end-of-directory records whatever the
+/// comment length: the classic record, the longest comment, the zip64 locator and record.
+pub const TAIL_BYTES: u64 = (EOCD_LEN + 0xFFFF + 20 + 56) as u64;
+/// Bytes of a local file header before its name and extra field.
+pub const LOCAL_HEADER_LEN: u64 = 30;
+
+fn not_zip(source: &str, msg: &str) -> Error {
+    Error::file(source, format!("not a valid zip archive: {msg}"))
+}
+
+/// Finds the central directory from the archive's last bytes: `tail` holds the file's
+/// bytes from `tail_start` to its end (the whole file, or at least its last [`TAIL_BYTES`]).
+pub fn locate_directory(source: &str, tail: &[u8], tail_start: u64) -> Result<Directory> {
+    let bad = |msg: &str| not_zip(source, msg);
+    let eocd = find_eocd(tail)
+        .ok_or_else(|| bad("no end-of-central-directory record (file truncated or not a zip)"))?;
+    let field = |off: u64, n: usize| le(tail, eocd + off, n).ok_or_else(|| bad("short EOCD"));
+    let classic = (field(10, 2)?, field(12, 4)?, field(16, 4)?);
+    // a zip64 record, when present, holds the full-width values
+    let (count, size, offset) = match read_zip64_eocd(tail, eocd, tail_start) {
+        Some(wide) => wide,
+        None if classic.0 == 0xFFFF || classic.1 == 0xFFFF_FFFF || classic.2 == 0xFFFF_FFFF => {
+            return Err(bad(
+                "EOCD asks for zip64 but the zip64 record is missing or damaged",
+            ))
+        }
+        None => classic,
+    };
+    offset
+        .checked_add(size)
+        .filter(|&end| end <= tail_start + eocd)
+        .ok_or_else(|| bad("central directory lies outside the file"))?;
+    if count > size / CENTRAL_LEN as u64 {
+        return Err(bad("entry count does not fit the central directory"));
+    }
+    Ok(Directory {
+        count,
+        offset,
+        size,
+    })
+}
+
+/// The entries of the central directory `dir`, whose `dir.size` bytes are `cd`.
+pub fn read_directory(source: &str, dir: &Directory, cd: &[u8]) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut at = 0u64;
+    for _ in 0..dir.count {
+        let (entry, next) = read_central(cd, at, cd.len() as u64).ok_or_else(|| {
+            let msg = format!(
+                "damaged central directory entry at byte {}",
+                dir.offset + at
+            );
+            not_zip(source, &msg)
+        })?;
+        entries.push(entry);
+        at = next;
+    }
+    Ok(entries)
+}
+
+/// The absolute byte range of a stored entry's data in a `file_len`-byte archive, from
+/// its local header (`local`: the [`LOCAL_HEADER_LEN`] bytes at `entry.local_offset`,
+/// fewer if the file ends before).
+pub fn data_range(
+    source: &str,
+    entry: &Entry,
+    local: &[u8],
+    file_len: u64,
+) -> Result<std::ops::Range<u64>> {
+    let bad = |msg: String| Error::file(source, format!("zip entry `{}`: {msg}", entry.name));
+    if entry.flags & 1 != 0 {
+        return Err(bad("is encrypted".into()));
+    }
+    if entry.method != 0 || entry.compressed_size != entry.size {
+        return Err(bad(format!(
+            "is compressed (method {}); only stored entries are supported, as torch.save writes them",
+            entry.method
+        )));
+    }
+    let at = entry.local_offset;
+    if at >= file_len {
+        return Err(bad(format!(
+            "local header offset {at} is past the end of the file"
+        )));
+    }
+    if le(local, 0, 4) != Some(u64::from(LOCAL_SIG)) {
+        return Err(bad(format!("no local header at byte {at}")));
+    }
+    let (name_len, extra_len) = le(local, 26, 2)
+        .zip(le(local, 28, 2))
+        .ok_or_else(|| bad("local header cut short".into()))?;
+    let start = at + LOCAL_HEADER_LEN + name_len + extra_len;
+    let end = start
+        .checked_add(entry.size)
+        .filter(|&end| end <= file_len)
+        .ok_or_else(|| {
+            bad(format!(
+                "{} bytes at byte {start} run past the end of the file ({file_len} bytes): truncated?",
+                entry.size
+            ))
+        })?;
+    Ok(start..end)
+}
+
+/// Checks an entry's CRC-32 (use for small entries).
+pub fn check_crc(source: &str, entry: &Entry, data: &[u8]) -> Result<()> {
+    if crc32(data) != entry.crc32 {
+        return Err(Error::file(
+            source,
+            format!(
+                "zip entry `{}`: CRC-32 mismatch (file corrupted)",
+                entry.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl<'a> Zip<'a> {
     /// Reads the central directory of `bytes`; `source` names the file in errors.
     pub fn parse(source: &str, bytes: &'a [u8]) -> Result<Zip<'a>> {
-        let bad = |msg: &str| Error::file(source, format!("not a valid zip archive: {msg}"));
-        let eocd = find_eocd(bytes).ok_or_else(|| {
-            bad("no end-of-central-directory record (file truncated or not a zip)")
-        })?;
-        let field = |off: u64, n: usize| le(bytes, eocd + off, n).ok_or_else(|| bad("short EOCD"));
-        let classic = (field(10, 2)?, field(12, 4)?, field(16, 4)?);
-        // a zip64 record, when present, holds the full-width values
-        let (count, cd_size, cd_offset) = match read_zip64_eocd(bytes, eocd) {
-            Some(wide) => wide,
-            None if classic.0 == 0xFFFF || classic.1 == 0xFFFF_FFFF || classic.2 == 0xFFFF_FFFF => {
-                return Err(bad(
-                    "EOCD asks for zip64 but the zip64 record is missing or damaged",
-                ))
-            }
-            None => classic,
-        };
-        let cd_end = cd_offset
-            .checked_add(cd_size)
-            .filter(|&end| end <= eocd)
-            .ok_or_else(|| bad("central directory lies outside the file"))?;
-        if count > cd_size / CENTRAL_LEN as u64 {
-            return Err(bad("entry count does not fit the central directory"));
-        }
-        let mut entries = Vec::new();
-        let mut at = cd_offset;
-        for _ in 0..count {
-            let (entry, next) = read_central(bytes, at, cd_end)
-                .ok_or_else(|| bad(&format!("damaged central directory entry at byte {at}")))?;
-            entries.push(entry);
-            at = next;
-        }
+        let dir = locate_directory(source, bytes, 0)?;
+        // located inside `bytes` by `locate_directory`
+        let cd = &bytes[dir.offset as usize..(dir.offset + dir.size) as usize];
+        let entries = read_directory(source, &dir, cd)?;
         let mut index = HashMap::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             index.entry(e.name.clone()).or_insert(i);
@@ -106,56 +205,17 @@ impl<'a> Zip<'a> {
 
     /// The data of a stored entry, bounds-checked against the buffer.
     pub fn data(&self, entry: &Entry) -> Result<&'a [u8]> {
-        let bad =
-            |msg: String| Error::file(&self.source, format!("zip entry `{}`: {msg}", entry.name));
-        if entry.flags & 1 != 0 {
-            return Err(bad("is encrypted".into()));
-        }
-        if entry.method != 0 || entry.compressed_size != entry.size {
-            return Err(bad(format!(
-                "is compressed (method {}); only stored entries are supported, as torch.save writes them",
-                entry.method
-            )));
-        }
-        let at = entry.local_offset;
-        if at >= self.bytes.len() as u64 {
-            return Err(bad(format!(
-                "local header offset {at} is past the end of the file"
-            )));
-        }
-        let header = |off: u64, n: usize| le(self.bytes, at + off, n);
-        if header(0, 4) != Some(u64::from(LOCAL_SIG)) {
-            return Err(bad(format!("no local header at byte {at}")));
-        }
-        let (name_len, extra_len) = header(26, 2)
-            .zip(header(28, 2))
-            .ok_or_else(|| bad("local header cut short".into()))?;
-        let start = at + 30 + name_len + extra_len;
-        let end = start
-            .checked_add(entry.size)
-            .filter(|&end| end <= self.bytes.len() as u64)
-            .ok_or_else(|| {
-                bad(format!(
-                    "{} bytes at byte {start} run past the end of the file ({} bytes): truncated?",
-                    entry.size,
-                    self.bytes.len()
-                ))
-            })?;
-        Ok(&self.bytes[start as usize..end as usize])
+        let len = self.bytes.len() as u64;
+        let at = entry.local_offset.min(len) as usize;
+        let local = &self.bytes[at..(at + LOCAL_HEADER_LEN as usize).min(len as usize)];
+        let range = data_range(&self.source, entry, local, len)?;
+        Ok(&self.bytes[range.start as usize..range.end as usize])
     }
 
     /// Like [`Zip::data`], then checks the entry's CRC-32 (use for small entries).
     pub fn checked_data(&self, entry: &Entry) -> Result<&'a [u8]> {
         let data = self.data(entry)?;
-        if crc32(data) != entry.crc32 {
-            return Err(Error::file(
-                &self.source,
-                format!(
-                    "zip entry `{}`: CRC-32 mismatch (file corrupted)",
-                    entry.name
-                ),
-            ));
-        }
+        check_crc(&self.source, entry, data)?;
         Ok(data)
     }
 }
@@ -172,16 +232,18 @@ fn find_eocd(bytes: &[u8]) -> Option<u64> {
 }
 
 /// (entry count, central directory size, offset) from the zip64 EOCD record, found
-/// through the 20-byte locator just before the classic EOCD.
-fn read_zip64_eocd(bytes: &[u8], eocd: u64) -> Option<(u64, u64, u64)> {
+/// through the 20-byte locator just before the classic EOCD (`bytes` start at file
+/// offset `base`; `eocd` and `locator` are relative to them, the record's offset absolute).
+fn read_zip64_eocd(bytes: &[u8], eocd: u64, base: u64) -> Option<(u64, u64, u64)> {
     let locator = eocd.checked_sub(20)?;
     if le(bytes, locator, 4)? != u64::from(ZIP64_LOCATOR_SIG) {
         return None;
     }
-    let record = le(bytes, locator + 8, 8)?;
+    let record = le(bytes, locator + 8, 8)?.checked_sub(base)?;
     if record >= locator || le(bytes, record, 4)? != u64::from(ZIP64_EOCD_SIG) {
         return None;
     }
+    // (count, size, offset)
     Some((
         le(bytes, record + 32, 8)?,
         le(bytes, record + 40, 8)?,

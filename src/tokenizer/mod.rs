@@ -1,5 +1,6 @@
-//! Tokenizers: the RWKV World tokenizer (embedded vocab, works in wasm) and, natively,
-//! any Hugging Face `tokenizer.json` through the `tokenizers` crate.
+//! Tokenizers: the RWKV World tokenizer (embedded vocab, works in wasm) and, with the
+//! `tokenizer-json` feature (native and the browser build), any Hugging Face
+//! `tokenizer.json` through the `tokenizers` crate.
 //!
 //! [`Tokenizer::from_spec`] takes `world` or a path to a `tokenizer.json`;
 //! [`Tokenizer::encode`] refuses empty text with the one-line error `empty text`
@@ -16,7 +17,7 @@ pub enum Tokenizer {
     /// The RWKV World tokenizer (shared, parsed once per process).
     World(&'static WorldTokenizer),
     /// A Hugging Face `tokenizer.json` (no special tokens are added when encoding).
-    #[cfg(feature = "native")]
+    #[cfg(feature = "tokenizer-json")]
     HuggingFace {
         path: String,
         inner: Box<tokenizers::Tokenizer>,
@@ -39,15 +40,21 @@ impl Tokenizer {
         Self::from_json_path(spec)
     }
 
-    #[cfg(feature = "native")]
+    #[cfg(feature = "tokenizer-json")]
     fn from_json_path(path: &str) -> Result<Tokenizer> {
         let bytes =
             std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+        Self::from_json_bytes(path, &bytes)
+    }
+
+    /// A `tokenizer.json` held in memory; `path` names it in every error.
+    #[cfg(feature = "tokenizer-json")]
+    pub fn from_json_bytes(path: &str, bytes: &[u8]) -> Result<Tokenizer> {
         // JSON syntax first: the tokenizers crate panics (`expect("Helper")`) on some
         // malformed JSON instead of returning an error
-        serde_json::from_slice::<serde_json::Value>(&bytes)
+        serde_json::from_slice::<serde_json::Value>(bytes)
             .map_err(|e| Error::file(path, format!("not a valid tokenizer.json: {e}")))?;
-        let inner = without_panics(|| tokenizers::Tokenizer::from_bytes(&bytes))
+        let inner = without_panics(|| tokenizers::Tokenizer::from_bytes(bytes))
             .and_then(|r| r.map_err(|e| e.to_string()))
             .map_err(|e| {
                 let msg = e.replace(['\n', '\r'], " ");
@@ -59,10 +66,10 @@ impl Tokenizer {
         })
     }
 
-    #[cfg(not(feature = "native"))]
+    #[cfg(not(feature = "tokenizer-json"))]
     fn from_json_path(path: &str) -> Result<Tokenizer> {
         Err(Error::input(format!(
-            "tokenizer `{path}`: only `world` is available in this build (tokenizer.json needs the native build)"
+            "tokenizer `{path}`: only `world` is available in this build (tokenizer.json needs the `tokenizer-json` feature)"
         )))
     }
 
@@ -70,7 +77,7 @@ impl Tokenizer {
     pub fn name(&self) -> &str {
         match self {
             Tokenizer::World(_) => "world",
-            #[cfg(feature = "native")]
+            #[cfg(feature = "tokenizer-json")]
             Tokenizer::HuggingFace { path, .. } => path,
         }
     }
@@ -82,7 +89,7 @@ impl Tokenizer {
         }
         let ids = match self {
             Tokenizer::World(w) => w.encode(text),
-            #[cfg(feature = "native")]
+            #[cfg(feature = "tokenizer-json")]
             Tokenizer::HuggingFace { path, inner } => {
                 without_panics(|| inner.encode(text, false).map_err(|e| e.to_string()))
                     .and_then(|r| r)
@@ -101,7 +108,7 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         match self {
             Tokenizer::World(w) => Ok(String::from_utf8_lossy(&w.decode(ids)).into_owned()),
-            #[cfg(feature = "native")]
+            #[cfg(feature = "tokenizer-json")]
             Tokenizer::HuggingFace { path, inner } => inner
                 .decode(ids, false)
                 .map_err(|e| Error::file(path, format!("cannot decode ids: {e}"))),
@@ -112,7 +119,7 @@ impl Tokenizer {
     pub fn vocab_size(&self) -> usize {
         match self {
             Tokenizer::World(w) => w.vocab_size(),
-            #[cfg(feature = "native")]
+            #[cfg(feature = "tokenizer-json")]
             Tokenizer::HuggingFace { inner, .. } => inner.get_vocab_size(true),
         }
     }
@@ -123,7 +130,7 @@ impl Tokenizer {
 /// error) instead of returning an error; the panic message is silenced meanwhile so that
 /// the user sees one error line. (The hook is process-wide: a panic on another thread
 /// during the call would go unprinted.)
-#[cfg(feature = "native")]
+#[cfg(feature = "tokenizer-json")]
 fn without_panics<T>(
     f: impl FnOnce() -> T + std::panic::UnwindSafe,
 ) -> std::result::Result<T, String> {

@@ -7,13 +7,15 @@
 // model's first automatic result, replaces the pairs with those of expected.json, clicks
 // Compare, and checks every per-layer similarity against the native reference's numbers
 // (tests/e2e/expected.json, held to the CPU reference by tests/demo_model.rs) within 1e-3.
-// It also checks the pooling switch, the error box (404 download, an RWKV-4 file), the URL
+// It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
+// .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API. Screenshots and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
+import { readSafetensors, writePth } from './pth.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -68,8 +70,110 @@ async function localHfFile(page, mode) {
   compareNumbers(`${mode} (HF-layout file)`, JSON.parse(await page.getAttribute('#results-card', 'data-json')));
 }
 
-const extra = (url) => url === '/rwkv4.safetensors'
-  ? { status: 200, type: 'application/octet-stream', body: rwkv4File() } : null;
+/** The demo model as an official `.pth` (written by pth.mjs; torch.load reads it the same). */
+let demoPthBytes = null;
+function demoPth() {
+  demoPthBytes ??= writePth(readSafetensors(fs.readFileSync(path.join(DIST, 'demo-model/rwkv6-demo.safetensors'))));
+  return demoPthBytes;
+}
+
+/** The demo model as a `.pth`: by URL (webgpu) or local file (fallback); same numbers. */
+async function pthLoad(page, mode, base) {
+  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  if (mode === 'webgpu') {
+    await page.check('input[name=source][value=url]');
+    await page.fill('#model-url', `${base}demo.pth`);
+  } else {
+    const file = path.join(ART, 'demo.pth');
+    fs.writeFileSync(file, demoPth());
+    await page.setInputFiles('#model-file', file);
+  }
+  await page.click('#load');
+  await waitRuns(page, runs + 1);
+  const info = await page.textContent('#model-info');
+  check(`${mode}: an official-layout .pth (${mode === 'webgpu' ? 'URL' : 'local file'}) is read from its blob and runs`,
+    /demo\.pth/.test(info) && /4 layers, C=128/.test(info), info);
+  compareNumbers(`${mode} (.pth)`, JSON.parse(await page.getAttribute('#results-card', 'data-json')));
+}
+
+const FIXTURES = path.join(ROOT, 'tests/fixtures');
+
+/** A WordLevel tokenizer.json with `n` tokens (more than the tiny model's 512 rows). */
+function bigTokenizer(n) {
+  const vocab = Object.fromEntries(Array.from({ length: n }, (_, i) => [`w${i}`, i]));
+  return JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null,
+    pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null,
+    model: { type: 'WordLevel', vocab, unk_token: 'w0' } });
+}
+
+async function waitError(page, re) {
+  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error').textContent), re.source, { timeout: 60000 });
+  return page.textContent('#error');
+}
+
+/** The small random checkpoint (vocabulary 512, tests/fixtures/tiny-v6) with its own
+ *  tokenizer.json (CPU path): refused without a tokenizer and with one that does not fit;
+ *  then f32 safetensors + tokenizer.json as local files, and the bf16 .pth by URL with the
+ *  tokenizer.json found next to it; both against the native reference. */
+async function tinyModel(page, base) {
+  const T = EXPECTED.tiny;
+  await enterPairs(page, T.pairs);
+  await page.setInputFiles('#model-file', path.join(FIXTURES, 'tiny-v6/model.safetensors'));
+  await page.click('#load');
+  const eWorld = await waitError(page, /vocabulary of 512 is not the World/);
+  check('a non-World vocabulary without a tokenizer.json is refused in one line',
+    /give its tokenizer\.json/.test(eWorld) && !/\n/.test(eWorld), JSON.stringify(eWorld));
+  const big = path.join(ART, 'big-tokenizer.json');
+  fs.writeFileSync(big, bigTokenizer(600));
+  await page.setInputFiles('#tokenizer-file', big);
+  await page.click('#load');
+  const eBig = await waitError(page, /big-tokenizer\.json/);
+  check('a tokenizer that does not fit the model is refused in one line',
+    /^big-tokenizer\.json: the tokenizer has 600 tokens but the model's vocabulary only 512/.test(eBig), JSON.stringify(eBig));
+  await page.setInputFiles('#tokenizer-file', path.join(FIXTURES, 'tokenizer/tiny_bpe.json'));
+  let runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  await page.click('#load');
+  await waitRuns(page, runs + 1);
+  const tokName = await page.textContent('#tokenizer-name');
+  check('the page uses the given tokenizer.json', /tiny_bpe\.json/.test(tokName), tokName);
+  compareNumbers('fallback (tiny f32 safetensors + tokenizer.json)',
+    JSON.parse(await page.getAttribute('#results-card', 'data-json')), { pairs: T.pairs, ...T.safetensors });
+  await page.setInputFiles('#tokenizer-file', []);
+  await page.check('input[name=source][value=url]');
+  await page.fill('#model-url', `${base}tiny/model.pth`);
+  runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  await page.click('#load');
+  await waitRuns(page, runs + 1);
+  const tokUrl = await page.textContent('#tokenizer-name');
+  check('the tokenizer.json next to a model URL is found', /tiny\/tokenizer\.json/.test(tokUrl), tokUrl);
+  compareNumbers('fallback (tiny bf16 .pth by URL + tokenizer.json next to it)',
+    JSON.parse(await page.getAttribute('#results-card', 'data-json')), { pairs: T.pairs, ...T.pth });
+}
+
+/** A long Compare (100 long pairs) is cancelled with the Cancel button. Returns how long
+ *  a task posted during the run waited for the main thread (recorded, not asserted:
+ *  wall-clock numbers are not test conditions here). */
+async function cancelCompare(page) {
+  const long = 'the quick brown fox jumps over the lazy dog and then it ran on '.repeat(30).trim();
+  await enterPairs(page, Array.from({ length: 100 }, () => [long, long]));
+  await page.click('#compare');
+  await page.waitForSelector('#cancel:not([hidden])');
+  const lagMs = await page.evaluate(() => new Promise((res) => {
+    const t0 = performance.now(); setTimeout(() => res(performance.now() - t0), 0);
+  }));
+  await page.click('#cancel');
+  const e = await waitError(page, /cancelled/);
+  check('Cancel stops a long Compare with a one-line message', e.trim() === 'Compare cancelled', JSON.stringify(e));
+  return lagMs;
+}
+
+const extra = (url) => {
+  const file = { '/tiny/model.pth': 'tiny-v6/model.pth', '/tiny/tokenizer.json': 'tokenizer/tiny_bpe.json' }[url];
+  if (file) return { status: 200, type: 'application/octet-stream', body: fs.readFileSync(path.join(FIXTURES, file)) };
+  if (url === '/rwkv4.safetensors') return { status: 200, type: 'application/octet-stream', body: rwkv4File() };
+  if (url === '/demo.pth') return { status: 200, type: 'application/octet-stream', body: demoPth() };
+  return null;
+};
 
 async function waitRuns(page, n, timeout = 120000) {
   await page.waitForFunction((n) => {
@@ -87,16 +191,17 @@ async function enterPairs(page, pairs) {
   }
 }
 
-function compareNumbers(mode, got) {
+/** `want`: {pairs, mean, last} from expected.json (the native CPU reference). */
+function compareNumbers(mode, got, want = EXPECTED) {
   let worst = 0;
-  EXPECTED.pairs.forEach((_, i) => {
+  want.pairs.forEach((_, i) => {
     for (const pooling of ['mean', 'last']) {
-      EXPECTED[pooling][i].forEach((want, l) => {
-        worst = Math.max(worst, Math.abs(got.pairs[i][pooling][l] - want));
+      want[pooling][i].forEach((w, l) => {
+        worst = Math.max(worst, Math.abs(got.pairs[i][pooling][l] - w));
       });
     }
   });
-  check(`${mode}: ${EXPECTED.pairs.length} pairs × ${EXPECTED.mean[0].length} layers × 2 poolings equal the native reference within ${TOL}`,
+  check(`${mode}: ${want.pairs.length} pairs × ${want.mean[0].length} layers × 2 poolings equal the native reference within ${TOL}`,
     worst < TOL, `(max |diff| = ${worst})`);
   return worst;
 }
@@ -112,6 +217,14 @@ async function errorCases(page, base) {
   await page.click('#load');
   await page.waitForFunction(() => /RWKV-4/.test(document.getElementById('error').textContent), null, { timeout: 30000 });
   check('an RWKV-4 checkpoint is refused by name', true);
+  const truncated = path.join(ART, 'truncated.pth');
+  fs.writeFileSync(truncated, demoPth().subarray(0, demoPth().length >> 1));
+  await page.setInputFiles('#model-file', truncated);
+  await page.click('#load');
+  await page.waitForFunction(() => /truncated\.pth/.test(document.getElementById('error').textContent), null, { timeout: 30000 });
+  const eTrunc = await page.textContent('#error');
+  check('a truncated .pth is refused in one line', !/\n/.test(eTrunc)
+    && /^truncated\.pth: not a valid zip archive: no end-of-central-directory record/.test(eTrunc), JSON.stringify(eTrunc));
 }
 
 async function urlLoad(page, base) {
@@ -128,6 +241,39 @@ async function urlLoad(page, base) {
     ranges[0] === 'bytes=0-7' && /^bytes=8-\d+$/.test(ranges[1] || ''), JSON.stringify(ranges));
   const info = await page.textContent('#model-info');
   check('the card shows the downloaded model and its size', /18\.3 MB/.test(info) && /4 layers/.test(info), info);
+  await cachedList(page, url);
+}
+
+/** The preset list: real RWKV-6 checkpoints with download size and memory; on the CPU
+ *  fallback Finch 1B6 is disabled with the reason; picking one fills the URLs. */
+async function presetList(page, mode) {
+  const opts = await page.$$eval('#preset option', (os) => os.map((o) => ({ text: o.textContent, disabled: o.disabled })));
+  const pile = opts.find((o) => /Pile 173M/.test(o.text)), finch = opts.find((o) => /Finch 1B6/.test(o.text));
+  check(`${mode}: the preset list shows real checkpoints with download size and memory`,
+    pile && finch && !pile.disabled && /MB download · ~[\d.]+ MB wasm memory/.test(pile.text), JSON.stringify(opts));
+  if (mode === 'fallback') {
+    check('fallback: a preset over the memory budget is disabled with the reason',
+      finch.disabled && /unavailable here: loading needs about [\d.]+ GB of wasm memory on the CPU path/.test(finch.text), finch.text);
+  }
+  await page.selectOption('#preset', { index: opts.indexOf(pile) });
+  const urls = [await page.inputValue('#model-url'), await page.inputValue('#tokenizer-url')];
+  check(`${mode}: picking a preset fills the model and tokenizer URLs`,
+    /rwkv-x060-173m-pile.*\.pth$/.test(urls[0]) && /gpt-neox-20b.*tokenizer\.json$/.test(urls[1]), JSON.stringify(urls));
+  await page.fill('#model-url', '');
+  await page.fill('#tokenizer-url', '');
+  await page.check('input[name=source][value=demo]');
+}
+
+/** The cached-models list shows the download with its size; Delete removes it. */
+async function cachedList(page, url) {
+  await page.click('#cached-box summary');
+  await page.waitForFunction((u) => [...document.querySelectorAll('#cached li')].some((li) => li.textContent.includes(u)), url, { timeout: 30000 });
+  const item = await page.$$eval('#cached li', (lis, u) => lis.find((li) => li.textContent.includes(u))?.textContent, url);
+  check('the cached-models list shows the download and its size', /18\.3 MB/.test(item), item);
+  await page.click(`#cached button[data-delete="${url}"]`);
+  await page.waitForFunction((u) => ![...document.querySelectorAll('#cached li')].some((li) => li.textContent.includes(u)), url, { timeout: 30000 });
+  const still = await page.evaluate(async (u) => !!(await (await caches.open('rwkv-lens-models')).match(u)), url);
+  check('Delete removes the model from the Cache API', !still);
 }
 
 /** The Recurrence view: trace expected.json's sentence, step with Next and the slider,
@@ -215,13 +361,19 @@ async function run(mode, base) {
 
   await page.selectOption('#pooling', 'mean');
   await recurrence(page, mode);
+  await presetList(page, mode);
   if (mode === 'webgpu') await urlLoad(page, base);
   else await localHfFile(page, mode);
+  await pthLoad(page, mode, base);
   if (mode === 'fallback') await errorCases(page, base);
+  if (mode === 'fallback') await tinyModel(page, base);
+  const compareLagMs = mode === 'fallback' ? await cancelCompare(page) : null;
+  // wasm memory only grows: its size after every load of this run is the high-water mark
+  const wasmHigh = await page.getAttribute('#model-card', 'data-wasm-bytes');
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
-  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, numbers: got };
+  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, compareLagMs, wasmBytes: Number(wasmHigh), numbers: got };
 }
 
 /** With a forced 256-byte storage-binding limit the demo model must be refused by tensor name. */
@@ -248,7 +400,7 @@ try {
   for (const mode of ['webgpu', 'fallback']) {
     const r = await run(mode, base);
     report.runs.push(r);
-    console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}`);
+    console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}, wasm memory high-water ${(r.wasmBytes / 1e6).toFixed(1)} MB${r.compareLagMs == null ? '' : `, task wait during Compare ${r.compareLagMs.toFixed(0)} ms`}`);
   }
   await deviceLimit(base);
 } catch (e) {

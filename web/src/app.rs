@@ -19,7 +19,7 @@ use crate::dom::{by_id, megabytes, now_ms, on_id, yield_now};
 use crate::glove::Glove;
 use crate::header::check_device_limits;
 use crate::loader::{self, ModelFile};
-use crate::{pairs, view};
+use crate::{pairs, tokens, view};
 
 struct App {
     webgpu: std::result::Result<WebGpuInfo, String>,
@@ -67,6 +67,12 @@ pub fn start() {
     spawn_local(async move {
         let probe = probe_webgpu().await;
         view::engine_line(&probe, None);
+        let forced = app.borrow().binding_limit;
+        let binding = probe.as_ref().ok().map(|i| {
+            let device = i.max_binding as u64;
+            forced.map_or(device, |f| f.min(device))
+        });
+        crate::models::init(binding);
         app.borrow_mut().webgpu = probe;
         load_glove(&app).await;
         let loaded = load_model(&app, Source::Demo).await;
@@ -142,6 +148,7 @@ fn wire(app: &Shared) {
         }
     });
     on_id("add-pair", "click", |_| pairs::add("", ""));
+    on_id("cancel", "click", |_| crate::dom::request_cancel(true));
     for (id, event) in [
         ("rec-run", "click"),
         ("rec-layer", "change"),
@@ -154,7 +161,7 @@ fn wire(app: &Shared) {
     on_id("model-url", "input", |_| select_source("url"));
 }
 
-fn select_source(value: &str) {
+pub fn select_source(value: &str) {
     let doc = crate::dom::document();
     if let Ok(Some(el)) = doc.query_selector(&format!("input[name=source][value={value}]")) {
         if let Ok(radio) = el.dyn_into::<HtmlInputElement>() {
@@ -176,14 +183,16 @@ fn picked_source() -> Result<Source> {
             .files()
             .and_then(|f| f.get(0))
             .map(Source::File)
-            .ok_or_else(|| Error::input("choose a .safetensors file first")),
+            .ok_or_else(|| Error::input("choose a .safetensors or .pth file first")),
         "url" => {
             let url = by_id::<HtmlInputElement>("model-url")
                 .value()
                 .trim()
                 .to_string();
             if url.is_empty() {
-                return Err(Error::input("enter the URL of a .safetensors file first"));
+                return Err(Error::input(
+                    "enter the URL of a .safetensors or .pth file first",
+                ));
             }
             Ok(Source::Url(url))
         }
@@ -229,6 +238,8 @@ impl Busy {
         for id in ["compare", "load"] {
             by_id::<web_sys::HtmlButtonElement>(id).set_disabled(true);
         }
+        crate::dom::request_cancel(false);
+        crate::dom::show("cancel", true);
         Ok(Busy(app.clone()))
     }
 }
@@ -239,6 +250,7 @@ impl Drop for Busy {
         for id in ["compare", "load"] {
             by_id::<web_sys::HtmlButtonElement>(id).set_disabled(false);
         }
+        crate::dom::show("cancel", false);
     }
 }
 
@@ -271,6 +283,9 @@ async fn load_model(app: &Shared, source: Source) -> Result<()> {
     view::status("loading model…");
     let result = load_inner(app, source).await;
     view::progress_done();
+    spawn_local(crate::models::render_cached());
+    let wasm = crate::dom::wasm_memory_bytes().to_string();
+    let _ = by_id::<web_sys::Element>("model-card").set_attribute("data-wasm-bytes", &wasm);
     view::status(if result.is_ok() {
         "model ready: press Compare"
     } else {
@@ -295,9 +310,15 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
             describe_and_check(url, &header, total.unwrap_or(0), false, &limits)?;
         }
     }
+    let model_url = match &source {
+        Source::Url(url) => Some(url.clone()),
+        _ => None,
+    };
     let file = open(source).await?;
     let header = loader::read_header(&file).await?;
     let summary = describe_and_check(&file.name, &header, file.bytes, file.cached, &limits)?;
+    let vocab = summary.config.vocab_size;
+    let tokenizer = tokens::choose(tokens::picked(), model_url.as_deref(), vocab).await?;
     let ck = loader::read_checkpoint(&file, &header, |i, n| {
         view::progress(
             i as f64,
@@ -320,7 +341,12 @@ async fn load_inner(app: &Shared, source: Source) -> Result<()> {
     }
     let demo = summary.label.as_deref().is_some_and(|l| l.contains("demo"));
     crate::recurrence::model_loaded(summary.config.n_layer, summary.config.n_head, demo);
+    crate::dom::set_text(
+        "tokenizer-name",
+        &format!("tokenizer: {}", tokenizer.name()),
+    );
     let mut a = app.borrow_mut();
+    a.tokenizer = tokenizer;
     a.n_layer = summary.config.n_layer;
     a.backend = Some(backend);
     a.trace_weights = trace_weights;
@@ -428,6 +454,7 @@ async fn run_pairs(
     for (i, (a, b)) in texts.iter().enumerate() {
         view::status(&format!("running pair {} / {}…", i + 1, texts.len()));
         yield_now().await;
+        crate::dom::check_cancel("Compare")?;
         let tokens = {
             let app = app.borrow();
             let enc = |t: &str, side: &str| {

@@ -100,3 +100,30 @@ pub fn now_ms() -> f64 {
 pub fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
+
+thread_local! {
+    /// Set by the Cancel button; read (and cleared) by the loops of a load or a run.
+    static CANCEL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Asks the running load or Compare to stop at its next step.
+pub fn request_cancel(on: bool) {
+    CANCEL.with(|c| c.set(on));
+}
+
+/// `Err("WHAT cancelled")` once Cancel was pressed (the flag is cleared).
+pub fn check_cancel(what: &str) -> Result<()> {
+    if CANCEL.with(|c| c.replace(false)) {
+        return Err(Error::input(format!("{what} cancelled")));
+    }
+    Ok(())
+}
+
+/// Bytes of the wasm linear memory: it only grows, so this is the high-water mark.
+pub fn wasm_memory_bytes() -> u32 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
+}

@@ -2,18 +2,22 @@
 //! sentence pairs, see their cosine similarity at every layer.
 //!
 //! Pure parts (tested natively): [`header`] (safetensors header → summary and limits),
-//! [`glove`] (the reference line), [`compare`] (cosines per layer), [`chart`] (SVG).
-//! Browser parts (wasm32 only): [`app`] (state and buttons), [`loader`] (blobs, fetch
-//! with progress, Cache API), [`backend`] (WebGPU probe, engine choice), [`view`], [`pairs`], [`dom`].
+//! [`glove`] (the reference line), [`compare`] (cosines per layer), [`chart`] (SVG), [`presets`]
+//! (real checkpoints, checked before download).
+//! Browser parts (wasm32 only): [`app`] (state and buttons), [`archive`] (`.pth` from a blob), [`loader`] (blobs, fetch
+//! with progress, Cache API), [`backend`] (WebGPU probe, engine choice), [`tokens`] (which tokenizer), [`models`] (presets, cached list), [`view`], [`pairs`], [`dom`].
 
 pub mod chart;
 pub mod compare;
 pub mod glove;
 pub mod header;
+pub mod presets;
 pub mod recurrence_view;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod archive;
 #[cfg(target_arch = "wasm32")]
 pub mod backend;
 #[cfg(target_arch = "wasm32")]
@@ -21,8 +25,12 @@ pub mod dom;
 #[cfg(target_arch = "wasm32")]
 pub mod loader;
 #[cfg(target_arch = "wasm32")]
+pub mod models;
+#[cfg(target_arch = "wasm32")]
 pub mod pairs;
 #[cfg(target_arch = "wasm32")]
 pub mod recurrence;
+#[cfg(target_arch = "wasm32")]
+pub mod tokens;
 #[cfg(target_arch = "wasm32")]
 pub mod view;

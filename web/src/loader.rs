@@ -54,9 +54,12 @@ pub async fn slice(blob: &Blob, begin: u64, end: u64, name: &str) -> Result<Vec<
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
-/// Reads and parses the safetensors header.
+/// Reads and parses the safetensors header, or the tensor list of a `.pth` archive.
 pub async fn read_header(file: &ModelFile) -> Result<Header> {
     let first8 = slice(&file.blob, 0, 8.min(file.bytes), &file.name).await?;
+    if crate::archive::is_zip(&first8) {
+        return crate::archive::read_pth_header(file).await;
+    }
     let n = header::header_len(&file.name, &first8, file.bytes)?;
     let json = slice(&file.blob, 8, 8 + n, &file.name).await?;
     header::parse(&file.name, &json, file.bytes)
@@ -72,6 +75,7 @@ pub async fn read_checkpoint(
     let mut raw = Vec::with_capacity(header.entries.len());
     for (i, e) in header.entries.iter().enumerate() {
         progress(i, header.entries.len());
+        crate::dom::check_cancel("loading")?;
         let bytes = slice(&file.blob, e.begin, e.end, &file.name).await?;
         let t = Tensor::new(e.shape.clone(), e.dtype, bytes)
             .map_err(|err| Error::tensor(&file.name, &e.name, err))?;
@@ -131,6 +135,35 @@ async fn open_cache() -> Option<Cache> {
     Some(cache.unchecked_into())
 }
 
+/// The downloads the Cache API holds: (URL, bytes).
+pub async fn cached_models() -> Result<Vec<(String, u64)>> {
+    let Some(cache) = open_cache().await else {
+        return Ok(Vec::new());
+    };
+    let keys = await_js(cache.keys(), "Cache API").await?;
+    let mut out = Vec::new();
+    for req in js_sys::Array::from(&keys).iter() {
+        let url = req.unchecked_into::<Request>().url();
+        let hit = await_js(cache.match_with_str(&url), "Cache API").await?;
+        if let Some(resp) = hit.dyn_ref::<Response>() {
+            out.push((url.clone(), response_blob(resp, &url).await?.size() as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes one download from the Cache API.
+pub async fn delete_cached(url: &str) -> Result<()> {
+    if let Some(cache) = open_cache().await {
+        await_js(
+            cache.delete_with_str(url),
+            &format!("{url}: deleting from the Cache API"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The header of a not-yet-downloaded URL, read with two HTTP range requests, and the
 /// file size when the server tells it. `Ok(None)` when the URL is already cached or the
 /// server ignores ranges (the full download then tells the same); `Err` when the bytes
@@ -145,6 +178,10 @@ pub async fn preview(url: &str) -> Result<Option<(Header, Option<u64>)>> {
     let Some((first8, total)) = fetch_range(url, 0, 8).await else {
         return Ok(None);
     };
+    if crate::archive::is_zip(&first8) {
+        // a `.pth`: its directory is at the end; the download's blob is read instead
+        return Ok(None);
+    }
     let size = total.unwrap_or(u64::MAX);
     let n = header::header_len(url, &first8, size)?;
     let Some((json, _)) = fetch_range(url, 8, 8 + n).await else {
@@ -211,7 +248,12 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         .clone()
         .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
     let stored = cache.put_with_str(url, &for_cache);
-    count_stream(&resp, url, total, &mut progress).await?;
+    if let Err(e) = count_stream(&resp, url, total, &mut progress).await {
+        // never a partial file left in the cache
+        let _ = await_js(stored, url).await;
+        let _ = await_js(cache.delete_with_str(url), url).await;
+        return Err(e);
+    }
     await_js(
         stored,
         &format!("{url}: storing the download in the Cache API"),
@@ -245,6 +287,10 @@ async fn count_stream(
         }
         received += Uint8Array::new(&get(&chunk, "value")).length() as u64;
         progress(received, total);
+        if let Err(e) = crate::dom::check_cancel(&format!("download of {url}")) {
+            let _ = reader.cancel();
+            return Err(e);
+        }
     }
     if let Some(t) = total.filter(|&t| t != received) {
         return Err(Error::file(
