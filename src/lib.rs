@@ -8,6 +8,7 @@
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.
 //! - [`study`], [`trace`]: the experiment and the teaching traces.
+//! - [`hub`]: models and evaluation data by name from the Hugging Face Hub (native).
 //! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
 
 #[cfg(feature = "native")]
@@ -15,6 +16,8 @@ pub mod bench;
 pub mod embed;
 pub mod error;
 pub mod gpu;
+#[cfg(feature = "native")]
+pub mod hub;
 #[cfg(feature = "native")]
 pub mod io;
 pub mod model;

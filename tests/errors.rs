@@ -81,7 +81,7 @@ const CASES: &[(&str, &str)] = &[
     // tokenizer
     ("tokenizer-missing", "$BARE_STUDY --model model.safetensors --tokenizer missing.json"),
     ("tokenizer-invalid", "$BARE_STUDY --model model.safetensors --tokenizer sentences.txt"),
-    ("tokenizer-ids-beyond-vocab", "$BARE_STUDY --model model.safetensors --tokenizer world"),
+    ("tokenizer-vocab-mismatch", "$BARE_STUDY --model model.safetensors --tokenizer world"),
     ("tokenizer-no-tokens", "$BARE_STUDY --model model.safetensors --tokenizer a-only.json"),
     // numerics
     ("non-finite-study", "$BARE_STUDY --model overflow.safetensors --tokenizer tok.json"),
@@ -92,6 +92,10 @@ const CASES: &[(&str, &str)] = &[
     ("gpu-f16-overflow", "embed --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
     ("gpu-non-finite-study", "study --baseline none --task pairs:pairs.tsv --precision f32 --model overflow.safetensors --tokenizer tok.json"),
     ("gpu-non-finite-embed", "embed --precision f32 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
+    // hub (offline: HF_HUB_OFFLINE=1, an empty cache)
+    ("model-id-not-cached", "inspect test/absent"),
+    ("data-fetch-unknown-task", "data fetch --tasks glue"),
+    ("data-not-fetched", "$STUDY --task stsb --data-dir empty"),
 ];
 
 /// Cases that need a GPU adapter (lavapipe counts); skipped with a notice without one.
@@ -307,6 +311,9 @@ fn run(args: &str) -> (Option<i32>, String) {
         .current_dir(scratch())
         .env_remove("RUST_BACKTRACE")
         .env_remove("RWKV_LENS_DATA")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", scratch().join("hf-home"))
+        .env("XDG_CACHE_HOME", scratch().join("cache"))
         .output()
         .unwrap();
     (

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use rwkv_lens::embed::{embed_all, parse_layers, Engine, Pooling};
+use rwkv_lens::hub::model::open;
 use rwkv_lens::io::{npy_f32, write_atomic};
-use rwkv_lens::model::{checkpoint::write_safetensors, load::load, Tensor};
+use rwkv_lens::model::{checkpoint::write_safetensors, Tensor};
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::Error;
 
@@ -14,16 +15,18 @@ use super::engine::{build, EngineArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A local checkpoint or a hub id ORG/NAME[:FILE][@REVISION].
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// `all` or a comma list (0 = LN0(emb), i = output of block i).
     #[arg(long, default_value = "all")]
     layers: String,
     /// Comma list of mean, last.
     #[arg(long, default_value = "mean")]
     pooling: String,
-    #[arg(long, default_value = "world")]
-    tokenizer: String,
+    /// `world`, a tokenizer.json or a hub id (default: the model repo's tokenizer.json, else world).
+    #[arg(long)]
+    tokenizer: Option<String>,
     /// Text file, one sentence per line.
     input: PathBuf,
     /// .safetensors (one tensor per layer and pooling) or .npy ([pooling][layer][sentence][C]).
@@ -37,14 +40,15 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let ckpt = load(&a.model)?;
+    let model = open(&a.model, a.tokenizer.as_deref())?;
+    let ckpt = model.checkpoint;
     let layers = parse_layers(&a.layers, ckpt.config.n_layer)?;
     let poolings = a
         .pooling
         .split(',')
         .map(Pooling::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let tokens = tokenize_lines(&a, ckpt.config.vocab_size)?;
+    let tokens = tokenize_lines(&a, &model.tokenizer, ckpt.config.vocab_size)?;
     let mut engine = build(&ckpt, &a.engine)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
@@ -92,8 +96,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 /// Token ids of every line of the input, each non-empty and inside the vocabulary.
-fn tokenize_lines(a: &Args, vocab: usize) -> Result<Vec<Vec<u32>>, Error> {
-    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
+fn tokenize_lines(a: &Args, tokenizer: &Tokenizer, vocab: usize) -> Result<Vec<Vec<u32>>, Error> {
     let text = std::fs::read_to_string(&a.input)
         .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
     let row = |i: usize, e: String| Error::row(a.input.display(), i + 1, e);
@@ -117,7 +120,7 @@ fn non_finite_row(
     a: &Args,
     why: String,
 ) -> Error {
-    let (model, input) = (a.model.display(), a.input.display());
+    let (model, input) = (&a.model, a.input.display());
     for (i, t) in tokens.iter().enumerate() {
         if let Err(Error::NonFinite(w)) =
             engine.embed_tokens(std::slice::from_ref(t), layers, poolings)

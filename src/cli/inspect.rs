@@ -1,17 +1,17 @@
 //! `rwkv-lens inspect MODEL`
 
-use std::path::PathBuf;
-
-use rwkv_lens::model::{config::version_number, load::load};
+use rwkv_lens::hub::{model::resolve, Hub};
+use rwkv_lens::model::config::version_number;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .safetensors file, a shard index (*.safetensors.index.json) or a directory.
-    model: PathBuf,
+    /// A .safetensors/.pth file, a shard index, a directory, or a hub id
+    /// ORG/NAME[:FILE][@REVISION].
+    model: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let ckpt = load(&args.model)?;
+    let ckpt = resolve(&args.model, &Hub::from_env()?)?.load()?;
     let c = &ckpt.config;
     println!("file        {}", ckpt.source);
     println!("layout      {:?}", ckpt.layout);

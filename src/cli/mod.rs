@@ -3,6 +3,7 @@
 
 mod bench;
 mod convert;
+mod data;
 mod embed;
 mod engine;
 mod inspect;
@@ -35,6 +36,8 @@ enum Command {
     Bench(Box<bench::Args>),
     /// Convert an official .pth (or any checkpoint) to safetensors, without Python.
     Convert(convert::Args),
+    /// Evaluation data from the Hugging Face Hub: `data fetch [--tasks ...]`.
+    Data(data::Args),
     /// Per-layer pooled sentence embeddings for a file of sentences.
     Embed(embed::Args),
     /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run_cli(*a),
         Command::Convert(a) => convert::run(a),
         Command::Embed(a) => embed::run(a),
+        Command::Data(a) => data::run(a),
         Command::Trace(a) => trace::run(a),
         Command::RandomModel(a) => random_model::run(a),
         Command::Study(a) => study::run(*a),

@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use rwkv_lens::model::load::load;
+use rwkv_lens::hub::model::open;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
-use rwkv_lens::tokenizer::Tokenizer;
 
 use super::engine::{build, EngineArgs};
 
@@ -13,9 +12,10 @@ use super::engine::{build, EngineArgs};
 pub struct Args {
     #[command(flatten)]
     study: StudyArgs,
-    /// `world` or a tokenizer.json path (one for all models).
-    #[arg(long, default_value = "world")]
-    tokenizer: String,
+    /// `world`, a tokenizer.json or a hub id, for every model (default: each model
+    /// repo's tokenizer.json, else world).
+    #[arg(long)]
+    tokenizer: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
     /// Embedding cache: each finished model × task is kept here, so that an interrupted
@@ -29,16 +29,19 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let mut models = Vec::new();
-    for path in &a.study.models {
-        let ckpt = load(path)?;
-        let engine = build(&ckpt, &a.engine)?;
-        eprintln!("{}: engine {}", path.display(), engine.name());
-        let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
-        models.push(StudyModel::new(
-            path,
+    for spec in &a.study.models {
+        let spec = spec.to_string_lossy();
+        let model = open(&spec, a.tokenizer.as_deref())?;
+        let engine = build(&model.checkpoint, &a.engine)?;
+        eprintln!("{spec}: engine {}", engine.name());
+        let tokenizer = model.tokenizer;
+        let mut m = StudyModel::new(
+            &model.resolved.weights,
             engine,
             Box::new(move |s: &str| tokenizer.encode(s)),
-        ));
+        );
+        m.label = model.resolved.label.clone();
+        models.push(m);
     }
     let cache_dir =
         (!a.no_cache).then(|| (a.cache_dir.clone()).unwrap_or_else(|| a.study.out.join("cache")));

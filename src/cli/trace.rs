@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use rwkv_lens::model::load::load;
+use rwkv_lens::hub::model::open;
 use rwkv_lens::reference::Weights;
-use rwkv_lens::tokenizer::Tokenizer;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A local checkpoint or a hub id ORG/NAME[:FILE][@REVISION].
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// The text to read.
     #[arg(long)]
     text: String,
@@ -21,16 +21,16 @@ pub struct Args {
     /// Head, 0-based.
     #[arg(long, default_value_t = 0)]
     head: usize,
-    /// `world` or a tokenizer.json path.
-    #[arg(long, default_value = "world")]
-    tokenizer: String,
+    /// `world`, a tokenizer.json or a hub id (default: the model repo's tokenizer.json, else world).
+    #[arg(long)]
+    tokenizer: Option<String>,
     #[arg(short, long, default_value = "trace.json")]
     output: PathBuf,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let ckpt = load(&a.model)?;
-    let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
+    let model = open(&a.model, a.tokenizer.as_deref())?;
+    let (ckpt, tokenizer) = (model.checkpoint, model.tokenizer);
     let tokens = tokenizer.encode(&a.text).context("--text")?;
     let weights = Weights::from_checkpoint(&ckpt)?;
     let trace = rwkv_lens::trace::trace_with(&weights, &tokens, a.layer, a.head, |t| {

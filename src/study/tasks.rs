@@ -208,7 +208,8 @@ fn parse_part(family: &Family, part: &str) -> Result<Part> {
     })
 }
 
-/// Where the data lives: `--data-dir`, else `$RWKV_LENS_DATA`, else `../shared/data`
+/// Where the data lives: `--data-dir`, else `$RWKV_LENS_DATA`, else where
+/// `rwkv-lens data fetch` writes (the user cache directory), else `../shared/data`
 /// relative to the repository (the crate root), else relative to the working directory.
 pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = flag {
@@ -218,6 +219,7 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf> {
         return existing_dir(PathBuf::from(env), "RWKV_LENS_DATA");
     }
     let candidates = [
+        fetched_data_dir(),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
         PathBuf::from("../shared/data"),
     ];
@@ -227,11 +229,41 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf> {
         .cloned()
         .ok_or_else(|| {
             Error::input(format!(
-                "no data directory: pass --data-dir or set RWKV_LENS_DATA (tried {} and {})",
-                candidates[0].display(),
-                candidates[1].display()
+                "no data directory: run `rwkv-lens data fetch` (writes {}), pass --data-dir or set RWKV_LENS_DATA",
+                candidates[0].display()
             ))
         })
+}
+
+#[cfg(feature = "native")]
+fn fetched_data_dir() -> PathBuf {
+    crate::hub::default_data_dir()
+}
+
+#[cfg(not(feature = "native"))]
+fn fetched_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// A missing file that `rwkv-lens data fetch` writes names the command that fetches it.
+#[cfg(feature = "native")]
+fn with_fetch_hint(e: Error) -> Error {
+    match e {
+        Error::File { path, msg } if msg.contains("No such file") => {
+            let hint = crate::hub::data::task_writing(&path)
+                .map(|t| format!(" (`rwkv-lens data fetch --tasks {t}` fetches it)"));
+            Error::File {
+                msg: msg + &hint.unwrap_or_default(),
+                path,
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(not(feature = "native"))]
+fn with_fetch_hint(e: Error) -> Error {
+    e
 }
 
 fn existing_dir(dir: PathBuf, from: &str) -> Result<PathBuf> {
@@ -290,7 +322,7 @@ fn load_builtin(family: &'static str, parts: &[Part], dir: &Path) -> Result<Task
         rows_loaded: 0,
     };
     for part in parts {
-        let (mut pairs, file) = load_split(family, &part.split, dir)?;
+        let (mut pairs, file) = load_split(family, &part.split, dir).map_err(with_fetch_hint)?;
         if let Some(n) = part.first {
             pairs.truncate(n);
         }

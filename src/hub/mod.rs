@@ -1,0 +1,39 @@
+//! Models and evaluation data by name from the Hugging Face Hub (native only).
+//!
+//! - [`model`]: a MODEL argument — a local path, `ORG/NAME`, `ORG/NAME:PATH`, each with
+//!   an optional `@REVISION` — parsed once ([`ModelRef`]) and resolved to local files
+//!   ([`ResolvedModel`]): which files a repo holds comes from the hub's listing; the
+//!   tokenizer follows the repo (`tokenizer.json`) or the World vocabulary.
+//! - [`client`]: the `hf-hub` crate's blocking client with what it lacks here:
+//!   `HF_TOKEN`, `HF_HUB_OFFLINE`, a cache-first lookup that makes no request, content
+//!   hashes checked after every download (a bad file never stays in the cache), one-line
+//!   errors, indicatif progress bars. The cache is Python `huggingface_hub`'s layout
+//!   (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`), so a file
+//!   downloaded by either is shared.
+//! - [`convert`]: a torch `.pth` / `pytorch_model.bin` converted once, by the safe
+//!   reader, to safetensors in rwkv-lens' own cache.
+//! - [`data`]: `rwkv-lens data fetch`: the evaluation sets from hub datasets, converted
+//!   to the layout the study reads.
+
+pub mod client;
+pub mod convert;
+pub mod data;
+pub mod model;
+
+pub use client::{Hub, RepoId, RepoKind};
+pub use model::{ModelRef, OpenedModel, ResolvedModel};
+
+use std::path::PathBuf;
+
+/// rwkv-lens' own cache: `$XDG_CACHE_HOME/rwkv-lens` (the platform's user cache
+/// directory), holding converted checkpoints and fetched evaluation data.
+pub fn lens_cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("rwkv-lens")
+}
+
+/// Where `rwkv-lens data fetch` puts the evaluation data by default.
+pub fn default_data_dir() -> PathBuf {
+    lens_cache_dir().join("data")
+}
