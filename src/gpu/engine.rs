@@ -13,7 +13,7 @@ use super::layers::Builder;
 use super::plan::{serial_windows, Activations, Capacity, ChunkInfo, Dispatch, Plan, Step, SLOT};
 use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
-use super::{GpuOptions, MatmulKind, Precision, WkvKind};
+use super::{GpuOptions, MatmulKind, WkvKind};
 use crate::embed::{Embeddings, Pooling};
 use crate::model::{Checkpoint, Config, Tensor};
 use crate::{Error, Result};
@@ -528,7 +528,7 @@ impl crate::embed::Engine for GpuEngine {
     ) -> Result<Embeddings> {
         pollster::block_on(self.embed_tokens_async(tokens, layers, poolings))
     }
-    fn precision(&self) -> Precision {
+    fn precision(&self) -> super::Precision {
         self.opts.precision
     }
     fn peak_memory_bytes(&self) -> u64 {
