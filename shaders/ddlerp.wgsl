@@ -6,8 +6,9 @@
 //   out[t][c] = xx[t][c] + d[c] · (maa_s[c] + m_s[t][c])
 //
 // Layout: xx/out [B][T][C] right-padded; xx[b][−1] = 0, or shift_state[b] when the sequence
-// continues from a previous chunk (run.load_state). time_maa_w2 is used in its checkpoint
-// layout [5][R][C] (f32), so neighbouring threads read neighbouring c. Prepend run.wgsl.
+// continues from a previous chunk (run.load_state; shift_common.wgsl). time_maa_w2 is used in
+// its checkpoint layout [5][R][C] (f32), so neighbouring threads read neighbouring c.
+// Prepend run.wgsl and shift_common.wgsl. Bindings: kernels::bindings::ddlerp (Rust).
 
 struct Params {
     tokens: u32,   // T
@@ -33,15 +34,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if c >= p.dim || row >= p.tokens * p.batch {
         return;
     }
-    let t = row % p.tokens;
-    let b = row / p.tokens;
     let here = xx[row * p.dim + c];
-    var prev = 0.0;
-    if t > 0u {
-        prev = xx[(row - 1u) * p.dim + c];
-    } else if run.load_state == 1u {
-        prev = shift_state[b * p.dim + c];
-    }
+    let prev = previous(row, c);
     let lora_base = row * 5u * p.rank + p.slice * p.rank;
     let w2_base = p.slice * p.rank * p.dim;
     var m = 0.0;

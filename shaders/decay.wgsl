@@ -7,6 +7,7 @@
 // relative precision, while logw stays exact (it reaches about −20 in trained models).
 // z is clamped at 80 so logw stays finite (exp(logw) is exactly 0 there either way), which
 // keeps sums of log-decays free of inf − inf in the chunked WKV.
+// Bindings: kernels::bindings::decay (Rust), in the order below.
 
 struct Params {
     tokens: u32,   // B·T rows

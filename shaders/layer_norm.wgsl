@@ -4,8 +4,9 @@
 //   var_t   = Σ_c (x[t][c] − mean_t)² / C                      (biased, as torch)
 //   y[t][c] = (x[t][c] − mean_t) / √(var_t + eps) · weight[c] + bias[c]
 //
-// One workgroup of 64 threads per row; two passes (mean, then centred variance) with a
-// tree reduction in workgroup memory. `weight`/`bias` live in the packed vector buffer.
+// One workgroup of 64 threads per row; the statistics come from norm_common.wgsl (prepended).
+// `weight`/`bias` live in the packed vector buffer.
+// Bindings: kernels::bindings::layer_norm (Rust), in the order below.
 
 struct Params {
     rows: u32,        // tokens B·T
@@ -21,24 +22,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> vecs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> partial: array<f32, WG>;
-
-// Sum of `v` over the 64 threads of the workgroup (every thread gets the total).
-fn workgroup_sum(tid: u32, v: f32) -> f32 {
-    partial[tid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if tid < s {
-            partial[tid] = partial[tid] + partial[tid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
     let row = wg.y * p.row_groups_x + wg.x;
@@ -46,20 +29,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         return;
     }
     let base = row * p.dim;
-    var s = 0.0;
+    let stats = mean_inv_std(tid, base, p.dim, p.eps);
     for (var c = tid; c < p.dim; c = c + WG) {
-        s = s + x[base + c];
-    }
-    let mean = workgroup_sum(tid, s) / f32(p.dim);
-    var q = 0.0;
-    for (var c = tid; c < p.dim; c = c + WG) {
-        let d = x[base + c] - mean;
-        q = q + d * d;
-    }
-    let variance = workgroup_sum(tid, q) / f32(p.dim);
-    let inv_std = 1.0 / sqrt(variance + p.eps);
-    for (var c = tid; c < p.dim; c = c + WG) {
-        let n = (x[base + c] - mean) * inv_std;
+        let n = (x[base + c] - stats.x) * stats.y;
         y[base + c] = n * vecs[p.weight_off + c] + vecs[p.bias_off + c];
     }
 }

@@ -5,7 +5,7 @@
 //   last[l][b][c] = x[b][len_b − 1][c]
 //
 // `pooled` is [2][L+1][B][C]: the mean block, then the last-token block. One thread per (b, c).
-// Prepend run.wgsl.
+// Prepend run.wgsl. Bindings: kernels::bindings::pool (Rust), in the order below.
 
 struct Params {
     tokens: u32,   // T (chunk length)

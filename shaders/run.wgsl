@@ -1,5 +1,5 @@
 // Per-chunk information shared by the kernels that need sequence lengths (a uniform,
-// so it does not count against the 8 storage buffers per stage).
+// so it does not count against the 8 storage buffers per stage), at kernels::bindings::RUN.
 // A batch is processed in time chunks of T tokens; chunk c covers positions t0 .. t0+T−1.
 
 struct Run {

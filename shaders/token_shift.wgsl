@@ -5,8 +5,9 @@
 //
 // xx are LayerNorm outputs, right-padded sequences laid out [B][T][C]; xx[b][−1] is zero
 // for a fresh sequence, or `shift_state[b]` (the previous chunk's last LN output) when
-// run.load_state says the sequence continues. One thread per (token, channel).
-// Prepend run.wgsl.
+// run.load_state says the sequence continues (shift_common.wgsl). One thread per (token,
+// channel). Prepend run.wgsl and shift_common.wgsl.
+// Bindings: kernels::bindings::token_shift (Rust), in the order below.
 
 struct Params {
     tokens: u32,   // T (chunk length)
@@ -28,14 +29,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if c >= p.dim || row >= p.tokens * p.batch {
         return;
     }
-    let t = row % p.tokens;
-    let b = row / p.tokens;
     let here = xx[row * p.dim + c];
-    var prev = 0.0;
-    if t > 0u {
-        prev = xx[(row - 1u) * p.dim + c];
-    } else if run.load_state == 1u {
-        prev = shift_state[b * p.dim + c];
-    }
+    let prev = previous(row, c);
     out[row * p.dim + c] = here + (prev - here) * vecs[p.mu_off + c];
 }

@@ -5,13 +5,10 @@
 //   o_t[j]  = Σ_i r_t[i] · (S[i][j] + u[i] · k_t[i] · v_t[j])          u = time_faaaa[h]
 //   S[i][j] ← exp(logw_t[i]) · S[i][j] + k_t[i] · v_t[j]
 //
-// r_t, k_t and the decay exp(logw_t) of a block of TOKEN_BLOCK tokens are staged in
-// workgroup memory (each thread loads its own channel, then all share them), so there are
-// two barriers per block instead of per token (4 tokens, 3 KiB for N = 64: fewer
-// barriers without limiting how many workgroups fit on a GPU core). The state is
-// only read from / written to global memory at pass boundaries, when a sequence spans
-// several passes. Steps stop at the sequence's real length, so the saved state is exact
-// for padded batches too.
+// The token step (blocks of TOKEN_BLOCK tokens staged in workgroup memory) is wkv_step.wgsl.
+// The state is only read from / written to global memory at pass boundaries, when a
+// sequence spans several passes. Steps stop at the sequence's real length, so the saved
+// state is exact for padded batches too.
 //
 // Time windows: one dispatch covers the tokens [window_begin, window_begin + window_len) of
 // the pass, and a pass runs ⌈T / window_len⌉ such dispatches in order, handing the state
@@ -20,7 +17,8 @@
 // (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm): a single dispatch over ~960 tokens of a
 // 64-wide head would stop its recurrence there and return wrong outputs for every later
 // token. window_len keeps each invocation far below that budget (kernels/wkv.rs).
-// Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;` and run.wgsl.
+// Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;`, run.wgsl and wkv_step.wgsl.
+// Bindings: kernels::bindings::wkv (Rust), in the order below.
 
 struct Params {
     tokens: u32,       // T (chunk length)
@@ -43,11 +41,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [H][N][N] carried between passes
 @group(0) @binding(9) var<storage, read_write> window_state: array<f32>; // [B][H][N][N] between windows
-
-var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
-var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
-var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
-var<workgroup> u_s: array<f32, HEAD_SIZE>;
 
 @compute @workgroup_size(HEAD_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
@@ -78,30 +71,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j
             s[i] = state[carried + i * n + j];
         }
     }
-    for (var t0 = begin; t0 < end; t0 = t0 + TOKEN_BLOCK) {
-        let count = min(TOKEN_BLOCK, end - t0);
-        // stage r, k and the decay of a block of tokens: one barrier per block, not per token
-        for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            r_s[tt * n + j] = r[idx];
-            k_s[tt * n + j] = k[idx];
-            w_s[tt * n + j] = exp(logw[idx]);
-        }
-        workgroupBarrier();
-        for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            let vj = v[idx];
-            let at = tt * n;
-            var o = 0.0;
-            for (var i = 0u; i < n; i = i + 1u) {
-                let kv = k_s[at + i] * vj;
-                o = o + r_s[at + i] * (s[i] + u_s[i] * kv);
-                s[i] = w_s[at + i] * s[i] + kv;
-            }
-            out[idx] = o;
-        }
-        workgroupBarrier();
-    }
+    wkv_tokens(b, h, j, begin, end, &s);
     if end < steps {
         for (var i = 0u; i < n; i = i + 1u) {
             window_state[handed + i * n + j] = s[i];

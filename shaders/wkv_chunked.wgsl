@@ -19,8 +19,10 @@
 // Every step only multiplies by decays ≤ 1 and adds, exactly as the serial kernel does,
 // so no exp(−Σ logw) factor can overflow (log-decays reach −20 per step and below).
 // Work is 2× the serial kernel's; parallelism is (T/L)× larger, which pays when
-// sequences are few and long. Thread j owns column j; tokens are staged in blocks of
-// TOKEN_BLOCK as in wkv.wgsl. Prepend HEAD_SIZE, TOKEN_BLOCK and run.wgsl.
+// sequences are few and long. Thread j owns column j; chunk_outputs is the token step of
+// wkv_step.wgsl, chunk_states the same staging without read-out. Prepend HEAD_SIZE,
+// TOKEN_BLOCK, run.wgsl and wkv_step.wgsl. Plain-Rust oracle: reference/chunk_scan.rs.
+// Bindings: kernels::bindings::wkv (Rust), in the order below.
 
 struct Params {
     tokens: u32,   // T (pass length)
@@ -42,11 +44,6 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [B][H][N][N] carried
 @group(0) @binding(9) var<storage, read_write> chunk_state: array<f32>;  // [B][H][chunks][N][N]
 @group(0) @binding(10) var<storage, read_write> chunk_decay: array<f32>; // [B][H][chunks][N]
-
-var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
-var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
-var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
-var<workgroup> u_s: array<f32, HEAD_SIZE>;
 
 // Real tokens of chunk `c` of sequence `b` in this pass: positions t_first .. t_first+count−1.
 fn chunk_span(b: u32, c: u32) -> vec2<u32> {
@@ -142,28 +139,5 @@ fn chunk_outputs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     for (var i = 0u; i < n; i = i + 1u) {
         s[i] = chunk_state[(base + i) * n + j];
     }
-    let end = span.x + span.y;
-    for (var t0 = span.x; t0 < end; t0 = t0 + TOKEN_BLOCK) {
-        let count = min(TOKEN_BLOCK, end - t0);
-        for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            r_s[tt * n + j] = r[idx];
-            k_s[tt * n + j] = k[idx];
-            w_s[tt * n + j] = exp(logw[idx]);
-        }
-        workgroupBarrier();
-        for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            let vj = v[idx];
-            let at = tt * n;
-            var o = 0.0;
-            for (var i = 0u; i < n; i = i + 1u) {
-                let kv = k_s[at + i] * vj;
-                o = o + r_s[at + i] * (s[i] + u_s[i] * kv);
-                s[i] = w_s[at + i] * s[i] + kv;
-            }
-            out[idx] = o;
-        }
-        workgroupBarrier();
-    }
+    wkv_tokens(b, h, j, span.x, span.x + span.y, &s);
 }

@@ -33,6 +33,9 @@ pub enum Error {
     /// A GPU problem: no adapter, device lost, buffer above a device limit...
     #[error("GPU: {0}")]
     Gpu(String),
+    /// The device ran out of memory: the caller may retry with a smaller batch.
+    #[error("GPU: out of memory: {0}")]
+    OutOfMemory(String),
     /// NaN or Inf produced by a forward pass.
     #[error("non-finite value: {0}")]
     NonFinite(String),
@@ -84,11 +87,20 @@ impl Error {
     pub fn gpu(msg: impl fmt::Display) -> Self {
         Error::Gpu(one_line(msg))
     }
+    pub fn out_of_memory(msg: impl fmt::Display) -> Self {
+        Error::OutOfMemory(one_line(msg))
+    }
     /// The device ran out of memory: the caller may retry with a smaller batch.
     pub fn is_out_of_memory(&self) -> bool {
-        matches!(self, Error::Gpu(m) if m.starts_with(OUT_OF_MEMORY))
+        matches!(self, Error::OutOfMemory(_))
+    }
+    /// What a GPU error says after its `GPU: ` label (for callers that add context and
+    /// re-raise it); `None` for the other kinds.
+    pub fn gpu_detail(&self) -> Option<String> {
+        match self {
+            Error::Gpu(m) => Some(m.clone()),
+            Error::OutOfMemory(m) => Some(format!("out of memory: {m}")),
+            _ => None,
+        }
     }
 }
-
-/// How every GPU out-of-memory message begins (see [`Error::is_out_of_memory`]).
-pub const OUT_OF_MEMORY: &str = "out of memory";

@@ -1,4 +1,5 @@
-//! The chunked (parallel-in-time) WKV against the token-by-token recurrence: on the real
+//! Both chunked (parallel-in-time) WKV forms, the attention-like one (`chunked`) and the
+//! GPU's chunk states → scan → chunk outputs (`chunk_scan`), against the token-by-token recurrence: on the real
 //! projections of the golden fixture's model (every block, a packed batch, several chunk
 //! lengths, fresh and carried states) and on adversarial decays (log w = −25, ≈ 0, −∞).
 //! Run with `--nocapture` to see the max differences.
@@ -7,6 +8,7 @@ mod common;
 
 use common::{checkpoint, max_abs, max_err, Golden};
 use proptest::prelude::*;
+use rwkv_lens::reference::chunk_scan::chunk_scan;
 use rwkv_lens::reference::chunked::chunked;
 use rwkv_lens::reference::ops::layer_norm_rows;
 use rwkv_lens::reference::time_mix::{project, token_shift, Projections, LN_EPS};
@@ -39,15 +41,19 @@ fn compare(
     init: &[Vec<f32>],
     chunk_len: usize,
 ) -> (f32, f32) {
-    let (mut s_rec, mut s_chk) = (init.to_vec(), init.to_vec());
+    let mut s_rec = init.to_vec();
     let o_rec = wkv::recurrent(p, packing, heads, u, &mut s_rec);
-    let o_chk = chunked(p, packing, heads, u, &mut s_chk, chunk_len).unwrap();
-    let (s_rec, s_chk) = (s_rec.concat(), s_chk.concat());
-    assert!(o_chk.iter().chain(&s_chk).all(|x| x.is_finite()));
-    (
-        max_err(&o_chk, &o_rec).max(max_err(&s_chk, &s_rec)),
-        max_abs(&o_chk, &o_rec).max(max_abs(&s_chk, &s_rec)),
-    )
+    let s_rec = s_rec.concat();
+    let (mut err, mut abs) = (0.0f32, 0.0f32);
+    for form in [chunked, chunk_scan] {
+        let mut s_chk = init.to_vec();
+        let o_chk = form(p, packing, heads, u, &mut s_chk, chunk_len).unwrap();
+        let s_chk = s_chk.concat();
+        assert!(o_chk.iter().chain(&s_chk).all(|x| x.is_finite()));
+        err = err.max(max_err(&o_chk, &o_rec).max(max_err(&s_chk, &s_rec)));
+        abs = abs.max(max_abs(&o_chk, &o_rec).max(max_abs(&s_chk, &s_rec)));
+    }
+    (err, abs)
 }
 
 #[test]
@@ -160,9 +166,11 @@ fn chunked_with_one_token_chunks_is_the_recurrence_bit_for_bit_in_the_decay() {
 fn zero_chunk_length_is_an_error() {
     let mut rng = Rng(1);
     let p = synthetic(&mut rng, &[3], |_| -1.0);
-    let mut s = vec![vec![0.0; 2 * 16 * 16]];
-    let err = chunked(&p, &Packing::new(&[3]), 2, &[0.0; 32], &mut s, 0).unwrap_err();
-    assert!(err.to_string().contains("chunk length"), "{err}");
+    for form in [chunked, chunk_scan] {
+        let mut s = vec![vec![0.0; 2 * 16 * 16]];
+        let err = form(&p, &Packing::new(&[3]), 2, &[0.0; 32], &mut s, 0).unwrap_err();
+        assert!(err.to_string().contains("chunk length"), "{err}");
+    }
 }
 
 proptest! {

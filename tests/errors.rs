@@ -86,12 +86,12 @@ const CASES: &[(&str, &str)] = &[
     // numerics
     ("non-finite-study", "$BARE_STUDY --model overflow.safetensors --tokenizer tok.json"),
     ("non-finite-embed", "$BARE_EMBED --model overflow.safetensors --tokenizer tok.json sentences.txt"),
-    // GPU (the default device)
+    // GPU (forced: `--device auto` picks the CPU reference for these narrow models on lavapipe)
     ("gpu-no-adapter", "$GPU_EMBED --backend metal sentences.txt"),
     ("gpu-adapter-not-found", "$GPU_EMBED --adapter no-such-gpu sentences.txt"),
-    ("gpu-f16-overflow", "embed --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
-    ("gpu-non-finite-study", "study --baseline none --task pairs:pairs.tsv --precision f32 --model overflow.safetensors --tokenizer tok.json"),
-    ("gpu-non-finite-embed", "embed --precision f32 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
+    ("gpu-f16-overflow", "embed --device gpu --precision f16 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
+    ("gpu-non-finite-study", "study --device gpu --baseline none --task pairs:pairs.tsv --precision f32 --model overflow.safetensors --tokenizer tok.json"),
+    ("gpu-non-finite-embed", "embed --device gpu --precision f32 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
     // hub (offline: HF_HUB_OFFLINE=1, an empty cache)
     ("model-id-not-cached", "inspect test/absent"),
     ("data-fetch-unknown-task", "data fetch --tasks glue"),

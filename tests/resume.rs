@@ -201,9 +201,7 @@ impl Engine for Fake {
                 return Err(Error::gpu("device lost (Unknown): the test pulled it"))
             }
             Fault::MemoryFor(n) if tokens.len() > n => {
-                return Err(Error::gpu(
-                    "out of memory: Out of Memory (1 error(s) in total)",
-                ))
+                return Err(Error::out_of_memory("Out of Memory (1 error(s) in total)"))
             }
             _ => {}
         }

@@ -26,18 +26,11 @@ impl EngineSetup {
         GpuOptions {
             adapter: self.adapter.clone(),
             backend: self.backend.clone(),
-            precision: precision_of(precision),
+            precision: Precision::following(precision),
             max_batch_tokens: max_tokens.max(1),
             profile,
             ..GpuOptions::default()
         }
-    }
-}
-
-pub fn precision_of(d: DType) -> Precision {
-    match d {
-        DType::F32 => Precision::F32,
-        _ => Precision::F16,
     }
 }
 

@@ -1,47 +1,92 @@
-//! Choosing the engine behind `--device cpu|gpu` (shared by embed, study, bench).
+//! Choosing the engine behind `--device auto|gpu|cpu` (shared by embed and study) and the
+//! banner that says which engine and weight precision run, and why.
 
-use rwkv_lens::embed::Engine;
+use rwkv_lens::embed::device::Choice;
+use rwkv_lens::embed::{auto_engine, Engine, EngineKind};
+use rwkv_lens::gpu::context::chosen_adapter;
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 
+/// `--device`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// The GPU engine on a hardware adapter; on a software one (lavapipe, SwiftShader,
+    /// WARP) the faster engine for the model's width (see `rwkv_lens::embed::device`).
+    Auto,
+    Gpu,
+    Cpu,
+}
+
 #[derive(clap::Args, Clone, Debug)]
 pub struct EngineArgs {
     /// Where to run the model.
-    #[arg(long, value_parser = ["gpu", "cpu"], default_value = "gpu")]
-    pub device: String,
+    #[arg(long, value_enum, default_value_t = Device::Auto)]
+    pub device: Device,
     /// GPU adapter: a name substring or an index (see the adapter list printed on start).
     #[arg(long)]
     pub adapter: Option<String>,
     /// GPU backend.
     #[arg(long, value_parser = ["vulkan", "gl", "metal", "dx12"])]
     pub backend: Option<String>,
-    /// Weight precision on the GPU.
-    #[arg(long, value_parser = ["f32", "f16"], default_value = "f16")]
-    pub precision: String,
+    /// Weight precision on the GPU [default: the checkpoint's: f32 for f32, f16 for f16 and bf16].
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
 }
 
+/// Builds the engine these flags ask for and prints one banner line saying which and why.
 pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine>> {
-    match a.device.as_str() {
-        "cpu" => Ok(Box::new(CpuEngine::new(ckpt)?)),
-        _ => {
-            let engine = GpuEngine::new(ckpt, gpu_options(a))?;
+    let opts = gpu_options(ckpt, a);
+    let choice = match a.device {
+        Device::Cpu => Choice {
+            kind: EngineKind::Cpu,
+            why: "--device cpu".into(),
+        },
+        Device::Gpu => Choice {
+            kind: EngineKind::Gpu,
+            why: "--device gpu".into(),
+        },
+        Device::Auto => match pollster::block_on(chosen_adapter(&opts)) {
+            Ok(info) => auto_engine(Some(&info), &ckpt.config),
+            // an adapter or backend asked for by name must exist
+            Err(e) if a.adapter.is_some() || a.backend.is_some() => return Err(e.into()),
+            Err(e) => {
+                let mut c = auto_engine(None, &ckpt.config);
+                c.why = format!("{} ({e})", c.why);
+                c
+            }
+        },
+    };
+    match choice.kind {
+        EngineKind::Cpu => {
+            eprintln!("engine: cpu reference, weights f32 ({})", choice.why);
+            Ok(Box::new(CpuEngine::new(ckpt)?))
+        }
+        EngineKind::Gpu => {
+            let precision_why = match a.precision {
+                Some(_) => "--precision".to_string(),
+                None => format!("the checkpoint's dtype is {}", ckpt.dominant_dtype().name()),
+            };
+            let precision = opts.precision;
+            let engine = GpuEngine::new(ckpt, opts)?;
+            eprintln!(
+                "engine: gpu ({}), weights {precision} ({precision_why})",
+                choice.why
+            );
             eprintln!("gpu: {}", engine.report());
             Ok(Box::new(engine))
         }
     }
 }
 
-/// The GPU options these flags ask for.
-pub fn gpu_options(a: &EngineArgs) -> GpuOptions {
+/// The GPU options these flags ask for; the precision follows the checkpoint unless given.
+pub fn gpu_options(ckpt: &Checkpoint, a: &EngineArgs) -> GpuOptions {
     GpuOptions {
         adapter: a.adapter.clone(),
         backend: a.backend.clone(),
-        precision: if a.precision == "f32" {
-            Precision::F32
-        } else {
-            Precision::F16
-        },
+        precision: a
+            .precision
+            .unwrap_or(Precision::following(ckpt.dominant_dtype())),
         ..GpuOptions::default()
     }
 }

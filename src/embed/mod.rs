@@ -4,6 +4,11 @@
 //! Layer numbering (used everywhere: CLI, study, browser): layer 0 is `ln0(emb)`,
 //! layer i (1..=L) is the output of block i (1-based), at true scale.
 
+pub mod device;
+
+pub use device::{auto_engine, EngineKind};
+
+use crate::gpu::Precision;
 use crate::model::Config;
 use crate::{Error, Result};
 
@@ -129,9 +134,9 @@ pub trait Engine {
         layers: &[usize],
         poolings: &[Pooling],
     ) -> Result<Embeddings>;
-    /// Storage precision of the weights (`f32`, `f16`), part of the study's cache key.
-    fn precision(&self) -> String {
-        "f32".into()
+    /// Storage precision of the weights, part of the study's cache key.
+    fn precision(&self) -> Precision {
+        Precision::F32
     }
     /// Peak bytes of device memory this engine has allocated (0 for the CPU path).
     fn peak_memory_bytes(&self) -> u64 {

@@ -2,11 +2,8 @@
 //! (current and peak bytes), error capture (validation errors, device loss) and
 //! asynchronous read-back that works natively and in the browser.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll, Waker};
 
 use super::GpuOptions;
 use crate::{Error, Result};
@@ -57,7 +54,15 @@ pub struct Context {
     /// Whether timestamp queries were enabled.
     pub timestamps: bool,
     pub memory: Arc<MemoryTracker>,
-    errors: Arc<Mutex<Vec<String>>>,
+    errors: Arc<Mutex<Vec<Captured>>>,
+}
+
+/// An error wgpu reported through a callback, kept until the next [`Context::check_errors`].
+#[derive(Debug)]
+struct Captured {
+    /// The device ran out of memory (the caller may retry with a smaller batch).
+    out_of_memory: bool,
+    msg: String,
 }
 
 /// Parses a backend name into wgpu's flag set; `None` = `WGPU_BACKEND` or all.
@@ -110,6 +115,14 @@ pub async fn list_adapters(backend: Option<&str>) -> Result<Vec<wgpu::AdapterInf
     let backends = parse_backends(backend)?;
     let adapters = instance(backends).enumerate_adapters(backends).await;
     Ok(adapters.iter().map(|a| a.get_info()).collect())
+}
+
+/// The adapter [`Context::new`] would open for these options (for `--device auto`).
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn chosen_adapter(opts: &GpuOptions) -> Result<wgpu::AdapterInfo> {
+    let backends = parse_backends(opts.backend.as_deref())?;
+    let adapter = pick_adapter(&instance(backends), backends, opts.adapter.as_deref()).await?;
+    Ok(adapter.get_info())
 }
 
 /// Chooses the adapter: by index, by name substring, or the best-ranked one.
@@ -282,17 +295,24 @@ impl Context {
         })
     }
 
-    /// The first captured error (validation failure, device loss), if any, as `Error::Gpu`.
+    /// The first captured error (validation failure, device loss), if any, as
+    /// `Error::Gpu`, or `Error::OutOfMemory` when the device ran out of memory.
     pub fn check_errors(&self) -> Result<()> {
         let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        match errors.first() {
-            None => Ok(()),
-            Some(first) => {
-                let msg = format!("{} ({} error(s) in total)", one_line(first), errors.len());
-                errors.clear();
-                Err(Error::gpu(msg))
-            }
-        }
+        let Some(first) = errors.first() else {
+            return Ok(());
+        };
+        let msg = format!(
+            "{} ({} error(s) in total)",
+            one_line(&first.msg),
+            errors.len()
+        );
+        let e = match first.out_of_memory {
+            true => Error::out_of_memory(msg),
+            false => Error::gpu(msg),
+        };
+        errors.clear();
+        Err(e)
     }
 
     /// A new tracked buffer, refusing sizes above the device's `max_buffer_size`.
@@ -350,11 +370,15 @@ impl Context {
     /// Reads `size` bytes of a MAP_READ buffer (awaits the GPU; never blocks in the browser).
     pub async fn read(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
         let slice = buffer.slice(0..size);
-        let (sender, receiver) = oneshot();
-        slice.map_async(wgpu::MapMode::Read, move |r| sender.send(r));
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            // the receiver is only gone when the read-back was abandoned: nothing to tell
+            let _ = sender.send(r);
+        });
         self.wait()?;
         receiver
             .await
+            .map_err(|_| Error::gpu("a read-back buffer was dropped before it was mapped"))?
             .map_err(|e| Error::gpu(format!("mapping a read-back buffer failed: {e}")))?;
         let data = slice
             .get_mapped_range()
@@ -376,63 +400,26 @@ pub fn one_line(msg: &str) -> String {
     parts.join(" | ")
 }
 
-fn install_error_capture(device: &wgpu::Device, errors: &Arc<Mutex<Vec<String>>>) {
+fn install_error_capture(device: &wgpu::Device, errors: &Arc<Mutex<Vec<Captured>>>) {
     let sink = errors.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-        let msg = match &e {
-            // tagged, so that callers can retry with a smaller batch
-            wgpu::Error::OutOfMemory { .. } => format!("{}: {e}", crate::error::OUT_OF_MEMORY),
-            _ => e.to_string(),
+        let captured = Captured {
+            out_of_memory: matches!(e, wgpu::Error::OutOfMemory { .. }),
+            msg: e.to_string(),
         };
-        sink.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(captured);
     }));
     let sink = errors.clone();
     device.set_device_lost_callback(move |reason, msg| {
         sink.lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(format!("device lost ({reason:?}): {msg}"));
+            .push(Captured {
+                out_of_memory: false,
+                msg: format!("device lost ({reason:?}): {msg}"),
+            });
     });
-}
-
-/// A one-shot channel: the map_async callback sends, the engine awaits.
-struct Slot<T> {
-    value: Option<T>,
-    waker: Option<Waker>,
-}
-
-struct Sender<T>(Arc<Mutex<Slot<T>>>);
-struct Receiver<T>(Arc<Mutex<Slot<T>>>);
-
-fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
-    let slot = Arc::new(Mutex::new(Slot {
-        value: None,
-        waker: None,
-    }));
-    (Sender(slot.clone()), Receiver(slot))
-}
-
-impl<T> Sender<T> {
-    fn send(self, value: T) {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        slot.value = Some(value);
-        if let Some(w) = slot.waker.take() {
-            w.wake();
-        }
-    }
-}
-
-impl<T> Future for Receiver<T> {
-    type Output = T;
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match slot.value.take() {
-            Some(v) => Poll::Ready(v),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -458,12 +445,15 @@ mod tests {
     }
 
     #[test]
-    fn out_of_memory_is_tagged_for_retry() {
-        let e = Error::gpu(format!(
-            "{OOM}: Out of Memory (1 error(s) in total)",
-            OOM = crate::error::OUT_OF_MEMORY
-        ));
+    fn out_of_memory_is_a_kind_of_error() {
+        let e = Error::out_of_memory("Out of Memory (1 error(s) in total)");
         assert!(e.is_out_of_memory());
+        assert_eq!(
+            e.to_string(),
+            "GPU: out of memory: Out of Memory (1 error(s) in total)"
+        );
+        // a message that merely reads like one is not one
+        assert!(!Error::gpu("out of memory: said a message").is_out_of_memory());
         assert!(!Error::gpu("device lost (Unknown): gone").is_out_of_memory());
         assert_eq!(one_line("a\n  │\n  b ^^^\n"), "a | b ^^^");
     }

@@ -10,7 +10,7 @@ use super::context::{Context, GpuBuffer};
 use super::kernels::wkv::DEFAULT_CHUNK;
 use super::kernels::{Pipelines, Shape};
 use super::layers::Builder;
-use super::plan::{serial_windows, Activations, Capacity, ChunkInfo, Dispatch, Plan};
+use super::plan::{serial_windows, Activations, Capacity, ChunkInfo, Dispatch, Plan, Step, SLOT};
 use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
 use super::{GpuOptions, MatmulKind, WkvKind};
@@ -118,7 +118,7 @@ impl GpuEngine {
     pub fn report(&self) -> String {
         let i = &self.ctx.info;
         format!(
-            "adapter `{}` ({:?}, {:?}, driver {} {}); weights {:?}; matmul {}; pass ≤ {} tokens / {} sequences; storage binding ≤ {} MiB; timestamps {}",
+            "adapter `{}` ({:?}, {:?}, driver {} {}); weights {}; matmul {}; pass ≤ {} tokens / {} sequences; storage binding ≤ {} MiB; timestamps {}",
             i.name,
             i.backend,
             i.device_type,
@@ -470,25 +470,45 @@ async fn build_plan(
     };
     let cap = cap.within_loop_budget(cfg.head_size, chunk);
     let windows = serial_windows(cfg, cap);
-    let slots = Builder::count_dispatches(weights, wkv, gpu, windows);
-    let bufs = Activations::new(ctx, cfg, cap, slots, chunk)?;
-    let steps = {
-        let mut b = Builder::new(ctx, pipes, &bufs, weights, cfg);
-        (b.tiled, b.wkv, b.gpu, b.windows) = (tiled, wkv, gpu, windows);
-        b.embedding().await?;
-        for l in 0..cfg.n_layer {
-            b.time_mix(l).await?;
-            b.channel_mix(l).await?;
-        }
-        debug_assert_eq!(b.slots_used(), slots);
-        b.steps
-    };
+    let bufs = Activations::new(ctx, cfg, cap, chunk)?;
+    let forms = (tiled, wkv, gpu, windows);
+    // the same code counts the dispatches (sizing the parameter buffer), then records them
+    let (slots, _) = record_pass(ctx, pipes, &bufs, weights, cfg, forms, None).await?;
+    let params = ctx.buffer(
+        "params",
+        slots.max(1) as u64 * SLOT,
+        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    )?;
+    let (_, steps) = record_pass(ctx, pipes, &bufs, weights, cfg, forms, Some(&params)).await?;
     Ok(Plan {
         cap,
         bufs,
+        params,
         steps,
         dim: cfg.n_embd,
     })
+}
+
+/// Records the whole pass, or only counts its dispatches when `params` is `None`.
+/// `forms`: (tiled matmul, WKV kind, adapter is a GPU, serial WKV windows).
+/// Returns (dispatches, steps).
+async fn record_pass(
+    ctx: &Context,
+    pipes: &mut Pipelines,
+    bufs: &Activations,
+    weights: &GpuWeights,
+    cfg: &Config,
+    forms: (bool, WkvKind, bool, usize),
+    params: Option<&GpuBuffer>,
+) -> Result<(usize, Vec<Step>)> {
+    let mut b = Builder::new(ctx, pipes, bufs, weights, cfg, params);
+    (b.tiled, b.wkv, b.gpu, b.windows) = forms;
+    b.embedding().await?;
+    for l in 0..cfg.n_layer {
+        b.time_mix(l).await?;
+        b.channel_mix(l).await?;
+    }
+    Ok((b.slots_used(), b.steps))
 }
 
 #[cfg(feature = "native")]
@@ -508,8 +528,8 @@ impl crate::embed::Engine for GpuEngine {
     ) -> Result<Embeddings> {
         pollster::block_on(self.embed_tokens_async(tokens, layers, poolings))
     }
-    fn precision(&self) -> String {
-        format!("{:?}", self.opts.precision).to_lowercase()
+    fn precision(&self) -> super::Precision {
+        self.opts.precision
     }
     fn peak_memory_bytes(&self) -> u64 {
         self.ctx.memory.peak()

@@ -1,18 +1,30 @@
 //! Builds the forward pass, block by block, as a list of [`Step`]s. This is where the
-//! RWKV-6 equations are sequenced; each step's maths is in its shader's header.
+//! RWKV-6 equations are sequenced, in the reference's notation (reference/time_mix.rs,
+//! reference/channel_mix.rs); each step's maths is in its shader's header:
 //!
 //! ```text
-//! x  = LN0(emb[tokens])                                   → pool(layer 0)
-//! for each block l:
-//!   xx = LN1(x);  a = xx + d·maa_x;  lora = tanh(a @ maa_w1)           (d = xx[t−1] − xx[t])
-//!   k,v,r,g = (xx + d·(maa_s + lora_s @ maa_w2_s)) @ W_sᵀ   (g: SiLU)
-//!   logw = −exp(time_decay + tanh(xw @ decay_w1) @ decay_w2)
-//!   a = WKV(r, k, v, logw, u);  r = GroupNorm(a)·g;  x += r @ Woᵀ
-//!   xx = LN2(x);  a = xx + d·maa_k;  k = xx + d·maa_r
-//!   v = σ(k @ Wrᵀ);  ffn = relu(a @ Wkᵀ)²;  x += v ⊙ (ffn @ Wvᵀ)          → pool(layer l+1)
+//! x = LN0(emb[tokens])                                              → pool(layer 0)
+//! for each block i = 1..L:
+//!   TimeMix
+//!     xx = LN1(x);  d = shift(xx) − xx                   layer_norm, token_shift: x_x = xx + d·μx
+//!     m  = tanh((xx + d·μx) @ W1) @ W2                    matmul (tanh) → lora; @ W2 in ddlerp
+//!     x∗ = xx + d·(μ∗ + m∗)   for ∗ ∈ {w, k, v, r, g}     ddlerp
+//!     r, k, v = x_r Wrᵀ, x_k Wkᵀ, x_v Wvᵀ;  g = SiLU(x_g Wgᵀ)   matmul
+//!     log w = −exp(time_decay + tanh(x_w @ D1) @ D2)      matmul (tanh) → lora, decay
+//!     o = WKV(r, k, v, w, u)                              wkv or wkv_chunked (3 phases)
+//!     x ← x + (GroupNorm_H(o) · g) Woᵀ                    group_norm, matmul (add)
+//!   ChannelMix
+//!     xx = LN2(x);  d = shift(xx) − xx                   layer_norm
+//!     x_k = xx + d·μk;   x_r = xx + d·μr                  token_shift ×2
+//!     x ← x + σ(x_r Wrᵀ) ⊙ (ReLU(x_k Wkᵀ)² Wvᵀ)           matmul (sigmoid, relu², gated add)
+//!                                                                   → pool(layer i)
 //! ```
+//!
+//! The pass is recorded twice through the same code: first only counting dispatches
+//! (which sizes the parameter buffer), then for real (`record_pass` in engine.rs).
 
 use super::context::{Context, GpuBuffer};
+use super::kernels::bindings::{self as bind, PARAMS};
 use super::kernels::matmul::{Act, MatmulOp, Mode};
 use super::kernels::mix::{DdlerpOp, DecayOp, Target, TokenShiftOp};
 use super::kernels::norm::{GroupNormOp, LayerNormOp};
@@ -39,6 +51,8 @@ pub struct Builder<'a> {
     pub steps: Vec<Step>,
     /// Serial WKV time windows per pass (see `kernels/wkv.rs`).
     pub windows: usize,
+    /// The parameter buffer; `None` while counting dispatches (then nothing is created).
+    params: Option<&'a GpuBuffer>,
     slots: u32,
 }
 
@@ -65,6 +79,7 @@ impl<'a> Builder<'a> {
         bufs: &'a Activations,
         weights: &'a GpuWeights,
         cfg: &'a Config,
+        params: Option<&'a GpuBuffer>,
     ) -> Self {
         Builder {
             ctx,
@@ -77,6 +92,7 @@ impl<'a> Builder<'a> {
             gpu: false,
             steps: Vec::new(),
             windows: 1,
+            params,
             slots: 0,
         }
     }
@@ -89,12 +105,15 @@ impl<'a> Builder<'a> {
         label: &'static str,
         bindings: Vec<Binding<'_>>,
     ) -> Result<()> {
-        let pipeline = self.pipes.get(self.ctx, kernel).await?;
         let slot = self.slots;
         self.slots += 1;
+        let Some(params) = self.params else {
+            return Ok(()); // counting
+        };
+        let pipeline = self.pipes.get(self.ctx, kernel).await?;
         let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: Activations::range(&self.bufs.params, slot as u64 * SLOT, SLOT),
+            binding: PARAMS,
+            resource: Activations::range(params, slot as u64 * SLOT, SLOT),
         }];
         entries.extend(
             bindings
@@ -130,35 +149,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Number of dispatches (= parameter slots) of the whole pass: ln0 and pool(0), then per
-    /// block 13 fixed dispatches, the WKV ones (one per serial time window, 3 chunked) and
-    /// one per row block of each of its 10 matrices.
-    pub fn count_dispatches(
-        weights: &GpuWeights,
-        kind: WkvKind,
-        gpu: bool,
-        windows: usize,
-    ) -> usize {
-        let (serial, chunked) = Self::wkv_forms(kind, gpu);
-        let wkv = serial as usize * windows + 3 * chunked as usize;
-        let per_layer = weights.layers.iter().map(|lw| {
-            let matrices = [
-                &lw.maa_w1,
-                &lw.att_key,
-                &lw.att_value,
-                &lw.att_receptance,
-                &lw.att_gate,
-                &lw.decay_w1,
-                &lw.att_output,
-                &lw.ffn_receptance,
-                &lw.ffn_key,
-                &lw.ffn_value,
-            ];
-            13 + wkv + matrices.iter().map(|m| m.blocks.len()).sum::<usize>()
-        });
-        2 + per_layer.sum::<usize>()
-    }
-
     pub fn slots_used(&self) -> usize {
         self.slots as usize
     }
@@ -177,9 +167,9 @@ impl<'a> Builder<'a> {
             bias_off,
         };
         let b = vec![
-            (1, whole(src)),
-            (2, whole(&self.weights.vecs)),
-            (3, whole(dst)),
+            (bind::layer_norm::X, whole(src)),
+            (bind::layer_norm::VECS, whole(&self.weights.vecs)),
+            (bind::layer_norm::Y, whole(dst)),
         ];
         self.dispatch(Op::LayerNorm(op), Kernel::LayerNorm, label, b)
             .await
@@ -215,10 +205,10 @@ impl<'a> Builder<'a> {
             };
             let aux = aux.unwrap_or(&self.bufs.dummy);
             let b = vec![
-                (1, whole(x)),
-                (2, whole(&block.buffer)),
-                (3, whole(y)),
-                (4, whole(aux)),
+                (bind::matmul::X, whole(x)),
+                (bind::matmul::W, whole(&block.buffer)),
+                (bind::matmul::Y, whole(y)),
+                (bind::matmul::AUX, whole(aux)),
             ];
             self.dispatch(Op::Matmul(op), kernel, label, b).await?;
         }
@@ -249,11 +239,11 @@ impl<'a> Builder<'a> {
         };
         let state = self.shift_state(layer, ffn);
         let b = vec![
-            (1, whole(&self.bufs.xx)),
-            (2, state),
-            (3, whole(&self.weights.vecs)),
-            (4, whole(out)),
-            (7, whole(&self.bufs.run)),
+            (bind::token_shift::XX, whole(&self.bufs.xx)),
+            (bind::token_shift::SHIFT_STATE, state),
+            (bind::token_shift::VECS, whole(&self.weights.vecs)),
+            (bind::token_shift::OUT, whole(out)),
+            (bind::RUN, whole(&self.bufs.run)),
         ];
         self.dispatch(Op::TokenShift(op), Kernel::TokenShift, label, b)
             .await
@@ -268,13 +258,13 @@ impl<'a> Builder<'a> {
         };
         let w2 = &self.weights.layers[layer].maa_w2;
         let b = vec![
-            (1, whole(&self.bufs.xx)),
-            (2, self.shift_state(layer, false)),
-            (3, whole(&self.weights.vecs)),
-            (4, whole(&self.bufs.lora)),
-            (5, whole(w2)),
-            (6, whole(&self.bufs.a)),
-            (7, whole(&self.bufs.run)),
+            (bind::ddlerp::XX, whole(&self.bufs.xx)),
+            (bind::ddlerp::SHIFT_STATE, self.shift_state(layer, false)),
+            (bind::ddlerp::VECS, whole(&self.weights.vecs)),
+            (bind::ddlerp::LORA, whole(&self.bufs.lora)),
+            (bind::ddlerp::W2, whole(w2)),
+            (bind::ddlerp::OUT, whole(&self.bufs.mix)),
+            (bind::RUN, whole(&self.bufs.run)),
         ];
         self.dispatch(Op::Ddlerp(op), Kernel::Ddlerp, "att.ddlerp", b)
             .await
@@ -288,10 +278,10 @@ impl<'a> Builder<'a> {
         };
         let w2 = &self.weights.layers[layer].decay_w2;
         let b = vec![
-            (1, whole(&self.bufs.lora)),
-            (2, whole(w2)),
-            (3, whole(&self.weights.vecs)),
-            (4, whole(&self.bufs.w)),
+            (bind::decay::LORA, whole(&self.bufs.lora)),
+            (bind::decay::W2, whole(w2)),
+            (bind::decay::VECS, whole(&self.weights.vecs)),
+            (bind::decay::LOGW, whole(&self.bufs.logw)),
         ];
         self.dispatch(Op::Decay(op), Kernel::Decay, "att.decay", b)
             .await
@@ -342,41 +332,42 @@ impl<'a> Builder<'a> {
                 state_bytes,
             )
         };
+        use bind::wkv::*;
         let b: Vec<Binding<'_>> = match phase {
             Phase::Serial => vec![
-                (1, whole(&bufs.r)),
-                (2, whole(&bufs.k)),
-                (3, whole(&bufs.v)),
-                (4, whole(&bufs.w)),
-                (5, whole(vecs)),
-                (6, whole(&bufs.a)),
-                (7, whole(&bufs.run)),
-                (8, state()),
-                (9, whole(&bufs.window_state)),
+                (R, whole(&bufs.r)),
+                (K, whole(&bufs.k)),
+                (V, whole(&bufs.v)),
+                (LOGW, whole(&bufs.logw)),
+                (VECS, whole(vecs)),
+                (OUT, whole(bufs.wkv_out())),
+                (bind::RUN, whole(&bufs.run)),
+                (STATE, state()),
+                (WINDOW_STATE, whole(&bufs.window_state)),
             ],
             Phase::ChunkStates => vec![
-                (2, whole(&bufs.k)),
-                (3, whole(&bufs.v)),
-                (4, whole(&bufs.w)),
-                (7, whole(&bufs.run)),
-                (9, whole(&bufs.chunk_state)),
-                (10, whole(&bufs.chunk_decay)),
+                (K, whole(&bufs.k)),
+                (V, whole(&bufs.v)),
+                (LOGW, whole(&bufs.logw)),
+                (bind::RUN, whole(&bufs.run)),
+                (CHUNK_STATE, whole(&bufs.chunk_state)),
+                (CHUNK_DECAY, whole(&bufs.chunk_decay)),
             ],
             Phase::Scan => vec![
-                (7, whole(&bufs.run)),
-                (8, state()),
-                (9, whole(&bufs.chunk_state)),
-                (10, whole(&bufs.chunk_decay)),
+                (bind::RUN, whole(&bufs.run)),
+                (STATE, state()),
+                (CHUNK_STATE, whole(&bufs.chunk_state)),
+                (CHUNK_DECAY, whole(&bufs.chunk_decay)),
             ],
             Phase::ChunkOutputs => vec![
-                (1, whole(&bufs.r)),
-                (2, whole(&bufs.k)),
-                (3, whole(&bufs.v)),
-                (4, whole(&bufs.w)),
-                (5, whole(vecs)),
-                (6, whole(&bufs.a)),
-                (7, whole(&bufs.run)),
-                (9, whole(&bufs.chunk_state)),
+                (R, whole(&bufs.r)),
+                (K, whole(&bufs.k)),
+                (V, whole(&bufs.v)),
+                (LOGW, whole(&bufs.logw)),
+                (VECS, whole(vecs)),
+                (OUT, whole(bufs.wkv_out())),
+                (bind::RUN, whole(&bufs.run)),
+                (CHUNK_STATE, whole(&bufs.chunk_state)),
             ],
         };
         let kernel = Kernel::Wkv {
@@ -395,10 +386,10 @@ impl<'a> Builder<'a> {
         };
         let bufs = self.bufs;
         let b = vec![
-            (1, whole(&bufs.a)),
-            (2, whole(&bufs.g)),
-            (3, whole(&self.weights.vecs)),
-            (4, whole(&bufs.r)),
+            (bind::group_norm::X, whole(bufs.wkv_out())),
+            (bind::group_norm::G, whole(&bufs.g)),
+            (bind::group_norm::VECS, whole(&self.weights.vecs)),
+            (bind::group_norm::Y, whole(bufs.att_out())),
         ];
         self.dispatch(Op::GroupNorm(op), Kernel::GroupNorm, "att.group_norm", b)
             .await
@@ -411,9 +402,9 @@ impl<'a> Builder<'a> {
             layers: self.cfg.n_layer as u32 + 1,
         };
         let b = vec![
-            (1, whole(&self.bufs.x)),
-            (2, whole(&self.bufs.pooled)),
-            (7, whole(&self.bufs.run)),
+            (bind::pool::X, whole(&self.bufs.x)),
+            (bind::pool::POOLED, whole(&self.bufs.pooled)),
+            (bind::RUN, whole(&self.bufs.run)),
         ];
         self.dispatch(Op::Pool(op), Kernel::Pool, "pool", b).await?;
         self.steps.push(Step::Capture { layer });
@@ -443,10 +434,10 @@ impl<'a> Builder<'a> {
             "ln1",
         )
         .await?;
-        self.token_shift(l, false, LayerVec::MaaX, &bufs.a, "att.token_shift")
+        self.token_shift(l, false, LayerVec::MaaX, &bufs.mix, "att.token_shift")
             .await?;
         self.matmul(
-            &bufs.a,
+            &bufs.mix,
             &lw.maa_w1,
             Act::Tanh,
             Dest::Store(&bufs.lora),
@@ -466,8 +457,8 @@ impl<'a> Builder<'a> {
             (Target::G, LayerVec::MaaG, &lw.att_gate, &bufs.g, Act::Silu),
         ];
         for (target, maa, w, out, act) in projections {
-            self.ddlerp(l, target, maa).await?;
-            self.matmul(&bufs.a, w, act, Dest::Store(out), "att.rkvg (C→C)")
+            self.ddlerp(l, target, maa).await?; // x∗ → mix
+            self.matmul(&bufs.mix, w, act, Dest::Store(out), "att.rkvg (C→C)")
                 .await?;
         }
         self.time_mix_recurrence(l).await
@@ -476,9 +467,9 @@ impl<'a> Builder<'a> {
     /// Second half of the time-mix: decay, WKV, GroupNorm·gate and output projection.
     async fn time_mix_recurrence(&mut self, l: usize) -> Result<()> {
         let (bufs, lw) = (self.bufs, &self.weights.layers[l]);
-        self.ddlerp(l, Target::W, LayerVec::MaaW).await?;
+        self.ddlerp(l, Target::W, LayerVec::MaaW).await?; // x_w → mix
         self.matmul(
-            &bufs.a,
+            &bufs.mix,
             &lw.decay_w1,
             Act::Tanh,
             Dest::Store(&bufs.lora),
@@ -493,7 +484,7 @@ impl<'a> Builder<'a> {
         self.wkv(l).await?;
         self.group_norm(l).await?;
         self.matmul(
-            &bufs.r,
+            bufs.att_out(),
             &lw.att_output,
             Act::None,
             Dest::Add(&bufs.x),
@@ -513,24 +504,25 @@ impl<'a> Builder<'a> {
             "ln2",
         )
         .await?;
-        self.token_shift(l, true, LayerVec::FfnMaaK, &bufs.a, "ffn.token_shift")
+        let (x_k, x_r, gate) = (&bufs.mix, bufs.ffn_x_r(), bufs.ffn_gate());
+        self.token_shift(l, true, LayerVec::FfnMaaK, x_k, "ffn.token_shift")
             .await?;
-        self.token_shift(l, true, LayerVec::FfnMaaR, &bufs.k, "ffn.token_shift")
+        self.token_shift(l, true, LayerVec::FfnMaaR, x_r, "ffn.token_shift")
             .await?;
         self.steps.push(Step::SaveShift {
             layer: l,
             ffn: true,
         });
         self.matmul(
-            &bufs.k,
+            x_r,
             &lw.ffn_receptance,
             Act::Sigmoid,
-            Dest::Store(&bufs.v),
+            Dest::Store(gate),
             "ffn.receptance (C→C)",
         )
         .await?;
         self.matmul(
-            &bufs.a,
+            x_k,
             &lw.ffn_key,
             Act::ReluSquared,
             Dest::Store(&bufs.ffn),
@@ -541,10 +533,7 @@ impl<'a> Builder<'a> {
             &bufs.ffn,
             &lw.ffn_value,
             Act::None,
-            Dest::GatedAdd {
-                y: &bufs.x,
-                gate: &bufs.v,
-            },
+            Dest::GatedAdd { y: &bufs.x, gate },
             "ffn.value (F→C)",
         )
         .await?;

@@ -50,12 +50,17 @@ pub mod weights;
 pub use engine::{CarriedState, GpuEngine, Hidden};
 pub use profile::Profile;
 
+use crate::model::DType;
+
 /// Storage precision of the large projection matrices (the maths is always f32).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "native", derive(clap::ValueEnum))]
 pub enum Precision {
     /// f32 weights.
+    #[cfg_attr(feature = "native", value(alias = "fp32"))]
     F32,
     /// f16 weights packed two per u32 (unpacked with `unpack2x16float`; no shader-f16 needed).
+    #[cfg_attr(feature = "native", value(alias = "fp16"))]
     F16,
 }
 
@@ -68,6 +73,30 @@ impl Precision {
                 "unknown precision `{other}` (expected f32 or f16)"
             ))),
         }
+    }
+    /// `f32` or `f16` (the spelling of CLI flags, reports and the study's cache key).
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        }
+    }
+    /// The one default rule (CLI, study, bench and browser alike): weights keep the
+    /// checkpoint's precision where the device has it: f32 checkpoints stay f32 (rounding
+    /// them to f16 moved a held-out f32 checkpoint 3.3e-4 off the official numbers, against
+    /// 6.9e-7 in f32), f16 stays f16 and bf16 becomes f16 (WGSL has no bf16; f16 keeps all
+    /// of bf16's 8 mantissa bits for values inside f16's range).
+    pub fn following(dtype: DType) -> Precision {
+        match dtype {
+            DType::F32 => Precision::F32,
+            DType::F16 | DType::BF16 => Precision::F16,
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -77,14 +77,19 @@ pub struct Activations {
     pub x: GpuBuffer,
     /// LayerNorm outputs (and the gathered embedding rows before ln0).
     pub xx: GpuBuffer,
-    /// Scratch: token-shift mixes, then the WKV output.
-    pub a: GpuBuffer,
+    /// The token-shifted input of the next projection: `x_x`, then `x∗ = xx + d·(μ∗ + m∗)`
+    /// for ∗ ∈ {k, v, r, g, w} in turn; the channel-mix's `x_k`. Reused for the WKV output
+    /// ([`Self::wkv_out`]).
+    pub mix: GpuBuffer,
+    /// Receptance, key, value and SiLU gate of the time-mix, `[B·T][C]` each; `r` is reused
+    /// after the WKV ([`Self::att_out`]), `k` and `v` by the channel-mix
+    /// ([`Self::ffn_x_r`], [`Self::ffn_gate`]).
     pub r: GpuBuffer,
     pub k: GpuBuffer,
     pub v: GpuBuffer,
     pub g: GpuBuffer,
-    /// Log-decay.
-    pub w: GpuBuffer,
+    /// Log-decay `log w = −exp(·)`.
+    pub logw: GpuBuffer,
     /// LoRA hidden `[B·T][max(5R, D)]`.
     pub lora: GpuBuffer,
     /// Channel-mix hidden `[B·T][F]`.
@@ -107,7 +112,6 @@ pub struct Activations {
     /// Stand-in for unused bindings.
     pub dummy: GpuBuffer,
     pub run: GpuBuffer,
-    pub params: GpuBuffer,
     pub shift_stride: u64,
     pub state_stride: u64,
 }
@@ -122,7 +126,6 @@ impl Activations {
         ctx: &Context,
         cfg: &Config,
         cap: Capacity,
-        slots: usize,
         wkv_chunk: Option<u32>,
     ) -> Result<Activations> {
         use wgpu::BufferUsages as U;
@@ -140,12 +143,12 @@ impl Activations {
         Ok(Activations {
             x: act("x", c)?,
             xx: act("xx", c)?,
-            a: act("a", c)?,
+            mix: act("mix", c)?,
             r: act("r", c)?,
             k: act("k", c)?,
             v: act("v", c)?,
             g: act("g", c)?,
-            w: act("logw", c)?,
+            logw: act("logw", c)?,
             lora: act("lora", lora_width)?,
             ffn: act("ffn", cfg.ffn_dim as u64)?,
             pooled: ctx.buffer("pooled", pooled_bytes, storage)?,
@@ -162,14 +165,26 @@ impl Activations {
                 (RUN_HEADER + 4 * MAX_SEQUENCES) as u64,
                 U::UNIFORM | U::COPY_DST,
             )?,
-            params: ctx.buffer(
-                "params",
-                slots.max(1) as u64 * SLOT,
-                U::UNIFORM | U::COPY_DST,
-            )?,
             shift_stride,
             state_stride,
         })
+    }
+
+    /// The WKV output `o` (`mix` is free once the projections have read it).
+    pub fn wkv_out(&self) -> &GpuBuffer {
+        &self.mix
+    }
+    /// `GroupNorm_H(o) · g`, the input of the output projection (`r` is free after the WKV).
+    pub fn att_out(&self) -> &GpuBuffer {
+        &self.r
+    }
+    /// The channel-mix's `x_r = xx + d·μr` (`k` is free after the time-mix).
+    pub fn ffn_x_r(&self) -> &GpuBuffer {
+        &self.k
+    }
+    /// The channel-mix's gate `σ(x_r Wrᵀ)` (`v` is free after the time-mix).
+    pub fn ffn_gate(&self) -> &GpuBuffer {
+        &self.v
     }
 
     /// The whole buffer as a binding.
@@ -269,6 +284,8 @@ pub struct ChunkInfo {
 pub struct Plan {
     pub cap: Capacity,
     pub bufs: Activations,
+    /// One [`SLOT`] of parameters per dispatch, sized from the recorded steps.
+    pub params: GpuBuffer,
     pub steps: Vec<Step>,
     pub dim: usize,
 }
@@ -290,7 +307,7 @@ impl Plan {
             let at = d.slot as usize * SLOT as usize;
             bytes[at..at + 4 * words.len()].copy_from_slice(bytemuck::cast_slice(&words));
         }
-        ctx.queue.write_buffer(&self.bufs.params.buffer, 0, &bytes);
+        ctx.queue.write_buffer(&self.params.buffer, 0, &bytes);
     }
 
     /// Uploads the chunk's run information and the sequences' lengths.

@@ -12,6 +12,7 @@
 //! so every sequence's hidden states and final state are exactly those of a run alone.
 
 pub mod channel_mix;
+pub mod chunk_scan;
 pub mod chunked;
 mod engine;
 pub mod ops;

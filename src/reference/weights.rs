@@ -61,7 +61,8 @@ pub struct Block {
     pub ffn: ChannelMix,
 }
 
-/// A whole model. The embedding stays in the checkpoint's dtype until rows are gathered.
+/// A whole model, every tensor converted to f32 on load (the embedding too: `V·C·4` bytes,
+/// whatever the checkpoint's dtype).
 #[derive(Debug, Clone)]
 pub struct Weights {
     pub config: Config,

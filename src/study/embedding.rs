@@ -283,7 +283,7 @@ impl Forward<'_> {
             model_xxh64: file.xxh64.clone(),
             model_bytes: file.bytes,
             engine: model.engine.name(),
-            precision: model.engine.precision(),
+            precision: model.engine.precision().name().to_string(),
             layers: layers.to_vec(),
             poolings: opt.poolings.to_vec(),
             batch_size: opt.batch_size,
@@ -318,11 +318,12 @@ fn forward_all(
                     model, batch, tokens, texts, layers, opt, why,
                 ))
             }
-            Err(Error::Gpu(why)) => {
+            Err(e @ (Error::Gpu(_) | Error::OutOfMemory(_))) => {
+                let why = e.gpu_detail().unwrap_or_default();
                 return Err(Error::gpu(format!(
                     "{} on task {}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
                     model.label, opt.task, k + 1
-                )))
+                )));
             }
             other => other?,
         };
@@ -378,9 +379,8 @@ fn embed_halving(
             let b = embed_halving(model, b, tokens, texts, layers, opt)?;
             Embeddings::concat(&[a, b])
         }
-        Err(e) if e.is_out_of_memory() => Err(Error::gpu(format!(
-            "{}: even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
-            crate::error::OUT_OF_MEMORY,
+        Err(e) if e.is_out_of_memory() => Err(Error::out_of_memory(format!(
+            "even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
             shown(&texts[batch[0]])
         ))),
         other => other,

@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::dom::{await_js, get, window};
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
-use rwkv_lens::model::{Checkpoint, DType};
+use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::Result;
 
@@ -91,11 +91,8 @@ impl Backend {
         note: &mut Option<String>,
     ) -> Result<Backend> {
         if webgpu.is_ok() {
-            // f16 storage halves device memory; f32 checkpoints keep f32.
-            let precision = match ck.dominant_dtype() {
-                DType::F32 => Precision::F32,
-                DType::F16 | DType::BF16 => Precision::F16,
-            };
+            // the one rule: f32 checkpoints keep f32, f16 and bf16 become f16
+            let precision = Precision::following(ck.dominant_dtype());
             let opts = GpuOptions {
                 backend: Some("webgpu".into()),
                 precision,

@@ -1,6 +1,7 @@
 //! The kernels: WGSL sources assembled from `shaders/`, a pipeline cache, and one `Op`
 //! per dispatch that turns a batch shape into the kernel's parameters and grid size.
 
+pub mod bindings;
 pub mod matmul;
 pub mod mix;
 pub mod norm;
@@ -13,8 +14,10 @@ use super::context::{one_line, Context};
 use crate::{Error, Result};
 
 const RUN: &str = include_str!("../../../shaders/run.wgsl");
+const NORM_COMMON: &str = include_str!("../../../shaders/norm_common.wgsl");
 const LAYER_NORM: &str = include_str!("../../../shaders/layer_norm.wgsl");
 const GROUP_NORM: &str = include_str!("../../../shaders/group_norm.wgsl");
+const SHIFT_COMMON: &str = include_str!("../../../shaders/shift_common.wgsl");
 const TOKEN_SHIFT: &str = include_str!("../../../shaders/token_shift.wgsl");
 const DDLERP: &str = include_str!("../../../shaders/ddlerp.wgsl");
 const DECAY: &str = include_str!("../../../shaders/decay.wgsl");
@@ -23,6 +26,7 @@ const WEIGHTS_F16: &str = include_str!("../../../shaders/weights_f16.wgsl");
 const MATMUL_COMMON: &str = include_str!("../../../shaders/matmul_common.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
+const WKV_STEP: &str = include_str!("../../../shaders/wkv_step.wgsl");
 const WKV: &str = include_str!("../../../shaders/wkv.wgsl");
 const WKV_CHUNKED: &str = include_str!("../../../shaders/wkv_chunked.wgsl");
 const POOL: &str = include_str!("../../../shaders/pool.wgsl");
@@ -85,13 +89,14 @@ impl Kernel {
         }
     }
 
-    /// The complete WGSL source: preludes (weight format, run info, constants) + kernel file.
+    /// The complete WGSL source: preludes (constants, run info, the shared reduction,
+    /// previous-token and WKV-step pieces, the weight format) + the kernel file.
     pub fn source(self) -> String {
         match self {
-            Kernel::LayerNorm => LAYER_NORM.to_string(),
-            Kernel::GroupNorm => GROUP_NORM.to_string(),
-            Kernel::TokenShift => format!("{RUN}\n{TOKEN_SHIFT}"),
-            Kernel::Ddlerp => format!("{RUN}\n{DDLERP}"),
+            Kernel::LayerNorm => format!("{NORM_COMMON}\n{LAYER_NORM}"),
+            Kernel::GroupNorm => format!("{NORM_COMMON}\n{GROUP_NORM}"),
+            Kernel::TokenShift => format!("{RUN}\n{SHIFT_COMMON}\n{TOKEN_SHIFT}"),
+            Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{DDLERP}"),
             Kernel::Decay => DECAY.to_string(),
             Kernel::Matmul { f16, tiled } => {
                 let weights = if f16 { WEIGHTS_F16 } else { WEIGHTS_F32 };
@@ -105,7 +110,7 @@ impl Kernel {
                     WKV_CHUNKED
                 };
                 let block = wkv::token_block(head_size);
-                format!("const HEAD_SIZE: u32 = {head_size}u;\nconst TOKEN_BLOCK: u32 = {block}u;\n{RUN}\n{body}")
+                format!("const HEAD_SIZE: u32 = {head_size}u;\nconst TOKEN_BLOCK: u32 = {block}u;\n{RUN}\n{WKV_STEP}\n{body}")
             }
             Kernel::Pool => format!("{RUN}\n{POOL}"),
         }

@@ -1,0 +1,136 @@
+//! The WKV in the form of the GPU's chunked kernel (`shaders/wkv_chunked.wgsl`), its
+//! oracle. Over one chunk c of L tokens the recurrence of wkv.rs is affine in the state the
+//! chunk starts from, `S_end = diag(D_c) S_start + ΔS_c`, per (sequence, head):
+//!
+//! ```text
+//! 1. chunk states   ΔS_c = the recurrence run from S = 0 over chunk c     [N][N]
+//!                   D_c  = exp(Σ_{t∈c} log w_t)                            [N]
+//! 2. scan           S_start(0) = the carried state
+//!                   S_start(c+1) = diag(D_c) S_start(c) + ΔS_c            (serial over T/L chunks)
+//! 3. chunk outputs  o_t = the recurrence again from S_start(c), for t ∈ c
+//! ```
+//! Phases 1 and 3 are independent across chunks (the GPU runs them side by side). Every
+//! step multiplies by decays ≤ 1 and adds, exactly as the recurrence does, so no
+//! `exp(−Σ log w)` can overflow. (chunked.rs is the other parallel form: the
+//! attention-like matrix inside a chunk.)
+
+use std::ops::Range;
+
+use super::time_mix::Projections;
+use super::wkv::Step;
+use super::Packing;
+use crate::{Error, Result};
+
+/// Runs the three phases over every sequence and head, `chunk_len` tokens per chunk (the
+/// last chunk of a sequence may be shorter). Same contract as [`super::wkv::recurrent`]:
+/// `state` holds one `[H][N][N]` ([key][value]) per sequence, updated in place; returns
+/// `o`, `[n][C]`.
+pub fn chunk_scan(
+    p: &Projections,
+    packing: &Packing,
+    heads: usize,
+    u: &[f32],
+    state: &mut [Vec<f32>],
+    chunk_len: usize,
+) -> Result<Vec<f32>> {
+    if chunk_len == 0 {
+        return Err(Error::input("chunk length must be at least 1 token"));
+    }
+    let c = u.len();
+    let n = c / heads;
+    let mut out = vec![0.0; p.r.len()];
+    for (b, (start, len)) in packing.spans().enumerate() {
+        let end = start + len;
+        let chunks: Vec<Range<usize>> = (start..end)
+            .step_by(chunk_len)
+            .map(|t0| t0..(t0 + chunk_len).min(end))
+            .collect();
+        for h in 0..heads {
+            let head = Head {
+                p,
+                c,
+                h,
+                n,
+                u: &u[h * n..(h + 1) * n],
+            };
+            let (mut starts, decays): (Vec<_>, Vec<_>) =
+                chunks.iter().map(|ch| head.chunk_state(ch.clone())).unzip();
+            scan(
+                &mut state[b][h * n * n..(h + 1) * n * n],
+                &mut starts,
+                &decays,
+            );
+            for (ch, s_start) in chunks.iter().zip(starts) {
+                head.chunk_outputs(ch.clone(), s_start, &mut out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One head's slice of the projections.
+struct Head<'a> {
+    p: &'a Projections,
+    /// C, the row stride.
+    c: usize,
+    h: usize,
+    /// N, the head size.
+    n: usize,
+    /// This head's bonus `[N]`.
+    u: &'a [f32],
+}
+
+impl Head<'_> {
+    /// The channels of this head in row `t`.
+    fn channels(&self, t: usize) -> Range<usize> {
+        t * self.c + self.h * self.n..t * self.c + (self.h + 1) * self.n
+    }
+    fn step(&self, t: usize) -> Step<'_> {
+        let ch = self.channels(t);
+        Step {
+            r: &self.p.r[ch.clone()],
+            k: &self.p.k[ch.clone()],
+            v: &self.p.v[ch.clone()],
+            log_w: &self.p.log_w[ch],
+        }
+    }
+
+    /// Phase 1: `(ΔS_c [N][N], D_c [N])` of the chunk `tokens` (its outputs are dropped).
+    fn chunk_state(&self, tokens: Range<usize>) -> (Vec<f32>, Vec<f32>) {
+        let mut s = vec![0.0; self.n * self.n];
+        let mut log_decay = vec![0.0f32; self.n];
+        let mut unused = vec![0.0; self.n];
+        for t in tokens {
+            let step = self.step(t);
+            step.apply(self.u, &mut s, &mut unused);
+            for (d, lw) in log_decay.iter_mut().zip(step.log_w) {
+                *d += lw;
+            }
+        }
+        (s, log_decay.iter().map(|d| d.exp()).collect())
+    }
+
+    /// Phase 3: the outputs of the chunk `tokens`, from its start state.
+    fn chunk_outputs(&self, tokens: Range<usize>, mut s: Vec<f32>, out: &mut [f32]) {
+        for t in tokens {
+            self.step(t)
+                .apply(self.u, &mut s, &mut out[self.channels(t)]);
+        }
+    }
+}
+
+/// Phase 2: replaces every `ΔS_c` by `S_start(c)`; `s` ([N][N]) goes from the carried
+/// state to the state after the last chunk.
+fn scan(s: &mut [f32], chunk_states: &mut [Vec<f32>], decays: &[Vec<f32>]) {
+    for (delta, d) in chunk_states.iter_mut().zip(decays) {
+        let n = d.len();
+        for (i, di) in d.iter().enumerate() {
+            for j in 0..n {
+                let x = i * n + j;
+                let start = s[x];
+                s[x] = di * start + delta[x];
+                delta[x] = start;
+            }
+        }
+    }
+}
