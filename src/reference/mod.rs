@@ -14,6 +14,7 @@
 pub mod channel_mix;
 pub mod chunked;
 mod engine;
+mod gemm;
 pub mod ops;
 pub mod time_mix;
 pub mod weights;
