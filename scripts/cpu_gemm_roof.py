@@ -98,7 +98,8 @@ def main():
     geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
     print(f"\ngeometric mean ours ÷ numpy: {geo:.2f} (min {min(ratios):.2f})")
     if not args.no_demo:
-        print("\n" + rust("demo_model_tokens_per_s").strip())
+        demo = rust("demo_model_tokens_per_s").splitlines()
+        print("\n" + "\n".join(line for line in demo if line.startswith("demo ")))
 
 
 if __name__ == "__main__":
