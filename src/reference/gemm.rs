@@ -51,7 +51,7 @@ impl<'a> Rhs<'a> {
 pub fn product(x: &[f32], n: usize, b: &Rhs) -> Vec<f32> {
     assert_eq!(x.len(), n * b.k, "x must be [{n}][{}]", b.k);
     let width = block_width(n, b.k, b.m);
-    if width >= b.m {
+    if width >= b.m || n == 0 {
         return block(x, n, b, 0, b.m);
     }
     let blocks = map_blocks(b.m.div_ceil(width), |i| {
