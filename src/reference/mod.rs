@@ -15,6 +15,7 @@ pub mod channel_mix;
 pub mod chunk_scan;
 pub mod chunked;
 mod engine;
+mod gemm;
 pub mod ops;
 pub mod time_mix;
 pub mod weights;

@@ -1,6 +1,8 @@
 //! The small numeric building blocks of the reference: matrix products, norms and
 //! activations on row-major `f32` slices. Plain loops, f32 maths, f64 accumulators only
-//! where a norm sums many terms.
+//! where a norm sums many terms; the matrix products go through one GEMM (gemm.rs).
+
+use super::gemm::{product, Rhs};
 
 /// Row-major matrix `[rows][cols]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,71 +28,16 @@ impl Matrix {
 }
 
 /// `y[n][o] = Σ_i x[n][i] · W[o][i]` — a `nn.Linear` without bias: `x @ Wᵀ`.
-/// `x`: `[n][in]`, `w`: `[out][in]` → `[n][out]`. Each output is one fixed sum, so the
-/// result does not depend on the thread count.
+/// `x`: `[n][in]`, `w`: `[out][in]` → `[n][out]`. Each output is one fixed sum (see
+/// gemm.rs), so the result depends neither on the thread count nor on the other rows.
 pub fn linear(x: &[f32], n: usize, w: &Matrix) -> Vec<f32> {
-    let (din, dout) = (w.cols, w.rows);
-    debug_assert_eq!(x.len(), n * din);
-    let mut y = vec![0.0f32; n * dout];
-    const ROWS: usize = 8; // x rows sharing one pass over each weight row
-    for_each_chunk(&mut y, ROWS * dout, |chunk_index, y_chunk| {
-        let r0 = chunk_index * ROWS;
-        let nr = y_chunk.len() / dout;
-        for o in 0..dout {
-            let wr = w.row(o);
-            for r in 0..nr {
-                y_chunk[r * dout + o] = dot(&x[(r0 + r) * din..(r0 + r + 1) * din], wr);
-            }
-        }
-    });
-    y
+    product(x, n, &Rhs::transposed(w))
 }
 
 /// `y = x @ M` for a matrix stored `[in][out]` (the LoRA matrices `time_maa_w1`,
 /// `time_decay_w1/w2` are stored this way, not transposed).
 pub fn matmul(x: &[f32], n: usize, m: &Matrix) -> Vec<f32> {
-    let (din, dout) = (m.rows, m.cols);
-    debug_assert_eq!(x.len(), n * din);
-    let mut y = vec![0.0f32; n * dout];
-    for_each_chunk(&mut y, dout, |r, yr| {
-        for (i, &xi) in x[r * din..(r + 1) * din].iter().enumerate() {
-            for (acc, &mij) in yr.iter_mut().zip(m.row(i)) {
-                *acc += xi * mij;
-            }
-        }
-    });
-    y
-}
-
-/// Dot product with 8 independent partial sums (vectorises, fixed order).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
-        for l in 0..8 {
-            acc[l] += a[c * 8 + l] * b[c * 8 + l];
-        }
-    }
-    let mut tail = 0.0;
-    for i in chunks * 8..a.len() {
-        tail += a[i] * b[i];
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Runs `f(chunk_index, chunk)` over `chunk_len`-sized pieces of `y`, in parallel natively.
-fn for_each_chunk(y: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    #[cfg(feature = "native")]
-    {
-        use rayon::prelude::*;
-        y.par_chunks_mut(chunk_len)
-            .enumerate()
-            .for_each(|(i, c)| f(i, c));
-    }
-    #[cfg(not(feature = "native"))]
-    y.chunks_mut(chunk_len)
-        .enumerate()
-        .for_each(|(i, c)| f(i, c));
+    product(x, n, &Rhs::plain(m))
 }
 
 /// LayerNorm of one vector: `(x − mean) / sqrt(var + eps) · weight + bias` (biased var).

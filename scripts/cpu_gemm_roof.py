@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The CPU reference's `linear` (`x @ Wᵀ`, f32) against numpy's fp32 GEMM on the RWKV-6 1.6B
+shapes (C=2048, F=7168; M = 16, 64, 128 rows), in one run on one machine.
+
+    python3 scripts/cpu_gemm_roof.py [--rounds 3] [--no-demo]
+
+Builds `tests/cpu_speed.rs` in release, then alternates `rounds` times between numpy and the
+Rust `linear_gflops` measurement (so both see the same background load) and keeps each
+point's best. Prints a markdown table (GFLOP/s, ours ÷ numpy per point, geometric mean) and,
+unless --no-demo, the reference's tokens/s on the bundled demo model.
+
+numpy runs with the machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed in this process
+only (they pin an old kernel that slows a current OpenBLAS; see the environment notes); the
+BLAS that numpy then uses is printed when `threadpoolctl` is installed.
+"""
+import argparse
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(var, None)  # before numpy loads OpenBLAS
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+C, F = 2048, 7168
+SHAPES = [(C, C), (F, C), (C, F)]  # (N = out, K = in) of x[M][K] @ W[N][K]ᵀ
+ROWS = [16, 64, 128]
+TEST = ["cargo", "test", "--release", "--test", "cpu_speed", "--"]
+
+
+def numpy_gflops():
+    rng = np.random.default_rng(0)
+    out = {}
+    for n, k in SHAPES:
+        w = rng.standard_normal((n, k), dtype=np.float32)
+        for m in ROWS:
+            x = rng.standard_normal((m, k), dtype=np.float32)
+            x @ w.T  # warm-up
+            reps = max(1, int(0.2 / max(1e-6, timed(lambda: x @ w.T, 1))))
+            best = min(timed(lambda: x @ w.T, reps) for _ in range(5))
+            out[(m, n, k)] = 2 * m * n * k / best / 1e9
+    return out
+
+
+def timed(f, reps):
+    t = time.perf_counter()
+    for _ in range(reps):
+        f()
+    return (time.perf_counter() - t) / reps
+
+
+def rust(test):
+    cmd = TEST + ["--ignored", "--nocapture", "--exact", test]
+    return subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def rust_gflops():
+    pat = re.compile(r"^linear M=(\d+) N=(\d+) K=(\d+) gflops=([\d.]+)$", re.M)
+    return {tuple(map(int, g[:3])): float(g[3]) for g in pat.findall(rust("linear_gflops"))}
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "numpy BLAS: (pip install threadpoolctl to show it)"
+    return "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} x{i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-demo", action="store_true")
+    args = ap.parse_args()
+    subprocess.run(TEST[:5] + ["--no-run"], cwd=ROOT, check=True)
+    ours, roof = {}, {}
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
+        for best, got in ((roof, numpy_gflops()), (ours, rust_gflops())):
+            for key, v in got.items():
+                best[key] = max(best.get(key, 0.0), v)
+    print(f"{blas_info()}; rwkv-lens: reference::ops::linear; {os.cpu_count()} CPUs\n")
+    print("| M | N | K | numpy GFLOP/s | rwkv-lens GFLOP/s | ours ÷ numpy |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    ratios = []
+    for key in sorted(roof, key=lambda k: (k[1], k[2], k[0])):
+        ratios.append(ours[key] / roof[key])
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {roof[key]:.1f} | {ours[key]:.1f} | {ratios[-1]:.2f} |")
+    geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
+    print(f"\ngeometric mean ours ÷ numpy: {geo:.2f} (min {min(ratios):.2f})")
+    if not args.no_demo:
+        demo = rust("demo_model_tokens_per_s").splitlines()
+        print("\n" + "\n".join(line for line in demo if line.startswith("demo ")))
+
+
+if __name__ == "__main__":
+    main()
