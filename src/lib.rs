@@ -9,6 +9,7 @@
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.
 //! - [`study`], [`trace`]: the experiment and the teaching traces.
 //! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
+//! - [`kit`]: small tools the rooms share (Markdown tables, SVG palette, memory, progress).
 
 #[cfg(feature = "native")]
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod gpu;
 #[cfg(feature = "native")]
 pub mod io;
+pub mod kit;
 pub mod model;
 pub mod reference;
 pub mod study;
