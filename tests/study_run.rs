@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{fake_model, Calls, Fault};
 use rwkv_lens::embed::Pooling;

@@ -12,6 +12,15 @@ impl Glove {
         rwkv_lens::study::glove::Glove::from_bytes(source, bytes).map(Glove)
     }
 
+    /// Words in the table.
+    pub fn len(&self) -> usize {
+        self.0.loaded_words()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Cosine of the two sentences' mean vectors (`None` if either has no known word),
     /// exactly the study's baseline score.
     pub fn similarity(&self, a: &str, b: &str) -> Option<f32> {
