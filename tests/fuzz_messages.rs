@@ -9,9 +9,8 @@ mod common;
 use common::fuzz::{config, mutate, mutation, tiny_checkpoint};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rwkv_lens::model::checkpoint::write_safetensors;
 use rwkv_lens::model::pth::checkpoint_from_pth;
-use rwkv_lens::model::{Checkpoint, Config, Tensor, Version};
+use rwkv_lens::model::Checkpoint;
 use rwkv_lens::tokenizer::Tokenizer;
 
 fn fixture(rel: &str) -> Vec<u8> {
