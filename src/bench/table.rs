@@ -56,17 +56,9 @@ fn header(r: &Report, out: &mut String) {
 
 fn prefill(r: &Report, out: &mut String) {
     out.push_str("## Prefill\n\n");
-    let cols = [
-        "engine",
-        "shape",
-        "vocab",
-        "weights",
-        "B×T",
-        "tokens/s",
-        "seconds (timed passes)",
-        "status",
-    ];
-    md::header(out, &cols, "llrlrrll");
+    let cols =
+        "engine | shape | vocab | weights | B×T | tokens/s | seconds (timed passes) | status";
+    md::header(out, cols, "llrlrrll");
     for p in &r.prefill {
         let bt = format!("{}×{}", p.batch, p.length);
         let tps = format!("{:.2}", p.tokens_per_s);
@@ -90,16 +82,8 @@ fn ratios(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("## Ratios (ours ÷ peer, same point)\n\n");
-    let cols = [
-        "shape",
-        "weights",
-        "B×T",
-        "peer",
-        "ours tokens/s",
-        "peer tokens/s",
-        "ratio",
-    ];
-    md::header(out, &cols, "llrlrrr");
+    let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
+    md::header(out, cols, "llrlrrr");
     for x in &r.ratios {
         let bt = format!("{}×{}", x.batch, x.length);
         let (ours, peer) = (
@@ -118,16 +102,8 @@ fn agreement(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("## Agreement (same tokens, same weights)\n\n");
-    let cols = [
-        "shape",
-        "pair",
-        "quantity",
-        "max abs diff",
-        "max abs ref",
-        "tolerance",
-        "pass",
-    ];
-    md::header(out, &cols, "lllrrrl");
+    let cols = "shape | pair | quantity | max abs diff | max abs ref | tolerance | pass";
+    md::header(out, cols, "lllrrrl");
     for a in &r.agreement {
         let diff = format!("{:.3e}", a.max_abs_diff);
         let (reference, tol) = (
@@ -154,17 +130,8 @@ fn memory(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("## Device memory (target: peak ≤ 1.15 × weights + activations)\n\n");
-    let cols = [
-        "shape",
-        "weights",
-        "sized for B×T",
-        "weight MiB",
-        "activation MiB",
-        "peak MiB",
-        "peak ÷ budget",
-        "host peak RSS MiB",
-    ];
-    md::header(out, &cols, "llrrrrrr");
+    let cols = "shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB";
+    md::header(out, cols, "llrrrrrr");
     for m in &r.memory {
         let bt = format!("{}×{}", m.batch, m.length);
         let fraction = format!("{:.3}", m.budget_fraction);
@@ -198,7 +165,7 @@ fn kernels(r: &Report, out: &mut String) {
         "## Kernel time shares ({}, {:.1} ms GPU time)\n",
         k.point, k.total_ms
     );
-    md::header(out, &["family", "ms", "share", "GFLOP/s"], "lrrr");
+    md::header(out, "family | ms | share | GFLOP/s", "lrrr");
     for f in &k.families {
         let g = if f.gflops > 0.0 {
             format!("{:.2}", f.gflops)
@@ -216,19 +183,8 @@ fn embedding(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n");
-    let cols = [
-        "engine",
-        "shape",
-        "pairs",
-        "tokens",
-        "layers",
-        "seconds",
-        "ms/pair",
-        "pairs/s",
-        "peak GPU MiB",
-        "host RSS MiB",
-    ];
-    md::header(out, &cols, "llrrrrrrrr");
+    let cols = "engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB";
+    md::header(out, cols, "llrrrrrrrr");
     for e in &r.embedding {
         let shape = format!("{} {}", e.shape, e.precision);
         let f2 = |x: f64| format!("{x:.2}");

@@ -60,7 +60,7 @@ fn summary_tables(r: &StudyReport, timing: bool) -> String {
     }
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
-        md::header(&mut out, &cols, "");
+        md::header(&mut out, &cols.join(" | "), "");
         for row in r.rows_for(&t.name, "all") {
             let _ = write!(
                 out,
@@ -132,11 +132,8 @@ fn protocol(out: &mut String, r: &StudyReport) {
 fn inputs(out: &mut String, r: &StudyReport) {
     if !r.models.is_empty() {
         out.push_str("## Models\n\n");
-        md::header(
-            out,
-            &["model", "engine", "layers × width", "file xxh64", "bytes"],
-            "",
-        );
+        let cols = "model | engine | layers × width | file xxh64 | bytes";
+        md::header(out, cols, "");
         for m in &r.models {
             let (hash, bytes) = m.file.as_ref().map_or(("—".into(), "—".into()), |f| {
                 (f.xxh64.clone(), f.bytes.to_string())
@@ -160,19 +157,8 @@ fn inputs(out: &mut String, r: &StudyReport) {
 
 fn tasks_table(out: &mut String, r: &StudyReport) {
     out.push_str("## Tasks\n\n");
-    md::header(
-        out,
-        &[
-            "task",
-            "pairs",
-            "unique sentences",
-            "domains",
-            "files (xxh64)",
-            "GloVe tokens known",
-            "sentences without GloVe vector",
-        ],
-        "",
-    );
+    let cols = "task | pairs | unique sentences | domains | files (xxh64) | GloVe tokens known | sentences without GloVe vector";
+    md::header(out, cols, "");
     for t in &r.tasks {
         let domains: Vec<String> = t.domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
         let files: Vec<String> = t
@@ -208,7 +194,7 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
         cols.extend(["ROC-AUC", "best acc", "best F1"]);
     }
     cols.extend(["anisotropy", "undefined pairs"]);
-    md::header(out, &cols, "");
+    md::header(out, &cols.join(" | "), "");
     for row in r.rows_for(task, "all") {
         let mut cells = vec![
             row.model.clone(),
@@ -255,11 +241,7 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
             let mut cols = vec![kind.to_string(), "n".into()];
             cols.extend(layers.iter().map(|l| format!("L{l}")));
             cols.extend(baseline.first().map(|b| b.model.clone()));
-            md::header(
-                out,
-                &cols.iter().map(String::as_str).collect::<Vec<_>>(),
-                "",
-            );
+            md::header(out, &cols.join(" | "), "");
             for name in &names {
                 let of = |x: &&&Row| group_name(x) == name.as_str();
                 let n = mine.iter().find(of).map_or(0, |x| x.n);
@@ -306,11 +288,8 @@ fn ood_tables(out: &mut String, ood: &OodReport) {
         ood_series_table(out, ood, &model, pooling);
     }
     out.push_str("\nBest layer per domain:\n\n");
-    md::header(
-        out,
-        &["model", "pooling", "domain", "best layer", "Spearman ×100"],
-        "",
-    );
+    let cols = "model | pooling | domain | best layer | Spearman ×100";
+    md::header(out, cols, "");
     for b in &ood.best_layers {
         let pool = pooling_name(b.pooling);
         let (m, d, l, v) = (&b.model, &b.domain, b.layer, b.spearman);
@@ -347,11 +326,7 @@ fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Opt
     let mut cols = vec!["domain".to_string(), "n".into()];
     cols.extend(layers.iter().map(|l| format!("L{l}")));
     cols.extend(baseline.first().map(|b| b.model.clone()));
-    md::header(
-        out,
-        &cols.iter().map(String::as_str).collect::<Vec<_>>(),
-        "",
-    );
+    md::header(out, &cols.join(" | "), "");
     for d in &ood.domains {
         let n = cells.iter().find(|c| &c.domain == d).map_or(0, |c| c.n);
         let mut row = vec![d.clone(), n.to_string()];
@@ -397,26 +372,8 @@ pub fn profile_page(r: &StudyReport) -> String {
 
 fn profile(out: &mut String, r: &StudyReport) {
     out.push_str("\n## Profile\n\n");
-    md::header(
-        out,
-        &[
-            "model",
-            "task",
-            "engine",
-            "pairs",
-            "sentences",
-            "tokens",
-            "passes",
-            "cached",
-            "seconds",
-            "pairs/s",
-            "tokens/s",
-            "ms/pair",
-            "peak GPU MiB",
-            "peak RSS MiB",
-        ],
-        "",
-    );
+    let cols = "model | task | engine | pairs | sentences | tokens | passes | cached | seconds | pairs/s | tokens/s | ms/pair | peak GPU MiB | peak RSS MiB";
+    md::header(out, cols, "");
     for p in &r.profile {
         let _ = writeln!(
             out,
