@@ -204,6 +204,34 @@ impl Glove {
             self.embed(b).vector.as_deref()?,
         )
     }
+
+    /// Vector of a word, if loaded.
+    pub fn get(&self, word: &str) -> Option<&[f32]> {
+        let i = *self.index.get(word)?;
+        Some(&self.vectors[i * self.dim..(i + 1) * self.dim])
+    }
+
+    /// Words loaded (those of the study's sentences found in the file).
+    pub fn loaded_words(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Mean of the known tokens' vectors.
+    pub fn embed(&self, sentence: &str) -> SentenceVector {
+        let tokens = tokenize(sentence, &mut |w| self.index.contains_key(w));
+        let mut sum = vec![0.0f64; self.dim];
+        let mut known = 0;
+        for v in tokens.iter().filter_map(|t| self.get(t)) {
+            sum.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
+            known += 1;
+        }
+        let vector = (known > 0).then(|| sum.iter().map(|s| (s / known as f64) as f32).collect());
+        SentenceVector {
+            vector,
+            tokens: tokens.len(),
+            known,
+        }
+    }
 }
 
 #[cfg(feature = "native")]
@@ -301,34 +329,6 @@ impl Glove {
             self.vectors.extend_from_slice(&values);
         }
         Ok(())
-    }
-
-    /// Vector of a word, if loaded.
-    pub fn get(&self, word: &str) -> Option<&[f32]> {
-        let i = *self.index.get(word)?;
-        Some(&self.vectors[i * self.dim..(i + 1) * self.dim])
-    }
-
-    /// Words loaded (those of the study's sentences found in the file).
-    pub fn loaded_words(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Mean of the known tokens' vectors.
-    pub fn embed(&self, sentence: &str) -> SentenceVector {
-        let tokens = tokenize(sentence, &mut |w| self.index.contains_key(w));
-        let mut sum = vec![0.0f64; self.dim];
-        let mut known = 0;
-        for v in tokens.iter().filter_map(|t| self.get(t)) {
-            sum.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
-            known += 1;
-        }
-        let vector = (known > 0).then(|| sum.iter().map(|s| (s / known as f64) as f32).collect());
-        SentenceVector {
-            vector,
-            tokens: tokens.len(),
-            known,
-        }
     }
 }
 
