@@ -10,6 +10,7 @@
 //! - [`study`], [`trace`]: the experiment and the teaching traces.
 //! - [`hub`]: models and evaluation data by name from the Hugging Face Hub (native).
 //! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
+//! - [`kit`]: small tools the rooms share (Markdown tables, SVG palette, memory, progress).
 
 #[cfg(feature = "native")]
 pub mod bench;
@@ -20,6 +21,7 @@ pub mod gpu;
 pub mod hub;
 #[cfg(feature = "native")]
 pub mod io;
+pub mod kit;
 pub mod model;
 pub mod reference;
 pub mod study;

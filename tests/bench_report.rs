@@ -3,20 +3,23 @@
 //! measured rows, our GPU agrees with the CPU reference, and the copy kernel copies.
 //! Never asserts wall-clock speed.
 
+mod common;
+
 use rwkv_lens::bench::report::{Report, OURS, SCHEMA};
 use rwkv_lens::bench::roofline::{copy_dispatch, open};
-use rwkv_lens::bench::{run, table, BenchOptions, PeerChoice};
+use rwkv_lens::bench::spec::Shape;
+use rwkv_lens::bench::{run, table, BenchOptions};
 use rwkv_lens::gpu::GpuOptions;
+use rwkv_lens::model::random::random_checkpoint;
 
 fn quick_report() -> Option<Report> {
-    if open(&GpuOptions::default()).is_err() {
-        eprintln!("bench_report: no wgpu adapter; skipped");
+    if !common::adapter() {
         return None;
     }
     let data = std::env::var_os("RWKV_LENS_DATA").map(Into::into);
     let opts = BenchOptions {
         quick: true,
-        peer: PeerChoice::Off,
+        no_peer: true,
         data,
         repeat: 2,
         ..BenchOptions::default()
@@ -51,7 +54,10 @@ fn quick_bench_report_is_complete_and_consistent() {
     assert_eq!(ours.len(), 8, "{:?}", r.prefill);
     for p in &ours {
         assert_eq!(p.seconds.len(), 2);
-        let want = (p.batch * p.length) as f64 / rwkv_lens::bench::report::median(&p.seconds);
+        let mut sorted = p.seconds.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = (sorted[0] + sorted[1]) / 2.0; // two timed passes
+        let want = (p.batch * p.length) as f64 / median;
         assert!(
             (p.tokens_per_s - want).abs() <= 1e-9 * want,
             "tokens/s is B·T / median seconds"
@@ -80,8 +86,26 @@ fn quick_bench_report_is_complete_and_consistent() {
     // GPU vs reference on the same random weights and tokens
     assert_eq!(r.agreement.len(), 4);
     assert!(r.agreement.iter().all(|a| a.pass), "{:?}", r.agreement);
-    // memory rows: the budget fraction is the quotient of the reported bytes
+    // memory rows: the weights are every tensor the engine uploads (all but the
+    // embedding, ln_out and head; projections at the row's precision, the rest f32),
+    // counted here from the tiny shape's tensors; the budget fraction is a quotient
+    let tiny = Shape::preset("tiny", None, 1).unwrap();
+    let ck = random_checkpoint(&tiny.spec).unwrap();
     for m in &r.memory {
+        let projection_bytes = if m.precision == "f16" { 2 } else { 4 };
+        let mut want = 0;
+        for (name, t) in ck.tensors() {
+            if ["emb.", "ln_out.", "head."]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
+                continue;
+            }
+            let projection =
+                name.ends_with(".weight") && t.shape.len() == 2 && !name.contains(".ln");
+            want += t.numel() as u64 * if projection { projection_bytes } else { 4 };
+        }
+        assert_eq!(m.weight_bytes, want, "{} {}", m.shape, m.precision);
         let budget = 1.15 * m.weight_bytes as f64 + m.activation_bytes as f64;
         assert!((m.budget_fraction - m.peak_gpu_bytes as f64 / budget).abs() < 1e-12);
         assert!(
@@ -114,9 +138,10 @@ fn quick_bench_report_is_complete_and_consistent() {
 
 #[test]
 fn copy_kernel_copies_every_byte() {
-    let Ok(ctx) = open(&GpuOptions::default()) else {
+    if !common::adapter() {
         return;
-    };
+    }
+    let ctx = open(&GpuOptions::default()).unwrap();
     let bytes = 3 * 65536 * 16 + 40; // 769 workgroups, the last one partly idle; 8 bytes dropped
     let (d, src, dst) = copy_dispatch(&ctx, bytes).unwrap();
     let n = bytes / 16 * 16;

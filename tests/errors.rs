@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+
+use common::fixture;
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::{DType, Tensor};
 
@@ -48,6 +51,7 @@ const CASES: &[(&str, &str)] = &[
     ("empty-data-file", "$STUDY --task pairs:empty.tsv"),
     ("no-pairs", "$STUDY --task pairs:header-only.tsv"),
     ("empty-embed-line", "$EMBED blank-line.txt"),
+    ("empty-embed-input", "$EMBED empty.txt"),
     // arguments
     ("no-task", "$STUDY"),
     ("unknown-task", "$STUDY --task glue"),
@@ -98,18 +102,13 @@ const CASES: &[(&str, &str)] = &[
     ("data-not-fetched", "$STUDY --task stsb --data-dir empty"),
 ];
 
-/// Cases that need a GPU adapter (lavapipe counts); skipped with a notice without one.
+/// Cases that need a GPU adapter (lavapipe counts); skipped with a notice without one
+/// (a failure under CI=true).
 const NEED_ADAPTER: &[&str] = &[
     "gpu-f16-overflow",
     "gpu-non-finite-study",
     "gpu-non-finite-embed",
 ];
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
 
 fn doc_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md")
@@ -277,6 +276,7 @@ fn data_files(dir: &Path) {
     write("header-only.tsv", "sentence1\tsentence2\tscore\n");
     write("sentences.txt", "ab\nthe cat\n");
     write("blank-line.txt", "the cat\n\nthe dog\n");
+    write("empty.txt", "");
     write(
         "a-only.json",
         r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
@@ -336,11 +336,6 @@ fn matches_doc(doc: &str, got: &str) -> bool {
         Some(prefix) => got.starts_with(prefix),
         None => got == doc,
     }
-}
-
-fn has_adapter() -> bool {
-    let found = pollster::block_on(rwkv_lens::gpu::context::list_adapters(None));
-    found.is_ok_and(|a| !a.is_empty())
 }
 
 /// The doc's table rows: (id, command, message).
@@ -408,8 +403,7 @@ fn every_documented_bad_input_gets_its_one_line() {
                 "{id}: doc command `{command}` is not `rwkv-lens {args}`"
             ));
         }
-        if NEED_ADAPTER.contains(id) && !has_adapter() {
-            eprintln!("NOTICE: no GPU adapter: skipping {id}");
+        if NEED_ADAPTER.contains(id) && !common::adapter() {
             continue;
         }
         let (code, stderr) = run(&args);
@@ -472,8 +466,7 @@ fn the_good_inputs_beside_the_bad_ones_work() {
 #[test]
 fn a_binding_limit_too_small_for_the_model_is_one_clear_line() {
     // weights above the limit are split; activations that cannot fit one token are refused
-    if !has_adapter() {
-        eprintln!("NOTICE: no GPU adapter: skipping");
+    if !common::adapter() {
         return;
     }
     let path = fixture("tiny-v6/model.safetensors");

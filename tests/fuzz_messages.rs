@@ -4,20 +4,14 @@
 //! with the file's name. (`tests/pth.rs` and `tests/tokenizer.rs` fuzz the same loaders
 //! for panics and invariants; this file checks what the user reads.)
 
+mod common;
+
+use common::fuzz::{config, mutate, mutation, tiny_checkpoint};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rwkv_lens::model::checkpoint::write_safetensors;
 use rwkv_lens::model::pth::checkpoint_from_pth;
-use rwkv_lens::model::{Checkpoint, Config, Tensor, Version};
+use rwkv_lens::model::Checkpoint;
 use rwkv_lens::tokenizer::Tokenizer;
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    ProptestConfig::with_cases(cases)
-}
 
 fn fixture(rel: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,49 +20,6 @@ fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// A valid RWKV-6 checkpoint with C = 8, two heads, one layer.
-fn tiny_checkpoint() -> Vec<u8> {
-    let config = Config {
-        version: Version::V6,
-        n_layer: 1,
-        n_embd: 8,
-        n_head: 2,
-        head_size: 4,
-        ffn_dim: 16,
-        vocab_size: 10,
-        mix_lora: 2,
-        decay_lora: 3,
-    };
-    let tensors: Vec<(String, Tensor)> = (config.expected_shapes().into_iter())
-        .map(|(name, shape)| {
-            let n = shape.iter().product::<usize>();
-            let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-            (name, Tensor::from_f32(shape, &values))
-        })
-        .collect();
-    write_safetensors(&tensors).unwrap()
-}
-
-/// Up to 8 byte overwrites (or inserted characters) and an optional truncation.
-fn mutation() -> impl Strategy<Value = (Vec<(Index, u8)>, Option<Index>)> {
-    (
-        prop::collection::vec((any::<Index>(), any::<u8>()), 1..8),
-        any::<Option<Index>>(),
-    )
-}
-
-fn mutate(mut bytes: Vec<u8>, (edits, cut): &(Vec<(Index, u8)>, Option<Index>)) -> Vec<u8> {
-    for (at, value) in edits {
-        let i = at.index(bytes.len());
-        bytes[i] = *value;
-    }
-    if let Some(cut) = cut {
-        bytes.truncate(cut.index(bytes.len() + 1));
-    }
-    bytes
-}
-
-/// Every JSON pointer of a document (objects and arrays walked depth-first).
 fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| {

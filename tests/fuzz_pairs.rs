@@ -7,17 +7,12 @@
 //! one gets a single line naming the file; well-formed files round-trip exactly; one
 //! corrupted row is refused with its own line number and the expected message.
 
+mod common;
+
+use common::fuzz::config;
 use proptest::prelude::*;
 use rwkv_lens::study::pairs::parse_pairs;
 use rwkv_lens::study::tasks::Pair;
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    ProptestConfig::with_cases(cases)
-}
 
 const EXTS: [&str; 3] = ["tsv", "csv", "jsonl"];
 

@@ -3,7 +3,11 @@
 //! property unless `PROPTEST_CASES` says otherwise) of `read_pth`, the pickle VM and
 //! `Checkpoint::from_safetensors_bytes`: bad bytes must give an `Err`, never a panic.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::fuzz::{config, mutate, mutation, tiny_checkpoint, tiny_config};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -401,33 +405,6 @@ fn deep_nesting_is_harmless() {
 
 // ---- fuzzing ----
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    ProptestConfig::with_cases(cases)
-}
-
-/// Up to 8 byte overwrites and an optional truncation.
-fn mutation() -> impl Strategy<Value = (Vec<(Index, u8)>, Option<Index>)> {
-    (
-        prop::collection::vec((any::<Index>(), any::<u8>()), 1..8),
-        any::<Option<Index>>(),
-    )
-}
-
-fn mutate(mut bytes: Vec<u8>, (edits, cut): &(Vec<(Index, u8)>, Option<Index>)) -> Vec<u8> {
-    for (at, value) in edits {
-        let i = at.index(bytes.len());
-        bytes[i] = *value;
-    }
-    if let Some(cut) = cut {
-        bytes.truncate(cut.index(bytes.len() + 1));
-    }
-    bytes
-}
-
 /// The pickle of tensors.pth and its storages, to re-zip after mutating the pickle.
 fn tensors_parts() -> Vec<(String, Vec<u8>)> {
     let (_, bytes) = fixture("tensors.pth");
@@ -436,34 +413,6 @@ fn tensors_parts() -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|e| (e.name.clone(), z.data(e).unwrap().to_vec()))
         .collect()
-}
-
-fn tiny_config() -> Config {
-    Config {
-        version: Version::V6,
-        n_layer: 1,
-        n_embd: 8,
-        n_head: 2,
-        head_size: 4,
-        ffn_dim: 16,
-        vocab_size: 10,
-        mix_lora: 2,
-        decay_lora: 3,
-    }
-}
-
-/// A valid tiny RWKV-6 checkpoint (C=8, 2 heads, 1 layer) as safetensors bytes.
-fn tiny_checkpoint() -> Vec<u8> {
-    let tensors: Vec<(String, Tensor)> = tiny_config()
-        .expected_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let n = shape.iter().product::<usize>();
-            let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-            (name, Tensor::from_f32(shape, &values))
-        })
-        .collect();
-    write_safetensors(&tensors).unwrap()
 }
 
 #[test]

@@ -8,44 +8,25 @@
 //!   recomputes only the rest; out-of-memory batches are retried in halves; a damaged
 //!   cache file is recomputed.
 
-use std::cell::RefCell;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::rc::Rc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rwkv_lens::embed::{Embeddings, Engine, Pooling};
-use rwkv_lens::model::{Config, Version};
+use common::{fake_model, fixture, scratch, Calls, Fault};
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
-use rwkv_lens::{Error, Result};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rwkv-lens-resume-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
+use rwkv_lens::Result;
 
 /// SplitMix64: the test's only randomness, seeded and printed.
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.next_u64() % n
     }
     fn sentence(&mut self) -> String {
         let words: Vec<String> = (0..1 + self.below(4))
@@ -127,18 +108,23 @@ fn killed_five_times_then_resumed_equals_an_uninterrupted_run() {
             now.as_nanos() as u64 ^ std::process::id() as u64
         });
     println!("RESUME_SEED={seed}");
-    let dir = temp_dir("kill");
+    let dir = scratch("kill");
     std::fs::copy(
         fixture("tiny-v6/model.safetensors"),
         dir.join("model.safetensors"),
     )
     .unwrap();
     std::fs::copy(fixture("tokenizer/tiny_bpe.json"), dir.join("tok.json")).unwrap();
-    let tasks = write_tasks(&dir, 6, 30, &mut Rng(7));
+    let tasks = write_tasks(&dir, 6, 30, &mut Rng(SplitMix64::seed_from_u64(7)));
     let start = Instant::now();
     assert!(study(&dir, &tasks, "ref").status().unwrap().success());
     let full = start.elapsed();
-    let killed = kill_five_times(&dir, &tasks, full, &mut Rng(seed));
+    let killed = kill_five_times(
+        &dir,
+        &tasks,
+        full,
+        &mut Rng(SplitMix64::seed_from_u64(seed)),
+    );
     println!("{killed} of 5 runs killed mid-way (whole run {full:?})");
     assert!(killed >= 1, "no run was interrupted");
     assert!(study(&dir, &tasks, "run").status().unwrap().success());
@@ -165,91 +151,11 @@ fn killed_five_times_then_resumed_equals_an_uninterrupted_run() {
 
 // ---- a fake engine: letter counts plus the layer number ----
 
-/// What the fake engine does on each call.
-#[derive(Clone, Copy, PartialEq)]
-enum Fault {
-    None,
-    /// The device is lost on this call number (1-based, counted over the whole run).
-    LostAt(usize),
-    /// Batches larger than this run out of memory.
-    MemoryFor(usize),
-}
-
-struct Fake {
-    config: Config,
-    fault: Fault,
-    /// Batch sizes of the calls.
-    calls: Rc<RefCell<Vec<usize>>>,
-}
-
-impl Engine for Fake {
-    fn name(&self) -> String {
-        "fake letters".into()
-    }
-    fn config(&self) -> &Config {
-        &self.config
-    }
-    fn embed_tokens(
-        &mut self,
-        tokens: &[Vec<u32>],
-        layers: &[usize],
-        poolings: &[Pooling],
-    ) -> Result<Embeddings> {
-        self.calls.borrow_mut().push(tokens.len());
-        match self.fault {
-            Fault::LostAt(n) if self.calls.borrow().len() == n => {
-                return Err(Error::gpu("device lost (Unknown): the test pulled it"))
-            }
-            Fault::MemoryFor(n) if tokens.len() > n => {
-                return Err(Error::out_of_memory("Out of Memory (1 error(s) in total)"))
-            }
-            _ => {}
-        }
-        let mut out = Embeddings::zeros(layers, poolings, tokens.len(), 4);
-        for (t, seq) in tokens.iter().enumerate() {
-            for (l, &layer) in layers.iter().enumerate() {
-                for p in 0..poolings.len() {
-                    let v = out.get_mut(p, l, t);
-                    seq.iter()
-                        .filter(|&&c| (b'a'..=b'c').contains(&(c as u8)))
-                        .for_each(|&c| v[(c as u8 - b'a') as usize] += 1.0);
-                    v[3] = layer as f32 + 1.0;
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn fake<'a>(ckpt: &Path, fault: Fault, calls: &Rc<RefCell<Vec<usize>>>) -> StudyModel<'a> {
-    let config = Config {
-        version: Version::V6,
-        n_layer: 2,
-        n_embd: 4,
-        n_head: 1,
-        head_size: 4,
-        ffn_dim: 14,
-        vocab_size: 256,
-        mix_lora: 32,
-        decay_lora: 64,
-    };
-    StudyModel {
-        label: "fake".into(),
-        path: Some(ckpt.to_path_buf()),
-        engine: Box::new(Fake {
-            config,
-            fault,
-            calls: calls.clone(),
-        }),
-        tokenize: Box::new(|s: &str| Ok(s.bytes().map(u32::from).collect())),
-    }
-}
-
 /// Two tasks of 12 pairs over the letters a–c, a fake checkpoint, the run options.
 fn fake_setup(name: &str) -> (PathBuf, StudyArgs, RunOptions) {
-    let dir = temp_dir(name);
+    let dir = scratch(name);
     std::fs::write(dir.join("fake.ckpt"), b"fake weights").unwrap();
-    let mut rng = Rng(11);
+    let mut rng = Rng(SplitMix64::seed_from_u64(11));
     let mut tasks = Vec::new();
     for t in 0..2 {
         let mut text = String::from("sentence1\tsentence2\tscore\n");
@@ -291,11 +197,15 @@ fn results_json(args: &StudyArgs, models: &mut [StudyModel], opts: &RunOptions) 
 fn device_lost_names_the_batch_and_the_rerun_does_only_the_rest() {
     let (dir, args, opts) = fake_setup("lost");
     let ckpt = dir.join("fake.ckpt");
-    let calls = Rc::new(RefCell::new(Vec::new()));
+    let calls = Calls::default();
     // task 0: 24 sentences in batches of 5 → 5 calls; the device is lost on task 1's second batch
-    let err = results_json(&args, &mut [fake(&ckpt, Fault::LostAt(7), &calls)], &opts)
-        .unwrap_err()
-        .to_string();
+    let err = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::LostAt(7))],
+        &opts,
+    )
+    .unwrap_err()
+    .to_string();
     let task1 = &args.tasks[1];
     assert_eq!(
         err,
@@ -310,14 +220,24 @@ fn device_lost_names_the_batch_and_the_rerun_does_only_the_rest() {
     );
     // the rerun embeds task 1 only, and ends where an uninterrupted run ends
     calls.borrow_mut().clear();
-    let resumed = results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &opts).unwrap();
+    let resumed = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &opts,
+    )
+    .unwrap();
     assert_eq!(calls.borrow().len(), 5, "task 0 came from the cache");
     let fresh_opts = RunOptions {
         cache_dir: None,
         incremental: false,
         ..opts
     };
-    let fresh = results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &fresh_opts).unwrap();
+    let fresh = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &fresh_opts,
+    )
+    .unwrap();
     assert_eq!(resumed, fresh);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -327,21 +247,37 @@ fn out_of_memory_retries_in_halves_then_reports() {
     let (dir, args, _) = fake_setup("oom");
     let ckpt = dir.join("fake.ckpt");
     let opts = RunOptions::default();
-    let calls = Rc::new(RefCell::new(Vec::new()));
-    let plain = results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &opts).unwrap();
+    let calls = Calls::default();
+    let plain = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &opts,
+    )
+    .unwrap();
     calls.borrow_mut().clear();
     let small = results_json(
         &args,
-        &mut [fake(&ckpt, Fault::MemoryFor(2), &calls)],
+        &mut [fake_model(
+            &calls,
+            2,
+            Some(ckpt.clone()),
+            Fault::MemoryFor(2),
+        )],
         &opts,
     )
     .unwrap();
     assert_eq!(small, plain, "halving changes no score");
     // a batch of 5 fails, then 2 + 3, the 3 fails, then 1 + 2
-    assert_eq!(&calls.borrow()[..6], &[5, 2, 3, 1, 2, 5]);
+    let sizes: Vec<usize> = calls.borrow().iter().map(|(b, _)| b.len()).collect();
+    assert_eq!(&sizes[..6], &[5, 2, 3, 1, 2, 5]);
     let err = results_json(
         &args,
-        &mut [fake(&ckpt, Fault::MemoryFor(0), &calls)],
+        &mut [fake_model(
+            &calls,
+            2,
+            Some(ckpt.clone()),
+            Fault::MemoryFor(0),
+        )],
         &opts,
     )
     .unwrap_err()
@@ -361,8 +297,13 @@ fn out_of_memory_retries_in_halves_then_reports() {
 fn a_damaged_cache_file_is_recomputed() {
     let (dir, args, opts) = fake_setup("damaged");
     let ckpt = dir.join("fake.ckpt");
-    let calls = Rc::new(RefCell::new(Vec::new()));
-    let first = results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &opts).unwrap();
+    let calls = Calls::default();
+    let first = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &opts,
+    )
+    .unwrap();
     let files: Vec<PathBuf> = std::fs::read_dir(dir.join("out/cache"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -373,7 +314,12 @@ fn a_damaged_cache_file_is_recomputed() {
     bytes[last] ^= 0x40; // one flipped bit in the vectors
     std::fs::write(&files[0], bytes).unwrap();
     calls.borrow_mut().clear();
-    let again = results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &opts).unwrap();
+    let again = results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &opts,
+    )
+    .unwrap();
     assert_eq!(
         calls.borrow().len(),
         5,
@@ -383,7 +329,12 @@ fn a_damaged_cache_file_is_recomputed() {
     // a different checkpoint (another hash) shares nothing with the cache
     std::fs::write(&ckpt, b"other weights").unwrap();
     calls.borrow_mut().clear();
-    results_json(&args, &mut [fake(&ckpt, Fault::None, &calls)], &opts).unwrap();
+    results_json(
+        &args,
+        &mut [fake_model(&calls, 2, Some(ckpt.clone()), Fault::None)],
+        &opts,
+    )
+    .unwrap();
     assert_eq!(calls.borrow().len(), 10);
     std::fs::remove_dir_all(&dir).ok();
 }

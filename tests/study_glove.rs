@@ -1,24 +1,15 @@
 //! The GloVe 6B 50d baseline end to end (load, tokenize, average, cosine, Spearman)
 //! against the numpy/scipy port in scripts/make_metric_goldens.py, on MRPC and STS-B.
-//! Needs the data directory (skips with a notice when absent).
+//! Needs the data directory (skips with a notice when absent; fails under CI=true).
 
 use std::path::{Path, PathBuf};
+
+mod common;
 
 use rwkv_lens::study::{run, Preset, StudyArgs, StudyReport};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RWKV_LENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("glove/glove.6B.50d.txt.gz").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "NOTICE: GloVe vectors under {} absent: skipping",
-            dir.display()
-        );
-        None
-    }
+    common::data_dir("glove/glove.6B.50d.txt.gz")
 }
 
 fn golden(task: &str) -> f64 {
@@ -109,4 +100,61 @@ fn glove_on_the_source_study_protocol() {
             ("glue-validation".to_string(), 408)
         ]
     );
+}
+
+/// The page's dashed GloVe line is the study's baseline: the page's table (the bundled
+/// trimmed GloVe), written out as a GloVe text file and loaded by the study, gives the
+/// study's per-pair cosines, and they equal the page's similarity for the same pairs.
+#[test]
+fn page_glove_numbers_are_the_study_baseline() {
+    use rwkv_lens::study::embedding::{glove_series, SentenceTable};
+    use rwkv_lens::study::glove::{candidates, Glove};
+    use rwkv_lens::study::tasks::Pair;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let table = std::fs::read(root.join("assets/demo-model/glove-6B-50d-20k.bin")).unwrap();
+    let page = Glove::from_bytes("page", &table).unwrap();
+    let words = [
+        "the", "cat", "sat", "on", "mat", "a", "dog", "n't", "do", "'s", ",", ".",
+    ];
+    let texts = [
+        ("The cat sat on the mat.", "A dog sat on the mat."),
+        ("Don't panic, it's fine!", "The dog's mat"),
+        ("zzzqqq", "the cat"),
+        ("“U.S.” long-term", "u.s. long-term"),
+    ];
+    let mut lines = String::new();
+    let sentences = texts.iter().flat_map(|(a, b)| [*a, *b]);
+    for w in candidates(sentences)
+        .iter()
+        .map(String::as_str)
+        .chain(words)
+    {
+        if let Some(v) = page.get(w) {
+            let values: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            lines += &format!("{w} {}\n", values.join(" "));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("rwkv-lens-glove-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("glove.txt"), lines).unwrap();
+    let pairs: Vec<Pair> = texts
+        .iter()
+        .map(|(a, b)| Pair {
+            s1: a.to_string(),
+            s2: b.to_string(),
+            gold: 0.0,
+            subset: "s".into(),
+            domain: "d".into(),
+        })
+        .collect();
+    let wanted = candidates(pairs.iter().flat_map(|p| [p.s1.as_str(), p.s2.as_str()]));
+    let study = Glove::load(&dir.join("glove.txt"), &wanted).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (series, _, _) = glove_series(&study, "glove", &SentenceTable::new(&pairs), "t", &[]);
+    for (k, (a, b)) in texts.iter().enumerate() {
+        let page_says = page.similarity(a, b);
+        assert_eq!(series.undefined[k], page_says.is_none(), "{a} / {b}");
+        assert_eq!(series.sims[k], page_says.unwrap_or(0.0), "{a} / {b}");
+    }
+    assert!(series.undefined[2] && !series.undefined[0]);
 }

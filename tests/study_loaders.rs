@@ -1,29 +1,21 @@
 //! Task loaders: documented row counts on the shared data, domain labels, pair files.
 //! Tests that need the data directory (../shared/data next to the repository, or
-//! $RWKV_LENS_DATA) print a notice and return when it is absent.
+//! $RWKV_LENS_DATA) print a notice and return when it is absent (fail under CI=true).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use rwkv_lens::study::domains;
-use rwkv_lens::study::tasks::{load_split, load_task, Task, TaskSpec, FAMILIES};
+use rwkv_lens::study::tasks::{load_source, load_task, Task, TaskSpec, SOURCES};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RWKV_LENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("NOTICE: data directory {} absent: skipping", dir.display());
-        None
-    }
+    common::data_dir("mrpc")
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/study")
-        .join(name)
+    common::fixture(&format!("study/{name}"))
 }
 
 fn load(spec: &str, dir: &Path) -> Task {
@@ -133,22 +125,15 @@ fn labels_subsets_and_sources() {
 fn every_builtin_pair_has_exactly_one_domain() {
     let Some(dir) = data_dir() else { return };
     let mut total = 0;
-    for family in FAMILIES {
-        for split in family.splits {
-            let (pairs, _) = load_split(family.name, split, &dir).unwrap();
-            for p in &pairs {
-                let hits = domains::matches(family.name, &p.subset);
-                assert_eq!(
-                    hits,
-                    [p.domain.as_str()],
-                    "{}:{split} subset {}",
-                    family.name,
-                    p.subset
-                );
-                assert!(domains::DOMAINS.iter().any(|(d, _)| *d == p.domain));
-            }
-            total += pairs.len();
+    for src in SOURCES {
+        let (pairs, _) = load_source(src, &dir).unwrap();
+        for p in &pairs {
+            let hits = domains::matches(src.family, &p.subset);
+            let at = format!("{}:{} subset {}", src.family, src.split, p.subset);
+            assert_eq!(hits, [p.domain.as_str()], "{at}");
+            assert!(domains::DOMAINS.iter().any(|(d, _)| *d == p.domain));
         }
+        total += pairs.len();
     }
     // 4076+1725+3668+408 + 5749+1500+1379 + 4500+500+4927 + 3108+2234+1500+3750+3000+1186 + 100
     assert_eq!(total, 43310);

@@ -4,101 +4,21 @@
 //! onehot(last letter) + l·e₃. Fixture tests/fixtures/study/tiny.tsv:
 //!   aa|aa 5 news · ab|aab 3 news · a|b 2 captions · abc|c 1 captions
 
-use std::cell::RefCell;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+mod common;
 
-use rwkv_lens::embed::{pool, Embeddings, Engine, Pooling};
-use rwkv_lens::model::{Config, Version};
+use std::path::PathBuf;
+
+use common::{fake_model, Calls, Fault};
+use rwkv_lens::embed::Pooling;
 use rwkv_lens::study::metrics::pearson;
 use rwkv_lens::study::{run, Preset, StudyArgs, StudyModel, StudyReport};
-use rwkv_lens::Result;
 
-type Calls = Rc<RefCell<Vec<(Vec<Vec<u32>>, Vec<usize>)>>>;
-
-struct Fake {
-    config: Config,
-    calls: Calls,
-    nan: bool,
-}
-
-fn config(n_layer: usize) -> Config {
-    Config {
-        version: Version::V6,
-        n_layer,
-        n_embd: 4,
-        n_head: 1,
-        head_size: 4,
-        ffn_dim: 14,
-        vocab_size: 256,
-        mix_lora: 32,
-        decay_lora: 64,
-    }
-}
-
-impl Engine for Fake {
-    fn name(&self) -> String {
-        "fake bag-of-letters".into()
-    }
-    fn config(&self) -> &Config {
-        &self.config
-    }
-    fn embed_tokens(
-        &mut self,
-        tokens: &[Vec<u32>],
-        layers: &[usize],
-        poolings: &[Pooling],
-    ) -> Result<Embeddings> {
-        self.calls
-            .borrow_mut()
-            .push((tokens.to_vec(), layers.to_vec()));
-        let mut out = Embeddings::zeros(layers, poolings, tokens.len(), 4);
-        for (t, seq) in tokens.iter().enumerate() {
-            for (l, &layer) in layers.iter().enumerate() {
-                // hidden [T][4]
-                let mut hidden = vec![0.0f32; seq.len() * 4];
-                for (i, &tok) in seq.iter().enumerate() {
-                    if (b'a'..=b'c').contains(&(tok as u8)) {
-                        hidden[i * 4 + (tok as u8 - b'a') as usize] = 1.0;
-                    }
-                    hidden[i * 4 + 3] = if self.nan { f32::NAN } else { layer as f32 };
-                }
-                for (p, &pooling) in poolings.iter().enumerate() {
-                    pool(&hidden, seq.len(), 4, pooling, out.get_mut(p, l, t));
-                }
-            }
-        }
-        Ok(out)
-    }
-    fn peak_memory_bytes(&self) -> u64 {
-        12_345_678
-    }
-}
-
-fn fake_model<'a>(calls: &Calls, n_layer: usize, path: Option<PathBuf>) -> StudyModel<'a> {
-    StudyModel {
-        label: "fake".into(),
-        path,
-        engine: Box::new(Fake {
-            config: config(n_layer),
-            calls: calls.clone(),
-            nan: false,
-        }),
-        tokenize: Box::new(|s: &str| Ok(s.bytes().map(u32::from).collect())),
-    }
+fn fake(calls: &Calls, n_layer: usize, path: Option<PathBuf>) -> StudyModel<'static> {
+    fake_model(calls, n_layer, path, Fault::None)
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/study")
-        .join(name)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rwkv-lens-study-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fixture(&format!("study/{name}"))
 }
 
 fn tiny_args() -> StudyArgs {
@@ -129,14 +49,9 @@ fn all_row<'a>(
 #[test]
 fn hand_computed_scores_through_the_pipeline() {
     let calls: Calls = Default::default();
-    let ckpt = temp_dir("hash").join("model.bin");
+    let ckpt = common::scratch("hash").join("model.bin");
     std::fs::write(&ckpt, b"abc").unwrap();
-    let report = run(
-        &tiny_args(),
-        &mut [fake_model(&calls, 3, Some(ckpt))],
-        false,
-    )
-    .unwrap();
+    let report = run(&tiny_args(), &mut [fake(&calls, 3, Some(ckpt))], false).unwrap();
     // Layer 0, mean: cosines 1, 3/√10, 0, 1/√3 against gold 5, 3, 2, 1:
     // ranks 4,3,1,2 vs 4,3,2,1 → ρ = 1 − 6·2/(4·15) = 0.8.
     let mean0 = all_row(&report, "fake", Some(Pooling::Mean), Some(0));
@@ -181,7 +96,7 @@ fn hand_computed_scores_through_the_pipeline() {
 #[test]
 fn each_sentence_once_length_sorted_all_layers_in_one_pass() {
     let calls: Calls = Default::default();
-    run(&tiny_args(), &mut [fake_model(&calls, 3, None)], false).unwrap();
+    run(&tiny_args(), &mut [fake(&calls, 3, None)], false).unwrap();
     let calls = calls.borrow();
     let mut seen: Vec<Vec<u32>> = calls.iter().flat_map(|(b, _)| b.clone()).collect();
     let lengths: Vec<usize> = seen.iter().map(Vec::len).collect();
@@ -205,13 +120,13 @@ fn each_sentence_once_length_sorted_all_layers_in_one_pass() {
 #[test]
 fn memory_budget_splits_layers_without_changing_scores() {
     let calls: Calls = Default::default();
-    let one = run(&tiny_args(), &mut [fake_model(&calls, 3, None)], false).unwrap();
+    let one = run(&tiny_args(), &mut [fake(&calls, 3, None)], false).unwrap();
     let split_calls: Calls = Default::default();
     let args = StudyArgs {
         embed_memory_mib: 0,
         ..tiny_args()
     };
-    let two = run(&args, &mut [fake_model(&split_calls, 3, None)], false).unwrap();
+    let two = run(&args, &mut [fake(&split_calls, 3, None)], false).unwrap();
     assert_eq!(two.profile[0].passes, 2);
     let layers: Vec<Vec<usize>> = split_calls
         .borrow()
@@ -236,8 +151,8 @@ fn memory_budget_splits_layers_without_changing_scores() {
 #[test]
 fn outputs_are_written_whole() {
     let calls: Calls = Default::default();
-    let report = run(&tiny_args(), &mut [fake_model(&calls, 3, None)], false).unwrap();
-    let dir = temp_dir("out");
+    let report = run(&tiny_args(), &mut [fake(&calls, 3, None)], false).unwrap();
+    let dir = common::scratch("out");
     let written = report.write(&dir).unwrap();
     let names: Vec<String> = written
         .iter()
@@ -293,18 +208,14 @@ fn outputs_are_written_whole() {
 #[test]
 fn bad_tokens_and_non_finite_outputs_are_errors() {
     let calls: Calls = Default::default();
-    let mut empty = fake_model(&calls, 3, None);
+    let mut empty = fake(&calls, 3, None);
     empty.tokenize = Box::new(|s: &str| Ok(if s == "c" { vec![] } else { vec![1] }));
     let err = run(&tiny_args(), &mut [empty], false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("sentence `c` tokenizes to no tokens"), "{err}");
-    let mut nan = fake_model(&calls, 3, None);
-    nan.engine = Box::new(Fake {
-        config: config(3),
-        calls: calls.clone(),
-        nan: true,
-    });
+    let mut nan = fake(&calls, 3, None);
+    nan.engine = fake_model(&calls, 3, None, Fault::Nan).engine;
     let err = run(&tiny_args(), &mut [nan], false)
         .unwrap_err()
         .to_string();
@@ -316,11 +227,9 @@ fn bad_tokens_and_non_finite_outputs_are_errors() {
 
 #[test]
 fn source_study_table_shape() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if !dir.is_dir() {
-        eprintln!("NOTICE: data directory {} absent: skipping", dir.display());
+    let Some(dir) = common::data_dir("mrpc") else {
         return;
-    }
+    };
     let calls: Calls = Default::default();
     let args = StudyArgs {
         preset: Some(Preset::SourceStudy),
@@ -328,7 +237,7 @@ fn source_study_table_shape() {
         bootstrap: 20,
         ..Default::default()
     };
-    let report = run(&args, &mut [fake_model(&calls, 24, None)], false).unwrap();
+    let report = run(&args, &mut [fake(&calls, 24, None)], false).unwrap();
     let summary = report.summary();
     let lines: Vec<&str> = summary.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(lines[0], "| model | pooling | layer | Spearman ×100 | 95% CI | ms / pair | peak GPU MiB | peak RSS MiB |");

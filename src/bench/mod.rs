@@ -32,9 +32,11 @@ pub use plan::{BenchOptions, Job, PeerChoice};
 pub use report::Report;
 
 use crate::embed::Engine;
+use crate::kit::progress::Progress;
 use crate::model::random::random_checkpoint;
 use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
+use crate::study::tasks::TaskSpec;
 use crate::{Error, Result};
 use ours::EngineSetup;
 use report::OURS;
@@ -59,12 +61,13 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         roofline::adapter_features(&ctx),
     ));
     let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let peer_bin = match &opts.peer {
+    let peer_choice = opts.peer_choice();
+    let peer_bin = match &peer_choice {
         PeerChoice::Off => None,
         PeerChoice::Path(p) => Some(p.clone()),
         PeerChoice::Auto => peer::locate_web_rwkv(None),
     };
-    if peer_bin.is_none() && opts.peer == PeerChoice::Auto {
+    if peer_bin.is_none() && peer_choice == PeerChoice::Auto {
         report
             .notes
             .push("web-rwkv: peer not built (run `make bench-peer`)".into());
@@ -101,13 +104,25 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         run_embedding(opts, &setup, cpu_adapter, &mut report)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    end_progress();
     add_notes(&jobs, peer_bin.is_some(), &mut report);
     report.finish();
     Ok(report)
 }
 
+/// The step now running: a spinner on a terminal, else a line every few seconds.
+static STEP: std::sync::Mutex<Option<Progress>> = std::sync::Mutex::new(None);
+
+/// Announces a step (a line on stderr) and keeps showing it is alive until the next.
 pub(crate) fn progress(msg: &str) {
+    let mut step = STEP.lock().unwrap_or_else(|e| e.into_inner());
+    *step = None;
     eprintln!("bench: {msg}");
+    *step = Some(Progress::spinner(true, format!("bench: {msg}")));
+}
+
+fn end_progress() {
+    *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 fn scratch_dir() -> Result<PathBuf> {
@@ -186,7 +201,7 @@ fn run_job(
                 ));
             }
         }
-        None if opts.peer != PeerChoice::Off => {
+        None if opts.peer_choice() != PeerChoice::Off => {
             let p = job.peer_points[0];
             report.prefill.push(compare::failed(
                 "web-rwkv",
@@ -332,14 +347,16 @@ fn run_embedding(
         .data
         .clone()
         .or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from));
-    let Some(data) = data.filter(|d| d.join("mrpc/glue/train.tsv").is_file()) else {
+    let train = crate::study::tasks::find_source("mrpc", "glue-train")?;
+    let Some(data) = data.filter(|d| d.join(train.file).is_file()) else {
         report.notes.push(
             "embedding: skipped, no MRPC data (pass --data DIR or set RWKV_LENS_DATA)".into(),
         );
         return Ok(());
     };
     let (n_train, n_dev) = opts.mrpc_pairs(cpu_adapter);
-    let pairs = embedding::study_pairs(&data, n_train, n_dev)?;
+    let spec = format!("mrpc:glue-train@{n_train}+glue-validation@{n_dev}");
+    let pairs = crate::study::tasks::load_task(&TaskSpec::parse(&spec)?, &data, None)?.pairs;
     let shape = spec::Shape::preset(&opts.embedding_shape(cpu_adapter), opts.vocab, opts.seed)?
         .with_dtype(DType::F16);
     progress(&format!(

@@ -5,9 +5,10 @@
 use super::memory::{activation_bytes, budget_fraction, weight_bytes};
 use super::report::{KernelBreakdown, KernelShare, MemoryRow, PrefillRow, OURS};
 use super::spec::{tokens, Point, Shape};
-use super::timing::{peak_rss_bytes, time_passes, Repeats};
+use super::timing::{time_passes, Repeats};
 use crate::embed::{Engine, Pooling};
 use crate::gpu::{GpuEngine, GpuOptions, Precision};
+use crate::kit::memory::peak_rss_bytes;
 use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
 use crate::Result;
@@ -107,7 +108,7 @@ pub fn gpu_prefill(
         activation_bytes: activations,
         peak_gpu_bytes: peak,
         budget_fraction: budget_fraction(peak, weights, activations),
-        host_rss_peak_bytes: peak_rss_bytes(),
+        host_rss_peak_bytes: peak_rss_bytes().unwrap_or(0),
     };
     Ok((engine, memory))
 }

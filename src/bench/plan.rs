@@ -7,7 +7,7 @@ use super::spec::{grid, Point, Shape};
 use crate::model::DType;
 use crate::Result;
 
-/// Whether to run the web-rwkv peer.
+/// Whether to run the web-rwkv peer (from `--peer` and `--no-peer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerChoice {
     /// Run it when a built binary is found, else report "peer not built".
@@ -17,71 +17,122 @@ pub enum PeerChoice {
     Off,
 }
 
-/// Everything `rwkv-lens bench` can be told.
-#[derive(Debug, Clone)]
+/// Everything `rwkv-lens bench` can be told: the CLI's flags, defaults declared here
+/// once (`BenchOptions::default()` is the bare command).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
+    /// The command line, for the report.
+    #[arg(skip = String::from("rwkv-lens bench"))]
     pub command: String,
-    /// Preset names; empty = the default for the mode (`tiny` in quick mode, else
-    /// `small` and `finch-1b6`).
+    /// Shapes: finch-1b6, small, tiny (comma list). Default: small,finch-1b6 (tiny with --quick).
+    #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
-    /// Empty = f16 and f32 (f32 is skipped for finch-1b6 on CPU adapters: 19 GB of host memory).
+    /// Weight precisions, f16 and/or f32. Default: both (f16 only for finch-1b6 on CPU
+    /// adapters: f32 would take 19 GB of host memory).
+    #[arg(long, value_delimiter = ',', value_parser = parse_precision)]
     pub precisions: Vec<DType>,
+    /// Batch sizes B (comma list). Default: 1,8,64 on GPUs, smaller on CPU adapters.
+    #[arg(long, value_delimiter = ',', value_parser = positive)]
     pub batches: Option<Vec<usize>>,
+    /// Sequence lengths T (comma list). Default: 16,128,1024 on GPUs, smaller on CPU adapters.
+    #[arg(long, value_delimiter = ',', value_parser = positive)]
     pub lengths: Option<Vec<usize>>,
-    /// Largest B·T point of the grid (`None` = no cap).
+    /// Skip grid points with more than this many tokens B·T.
+    #[arg(long)]
     pub max_tokens: Option<usize>,
-    /// Vocab of the random checkpoints; `None` = 65536, or 32768 for finch-1b6 when
-    /// web-rwkv runs (its 256 MiB LM-head binding does not fit a 128 MiB limit).
+    /// Vocabulary of the random checkpoints (default 65536; 32768 for finch-1b6 when
+    /// web-rwkv runs: its 256 MiB LM-head binding does not fit a 128 MiB limit).
+    #[arg(long)]
     pub vocab: Option<usize>,
+    /// A short run for tests: tiny shape, two batches, few MRPC pairs.
+    #[arg(long)]
     pub quick: bool,
-    pub peer: PeerChoice,
-    /// Also run the official Python package on the CPU (`scripts/bench-python-rwkv.py`).
+    /// The web-rwkv peer binary (default: found beside this binary or in peer/web-rwkv/target/release).
+    #[arg(long, conflicts_with = "no_peer")]
+    pub peer: Option<PathBuf>,
+    /// Do not run web-rwkv.
+    #[arg(long)]
+    pub no_peer: bool,
+    /// Also run the official Python `rwkv` package on the CPU (scripts/bench-python-rwkv.py).
+    #[arg(long)]
     pub python: bool,
-    /// Most FLOPs one CPU-reference pass / one peer pass may cost (selects their points).
+    /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
+    #[arg(long)]
     pub cpu_flops: Option<f64>,
+    /// Most FLOPs one web-rwkv pass may cost (default 5e10 on CPU adapters, 2e13 on GPUs).
+    #[arg(long)]
     pub peer_flops: Option<f64>,
+    /// Skip the MRPC embedding workload.
+    #[arg(long = "no-embedding", action = clap::ArgAction::SetFalse)]
     pub embedding: bool,
-    /// Shape of the embedding workload; `None` = finch-1b6 on GPUs, small on CPU adapters.
+    /// Shape of the embedding workload (default finch-1b6 on GPUs, small on CPU adapters).
+    #[arg(long)]
     pub embedding_shape: Option<String>,
-    /// MRPC pairs: first `n` GLUE train pairs, first `m` validation pairs.
+    /// MRPC pairs as TRAIN,DEV: the first TRAIN GLUE train pairs, the first DEV
+    /// validation pairs (default 1000,408 on GPUs: the source study's protocol).
+    #[arg(long, value_parser = parse_mrpc)]
     pub mrpc: Option<(usize, usize)>,
+    /// Data directory holding mrpc/glue/ (default $RWKV_LENS_DATA).
+    #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Skip the GEMM / copy roofline.
+    #[arg(long = "no-roofline", action = clap::ArgAction::SetFalse)]
     pub roofline: bool,
+    /// Skip the per-kernel profile (timestamp queries).
+    #[arg(long = "no-profile", action = clap::ArgAction::SetFalse)]
     pub profile: bool,
+    /// Adapter by index or name substring.
+    #[arg(long)]
     pub adapter: Option<String>,
+    /// wgpu backend: vulkan, gl, metal, dx12.
+    #[arg(long)]
     pub backend: Option<String>,
+    /// Untimed passes before each timed series.
+    #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Timed passes per point (the median is reported).
+    #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    #[arg(long, default_value_t = 20261127)]
     pub seed: u64,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions {
-            command: "rwkv-lens bench".into(),
-            shapes: vec![],
-            precisions: vec![],
-            batches: None,
-            lengths: None,
-            max_tokens: None,
-            vocab: None,
-            quick: false,
-            peer: PeerChoice::Auto,
-            python: false,
-            cpu_flops: None,
-            peer_flops: None,
-            embedding: true,
-            embedding_shape: None,
-            mrpc: None,
-            data: None,
-            roofline: true,
-            profile: true,
-            adapter: None,
-            backend: None,
-            warmup: 1,
-            repeat: 3,
-            seed: 20261127,
+        #[derive(clap::Parser)]
+        struct Bare {
+            #[command(flatten)]
+            opts: BenchOptions,
         }
+        <Bare as clap::Parser>::parse_from(["bench"]).opts
+    }
+}
+
+fn positive(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a positive integer (expected e.g. 1,8,64)"
+        )),
+    }
+}
+
+fn parse_precision(s: &str) -> std::result::Result<DType, String> {
+    match s.trim() {
+        "f16" | "fp16" => Ok(DType::F16),
+        "f32" | "fp32" => Ok(DType::F32),
+        other => Err(format!("precision `{other}` is not f16 or f32")),
+    }
+}
+
+fn parse_mrpc(s: &str) -> std::result::Result<(usize, usize), String> {
+    let counts: Vec<usize> = s
+        .split(',')
+        .map(positive)
+        .collect::<std::result::Result<_, _>>()?;
+    match counts[..] {
+        [t, d] => Ok((t, d)),
+        _ => Err("expected TRAIN,DEV pair counts, e.g. 1000,408".into()),
     }
 }
 
@@ -107,6 +158,14 @@ fn default_grid(shape: &str, quick: bool, cpu_adapter: bool) -> (Vec<usize>, Vec
 }
 
 impl BenchOptions {
+    pub fn peer_choice(&self) -> PeerChoice {
+        match (self.no_peer, &self.peer) {
+            (true, _) => PeerChoice::Off,
+            (false, Some(p)) => PeerChoice::Path(p.clone()),
+            (false, None) => PeerChoice::Auto,
+        }
+    }
+
     pub fn shape_names(&self) -> Vec<String> {
         match (self.shapes.is_empty(), self.quick) {
             (false, _) => self.shapes.clone(),
@@ -214,6 +273,10 @@ mod tests {
     #[test]
     fn lavapipe_defaults_keep_the_1b6_runs_small() {
         let o = BenchOptions::default();
+        assert_eq!(
+            (o.warmup, o.repeat, o.embedding, o.peer_choice()),
+            (1, 3, true, PeerChoice::Auto)
+        );
         let jobs = o.jobs(true, true).unwrap();
         let names: Vec<(String, &str)> = jobs
             .iter()
@@ -236,6 +299,16 @@ mod tests {
         assert_eq!(big.peer_points, big.points);
         // f32 small has no peer points (web-rwkv weights are f16 only)
         assert!(jobs[1].peer_points.is_empty());
+    }
+
+    #[test]
+    fn list_values_are_checked() {
+        assert_eq!(positive(" 8"), Ok(8));
+        assert!(positive("0").unwrap_err().contains("`0`"));
+        assert_eq!(parse_precision("fp16"), Ok(DType::F16));
+        assert!(parse_precision("int8").is_err());
+        assert_eq!(parse_mrpc("10,4"), Ok((10, 4)));
+        assert!(parse_mrpc("10").is_err());
     }
 
     #[test]

@@ -199,7 +199,7 @@ impl Report {
         self.ratios = ratios(&self.prefill);
         self.host_rss_peak_bytes = self
             .host_rss_peak_bytes
-            .max(super::timing::peak_rss_bytes());
+            .max(crate::kit::memory::peak_rss_bytes().unwrap_or(0));
     }
 
     pub fn to_json(&self) -> String {

@@ -1,8 +1,9 @@
 //! The report as Markdown tables (what `rwkv-lens bench` prints).
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 
 use super::report::Report;
+use crate::kit::markdown as md;
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
@@ -54,21 +55,24 @@ fn header(r: &Report, out: &mut String) {
 }
 
 fn prefill(r: &Report, out: &mut String) {
-    out.push_str("## Prefill\n\n| engine | shape | vocab | weights | B×T | tokens/s | seconds (timed passes) | status |\n|---|---|---:|---|---:|---:|---|---|\n");
+    out.push_str("## Prefill\n\n");
+    let cols =
+        "engine | shape | vocab | weights | B×T | tokens/s | seconds (timed passes) | status";
+    md::header(out, cols, "llrlrrll");
     for p in &r.prefill {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {}×{} | {:.2} | {} | {} |",
-            p.engine,
-            p.shape,
-            p.vocab,
-            p.precision,
-            p.batch,
-            p.length,
-            p.tokens_per_s,
-            secs(&p.seconds),
-            p.status
-        );
+        let bt = format!("{}×{}", p.batch, p.length);
+        let tps = format!("{:.2}", p.tokens_per_s);
+        let cells: [&dyn Display; 8] = [
+            &p.engine,
+            &p.shape,
+            &p.vocab,
+            &p.precision,
+            &bt,
+            &tps,
+            &secs(&p.seconds),
+            &p.status,
+        ];
+        md::row(out, &cells);
     }
     out.push('\n');
 }
@@ -77,20 +81,18 @@ fn ratios(r: &Report, out: &mut String) {
     if r.ratios.is_empty() {
         return;
     }
-    out.push_str("## Ratios (ours ÷ peer, same point)\n\n| shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio |\n|---|---|---:|---|---:|---:|---:|\n");
+    out.push_str("## Ratios (ours ÷ peer, same point)\n\n");
+    let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
+    md::header(out, cols, "llrlrrr");
     for x in &r.ratios {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {}×{} | {} | {:.2} | {:.2} | **{:.2}×** |",
-            x.shape,
-            x.precision,
-            x.batch,
-            x.length,
-            x.peer,
-            x.ours_tokens_per_s,
-            x.peer_tokens_per_s,
-            x.ratio
+        let bt = format!("{}×{}", x.batch, x.length);
+        let (ours, peer) = (
+            format!("{:.2}", x.ours_tokens_per_s),
+            format!("{:.2}", x.peer_tokens_per_s),
         );
+        let ratio = format!("**{:.2}×**", x.ratio);
+        let cells: [&dyn Display; 7] = [&x.shape, &x.precision, &bt, &x.peer, &ours, &peer, &ratio];
+        md::row(out, &cells);
     }
     out.push('\n');
 }
@@ -99,19 +101,26 @@ fn agreement(r: &Report, out: &mut String) {
     if r.agreement.is_empty() {
         return;
     }
-    out.push_str("## Agreement (same tokens, same weights)\n\n| shape | pair | quantity | max abs diff | max abs ref | tolerance | pass |\n|---|---|---|---:|---:|---:|---|\n");
+    out.push_str("## Agreement (same tokens, same weights)\n\n");
+    let cols = "shape | pair | quantity | max abs diff | max abs ref | tolerance | pass";
+    md::header(out, cols, "lllrrrl");
     for a in &r.agreement {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.3e} | {:.3e} | {:.1e} | {} |",
-            a.shape,
-            a.pair,
-            a.quantity,
-            a.max_abs_diff,
-            a.max_abs_ref,
-            a.tolerance,
-            if a.pass { "yes" } else { "NO" }
+        let diff = format!("{:.3e}", a.max_abs_diff);
+        let (reference, tol) = (
+            format!("{:.3e}", a.max_abs_ref),
+            format!("{:.1e}", a.tolerance),
         );
+        let pass = if a.pass { "yes" } else { "NO" };
+        let cells: [&dyn Display; 7] = [
+            &a.shape,
+            &a.pair,
+            &a.quantity,
+            &diff,
+            &reference,
+            &tol,
+            &pass,
+        ];
+        md::row(out, &cells);
     }
     out.push('\n');
 }
@@ -120,21 +129,20 @@ fn memory(r: &Report, out: &mut String) {
     if r.memory.is_empty() {
         return;
     }
-    out.push_str("## Device memory (target: peak ≤ 1.15 × weights + activations)\n\n| shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("## Device memory (target: peak ≤ 1.15 × weights + activations)\n\n");
+    let cols = "shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB";
+    md::header(out, cols, "llrrrrrr");
     for m in &r.memory {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {}×{} | {} | {} | {} | {:.3} | {} |",
-            m.shape,
-            m.precision,
-            m.batch,
-            m.length,
+        let bt = format!("{}×{}", m.batch, m.length);
+        let fraction = format!("{:.3}", m.budget_fraction);
+        let (w, a, p, h) = (
             mib(m.weight_bytes),
             mib(m.activation_bytes),
             mib(m.peak_gpu_bytes),
-            m.budget_fraction,
-            mib(m.host_rss_peak_bytes)
+            mib(m.host_rss_peak_bytes),
         );
+        let cells: [&dyn Display; 8] = [&m.shape, &m.precision, &bt, &w, &a, &p, &fraction, &h];
+        md::row(out, &cells);
     }
     out.push('\n');
 }
@@ -152,21 +160,20 @@ fn roofline(r: &Report, out: &mut String) {
 
 fn kernels(r: &Report, out: &mut String) {
     let Some(k) = &r.kernels else { return };
-    let _ = writeln!(out, "## Kernel time shares ({}, {:.1} ms GPU time)\n\n| family | ms | share | GFLOP/s |\n|---|---:|---:|---:|", k.point, k.total_ms);
+    let _ = writeln!(
+        out,
+        "## Kernel time shares ({}, {:.1} ms GPU time)\n",
+        k.point, k.total_ms
+    );
+    md::header(out, "family | ms | share | GFLOP/s", "lrrr");
     for f in &k.families {
         let g = if f.gflops > 0.0 {
             format!("{:.2}", f.gflops)
         } else {
             String::new()
         };
-        let _ = writeln!(
-            out,
-            "| {} | {:.2} | {:.1}% | {} |",
-            f.family,
-            f.ms,
-            100.0 * f.share,
-            g
-        );
+        let (ms, share) = (format!("{:.2}", f.ms), format!("{:.1}%", 100.0 * f.share));
+        md::row::<&dyn Display>(out, &[&f.family, &ms, &share, &g]);
     }
     let _ = writeln!(out, "\nper dispatch label:\n\n{}", k.table);
 }
@@ -175,23 +182,18 @@ fn embedding(r: &Report, out: &mut String) {
     if r.embedding.is_empty() {
         return;
     }
-    out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n| engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n");
+    let cols = "engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB";
+    md::header(out, cols, "llrrrrrrrr");
     for e in &r.embedding {
-        let _ = writeln!(
-            out,
-            "| {} | {} {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} |",
-            e.engine,
-            e.shape,
-            e.precision,
-            e.pairs,
-            e.tokens,
-            e.layers,
-            e.seconds,
-            e.ms_per_pair,
-            e.pairs_per_s,
-            mib(e.peak_gpu_bytes),
-            mib(e.host_rss_bytes)
-        );
+        let shape = format!("{} {}", e.shape, e.precision);
+        let f2 = |x: f64| format!("{x:.2}");
+        let (s, ms, ps) = (f2(e.seconds), f2(e.ms_per_pair), f2(e.pairs_per_s));
+        let (gpu, host) = (mib(e.peak_gpu_bytes), mib(e.host_rss_bytes));
+        let cells: [&dyn Display; 10] = [
+            &e.engine, &shape, &e.pairs, &e.tokens, &e.layers, &s, &ms, &ps, &gpu, &host,
+        ];
+        md::row(out, &cells);
     }
-    out.push('\n');
+    out.push('\n')
 }

@@ -1,4 +1,4 @@
-//! Wall-clock timing of whole passes and the host's memory counters.
+//! Wall-clock timing of whole passes.
 
 use std::time::Instant;
 
@@ -27,28 +27,6 @@ pub fn time_passes(reps: Repeats, mut pass: impl FnMut() -> Result<()>) -> Resul
     Ok(seconds)
 }
 
-/// A `/proc/self/status` field in bytes (`VmHWM`: peak resident set; `VmRSS`: now).
-fn status_bytes(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Peak resident set size of this process so far (0 where /proc is missing).
-pub fn peak_rss_bytes() -> u64 {
-    status_bytes("VmHWM:")
-}
-
-/// Resident set size of this process now.
-pub fn rss_bytes() -> u64 {
-    status_bytes("VmRSS:")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,12 +46,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!((calls, secs.len()), (5, 3));
-    }
-
-    #[test]
-    fn rss_is_read_on_linux() {
-        if cfg!(target_os = "linux") {
-            assert!(peak_rss_bytes() >= rss_bytes() && rss_bytes() > 0);
-        }
     }
 }

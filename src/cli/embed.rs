@@ -99,6 +99,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 fn tokenize_lines(a: &Args, tokenizer: &Tokenizer, vocab: usize) -> Result<Vec<Vec<u32>>, Error> {
     let text = std::fs::read_to_string(&a.input)
         .map_err(|e| Error::file(a.input.display(), format!("cannot read: {e}")))?;
+    if text.is_empty() {
+        let why = "no sentences (expected one sentence per line)";
+        return Err(Error::file(a.input.display(), why));
+    }
     let row = |i: usize, e: String| Error::row(a.input.display(), i + 1, e);
     let ids = |(i, line): (usize, &str)| {
         let ids = tokenizer.encode(line).map_err(|e| row(i, e.to_string()))?;

@@ -45,14 +45,21 @@ pub fn token_shift(xx: &[f32], c: usize, packing: &Packing, init: &[Vec<f32>]) -
     sx
 }
 
-/// The five mixed inputs `[x_w, x_k, x_v, x_r, x_g]` of the data-dependent token shift.
+/// The five mixed inputs `[x_w, x_k, x_v, x_r, x_g]` of the data-dependent token shift:
+/// `x_∗ = xx + (sx − xx)·a_∗`, `[n][C]` each.
 pub fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &TimeMix) -> [Vec<f32>; 5] {
+    let d: Vec<f32> = sx.iter().zip(xx).map(|(s, x)| s - x).collect();
+    shift_amounts(xx, sx, n, att).map(|a| (0..a.len()).map(|i| xx[i] + d[i] * a[i]).collect())
+}
+
+/// The mix amounts `a_∗ = μ_∗ + m_∗` for ∗ = w, k, v, r, g, `[n][C]` each, where
+/// `m = tanh((xx + (sx − xx)·μx) @ W1) @ W2[∗]` is the data-dependent part (the LoRA).
+pub fn shift_amounts(xx: &[f32], sx: &[f32], n: usize, att: &TimeMix) -> [Vec<f32>; 5] {
     let c = att.maa_x.len();
     let r = att.maa_w2[0].rows;
-    let d: Vec<f32> = sx.iter().zip(xx).map(|(s, x)| s - x).collect();
     // xxx = tanh((xx + d·μx) @ W1): [n][5R]
     let base: Vec<f32> = (0..n * c)
-        .map(|i| xx[i] + d[i] * att.maa_x[i % c])
+        .map(|i| xx[i] + (sx[i] - xx[i]) * att.maa_x[i % c])
         .collect();
     let lora: Vec<f32> = matmul(&base, n, &att.maa_w1)
         .into_iter()
@@ -64,9 +71,7 @@ pub fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &TimeMix) -> [Vec<f32>; 5] 
             .flat_map(|t| lora[t * 5 * r + j * r..t * 5 * r + (j + 1) * r].to_vec())
             .collect();
         let m = matmul(&slice, n, &att.maa_w2[j]);
-        (0..n * c)
-            .map(|i| xx[i] + d[i] * (att.maa[j][i % c] + m[i]))
-            .collect()
+        (0..n * c).map(|i| att.maa[j][i % c] + m[i]).collect()
     })
 }
 

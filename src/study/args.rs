@@ -82,27 +82,15 @@ pub struct StudyArgs {
     pub embed_memory_mib: usize,
 }
 
+/// The defaults are clap's: `rwkv-lens study` with no flags.
 impl Default for StudyArgs {
     fn default() -> Self {
-        StudyArgs {
-            models: Vec::new(),
-            tasks: Vec::new(),
-            layers: None,
-            pooling: None,
-            baselines: Vec::new(),
-            data_dir: None,
-            glove: None,
-            out: PathBuf::from("runs/study"),
-            preset: None,
-            max_pairs: None,
-            batch_size: 16,
-            bootstrap: 1000,
-            confidence: 0.95,
-            seed: 20250220,
-            reference_domain: "news".into(),
-            anisotropy_pairs: 1000,
-            embed_memory_mib: 4096,
+        #[derive(clap::Parser)]
+        struct Bare {
+            #[command(flatten)]
+            args: StudyArgs,
         }
+        <Bare as clap::Parser>::parse_from(["study"]).args
     }
 }
 

@@ -8,42 +8,32 @@
 //! Spearman of the resample is then the count-weighted Pearson of those ranks:
 //! exactly `scipy.stats.spearmanr` on the materialised resample, in O(n) per replicate.
 //!
-//! The generator is SplitMix64 (Steele, Lea & Flood 2014); an index in 0..n is
-//! `(next() · n) >> 64` (Lemire's multiply-shift, no rejection: bias < n / 2⁶⁴).
+//! The generator is SplitMix64 (Steele, Lea & Flood 2014, `rand_xoshiro`'s); an index
+//! in 0..n is `(next() · n) >> 64` (Lemire's multiply-shift, no rejection: bias < n / 2⁶⁴).
+
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+pub use rand_xoshiro::SplitMix64;
 
 use super::metrics::{argsort, percentile};
 
-/// SplitMix64: a 64-bit state advanced by the golden-ratio increment, then mixed.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform index in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
+/// Uniform index in `0..n`.
+pub fn below(rng: &mut SplitMix64, n: usize) -> usize {
+    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
 /// Seed of replicate `r` of a group seeded `seed` (each replicate its own stream, so
 /// replicates can be computed in any order).
 pub fn replicate_seed(seed: u64, r: usize) -> u64 {
-    SplitMix64(seed ^ (r as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64()
+    SplitMix64::seed_from_u64(seed ^ (r as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64()
 }
 
 /// Counts of each of the `n` indices in one replicate.
 pub fn resample_counts(seed: u64, r: usize, n: usize, counts: &mut Vec<u32>) {
     counts.clear();
     counts.resize(n, 0);
-    let mut rng = SplitMix64(replicate_seed(seed, r));
+    let mut rng = SplitMix64::seed_from_u64(replicate_seed(seed, r));
     for _ in 0..n {
-        counts[rng.below(n)] += 1;
+        counts[below(&mut rng, n)] += 1;
     }
 }
 
@@ -149,7 +139,7 @@ mod tests {
     #[test]
     fn splitmix_reference_values() {
         // First outputs of SplitMix64 seeded 1234567 (the reference C code by Vigna).
-        let mut g = SplitMix64(1234567);
+        let mut g = SplitMix64::seed_from_u64(1234567);
         assert_eq!(g.next_u64(), 6457827717110365317);
         assert_eq!(g.next_u64(), 3203168211198807973);
     }

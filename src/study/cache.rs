@@ -6,22 +6,22 @@
 //! set, the poolings, the batch size, and xxh64s of the task's unique sentences and of
 //! their token ids (so a different tokenizer misses). Same key ⇒ bit-identical vectors.
 //!
-//! File `<dir>/<xxh64 of the key>.emb`:
-//! ```text
-//! b"RWKVLENS-EMB1\n" · header length (u64 LE) · header JSON · f32 LE data [pooling][layer][text][dim]
-//! ```
-//! The header also holds the xxh64 of the data and the forward time measured when the
-//! file was made (reported again in the profile of a resumed run). A file that is
-//! unreadable, truncated, corrupt or of another key is ignored (with a warning) and
-//! recomputed; nothing here can stop a run except a failure to create the directory.
+//! File `<dir>/<xxh64 of the key>.safetensors`: one f32 tensor `embeddings`
+//! `[pooling][layer][text][dim]`, and in the metadata the key (JSON), the xxh64 of the
+//! data and the forward time and peak device memory measured when the file was made
+//! (reported again in the profile of a resumed run). A file that is unreadable,
+//! truncated, corrupt or of another key is ignored (with a warning) and recomputed, as
+//! is a cache file of the former custom format (`.emb`); nothing here can stop a run
+//! except a failure to create the directory.
 
 use std::path::{Path, PathBuf};
+
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
 
 use super::hash::{xxh64, Xxh64};
 use crate::embed::{Embeddings, Pooling};
 use crate::{Error, Result};
-
-const MAGIC: &[u8] = b"RWKVLENS-EMB1\n";
 
 /// What the vectors of one cache file depend on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -52,17 +52,9 @@ pub fn content_hashes(texts: &[String], tokens: &[Vec<u32>]) -> (String, String)
         seq.iter().for_each(|id| k.update(&id.to_le_bytes()));
     }
     (
-        format!("{:016x}", t.finish()),
-        format!("{:016x}", k.finish()),
+        format!("{:016x}", t.digest()),
+        format!("{:016x}", k.digest()),
     )
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Header {
-    key: CacheKey,
-    data_xxh64: String,
-    forward_seconds: f64,
-    peak_gpu_bytes: u64,
 }
 
 /// Vectors read back from the cache, with the cost of computing them the first time.
@@ -91,15 +83,23 @@ impl EmbeddingCache {
         })
     }
 
-    /// Where the vectors of `key` live.
-    pub fn path(&self, key: &CacheKey) -> PathBuf {
+    /// Where the vectors of `key` live (`ext`: `safetensors`, or `emb` for the old format).
+    fn path(&self, key: &CacheKey, ext: &str) -> PathBuf {
         let json = serde_json::to_vec(key).unwrap_or_default();
-        self.dir.join(format!("{:016x}.emb", xxh64(&json, 0)))
+        self.dir.join(format!("{:016x}.{ext}", xxh64(&json, 0)))
     }
 
     /// The cached vectors of `key`, or None (absent, or unusable: then a warning).
     pub fn load(&self, key: &CacheKey) -> Option<Cached> {
-        let path = self.path(key);
+        let old = self.path(key, "emb");
+        if old.is_file() {
+            eprintln!(
+                "warning: {}: a cache file of the former format; removing it (recomputed)",
+                old.display()
+            );
+            let _ = std::fs::remove_file(&old);
+        }
+        let path = self.path(key, "safetensors");
         let bytes = std::fs::read(&path).ok()?;
         match decode(&bytes, key) {
             Ok(c) => Some(c),
@@ -115,60 +115,67 @@ impl EmbeddingCache {
 
     /// Writes the vectors of `key` atomically; a failure is a warning, not an error.
     pub fn store(&self, key: &CacheKey, e: &Embeddings, forward_seconds: f64, peak_gpu: u64) {
-        let path = self.path(key);
-        let bytes = encode(key, e, forward_seconds, peak_gpu);
-        if let Err(err) = crate::io::write_atomic(&path, &bytes) {
+        let path = self.path(key, "safetensors");
+        let written = encode(key, e, forward_seconds, peak_gpu)
+            .and_then(|bytes| crate::io::write_atomic(&path, &bytes));
+        if let Err(err) = written {
             eprintln!("warning: cannot cache embeddings: {err}");
         }
     }
 }
 
-fn encode(key: &CacheKey, e: &Embeddings, forward_seconds: f64, peak_gpu_bytes: u64) -> Vec<u8> {
+const TENSOR: &str = "embeddings";
+
+fn encode(key: &CacheKey, e: &Embeddings, forward_seconds: f64, peak_gpu: u64) -> Result<Vec<u8>> {
     let data: &[u8] = bytemuck::cast_slice(&e.data);
-    let header = Header {
-        key: key.clone(),
-        data_xxh64: format!("{:016x}", xxh64(data, 0)),
-        forward_seconds,
-        peak_gpu_bytes,
-    };
-    let json = serde_json::to_vec(&header).unwrap_or_default();
-    let mut out = Vec::with_capacity(MAGIC.len() + 8 + json.len() + data.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&json);
-    out.extend_from_slice(data); // f32 little-endian on every supported target
-    out
+    let meta = [
+        ("key", serde_json::to_string(key).unwrap_or_default()),
+        ("data_xxh64", format!("{:016x}", xxh64(data, 0))),
+        (
+            "forward_seconds",
+            serde_json::to_string(&forward_seconds).unwrap_or_default(),
+        ),
+        ("peak_gpu_bytes", peak_gpu.to_string()),
+    ];
+    let meta = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let shape = vec![key.poolings.len(), key.layers.len(), key.sentences, key.dim];
+    let bad = |e: safetensors::SafeTensorError| Error::input(format!("embedding cache: {e}"));
+    let view = TensorView::new(Dtype::F32, shape, data).map_err(bad)?;
+    safetensors::serialize([(TENSOR, view)], Some(meta)).map_err(bad)
 }
 
-/// Checks magic, header, key, size and data hash; the error says which failed.
+/// Checks the file, key, shape and data hash; the error says which failed.
 fn decode(bytes: &[u8], key: &CacheKey) -> std::result::Result<Cached, String> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or("not a cache file")?;
-    let len = rest.get(..8).ok_or("truncated header")?;
-    let len = u64::from_le_bytes(len.try_into().map_err(|_| "truncated header")?);
-    let len = usize::try_from(len).map_err(|_| "bad header length")?;
-    let json = rest
-        .get(8..8usize.saturating_add(len))
-        .ok_or("truncated header")?;
-    let header: Header = serde_json::from_slice(json).map_err(|e| format!("bad header: {e}"))?;
-    if &header.key != key {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a cache file: {e}"))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let get = |k: &str| meta.get(k).ok_or(format!("no `{k}` in the metadata"));
+    let stored: CacheKey =
+        serde_json::from_str(get("key")?).map_err(|e| format!("bad key: {e}"))?;
+    if &stored != key {
         return Err("its key differs from this run's".into());
     }
-    let data = &rest[8 + len..];
-    let want = key.poolings.len() * key.layers.len() * key.sentences * key.dim * 4;
-    if data.len() != want {
-        return Err(format!("{} data bytes, expected {want}", data.len()));
+    let t = st.tensor(TENSOR).map_err(|e| e.to_string())?;
+    let want = [key.poolings.len(), key.layers.len(), key.sentences, key.dim];
+    if t.dtype() != Dtype::F32 || t.shape() != want {
+        return Err(format!(
+            "{:?} {:?}, expected F32 {want:?}",
+            t.dtype(),
+            t.shape()
+        ));
     }
-    if format!("{:016x}", xxh64(data, 0)) != header.data_xxh64 {
+    if format!("{:016x}", xxh64(t.data(), 0)) != *get("data_xxh64")? {
         return Err("data hash mismatch".into());
     }
+    let number = |k: &str| get(k)?.parse::<f64>().map_err(|e| format!("`{k}`: {e}"));
     let mut e = Embeddings::zeros(&key.layers, &key.poolings, key.sentences, key.dim);
-    for (v, b) in e.data.iter_mut().zip(data.chunks_exact(4)) {
+    for (v, b) in e.data.iter_mut().zip(t.data().chunks_exact(4)) {
         *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
     Ok(Cached {
         embeddings: e,
-        forward_seconds: header.forward_seconds,
-        peak_gpu_bytes: header.peak_gpu_bytes,
+        forward_seconds: number("forward_seconds")?,
+        peak_gpu_bytes: number("peak_gpu_bytes")? as u64,
     })
 }
 
@@ -203,7 +210,7 @@ mod tests {
 
     #[test]
     fn round_trip_is_bit_exact() {
-        let bytes = encode(&key(), &sample(), 1.5, 7);
+        let bytes = encode(&key(), &sample(), 1.5, 7).unwrap();
         let c = decode(&bytes, &key()).unwrap();
         assert_eq!(c.embeddings, sample());
         assert_eq!((c.forward_seconds, c.peak_gpu_bytes), (1.5, 7));
@@ -211,7 +218,7 @@ mod tests {
 
     #[test]
     fn damaged_or_foreign_files_are_refused() {
-        let bytes = encode(&key(), &sample(), 1.5, 7);
+        let bytes = encode(&key(), &sample(), 1.5, 7).unwrap();
         let other = CacheKey {
             layers: vec![0, 1],
             ..key()
@@ -226,14 +233,22 @@ mod tests {
             decode(&flipped, &key()).err().unwrap(),
             "data hash mismatch"
         );
-        let cut = &bytes[..bytes.len() - 4];
-        assert_eq!(
-            decode(cut, &key()).err().unwrap(),
-            "44 data bytes, expected 48"
-        );
-        for n in 0..MAGIC.len() + 12 {
-            assert!(decode(&bytes[..n], &key()).is_err());
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n], &key()).is_err(), "{n} bytes");
         }
+        assert!(decode(b"RWKVLENS-EMB1\n", &key()).is_err());
+    }
+
+    #[test]
+    fn old_format_files_are_removed_and_recomputed() {
+        let dir = std::env::temp_dir().join(format!("rwkv-lens-cache-{}", std::process::id()));
+        let cache = EmbeddingCache::open(&dir).unwrap();
+        let old = cache.path(&key(), "emb");
+        std::fs::write(&old, b"RWKVLENS-EMB1\n").unwrap();
+        assert!(cache.load(&key()).is_none() && !old.exists());
+        cache.store(&key(), &sample(), 1.5, 7);
+        assert_eq!(cache.load(&key()).unwrap().embeddings, sample());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

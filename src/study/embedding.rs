@@ -6,14 +6,16 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::bootstrap::SplitMix64;
+use super::bootstrap::{below, SplitMix64};
 use super::cache::{content_hashes, CacheKey, EmbeddingCache};
 use super::glove::Glove;
 use super::hash::{xxh64, FileId};
 use super::metrics::cosine;
 use super::tasks::Pair;
 use crate::embed::{Embeddings, Engine, Pooling};
+use crate::kit::memory::peak_rss_bytes;
 use crate::{Error, Result};
+use rand_xoshiro::rand_core::SeedableRng;
 
 /// Tokenizer handed in by the caller (the RWKV World tokenizer in the CLI).
 pub type TokenizeFn<'a> = Box<dyn Fn(&str) -> Result<Vec<u32>> + 'a>;
@@ -108,14 +110,6 @@ pub struct Profile {
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// Peak resident set size of this process (`VmHWM` of /proc/self/status).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// Knobs of the embedding step.
 pub struct EmbedOptions<'a> {
     pub task: &'a str,
@@ -134,11 +128,11 @@ pub fn anisotropy_pairs(n: usize, count: usize, seed: u64, task: &str) -> Vec<[u
     if n < 2 {
         return Vec::new();
     }
-    let mut rng = SplitMix64(xxh64(format!("{task}/anisotropy").as_bytes(), seed));
+    let mut rng = SplitMix64::seed_from_u64(xxh64(format!("{task}/anisotropy").as_bytes(), seed));
     (0..count)
         .map(|_| {
-            let a = rng.below(n);
-            let b = (a + 1 + rng.below(n - 1)) % n; // uniform over the others
+            let a = below(&mut rng, n);
+            let b = (a + 1 + below(&mut rng, n - 1)) % n; // uniform over the others
             [a as u32, b as u32]
         })
         .collect()

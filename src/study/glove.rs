@@ -15,12 +15,20 @@
 //!
 //! Loading streams the gzipped text once and keeps only the words that some sentence
 //! of the study could ask for (`candidates`), so 400k lines cost one decompression.
+//! The page reads a trimmed, 8-bit table of the same vectors ([`Glove::from_bytes`])
+//! and scores its pairs with this tokenizer and [`Glove::similarity`], so its dashed
+//! GloVe line is the study's baseline.
 
 use std::collections::{HashMap, HashSet};
+#[cfg(feature = "native")]
 use std::io::{BufRead, BufReader, Read};
+#[cfg(feature = "native")]
 use std::path::Path;
 
-use super::hash::{FileId, Xxh64};
+#[cfg(feature = "native")]
+use super::hash::Xxh64;
+use super::hash::{xxh64, FileId};
+use super::metrics::cosine;
 use crate::{Error, Result};
 
 const CLITICS: [&str; 7] = ["n't", "'s", "'re", "'ve", "'ll", "'d", "'m"];
@@ -117,12 +125,14 @@ pub struct SentenceVector {
 }
 
 /// Hashes the compressed bytes as they stream through.
+#[cfg(feature = "native")]
 struct HashingReader<R> {
     inner: R,
     hash: Xxh64,
     bytes: u64,
 }
 
+#[cfg(feature = "native")]
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -132,6 +142,99 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+impl Glove {
+    /// Parses the page's trimmed table, `RLG1 · u32 n · u32 dim · u32 words_len · words
+    /// ('\n'-separated) · f32 scale[n] · i8 q[n][dim]` (format in
+    /// `assets/demo-model/README.md`), dequantised to f32.
+    pub fn from_bytes(source: &str, bytes: &[u8]) -> Result<Glove> {
+        let bad = |msg: &str| Error::file(source, msg);
+        if bytes.len() < 16 || &bytes[..4] != b"RLG1" {
+            return Err(bad("not a trimmed GloVe table (expected the RLG1 magic)"));
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([0, 1, 2, 3].map(|i| bytes[o + i])) as usize;
+        let (n, dim, words_len) = (u32_at(4), u32_at(8), u32_at(12));
+        let scales_at = 16 + words_len;
+        let q_at = scales_at + 4 * n;
+        if bytes.len() != q_at + n * dim {
+            let want = q_at + n * dim;
+            let msg = format!(
+                "{} bytes, expected {want} for {n} words × {dim} dims",
+                bytes.len()
+            );
+            return Err(bad(&msg));
+        }
+        let words = std::str::from_utf8(&bytes[16..scales_at])
+            .map_err(|_| bad("the word list is not UTF-8"))?;
+        let index: HashMap<String, usize> = words
+            .split('\n')
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i))
+            .collect();
+        if index.len() != n {
+            return Err(bad(&format!(
+                "{} distinct words, header says {n}",
+                index.len()
+            )));
+        }
+        let mut vectors = Vec::with_capacity(n * dim);
+        for (row, scale) in bytes[scales_at..q_at].chunks_exact(4).enumerate() {
+            let scale = f32::from_le_bytes([scale[0], scale[1], scale[2], scale[3]]);
+            let q = &bytes[q_at + row * dim..q_at + (row + 1) * dim];
+            vectors.extend(q.iter().map(|&b| b as i8 as f32 * scale));
+        }
+        let id = FileId {
+            path: source.to_string(),
+            xxh64: format!("{:016x}", xxh64(bytes, 0)),
+            bytes: bytes.len() as u64,
+        };
+        Ok(Glove {
+            dim,
+            vocab_size: n,
+            id,
+            index,
+            vectors,
+        })
+    }
+
+    /// Cosine of two sentences' vectors; `None` when either has no known token (the
+    /// study scores such a pair 0 and counts it).
+    pub fn similarity(&self, a: &str, b: &str) -> Option<f64> {
+        cosine(
+            self.embed(a).vector.as_deref()?,
+            self.embed(b).vector.as_deref()?,
+        )
+    }
+
+    /// Vector of a word, if loaded.
+    pub fn get(&self, word: &str) -> Option<&[f32]> {
+        let i = *self.index.get(word)?;
+        Some(&self.vectors[i * self.dim..(i + 1) * self.dim])
+    }
+
+    /// Words loaded (those of the study's sentences found in the file).
+    pub fn loaded_words(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Mean of the known tokens' vectors.
+    pub fn embed(&self, sentence: &str) -> SentenceVector {
+        let tokens = tokenize(sentence, &mut |w| self.index.contains_key(w));
+        let mut sum = vec![0.0f64; self.dim];
+        let mut known = 0;
+        for v in tokens.iter().filter_map(|t| self.get(t)) {
+            sum.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
+            known += 1;
+        }
+        let vector = (known > 0).then(|| sum.iter().map(|s| (s / known as f64) as f32).collect());
+        SentenceVector {
+            vector,
+            tokens: tokens.len(),
+            known,
+        }
+    }
+}
+
+#[cfg(feature = "native")]
 impl Glove {
     /// Reads `word v1 … vD` lines from a `.gz` (or plain) file, keeping `wanted` words.
     pub fn load(path: &Path, wanted: &HashSet<String>) -> Result<Glove> {
@@ -162,7 +265,7 @@ impl Glove {
             glove.read_lines(BufReader::with_capacity(1 << 20, &mut hashing), wanted)?;
         }
         std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| Error::file(&shown, e))?;
-        glove.id.xxh64 = format!("{:016x}", hashing.hash.finish());
+        glove.id.xxh64 = format!("{:016x}", hashing.hash.digest());
         glove.id.bytes = hashing.bytes;
         if glove.vocab_size == 0 {
             return Err(Error::file(&shown, "no word vectors found"));
@@ -227,34 +330,6 @@ impl Glove {
         }
         Ok(())
     }
-
-    /// Vector of a word, if loaded.
-    pub fn get(&self, word: &str) -> Option<&[f32]> {
-        let i = *self.index.get(word)?;
-        Some(&self.vectors[i * self.dim..(i + 1) * self.dim])
-    }
-
-    /// Words loaded (those of the study's sentences found in the file).
-    pub fn loaded_words(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Mean of the known tokens' vectors.
-    pub fn embed(&self, sentence: &str) -> SentenceVector {
-        let tokens = tokenize(sentence, &mut |w| self.index.contains_key(w));
-        let mut sum = vec![0.0f64; self.dim];
-        let mut known = 0;
-        for v in tokens.iter().filter_map(|t| self.get(t)) {
-            sum.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
-            known += 1;
-        }
-        let vector = (known > 0).then(|| sum.iter().map(|s| (s / known as f64) as f32).collect());
-        SentenceVector {
-            vector,
-            tokens: tokens.len(),
-            known,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -300,6 +375,25 @@ mod tests {
             ".",
         ];
         assert_eq!(t, expected);
+    }
+
+    #[test]
+    fn dequantises_the_page_table() {
+        let mut b = b"RLG1".to_vec();
+        for v in [2u32, 2, 7] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(b"cat\ndog");
+        [0.5f32, 2.0].iter().for_each(|s| b.extend(s.to_le_bytes()));
+        b.extend([127u8, 0, 0, (-64i8) as u8]);
+        let g = Glove::from_bytes("g", &b).unwrap();
+        assert_eq!(g.get("cat").unwrap(), [63.5, 0.0]);
+        assert_eq!(g.get("dog").unwrap(), [0.0, -128.0]);
+        // "Cat dog" → mean (31.75, -64); "cat" → (63.5, 0)
+        let want = 31.75 / (31.75f64.powi(2) + 64.0f64.powi(2)).sqrt();
+        assert!((g.similarity("Cat dog", "cat").unwrap() - want).abs() < 1e-12);
+        assert_eq!(g.similarity("zebra", "cat"), None);
+        assert!(Glove::from_bytes("g", b"RLG0xxxxxxxxxxxx").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::evaluate::Row;
 use super::ood::{OodCell, OodReport};
 use super::report::StudyReport;
 use crate::embed::Pooling;
+use crate::kit::markdown as md;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -25,21 +26,23 @@ fn layer_name(l: Option<usize>) -> String {
     l.map_or("—".into(), |l| l.to_string())
 }
 
-/// Distinct (model, pooling) of layered rows, in row order.
-pub fn series_keys<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<(String, Option<Pooling>)> {
-    let mut keys: Vec<(String, Option<Pooling>)> = Vec::new();
-    for r in rows.filter(|r| r.layer.is_some()) {
-        let k = (r.model.clone(), r.pooling);
-        if !keys.contains(&k) {
-            keys.push(k);
+/// The distinct items, in first-seen order.
+fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for x in items {
+        if !out.contains(&x) {
+            out.push(x);
         }
     }
-    keys
+    out
 }
 
-fn table_header(out: &mut String, cols: &[&str]) {
-    let _ = writeln!(out, "| {} |", cols.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
+/// Distinct (model, pooling) of layered rows, in row order.
+pub fn series_keys<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<(String, Option<Pooling>)> {
+    distinct(
+        rows.filter(|r| r.layer.is_some())
+            .map(|r| (r.model.clone(), r.pooling)),
+    )
 }
 
 /// One table per task: layer, Spearman, time per pair and peak memory beside the baseline
@@ -57,7 +60,7 @@ fn summary_tables(r: &StudyReport, timing: bool) -> String {
     }
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
-        table_header(&mut out, &cols);
+        md::header(&mut out, &cols.join(" | "), "");
         for row in r.rows_for(&t.name, "all") {
             let _ = write!(
                 out,
@@ -129,10 +132,8 @@ fn protocol(out: &mut String, r: &StudyReport) {
 fn inputs(out: &mut String, r: &StudyReport) {
     if !r.models.is_empty() {
         out.push_str("## Models\n\n");
-        table_header(
-            out,
-            &["model", "engine", "layers × width", "file xxh64", "bytes"],
-        );
+        let cols = "model | engine | layers × width | file xxh64 | bytes";
+        md::header(out, cols, "");
         for m in &r.models {
             let (hash, bytes) = m.file.as_ref().map_or(("—".into(), "—".into()), |f| {
                 (f.xxh64.clone(), f.bytes.to_string())
@@ -156,18 +157,8 @@ fn inputs(out: &mut String, r: &StudyReport) {
 
 fn tasks_table(out: &mut String, r: &StudyReport) {
     out.push_str("## Tasks\n\n");
-    table_header(
-        out,
-        &[
-            "task",
-            "pairs",
-            "unique sentences",
-            "domains",
-            "files (xxh64)",
-            "GloVe tokens known",
-            "sentences without GloVe vector",
-        ],
-    );
+    let cols = "task | pairs | unique sentences | domains | files (xxh64) | GloVe tokens known | sentences without GloVe vector";
+    md::header(out, cols, "");
     for t in &r.tasks {
         let domains: Vec<String> = t.domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
         let files: Vec<String> = t
@@ -203,7 +194,7 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
         cols.extend(["ROC-AUC", "best acc", "best F1"]);
     }
     cols.extend(["anisotropy", "undefined pairs"]);
-    table_header(out, &cols);
+    md::header(out, &cols.join(" | "), "");
     for row in r.rows_for(task, "all") {
         let mut cells = vec![
             row.model.clone(),
@@ -220,7 +211,7 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
         }
         cells.push(num(row.anisotropy, 4));
         cells.push(row.undefined_pairs.to_string());
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        md::row(out, &cells);
     }
 }
 
@@ -250,7 +241,7 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
             let mut cols = vec![kind.to_string(), "n".into()];
             cols.extend(layers.iter().map(|l| format!("L{l}")));
             cols.extend(baseline.first().map(|b| b.model.clone()));
-            table_header(out, &cols.iter().map(String::as_str).collect::<Vec<_>>());
+            md::header(out, &cols.join(" | "), "");
             for name in &names {
                 let of = |x: &&&Row| group_name(x) == name.as_str();
                 let n = mine.iter().find(of).map_or(0, |x| x.n);
@@ -266,7 +257,7 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
                 if !baseline.is_empty() {
                     cells.push(num(baseline.iter().find(of).and_then(|x| x.spearman), 1));
                 }
-                let _ = writeln!(out, "| {} |", cells.join(" | "));
+                md::row(out, &cells);
             }
         }
     }
@@ -284,14 +275,7 @@ fn group_name(r: &Row) -> &str {
 }
 
 fn distinct_names(rows: &[&Row]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for r in rows {
-        let n = group_name(r).to_string();
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
-    names
+    distinct(rows.iter().map(|r| group_name(r).to_string()))
 }
 
 fn ood_tables(out: &mut String, ood: &OodReport) {
@@ -304,10 +288,8 @@ fn ood_tables(out: &mut String, ood: &OodReport) {
         ood_series_table(out, ood, &model, pooling);
     }
     out.push_str("\nBest layer per domain:\n\n");
-    table_header(
-        out,
-        &["model", "pooling", "domain", "best layer", "Spearman ×100"],
-    );
+    let cols = "model | pooling | domain | best layer | Spearman ×100";
+    md::header(out, cols, "");
     for b in &ood.best_layers {
         let pool = pooling_name(b.pooling);
         let (m, d, l, v) = (&b.model, &b.domain, b.layer, b.spearman);
@@ -344,7 +326,7 @@ fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Opt
     let mut cols = vec!["domain".to_string(), "n".into()];
     cols.extend(layers.iter().map(|l| format!("L{l}")));
     cols.extend(baseline.first().map(|b| b.model.clone()));
-    table_header(out, &cols.iter().map(String::as_str).collect::<Vec<_>>());
+    md::header(out, &cols.join(" | "), "");
     for d in &ood.domains {
         let n = cells.iter().find(|c| &c.domain == d).map_or(0, |c| c.n);
         let mut row = vec![d.clone(), n.to_string()];
@@ -357,20 +339,14 @@ fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Opt
                 baseline.iter().find(|c| &c.domain == d).copied(),
             ));
         }
-        let _ = writeln!(out, "| {} |", row.join(" | "));
+        md::row(out, &row);
     }
 }
 
 /// Distinct (model, pooling) of the layered OOD cells.
 pub fn ood_keys(ood: &OodReport) -> Vec<(String, Option<Pooling>)> {
-    let mut keys: Vec<(String, Option<Pooling>)> = Vec::new();
-    for c in ood.cells.iter().filter(|c| c.layer.is_some()) {
-        let k = (c.model.clone(), c.pooling);
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
-    keys
+    let layered = ood.cells.iter().filter(|c| c.layer.is_some());
+    distinct(layered.map(|c| (c.model.clone(), c.pooling)))
 }
 
 /// `profile.md`: the summary with time and memory, load times and the profile table.
@@ -396,25 +372,8 @@ pub fn profile_page(r: &StudyReport) -> String {
 
 fn profile(out: &mut String, r: &StudyReport) {
     out.push_str("\n## Profile\n\n");
-    table_header(
-        out,
-        &[
-            "model",
-            "task",
-            "engine",
-            "pairs",
-            "sentences",
-            "tokens",
-            "passes",
-            "cached",
-            "seconds",
-            "pairs/s",
-            "tokens/s",
-            "ms/pair",
-            "peak GPU MiB",
-            "peak RSS MiB",
-        ],
-    );
+    let cols = "model | task | engine | pairs | sentences | tokens | passes | cached | seconds | pairs/s | tokens/s | ms/pair | peak GPU MiB | peak RSS MiB";
+    md::header(out, cols, "");
     for p in &r.profile {
         let _ = writeln!(
             out,

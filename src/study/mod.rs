@@ -12,7 +12,6 @@ pub mod bootstrap;
 #[cfg(feature = "native")]
 pub mod cache;
 pub mod domains;
-#[cfg(feature = "native")]
 pub mod glove;
 pub mod hash;
 pub mod metrics;

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::table::{
-    csv_records, fields_count, parse_label, parse_score, read_text, sentence, tsv_records,
+    fields_count, parse_label, parse_score, read_text, records, sentence, Dialect, Record,
 };
 use super::tasks::{Pair, Task};
 use crate::{Error, Result};
@@ -23,7 +23,7 @@ struct Columns {
     subset: Option<usize>,
 }
 
-fn columns(path: &str, header: &[&str]) -> Result<Columns> {
+fn columns(path: &str, header: &[String]) -> Result<Columns> {
     let find = |name: &str| header.iter().position(|h| h.trim() == name);
     let need = |name: &str| {
         find(name).ok_or_else(|| {
@@ -55,9 +55,9 @@ fn columns(path: &str, header: &[&str]) -> Result<Columns> {
     })
 }
 
-fn pair_from_fields(path: &str, line: usize, cols: &Columns, fields: &[&str]) -> Result<Pair> {
+fn pair_from_fields(path: &str, line: usize, cols: &Columns, fields: &[String]) -> Result<Pair> {
     let get = |i: usize, name: &str| {
-        fields.get(i).copied().ok_or_else(|| {
+        fields.get(i).map(String::as_str).ok_or_else(|| {
             Error::row(
                 path,
                 line,
@@ -113,17 +113,8 @@ pub fn load_pairs_file(path: &Path) -> Result<Task> {
 /// in errors. Returns the pairs and whether the gold values are binary labels.
 pub fn parse_pairs(path: &str, ext: &str, text: &str) -> Result<(Vec<Pair>, bool)> {
     match ext {
-        "tsv" | "txt" => {
-            let records = tsv_records(text);
-            from_records(path, records.iter().map(|(n, r)| (*n, r.clone())))
-        }
-        "csv" => {
-            let records = csv_records(path, text)?;
-            let iter = records
-                .iter()
-                .map(|(n, r)| (*n, r.iter().map(String::as_str).collect()));
-            from_records(path, iter)
-        }
+        "tsv" | "txt" => from_records(path, records(path, text, Dialect::Tsv)?),
+        "csv" => from_records(path, records(path, text, Dialect::Csv)?),
         "jsonl" | "ndjson" => from_json_lines(path, text),
         _ => Err(Error::file(
             path,
@@ -132,10 +123,8 @@ pub fn parse_pairs(path: &str, ext: &str, text: &str) -> Result<(Vec<Pair>, bool
     }
 }
 
-fn from_records<'a>(
-    path: &str,
-    mut records: impl Iterator<Item = (usize, Vec<&'a str>)>,
-) -> Result<(Vec<Pair>, bool)> {
+fn from_records(path: &str, records: Vec<Record>) -> Result<(Vec<Pair>, bool)> {
+    let mut records = records.into_iter();
     let (_, header) = records
         .next()
         .ok_or_else(|| Error::file(path, "empty pair file"))?;

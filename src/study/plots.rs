@@ -8,10 +8,7 @@ use super::markdown::{ood_keys, series_keys};
 use super::ood::{OodCell, OodReport};
 use super::report::{slug, StudyReport};
 use crate::embed::Pooling;
-
-const PALETTE: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-];
+use crate::kit::svg::{colour, escape as esc};
 
 /// Every plot of a report as (file name, SVG text).
 pub fn all(r: &StudyReport) -> Vec<(String, String)> {
@@ -32,13 +29,6 @@ pub fn all(r: &StudyReport) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A line of points (layer, value, CI).
@@ -128,8 +118,8 @@ fn draw_lines(title: &str, lines: &[Line], baseline: &[(String, f64)]) -> String
         (left, right, top, bottom),
     );
     for (i, line) in lines.iter().enumerate() {
-        draw_line(&mut s, line, PALETTE[i % PALETTE.len()], &sx, &sy);
-        legend_entry(&mut s, i, &line.label, PALETTE[i % PALETTE.len()], false);
+        draw_line(&mut s, line, colour(i), &sx, &sy);
+        legend_entry(&mut s, i, &line.label, colour(i), false);
     }
     for (j, (label, v)) in baseline.iter().enumerate() {
         let y = sy(*v);
@@ -420,6 +410,5 @@ mod tests {
         assert_eq!(tick_step(7.0), 1.0);
         assert_eq!(blue(0.0), "#f7fbff");
         assert_eq!(blue(1.0), "#08306b");
-        assert_eq!(esc("a<b&\"c\""), "a&lt;b&amp;&quot;c&quot;");
     }
 }

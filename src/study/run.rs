@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use super::args::{Plan, StudyArgs, GLOVE};
 use super::cache::EmbeddingCache;
 use super::embedding::{
@@ -19,33 +17,11 @@ use super::hash::file_id;
 use super::report::{BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
 use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
 use crate::embed::parse_layers;
+use crate::kit::progress::Progress;
 use crate::{Error, Result};
 
 /// The GloVe tokenization, as recorded in results.
 pub const GLOVE_TOKENIZATION: &str = "lower-case; whole chunk if a GloVe word, else split off leading/trailing punctuation, clitics (n't 's 're 've 'll 'd 'm) and inner punctuation; mean of known tokens (punctuation included); no known token → no vector, its pairs scored 0 and counted";
-
-fn bar(progress: bool, message: String) -> ProgressBar {
-    if !progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0).with_message(message);
-    let style = ProgressStyle::with_template(
-        "{msg} [{bar:30}] {pos}/{len} sentences, {per_sec}, eta {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
-}
-
-fn spinner(progress: bool, message: &str) -> ProgressBar {
-    if !progress {
-        return ProgressBar::hidden();
-    }
-    let s = ProgressBar::new_spinner().with_message(message.to_string());
-    s.enable_steady_tick(std::time::Duration::from_millis(120));
-    s
-}
 
 /// Everything scored so far, task after task.
 #[derive(Default)]
@@ -187,12 +163,15 @@ fn study_task(
             seed: plan.seed,
             cache: env.cache.zip(info.file.as_ref()),
         };
-        let b = bar(progress, format!("{} · {}", model.label, task.name));
+        let b = Progress::bar(
+            progress,
+            format!("{} · {}", model.label, task.name),
+            "sentences",
+        );
         let (s, p) = embed_model(model, &table, &opt, &mut |done, total| {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
+            b.set(done as u64, total as u64)
         })?;
-        b.finish_and_clear();
+        drop(b);
         if progress && p.cached {
             eprintln!("{} · {}: read from the cache", model.label, task.name);
         }
@@ -208,14 +187,14 @@ fn study_task(
         c
     });
     let message = format!("scoring {} ({} replicates)", task.name, plan.bootstrap);
-    let scoring = spinner(progress, &message);
+    let scoring = Progress::spinner(progress, message);
     let boot = BootstrapOptions {
         replicates: plan.bootstrap,
         confidence: plan.confidence,
         seed: plan.seed,
     };
     let (rows, stats) = evaluate_task(task, &series, boot);
-    scoring.finish_and_clear();
+    drop(scoring);
     out.rows.extend(rows);
     out.stats.extend(stats);
     out.tasks.push(task_info(task, &table, coverage));
@@ -233,7 +212,7 @@ fn load_glove(
         .glove
         .clone()
         .unwrap_or_else(|| data_dir.join("glove/glove.6B.50d.txt.gz"));
-    let spin = spinner(progress, &format!("loading {}", path.display()));
+    let spin = Progress::spinner(progress, format!("loading {}", path.display()));
     let start = Instant::now();
     let wanted = candidates(
         tasks
@@ -241,7 +220,7 @@ fn load_glove(
             .flat_map(|t| t.pairs.iter().flat_map(|p| [p.s1.as_str(), p.s2.as_str()])),
     );
     let glove = Glove::load(&path, &wanted)?;
-    spin.finish_and_clear();
+    drop(spin);
     let info = BaselineInfo {
         name: GLOVE.into(),
         file: glove.id.clone(),

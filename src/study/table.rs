@@ -36,65 +36,60 @@ pub fn read_text(path: &Path) -> Result<TextFile> {
     })
 }
 
-/// One record: 1-based line number and its fields.
-pub type Record<'a> = (usize, Vec<&'a str>);
-
-/// Tab-separated records, no quoting, `\r\n` or `\n`; blank lines are skipped.
-pub fn tsv_records(text: &str) -> Vec<Record<'_>> {
-    text.split('\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(n, line)| (n, line.split('\t').collect()))
-        .collect()
+/// How a data file separates its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Tab-separated, quoting disabled (the STS and MRPC files hold unbalanced `"`).
+    Tsv,
+    /// RFC 4180 CSV: fields in `"..."` may hold commas, newlines and `""` (a quote).
+    Csv,
 }
 
-/// RFC 4180 CSV: fields in `"..."` may hold commas, newlines and `""` (a quote).
-pub fn csv_records(path: &str, text: &str) -> Result<Vec<(usize, Vec<String>)>> {
-    let mut records = Vec::new();
-    let (mut fields, mut field) = (Vec::new(), String::new());
-    let (mut line, mut start_line) = (1, 1);
-    let (mut quoted, mut chars) = (false, text.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
-                fields.push(std::mem::take(&mut field));
-                push_record(&mut records, start_line, std::mem::take(&mut fields));
-                line += 1;
-                start_line = line;
-            }
-            (_, c) => {
-                if c == '\n' {
-                    line += 1;
-                }
-                field.push(c);
-            }
+/// One record: 1-based line number (of its first line) and its fields.
+pub type Record = (usize, Vec<String>);
+
+/// The records of `text` (`\r\n` or `\n`; blank lines skipped), through the `csv` crate.
+pub fn records(path: &str, text: &str, dialect: Dialect) -> Result<Vec<Record>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(if dialect == Dialect::Tsv { b'\t' } else { b',' })
+        .quoting(dialect == Dialect::Csv)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(text.as_bytes());
+    let (mut out, mut last) = (Vec::new(), (0, 1));
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::file(path, e))?;
+        let byte = record.position().map_or(0, |p| p.byte() as usize);
+        // The crate's position is taken before the blank lines it skips.
+        let skipped = text[byte..].bytes().take_while(|&b| b == b'\n').count();
+        let line = record.position().map_or(1, |p| p.line() as usize) + skipped;
+        last = (byte, line);
+        let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+        if let Some(f) = fields.last_mut().filter(|f| f.ends_with('\r')) {
+            f.pop();
+        }
+        if !fields.iter().all(|f| f.trim().is_empty()) {
+            out.push((line, fields));
         }
     }
-    if quoted {
-        return Err(Error::row(
-            path,
-            start_line,
-            "unterminated quoted CSV field",
-        ));
+    if dialect == Dialect::Csv && ends_quoted(&text[last.0..]) {
+        return Err(Error::row(path, last.1, "unterminated quoted CSV field"));
     }
-    fields.push(field);
-    push_record(&mut records, start_line, fields);
-    Ok(records)
+    Ok(out)
 }
 
-fn push_record(records: &mut Vec<(usize, Vec<String>)>, line: usize, fields: Vec<String>) {
-    if !(fields.len() == 1 && fields[0].trim().is_empty()) {
-        records.push((line, fields));
+/// Whether `raw` ends inside a quoted CSV field: the `csv` crate reads an unterminated
+/// quote to the end of the file without an error.
+fn ends_quoted(raw: &str) -> bool {
+    let (mut quoted, mut at_start, mut closed) = (false, true, false);
+    for c in raw.chars() {
+        let toggles = c == '"' && (quoted || at_start || closed); // `""` reopens
+        closed = toggles && quoted;
+        quoted ^= toggles;
+        at_start = !quoted && (c == ',' || c == '\n');
     }
+    quoted
 }
 
 /// "1 field", "3 fields".
@@ -106,11 +101,11 @@ pub fn fields_count(n: usize) -> String {
 pub fn field<'a>(
     path: &str,
     line: usize,
-    fields: &[&'a str],
+    fields: &'a [String],
     i: usize,
     name: &str,
 ) -> Result<&'a str> {
-    fields.get(i).copied().ok_or_else(|| {
+    fields.get(i).map(String::as_str).ok_or_else(|| {
         Error::row(
             path,
             line,
@@ -181,24 +176,31 @@ pub fn sentence(path: &str, line: usize, s: &str, name: &str) -> Result<String> 
 mod tests {
     use super::*;
 
+    fn owned(r: &[(usize, &[&str])]) -> Vec<Record> {
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        r.iter().map(|(n, v)| (*n, f(v))).collect()
+    }
+
     #[test]
     fn tsv_keeps_quotes_and_line_numbers() {
-        let r = tsv_records("a\tb\r\n\n\"x\tc\"\n");
-        assert_eq!(r, vec![(1, vec!["a", "b"]), (3, vec!["\"x", "c\""])]);
+        let r = records("f", "a\tb\r\n\n\"x\tc\"\n \t\n\ny", Dialect::Tsv).unwrap();
+        assert_eq!(
+            r,
+            owned(&[(1, &["a", "b"]), (3, &["\"x", "c\""]), (6, &["y"])])
+        );
     }
 
     #[test]
     fn csv_quotes_commas_newlines() {
-        let r = csv_records("f", "s1,s2\n\"a, b\",\"say \"\"hi\"\"\nthere\"\nx,y").unwrap();
+        let text = "s1,s2\n\"a, b\",\"say \"\"hi\"\"\nthere\"\r\n\nx,y";
+        let r = records("f", text, Dialect::Csv).unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!(
-            r[1],
-            (2, vec!["a, b".to_string(), "say \"hi\"\nthere".to_string()])
-        );
-        assert_eq!(r[2].0, 4);
-        assert!(csv_records("f", "\"open")
-            .unwrap_err()
-            .to_string()
-            .contains("f:1"));
+        assert_eq!(r[1], owned(&[(2, &["a, b", "say \"hi\"\nthere"])])[0]);
+        assert_eq!(r[2].0, 5);
+        for bad in ["\"open", "a,b\nc,\"d\"\"\n"] {
+            let e = records("f", bad, Dialect::Csv).unwrap_err().to_string();
+            assert!(e.contains("unterminated"), "{e}");
+        }
+        assert!(records("f", "a\n\"b\"\"c\"", Dialect::Csv).is_ok());
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::domains::domain_of;
 use super::hash::FileId;
-use super::table::{field, parse_label, parse_score, read_text, sentence, tsv_records};
+use super::table::{field, parse_label, parse_score, read_text, records, sentence, Dialect};
 use crate::{Error, Result};
 
 /// One sentence pair.
@@ -44,60 +44,157 @@ pub struct Task {
     pub rows_loaded: usize,
 }
 
-/// A built-in family: its splits (first is the default) and aliases.
-pub struct Family {
-    pub name: &'static str,
-    pub splits: &'static [&'static str],
-    pub binary: bool,
+/// A column of a built-in file: 0-based index and header name (for messages).
+pub type Column = (usize, &'static str);
+
+/// Where a pair's subset comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subset {
+    /// The split's name (MRPC).
+    Split,
+    /// One name for the whole file.
+    Fixed(&'static str),
+    /// A column (STS-B source, STS subset).
+    Column(Column),
 }
 
-pub const FAMILIES: &[Family] = &[
-    Family {
-        name: "mrpc",
-        splits: &["test", "train", "glue-train", "glue-validation"],
-        binary: true,
-    },
-    Family {
-        name: "stsb",
-        splits: &["test", "dev", "train"],
-        binary: false,
-    },
-    Family {
-        name: "sickr",
-        splits: &["test", "train", "trial"],
-        binary: false,
-    },
-    Family {
-        name: "sts12",
-        splits: &["test", "train"],
-        binary: false,
-    },
-    Family {
-        name: "sts13",
-        splits: &["test"],
-        binary: false,
-    },
-    Family {
-        name: "sts14",
-        splits: &["test"],
-        binary: false,
-    },
-    Family {
-        name: "sts15",
-        splits: &["test"],
-        binary: false,
-    },
-    Family {
-        name: "sts16",
-        splits: &["test"],
-        binary: false,
-    },
-    Family {
-        name: "biosses",
-        splits: &["all"],
-        binary: false,
+/// The gold value: a graded score or a 0/1 label (binary tasks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gold {
+    Score(Column),
+    Label(Column),
+}
+
+/// One split of a built-in family: its file (header on line 1, tab-separated), the
+/// columns read, and the rows kept (column = value; all rows when empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    pub family: &'static str,
+    pub split: &'static str,
+    pub file: &'static str,
+    pub gold: Gold,
+    pub s1: Column,
+    pub s2: Column,
+    pub subset: Subset,
+    pub keep: &'static [(Column, &'static str)],
+}
+
+const fn source(family: &'static str, split: &'static str, file: &'static str) -> Source {
+    Source {
+        family,
+        split,
+        file,
+        gold: Gold::Score((4, "score")),
+        s1: (5, "sentence1"),
+        s2: (6, "sentence2"),
+        subset: Subset::Fixed(""),
+        keep: &[],
+    }
+}
+
+/// MRPC: Quality, #1 ID, #2 ID, #1 String, #2 String.
+const fn mrpc(split: &'static str, file: &'static str) -> Source {
+    Source {
+        gold: Gold::Label((0, "Quality")),
+        s1: (3, "#1 String"),
+        s2: (4, "#2 String"),
+        subset: Subset::Split,
+        ..source("mrpc", split, file)
+    }
+}
+
+/// STS-B: genre, source, year, sid, score, sentence1, sentence2.
+const fn stsb(split: &'static str, file: &'static str) -> Source {
+    Source {
+        subset: Subset::Column((1, "source")),
+        ..source("stsb", split, file)
+    }
+}
+
+/// SICK: pair_ID, sentence_A, sentence_B, relatedness_score, entailment_judgment.
+const fn sick(split: &'static str, file: &'static str) -> Source {
+    Source {
+        gold: Gold::Score((3, "relatedness_score")),
+        s1: (1, "sentence_A"),
+        s2: (2, "sentence_B"),
+        subset: Subset::Fixed("sick"),
+        ..source("sickr", split, file)
+    }
+}
+
+/// STS 2012–2016 from the convenience file: year, split, subset, line, score, s1, s2.
+const fn sts(
+    family: &'static str,
+    split: &'static str,
+    keep: &'static [(Column, &'static str)],
+) -> Source {
+    Source {
+        subset: Subset::Column((2, "subset")),
+        keep,
+        ..source(family, split, "sts12-16/sts12-16.tsv")
+    }
+}
+
+const YEAR: Column = (0, "year");
+const SPLIT: Column = (1, "split");
+
+/// Every built-in split; a family's first split is its default.
+pub const SOURCES: &[Source] = &[
+    mrpc("test", "mrpc/msr_paraphrase_test.txt"),
+    mrpc("train", "mrpc/msr_paraphrase_train.txt"),
+    mrpc("glue-train", "mrpc/glue/train.tsv"),
+    mrpc("glue-validation", "mrpc/glue/dev.tsv"),
+    stsb("test", "stsb/stsb-test.tsv"),
+    stsb("dev", "stsb/stsb-dev.tsv"),
+    stsb("train", "stsb/stsb-train.tsv"),
+    sick("test", "sick/semeval2014/SICK_test_annotated.txt"),
+    sick("train", "sick/semeval2014/SICK_train.txt"),
+    sick("trial", "sick/semeval2014/SICK_trial.txt"),
+    sts("sts12", "test", &[(YEAR, "2012"), (SPLIT, "test")]),
+    sts("sts12", "train", &[(YEAR, "2012"), (SPLIT, "train")]),
+    sts("sts13", "test", &[(YEAR, "2013"), (SPLIT, "test")]),
+    sts("sts14", "test", &[(YEAR, "2014"), (SPLIT, "test")]),
+    sts("sts15", "test", &[(YEAR, "2015"), (SPLIT, "test")]),
+    sts("sts16", "test", &[(YEAR, "2016"), (SPLIT, "test")]),
+    // id, score, sentence1, sentence2, annotator_A..E
+    Source {
+        gold: Gold::Score((1, "score")),
+        s1: (2, "sentence1"),
+        s2: (3, "sentence2"),
+        subset: Subset::Fixed("biosses"),
+        ..source("biosses", "all", "biosses/biosses.tsv")
     },
 ];
+
+/// The built-in families, in table order.
+pub fn families() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = SOURCES.iter().map(|s| s.family).collect();
+    out.dedup();
+    out
+}
+
+/// The splits of a family, its default first.
+pub fn splits(family: &str) -> Vec<&'static str> {
+    let of = SOURCES.iter().filter(|s| s.family == family);
+    of.map(|s| s.split).collect()
+}
+
+/// The source of one split, or an error naming what exists.
+pub fn find_source(family: &str, split: &str) -> Result<&'static Source> {
+    let found = SOURCES
+        .iter()
+        .find(|s| s.family == family && s.split == split);
+    found.ok_or_else(|| match splits(family).is_empty() {
+        true => Error::input(format!(
+            "unknown task `{family}` (expected one of {} or pairs:PATH)",
+            families().join(", ")
+        )),
+        false => Error::input(format!(
+            "task `{family}` has no split `{split}` (expected one of {})",
+            splits(family).join(", ")
+        )),
+    })
+}
 
 fn canonical_split(split: &str) -> &str {
     match split {
@@ -107,11 +204,18 @@ fn canonical_split(split: &str) -> &str {
     }
 }
 
-/// A parsed part of a spec: split and optional "first N".
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed part of a spec: a split and an optional "first N".
+#[derive(Debug, Clone, Copy)]
 pub struct Part {
-    pub split: String,
+    pub source: &'static Source,
     pub first: Option<usize>,
+}
+
+impl PartialEq for Part {
+    fn eq(&self, other: &Part) -> bool {
+        let key = |p: &Part| (p.source.family, p.source.split, p.first);
+        key(self) == key(other)
+    }
 }
 
 /// A parsed task spec.
@@ -140,25 +244,16 @@ impl TaskSpec {
             });
         }
         let (name, rest) = spec.split_once(':').unwrap_or((spec, ""));
-        let family = FAMILIES.iter().find(|f| f.name == name).ok_or_else(|| {
-            let names: Vec<_> = FAMILIES.iter().map(|f| f.name).collect();
-            Error::input(format!(
-                "unknown task `{name}` (expected one of {} or pairs:PATH)",
-                names.join(", ")
-            ))
-        })?;
-        let parts = if rest.is_empty() {
-            vec![Part {
-                split: family.splits[0].to_string(),
+        let default = find_source(name, splits(name).first().copied().unwrap_or(""))?;
+        let parts = match rest.is_empty() {
+            true => vec![Part {
+                source: default,
                 first: None,
-            }]
-        } else {
-            rest.split('+')
-                .map(|p| parse_part(family, p))
-                .collect::<Result<_>>()?
+            }],
+            false => (rest.split('+').map(|p| parse_part(name, p))).collect::<Result<_>>()?,
         };
         Ok(TaskSpec::BuiltIn {
-            family: family.name,
+            family: default.family,
             parts,
         })
     }
@@ -171,8 +266,8 @@ impl TaskSpec {
                 let parts: Vec<String> = parts
                     .iter()
                     .map(|p| match p.first {
-                        Some(n) => format!("{}@{n}", p.split),
-                        None => p.split.clone(),
+                        Some(n) => format!("{}@{n}", p.source.split),
+                        None => p.source.split.to_string(),
                     })
                     .collect();
                 format!("{family}:{}", parts.join("+"))
@@ -181,29 +276,18 @@ impl TaskSpec {
     }
 }
 
-fn parse_part(family: &Family, part: &str) -> Result<Part> {
+fn parse_part(family: &str, part: &str) -> Result<Part> {
     let (split, first) = match part.split_once('@') {
         Some((s, n)) => {
             let n: usize = n.trim().parse().map_err(|_| {
-                Error::input(format!(
-                    "`@{n}` in task `{}`: expected a pair count",
-                    family.name
-                ))
+                Error::input(format!("`@{n}` in task `{family}`: expected a pair count"))
             })?;
             (s.trim(), Some(n))
         }
         None => (part.trim(), None),
     };
-    let split = canonical_split(split);
-    if !family.splits.contains(&split) {
-        return Err(Error::input(format!(
-            "task `{}` has no split `{split}` (expected one of {})",
-            family.name,
-            family.splits.join(", ")
-        )));
-    }
     Ok(Part {
-        split: split.to_string(),
+        source: find_source(family, canonical_split(split))?,
         first,
     })
 }
@@ -312,17 +396,16 @@ pub fn even_subsample<T>(items: Vec<T>, n: usize) -> Vec<T> {
 }
 
 fn load_builtin(family: &'static str, parts: &[Part], dir: &Path) -> Result<Task> {
-    let binary = FAMILIES.iter().any(|f| f.name == family && f.binary);
     let mut task = Task {
         name: String::new(),
         family: family.to_string(),
-        binary,
+        binary: matches!(parts[0].source.gold, Gold::Label(_)),
         pairs: Vec::new(),
         files: Vec::new(),
         rows_loaded: 0,
     };
     for part in parts {
-        let (mut pairs, file) = load_split(family, &part.split, dir).map_err(with_fetch_hint)?;
+        let (mut pairs, file) = load_source(part.source, dir).map_err(with_fetch_hint)?;
         if let Some(n) = part.first {
             pairs.truncate(n);
         }
@@ -334,192 +417,48 @@ fn load_builtin(family: &'static str, parts: &[Part], dir: &Path) -> Result<Task
     Ok(task)
 }
 
-/// The pairs of one split of a built-in family, and the file they come from.
-pub fn load_split(family: &str, split: &str, dir: &Path) -> Result<(Vec<Pair>, FileId)> {
-    let file = |rel: &str| dir.join(rel);
-    match family {
-        "mrpc" => load_mrpc(
-            &file(match split {
-                "test" => "mrpc/msr_paraphrase_test.txt",
-                "train" => "mrpc/msr_paraphrase_train.txt",
-                "glue-train" => "mrpc/glue/train.tsv",
-                _ => "mrpc/glue/dev.tsv",
-            }),
-            split,
-        ),
-        "stsb" => load_stsb(&file(&format!("stsb/stsb-{split}.tsv"))),
-        "sickr" => load_sick(&file(&format!(
-            "sick/semeval2014/SICK_{}.txt",
-            if split == "test" {
-                "test_annotated"
-            } else {
-                split
-            }
-        ))),
-        "biosses" => load_biosses(&file("biosses/biosses.tsv")),
-        sts => load_sts(&file("sts12-16/sts12-16.tsv"), sts, split),
-    }
-}
-
-/// Domain of a built-in pair or an error naming the row (a subset the table lacks).
-fn domain(path: &str, line: usize, family: &str, subset: &str) -> Result<String> {
-    domain_of(family, subset)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::row(
-                path,
-                line,
-                format!("subset `{subset}` has no domain in study::domains"),
-            )
-        })
-}
-
-fn load_mrpc(path: &Path, split: &str) -> Result<(Vec<Pair>, FileId)> {
-    let f = read_text(path)?;
+/// The pairs of one built-in split, and the file they come from.
+pub fn load_source(src: &Source, dir: &Path) -> Result<(Vec<Pair>, FileId)> {
+    let f = read_text(&dir.join(src.file))?;
     let mut pairs = Vec::new();
-    // Quality, #1 ID, #2 ID, #1 String, #2 String (header on line 1)
-    for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
-        let p = &f.path;
-        pairs.push(Pair {
-            gold: parse_label(p, line, field(p, line, &fields, 0, "Quality")?, "Quality")?,
-            s1: sentence(
-                p,
-                line,
-                field(p, line, &fields, 3, "#1 String")?,
-                "#1 String",
-            )?,
-            s2: sentence(
-                p,
-                line,
-                field(p, line, &fields, 4, "#2 String")?,
-                "#2 String",
-            )?,
-            subset: split.to_string(),
-            domain: domain(p, line, "mrpc", split)?,
-        });
-    }
-    Ok((pairs, f.id))
-}
-
-fn load_stsb(path: &Path) -> Result<(Vec<Pair>, FileId)> {
-    let f = read_text(path)?;
-    let mut pairs = Vec::new();
-    // genre, source, year, sid, score, sentence1, sentence2 (header on line 1)
-    for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
-        let p = &f.path;
-        let source = field(p, line, &fields, 1, "source")?;
-        pairs.push(Pair {
-            gold: parse_score(p, line, field(p, line, &fields, 4, "score")?, "score")?,
-            s1: sentence(
-                p,
-                line,
-                field(p, line, &fields, 5, "sentence1")?,
-                "sentence1",
-            )?,
-            s2: sentence(
-                p,
-                line,
-                field(p, line, &fields, 6, "sentence2")?,
-                "sentence2",
-            )?,
-            subset: source.to_string(),
-            domain: domain(p, line, "stsb", source)?,
-        });
-    }
-    Ok((pairs, f.id))
-}
-
-fn load_sick(path: &Path) -> Result<(Vec<Pair>, FileId)> {
-    let f = read_text(path)?;
-    let mut pairs = Vec::new();
-    // pair_ID, sentence_A, sentence_B, relatedness_score, entailment_judgment
-    for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
-        let p = &f.path;
-        pairs.push(Pair {
-            gold: parse_score(
-                p,
-                line,
-                field(p, line, &fields, 3, "relatedness_score")?,
-                "relatedness_score",
-            )?,
-            s1: sentence(
-                p,
-                line,
-                field(p, line, &fields, 1, "sentence_A")?,
-                "sentence_A",
-            )?,
-            s2: sentence(
-                p,
-                line,
-                field(p, line, &fields, 2, "sentence_B")?,
-                "sentence_B",
-            )?,
-            subset: "sick".to_string(),
-            domain: domain(p, line, "sickr", "sick")?,
-        });
-    }
-    Ok((pairs, f.id))
-}
-
-fn load_biosses(path: &Path) -> Result<(Vec<Pair>, FileId)> {
-    let f = read_text(path)?;
-    let mut pairs = Vec::new();
-    // id, score, sentence1, sentence2, annotator_A..E
-    for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
-        let p = &f.path;
-        pairs.push(Pair {
-            gold: parse_score(p, line, field(p, line, &fields, 1, "score")?, "score")?,
-            s1: sentence(
-                p,
-                line,
-                field(p, line, &fields, 2, "sentence1")?,
-                "sentence1",
-            )?,
-            s2: sentence(
-                p,
-                line,
-                field(p, line, &fields, 3, "sentence2")?,
-                "sentence2",
-            )?,
-            subset: "biosses".to_string(),
-            domain: domain(p, line, "biosses", "biosses")?,
-        });
-    }
-    Ok((pairs, f.id))
-}
-
-/// STS 2012–2016 from the convenience file: year, split, subset, line, score, s1, s2.
-fn load_sts(path: &Path, family: &str, split: &str) -> Result<(Vec<Pair>, FileId)> {
-    let year = format!("20{}", &family[3..]);
-    let f = read_text(path)?;
-    let mut pairs = Vec::new();
-    for (line, fields) in tsv_records(&f.text).into_iter().skip(1) {
-        let p = &f.path;
-        if field(p, line, &fields, 0, "year")? != year
-            || field(p, line, &fields, 1, "split")? != split
-        {
-            continue;
+    for (line, fields) in records(&f.path, &f.text, Dialect::Tsv)?.into_iter().skip(1) {
+        if let Some(pair) = source_pair(src, &f.path, line, &fields)? {
+            pairs.push(pair);
         }
-        let subset = field(p, line, &fields, 2, "subset")?;
-        pairs.push(Pair {
-            gold: parse_score(p, line, field(p, line, &fields, 4, "score")?, "score")?,
-            s1: sentence(
-                p,
-                line,
-                field(p, line, &fields, 5, "sentence1")?,
-                "sentence1",
-            )?,
-            s2: sentence(
-                p,
-                line,
-                field(p, line, &fields, 6, "sentence2")?,
-                "sentence2",
-            )?,
-            subset: subset.to_string(),
-            domain: domain(p, line, family, subset)?,
-        });
     }
     Ok((pairs, f.id))
+}
+
+/// One row of a built-in file as a pair; `None` for a row `src.keep` leaves out.
+fn source_pair(src: &Source, path: &str, line: usize, fields: &[String]) -> Result<Option<Pair>> {
+    let get = |(i, name): Column| field(path, line, fields, i, name);
+    for &(col, value) in src.keep {
+        if get(col)? != value {
+            return Ok(None);
+        }
+    }
+    let subset = match src.subset {
+        Subset::Split => src.split,
+        Subset::Fixed(name) => name,
+        Subset::Column(col) => get(col)?,
+    };
+    let gold = match src.gold {
+        Gold::Score(c) => parse_score(path, line, get(c)?, c.1)?,
+        Gold::Label(c) => parse_label(path, line, get(c)?, c.1)?,
+    };
+    let s1 = sentence(path, line, get(src.s1)?, src.s1.1)?;
+    let s2 = sentence(path, line, get(src.s2)?, src.s2.1)?;
+    let domain = domain_of(src.family, subset).ok_or_else(|| {
+        let why = format!("subset `{subset}` has no domain in study::domains");
+        Error::row(path, line, why)
+    })?;
+    Ok(Some(Pair {
+        s1,
+        s2,
+        gold,
+        subset: subset.to_string(),
+        domain: domain.to_string(),
+    }))
 }
 
 #[cfg(test)]

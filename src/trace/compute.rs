@@ -2,10 +2,10 @@
 //! the token-shift mix amounts, and the traced head's recurrence written out step by step.
 
 use super::{ChunkedCheck, Influence, ModelDims, ShiftMix, Step, Trace, CHECK_CHUNK_LEN, FORMAT};
-use crate::reference::ops::{layer_norm_rows, matmul};
-use crate::reference::time_mix::{self, project, token_shift, Projections, TimeMixState, LN_EPS};
+use crate::reference::ops::layer_norm_rows;
+use crate::reference::time_mix::{project, shift_amounts, token_shift, Projections, LN_EPS};
 use crate::reference::weights::TimeMix;
-use crate::reference::{channel_mix, chunked, embed, wkv, Packing, Weights};
+use crate::reference::{chunked, wkv, Packing, Weights};
 use crate::Result;
 
 pub(super) fn trace_block(
@@ -56,47 +56,16 @@ pub(super) fn trace_block(
     })
 }
 
-/// The residual stream entering block `layer` (1-based): `x` after blocks 1..layer−1, `[T][C]`.
-/// The same steps as `reference::forward_with`, stopped early.
+/// The residual stream entering block `layer` (1-based): `x` after blocks 1..layer−1,
+/// `[T][C]`, from the reference forward.
 pub(super) fn block_input(w: &Weights, tokens: &[u32], layer: usize) -> Result<Vec<f32>> {
-    let (c, h, n) = (w.config.n_embd, w.config.n_head, w.config.head_size);
-    let seqs = [tokens.to_vec()];
-    let packing = Packing::new(&[tokens.len()]);
-    let mut x = embed(w, &seqs)?;
-    for block in &w.blocks[..layer - 1] {
-        let fresh = TimeMixState {
-            shift: vec![vec![0.0; c]],
-            wkv: vec![vec![0.0; h * n * n]],
-        };
-        let (a, _) = time_mix::time_mix(&x, &packing, &block.ln1, &block.att, fresh);
-        x.iter_mut().zip(&a).for_each(|(x, a)| *x += a);
-        let zeros = [vec![0.0; c]];
-        let (f, _) = channel_mix::channel_mix(&x, &packing, &block.ln2, &block.ffn, &zeros);
-        x.iter_mut().zip(&f).for_each(|(x, f)| *x += f);
-    }
-    Ok(x)
-}
-
-/// `a_∗ = μ_∗ + m_∗` for ∗ = w, k, v, r, g, `[T][C]` each: the share of the previous
-/// token in `x_∗ = xx + (sx − xx)·a_∗`. `m = tanh((xx + (sx − xx)·μx) @ W1) @ W2[∗]`, the
-/// data-dependent part, exactly as `time_mix::ddlerp` computes it.
-pub fn shift_amounts(xx: &[f32], sx: &[f32], n: usize, att: &TimeMix) -> [Vec<f32>; 5] {
-    let c = att.maa_x.len();
-    let r = att.maa_w2[0].rows;
-    let base: Vec<f32> = (0..n * c)
-        .map(|i| xx[i] + (sx[i] - xx[i]) * att.maa_x[i % c])
-        .collect();
-    let lora: Vec<f32> = matmul(&base, n, &att.maa_w1)
-        .into_iter()
-        .map(f32::tanh)
-        .collect(); // [T][5R]
-    std::array::from_fn(|j| {
-        let slice: Vec<f32> = (0..n)
-            .flat_map(|t| lora[t * 5 * r + j * r..t * 5 * r + (j + 1) * r].to_vec())
-            .collect();
-        let m = matmul(&slice, n, &att.maa_w2[j]);
-        (0..n * c).map(|i| att.maa[j][i % c] + m[i]).collect()
-    })
+    let mut input = Vec::new();
+    crate::reference::forward_with(w, &[tokens.to_vec()], false, |i, x| {
+        if i + 1 == layer {
+            input = x.to_vec();
+        }
+    })?;
+    Ok(input)
 }
 
 /// The head's recurrence, one token at a time, from `S = 0`.
@@ -127,15 +96,14 @@ fn head_steps(
             .flat_map(|ki| v.iter().map(move |vj| ki * vj))
             .collect();
         // o[j] = Σ_i r[i]·(u[i]·write[i][j] + S[i][j]);  S'[i][j] = write[i][j] + w[i]·S[i][j]
-        let mut output = vec![0.0f32; n];
-        let mut after = vec![0.0f32; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                let (kv, s) = (write[i * n + j], state[i * n + j]);
-                output[j] += r[i] * (u[i] * kv + s);
-                after[i * n + j] = kv + w[i] * s;
-            }
-        }
+        let (mut output, mut after) = (vec![0.0f32; n], state.clone());
+        let one = wkv::Step {
+            r: &r,
+            k: &k,
+            v: &v,
+            log_w: &log_w,
+        };
+        one.apply(u, &mut after, &mut output);
         let mut step = Step {
             position: t,
             token: tokens[t],

@@ -52,14 +52,14 @@ pub const EQUATIONS: &[Equation] = &[
     eq(
         "mix amount",
         "a_∗ = μ_∗ + tanh((xx + (sx−xx)·μx) W1) W2[∗]",
-        TRACE,
+        TIME_MIX,
         "(0..n * c).map(|i| att.maa[j][i % c] + m[i]).collect()",
     ),
     eq(
         "ddlerp",
         "x_∗ = xx + (sx − xx)·a_∗",
         TIME_MIX,
-        ".map(|i| xx[i] + d[i] * (att.maa[j][i % c] + m[i]))",
+        "(0..a.len()).map(|i| xx[i] + d[i] * a[i])",
     ),
     eq(
         "receptance",

@@ -27,7 +27,8 @@ mod compute;
 pub mod equations;
 mod json;
 
-pub use compute::{half_life, shift_amounts};
+pub use crate::reference::time_mix::shift_amounts;
+pub use compute::half_life;
 #[cfg(feature = "native")]
 pub use json::write_json;
 pub use json::{from_json, read_json, to_json};

@@ -8,9 +8,7 @@ use rwkv_lens::embed::Pooling;
 
 use crate::compare::PairResult;
 
-pub const COLOURS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
-];
+pub use rwkv_lens::kit::svg::PALETTE as COLOURS;
 const W: f64 = 640.0;
 const H: f64 = 320.0;
 const LEFT: f64 = 52.0;
@@ -57,7 +55,7 @@ pub fn svg(pairs: &[PairResult], n_layer: usize, pooling: Pooling) -> String {
     );
     axes(&mut s, &f);
     for (i, pair) in pairs.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
+        let colour = rwkv_lens::kit::svg::colour(i);
         if let Some(g) = pair.glove {
             let y = f.y(g as f64);
             let _ = write!(

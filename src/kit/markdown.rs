@@ -1,0 +1,41 @@
+//! Markdown tables, as both reports write them: `| a | b |` rows under a `|---|---:|`
+//! rule.
+
+use std::fmt::{Display, Write};
+
+/// Writes the header row (`cols`: the names joined by ` | `) and the rule; `align` gives
+/// one character per column, `r` for right-aligned (numbers), anything else (or
+/// nothing) for left-aligned.
+pub fn header(out: &mut String, cols: &str, align: &str) {
+    let _ = writeln!(out, "| {cols} |");
+    out.push('|');
+    for i in 0..cols.split(" | ").count() {
+        out.push_str(match align.as_bytes().get(i) {
+            Some(b'r') => "---:|",
+            _ => "---|",
+        });
+    }
+    out.push('\n');
+}
+
+/// Writes one row of cells (mixed types: `&[&dyn Display]`).
+pub fn row<T: Display>(out: &mut String, cells: &[T]) {
+    out.push('|');
+    for c in cells {
+        let _ = write!(out, " {c} |");
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_rows() {
+        let mut s = String::new();
+        header(&mut s, "name | n", "lr");
+        row::<&dyn Display>(&mut s, &[&"a", &1.5]);
+        assert_eq!(s, "| name | n |\n|---|---:|\n| a | 1.5 |\n");
+    }
+}
