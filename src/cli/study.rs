@@ -2,18 +2,17 @@
 
 use std::path::PathBuf;
 
-use rwkv_lens::model::load::load;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
-use rwkv_lens::tokenizer::Tokenizer;
 
-use super::engine::{build, EngineArgs};
+use super::engine::{load_model, EngineArgs, LoadedModel};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     study: StudyArgs,
-    /// `world` or a tokenizer.json path (one for all models).
+    /// `world` or a tokenizer.json path (one for all RWKV models; an encoder directory
+    /// brings its own).
     #[arg(long, default_value = "world")]
     tokenizer: String,
     #[command(flatten)]
@@ -30,10 +29,8 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let mut models = Vec::new();
     for path in &a.study.models {
-        let ckpt = load(path)?;
-        let engine = build(&ckpt, &a.engine)?;
+        let LoadedModel { engine, tokenizer } = load_model(path, &a.tokenizer, &a.engine)?;
         eprintln!("{}: engine {}", path.display(), engine.name());
-        let tokenizer = Tokenizer::from_spec(&a.tokenizer)?;
         models.push(StudyModel::new(
             path,
             engine,
