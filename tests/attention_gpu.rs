@@ -54,14 +54,10 @@ fn gpu_pooling_matches_the_cpu_reference() {
         .unwrap();
     let got = gpu.embed_tokens(&seqs, &layers, &poolings).unwrap();
     for p in 0..poolings.len() {
-        for l in 0..layers.len() {
+        for (l, layer) in layers.iter().enumerate() {
             for s in 0..seqs.len() {
                 let err = max_err(got.get(p, l, s), want.get(p, l, s));
-                assert!(
-                    err < TOL_F32,
-                    "pooling {p} layer {} seq {s}: {err:e}",
-                    layers[l]
-                );
+                assert!(err < TOL_F32, "pooling {p} layer {layer} seq {s}: {err:e}");
             }
         }
     }

@@ -165,11 +165,9 @@ impl GpuEncoder {
         layers: &[usize],
     ) -> Result<Vec<Vec<f32>>> {
         let (b, t) = (tokens.len(), tokens.iter().map(Vec::len).max().unwrap_or(0));
+        check_request(&self.cfg, tokens, layers)?;
         if b == 0 || layers.is_empty() {
             return Ok(vec![Vec::new(); layers.len()]);
-        }
-        for (s, seq) in tokens.iter().enumerate() {
-            check_tokens(&self.cfg, s, seq)?;
         }
         let shape = Shape {
             batch: b as u32,
@@ -209,18 +207,8 @@ impl GpuEncoder {
             .read(&acts.readback.buffer, slot * row_bytes)
             .await?;
         let values: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
-        let mut out: Vec<Vec<f32>> = values
-            .chunks_exact(row_bytes as usize / 4)
-            .map(<[f32]>::to_vec)
-            .collect();
-        // in `layers` order (the copies were made in depth order)
-        let mut depth: Vec<usize> = layers.to_vec();
-        depth.sort_unstable();
-        let order = layers
-            .iter()
-            .map(|l| depth.iter().position(|d| d == l).unwrap_or(0));
-        let by_request = order.map(|i| std::mem::take(&mut out[i])).collect();
-        Ok(by_request)
+        let by_depth: Vec<&[f32]> = values.chunks_exact(row_bytes as usize / 4).collect();
+        Ok(in_request_order(&by_depth, layers))
     }
 
     pub fn report(&self) -> String {
@@ -229,6 +217,25 @@ impl GpuEncoder {
             super::context::describe(0, &self.ctx.info)
         )
     }
+}
+
+/// The copies were made in depth order; hands them back in the order `layers` asked.
+fn in_request_order(by_depth: &[&[f32]], layers: &[usize]) -> Vec<Vec<f32>> {
+    let mut depth = layers.to_vec();
+    depth.sort_unstable();
+    depth.dedup();
+    let index = |l| depth.binary_search(l).unwrap_or(0);
+    layers.iter().map(|l| by_depth[index(l)].to_vec()).collect()
+}
+
+fn check_request(cfg: &BertConfig, tokens: &[Vec<u32>], layers: &[usize]) -> Result<()> {
+    if let Some(l) = layers.iter().find(|&&l| l > cfg.n_layer) {
+        return Err(Error::input(format!(
+            "layer {l} is out of range: this model has layers 0..={}",
+            cfg.n_layer
+        )));
+    }
+    (tokens.iter().enumerate()).try_for_each(|(s, seq)| check_tokens(cfg, s, seq))
 }
 
 fn check_tokens(cfg: &BertConfig, s: usize, seq: &[u32]) -> Result<()> {
