@@ -108,7 +108,10 @@ fn upload(ctx: &Context, label: &str, values: &[f32]) -> Result<GpuBuffer> {
 impl GpuEncoder {
     pub async fn new_async(w: &BertWeights, opts: GpuOptions) -> Result<GpuEncoder> {
         let cfg = w.config.clone();
-        if cfg.hidden % 4 != 0 || cfg.intermediate % 4 != 0 || cfg.head_size() > 128 {
+        if !cfg.hidden.is_multiple_of(4)
+            || !cfg.intermediate.is_multiple_of(4)
+            || cfg.head_size() > 128
+        {
             return Err(Error::gpu(format!(
                 "encoder width {} / FFN {} / head size {} not supported (multiples of 4, head ≤ 128)",
                 cfg.hidden,
