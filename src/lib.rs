@@ -4,6 +4,7 @@
 //! Rooms (see `docs/architecture.md`):
 //! - [`model`]: checkpoint formats, config from shapes, canonical weights.
 //! - [`reference`]: the plain-Rust forward pass, the oracle and the teaching text.
+//! - [`attention`]: the BERT-family encoder beside RWKV (reference forward, HF loading).
 //! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.
@@ -12,6 +13,7 @@
 //! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
 //! - [`kit`]: small tools the rooms share (Markdown tables, SVG palette, memory, progress).
 
+pub mod attention;
 #[cfg(feature = "native")]
 pub mod bench;
 pub mod embed;

@@ -82,6 +82,9 @@ const CASES: &[(&str, &str)] = &[
     ("pth-not-zip", "inspect text.pth"),
     ("pth-pickle-eval", "inspect malicious_eval.pth"),
     ("pth-pickle-system", "inspect malicious_system.pth"),
+    // attention encoders (a directory with a Hugging Face config.json)
+    ("encoder-model-type", "$BARE_STUDY --model roberta"),
+    ("encoder-missing-tensor", "$BARE_STUDY --model bert-no-key"),
     // tokenizer
     ("tokenizer-missing", "$BARE_STUDY --model model.safetensors --tokenizer missing.json"),
     ("tokenizer-invalid", "$BARE_STUDY --model model.safetensors --tokenizer sentences.txt"),
@@ -187,6 +190,28 @@ fn checkpoints(dir: &Path) {
     }
     write("text.pth", b"not a zip archive\n");
     header_lies(dir, &model);
+    encoders(dir);
+}
+
+/// Copies of the tiny BERT directory: another `model_type`, a missing tensor.
+fn encoders(dir: &Path) {
+    for (name, edit) in [("roberta", "model_type"), ("bert-no-key", "tensor")] {
+        let to = dir.join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["config.json", "model.safetensors", "tokenizer.json"] {
+            std::fs::copy(fixture(&format!("tiny-bert/{file}")), to.join(file)).unwrap();
+        }
+        if edit == "model_type" {
+            let config = std::fs::read_to_string(to.join("config.json")).unwrap();
+            let config = config.replace(r#""model_type": "bert""#, r#""model_type": "roberta""#);
+            std::fs::write(to.join("config.json"), config).unwrap();
+        } else {
+            let bytes = std::fs::read(to.join("model.safetensors")).unwrap();
+            let mut t = read_safetensors("fixture", &bytes).unwrap();
+            t.retain(|(n, _)| n != "encoder.layer.1.attention.self.key.weight");
+            std::fs::write(to.join("model.safetensors"), write_safetensors(&t).unwrap()).unwrap();
+        }
+    }
 }
 
 /// Safetensors headers that lie: dtype, a size, an offset, the header length.

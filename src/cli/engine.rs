@@ -1,12 +1,17 @@
 //! Choosing the engine behind `--device auto|gpu|cpu` (shared by embed and study) and the
-//! banner that says which engine and weight precision run, and why.
+//! banner that says which engine and weight precision run, and why; BERT-family encoders.
 
+use std::path::Path;
+
+use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
+use rwkv_lens::attention::EncoderEngine;
 use rwkv_lens::embed::device::Choice;
 use rwkv_lens::embed::{auto_engine, Engine, EngineKind};
 use rwkv_lens::gpu::context::chosen_adapter;
-use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
+use rwkv_lens::gpu::{GpuEncoder, GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
+use rwkv_lens::tokenizer::Tokenizer;
 
 /// `--device`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,11 +87,50 @@ pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine
 /// The GPU options these flags ask for; the precision follows the checkpoint unless given.
 pub fn gpu_options(ckpt: &Checkpoint, a: &EngineArgs) -> GpuOptions {
     GpuOptions {
-        adapter: a.adapter.clone(),
-        backend: a.backend.clone(),
         precision: a
             .precision
             .unwrap_or(Precision::following(ckpt.dominant_dtype())),
+        ..gpu_options_base(a)
+    }
+}
+
+/// Adapter and backend as asked; everything else at its default.
+fn gpu_options_base(a: &EngineArgs) -> GpuOptions {
+    GpuOptions {
+        adapter: a.adapter.clone(),
+        backend: a.backend.clone(),
         ..GpuOptions::default()
     }
+}
+
+/// A BERT-family sentence encoder (a sentence-transformers directory: `config.json` with
+/// `model_type: bert`), with its own tokenizer; `None` when `path` is not one.
+pub fn load_encoder(
+    path: &Path,
+    a: &EngineArgs,
+) -> anyhow::Result<Option<(Box<dyn Engine>, Tokenizer)>> {
+    if encoder_dir(path).is_none() {
+        return Ok(None);
+    }
+    let enc = SentenceEncoder::load(path)?;
+    eprintln!(
+        "{}: BERT encoder, max_seq_length {}, pooling {} (modules.json)",
+        path.display(),
+        enc.max_seq_length,
+        enc.pooling.name()
+    );
+    // the encoder's weights are f32 on both engines; `auto` follows the RWKV rule
+    let engine: Box<dyn Engine> = match a.device {
+        Device::Cpu => Box::new(EncoderEngine::new(enc.weights)),
+        _ => {
+            let opts = GpuOptions {
+                precision: Precision::F32,
+                ..gpu_options_base(a)
+            };
+            let gpu = GpuEncoder::new(&enc.weights, opts)?;
+            eprintln!("engine: gpu encoder\ngpu: {}", gpu.report());
+            Box::new(gpu)
+        }
+    };
+    Ok(Some((engine, enc.tokenizer)))
 }

@@ -1,7 +1,6 @@
 //! `rwkv-lens inspect MODEL`
 
 use rwkv_lens::hub::{model::resolve, Hub};
-use rwkv_lens::model::config::version_number;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,7 +14,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let c = &ckpt.config;
     println!("file        {}", ckpt.source);
     println!("layout      {:?}", ckpt.layout);
-    println!("version     RWKV-{} (Finch)", version_number(c.version));
+    println!("version     {} (Finch)", c.version.name());
     println!("layers      {}", c.n_layer);
     println!("width C     {}", c.n_embd);
     println!("heads       {} × head size {}", c.n_head, c.head_size);

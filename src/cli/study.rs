@@ -6,7 +6,7 @@ use rwkv_lens::hub::model::open;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
 
-use super::engine::{build, EngineArgs};
+use super::engine::{build, load_encoder, EngineArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +30,12 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let mut models = Vec::new();
     for spec in &a.study.models {
+        if let Some((engine, tokenizer)) = load_encoder(spec, &a.engine)? {
+            eprintln!("{}: engine {}", spec.display(), engine.name());
+            let tokenize = Box::new(move |s: &str| tokenizer.encode(s));
+            models.push(StudyModel::new(spec, engine, tokenize));
+            continue;
+        }
         let spec = spec.to_string_lossy();
         let model = open(&spec, a.tokenizer.as_deref())?;
         let engine = build(&model.checkpoint, &a.engine)?;

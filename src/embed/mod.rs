@@ -161,6 +161,65 @@ pub fn pool(hidden: &[f32], len: usize, dim: usize, pooling: Pooling, out: &mut 
     }
 }
 
+/// Pools each layer of a packed forward pass as it arrives (hidden states `[rows][C]`,
+/// the sequences row after row) and remembers the first layer holding NaN/Inf: the
+/// bookkeeping every CPU engine shares.
+pub struct LayerPooler<'a> {
+    layers: &'a [usize],
+    poolings: &'a [Pooling],
+    /// `(first row, length)` of every sequence.
+    spans: Vec<(usize, usize)>,
+    out: Embeddings,
+    bad: Option<usize>,
+}
+
+impl<'a> LayerPooler<'a> {
+    pub fn new(
+        layers: &'a [usize],
+        poolings: &'a [Pooling],
+        lengths: &[usize],
+        dim: usize,
+    ) -> Self {
+        let starts = lengths
+            .iter()
+            .scan(0, |acc, &l| Some(std::mem::replace(acc, *acc + l)));
+        LayerPooler {
+            layers,
+            poolings,
+            spans: starts.zip(lengths.iter().copied()).collect(),
+            out: Embeddings::zeros(layers, poolings, lengths.len(), dim),
+            bad: None,
+        }
+    }
+
+    /// Takes layer `layer`'s hidden states (checked for NaN/Inf whether requested or not).
+    pub fn add(&mut self, layer: usize, x: &[f32]) {
+        if self.bad.is_none() && x.iter().any(|v| !v.is_finite()) {
+            self.bad = Some(layer);
+        }
+        let Some(l) = self.layers.iter().position(|&i| i == layer) else {
+            return;
+        };
+        let c = self.out.dim;
+        for (b, &(start, len)) in self.spans.iter().enumerate() {
+            for (p, &pooling) in self.poolings.iter().enumerate() {
+                let rows = &x[start * c..(start + len) * c];
+                pool(rows, len, c, pooling, self.out.get_mut(p, l, b));
+            }
+        }
+    }
+
+    /// The pooled embeddings, or an error naming the first non-finite layer of `who`.
+    pub fn finish(self, who: &str) -> Result<Embeddings> {
+        match self.bad {
+            Some(layer) => Err(Error::NonFinite(format!(
+                "layer {layer} of the {who} produced NaN/Inf"
+            ))),
+            None => Ok(self.out),
+        }
+    }
+}
+
 /// Embeds many sequences in length-sorted batches of at most `max_batch` sequences
 /// (similar lengths share a batch, so little padding is computed) and returns the
 /// embeddings in input order. `progress(done)` is called after each batch.

@@ -40,6 +40,7 @@
 
 pub mod batch;
 pub mod context;
+pub mod encoder;
 pub mod engine;
 pub mod kernels;
 pub mod layers;
@@ -47,6 +48,7 @@ pub mod plan;
 pub mod profile;
 pub mod weights;
 
+pub use encoder::GpuEncoder;
 pub use engine::{CarriedState, GpuEngine, Hidden};
 pub use profile::Profile;
 

@@ -101,6 +101,16 @@ impl Checkpoint {
 
 /// Reads every tensor of a safetensors buffer, validating header offsets and sizes.
 pub fn read_safetensors(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+    read_safetensors_where(source, bytes, |_| true)
+}
+
+/// Reads the tensors whose names pass `keep` (the others, e.g. integer buffers such as
+/// BERT's `embeddings.position_ids`, are not decoded at all).
+pub fn read_safetensors_where(
+    source: &str,
+    bytes: &[u8],
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, Tensor)>> {
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
         header_problem(source, bytes)
             .unwrap_or_else(|| Error::file(source, format!("not a valid safetensors file: {e}")))
@@ -108,7 +118,7 @@ pub fn read_safetensors(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tenso
     let mut names = st.names();
     names.sort(); // a deterministic first error when several tensors are bad
     let mut out = Vec::new();
-    for name in names {
+    for name in names.into_iter().filter(|n| keep(n)) {
         let view = st
             .tensor(name)
             .map_err(|e| Error::tensor(source, name, e))?;

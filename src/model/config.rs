@@ -6,13 +6,30 @@ use std::collections::BTreeMap;
 use super::tensor::Tensor;
 use crate::{Error, Result};
 
-/// RWKV generation of a checkpoint, detected from its keys (`rwkv/model.py RWKV.__init__`).
+/// RWKV generation of a checkpoint, detected from its keys (`rwkv/model.py RWKV.__init__`),
+/// or, for the attention models beside it (`crate::attention`), their family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Version {
     V4,
     V5,
     V6,
     V7,
+    /// A BERT-family encoder (not RWKV; described in the same [`Config`] so that every
+    /// engine answers the same questions).
+    Bert,
+}
+
+impl Version {
+    /// `RWKV-6`, `BERT`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V4 => "RWKV-4",
+            Version::V5 => "RWKV-5",
+            Version::V6 => "RWKV-6",
+            Version::V7 => "RWKV-7",
+            Version::Bert => "BERT",
+        }
+    }
 }
 
 /// Dimensions of an RWKV-6 model.
@@ -68,8 +85,8 @@ impl Config {
             return Err(Error::file(
                 path,
                 format!(
-                    "this is an RWKV-{} checkpoint; rwkv-lens runs RWKV-6 (Finch) only for now",
-                    version_number(version)
+                    "this is an {} checkpoint; rwkv-lens runs RWKV-6 (Finch) only for now",
+                    version.name()
                 ),
             ));
         }
@@ -236,15 +253,6 @@ impl Config {
         } else {
             0
         }
-    }
-}
-
-pub fn version_number(v: Version) -> u8 {
-    match v {
-        Version::V4 => 4,
-        Version::V5 => 5,
-        Version::V6 => 6,
-        Version::V7 => 7,
     }
 }
 

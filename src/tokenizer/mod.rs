@@ -16,11 +16,13 @@ use crate::{Error, Result};
 pub enum Tokenizer {
     /// The RWKV World tokenizer (shared, parsed once per process).
     World(&'static WorldTokenizer),
-    /// A Hugging Face `tokenizer.json` (no special tokens are added when encoding).
+    /// A Hugging Face `tokenizer.json`. For RWKV no special tokens are added; for an
+    /// encoder (`add_special_tokens`) they are (`[CLS] … [SEP]`), after truncation.
     #[cfg(feature = "tokenizer-json")]
     HuggingFace {
         path: String,
         inner: Box<tokenizers::Tokenizer>,
+        add_special_tokens: bool,
     },
 }
 
@@ -50,19 +52,10 @@ impl Tokenizer {
     /// A `tokenizer.json` held in memory; `path` names it in every error.
     #[cfg(feature = "tokenizer-json")]
     pub fn from_json_bytes(path: &str, bytes: &[u8]) -> Result<Tokenizer> {
-        // JSON syntax first: the tokenizers crate panics (`expect("Helper")`) on some
-        // malformed JSON instead of returning an error
-        serde_json::from_slice::<serde_json::Value>(bytes)
-            .map_err(|e| Error::file(path, format!("not a valid tokenizer.json: {e}")))?;
-        let inner = without_panics(|| tokenizers::Tokenizer::from_bytes(bytes))
-            .and_then(|r| r.map_err(|e| e.to_string()))
-            .map_err(|e| {
-                let msg = e.replace(['\n', '\r'], " ");
-                Error::file(path, format!("not a valid tokenizer.json: {msg}"))
-            })?;
         Ok(Tokenizer::HuggingFace {
             path: path.to_string(),
-            inner: Box::new(inner),
+            inner: Box::new(parse_tokenizer_json(path, bytes)?),
+            add_special_tokens: false,
         })
     }
 
@@ -71,6 +64,27 @@ impl Tokenizer {
         Err(Error::input(format!(
             "tokenizer `{path}`: only `world` is available in this build (tokenizer.json needs the `tokenizer-json` feature)"
         )))
+    }
+
+    /// An encoder's `tokenizer.json` as sentence-transformers runs it: special tokens
+    /// added, at most `max_len` tokens (them included; longer texts are truncated), and
+    /// no padding (whatever the file asks for: the engines pad internally).
+    #[cfg(feature = "native")]
+    pub fn for_encoder(path: &str, max_len: usize) -> Result<Tokenizer> {
+        let mut inner = read_tokenizer_json(path)?;
+        inner.with_padding(None);
+        let truncation = tokenizers::TruncationParams {
+            max_length: max_len,
+            ..Default::default()
+        };
+        inner
+            .with_truncation(Some(truncation))
+            .map_err(|e| Error::file(path, format!("cannot truncate to {max_len} tokens: {e}")))?;
+        Ok(Tokenizer::HuggingFace {
+            path: path.to_string(),
+            inner: Box::new(inner),
+            add_special_tokens: true,
+        })
     }
 
     /// `world`, or the tokenizer.json path.
@@ -90,8 +104,13 @@ impl Tokenizer {
         let ids = match self {
             Tokenizer::World(w) => w.encode(text),
             #[cfg(feature = "tokenizer-json")]
-            Tokenizer::HuggingFace { path, inner } => {
-                without_panics(|| inner.encode(text, false).map_err(|e| e.to_string()))
+            Tokenizer::HuggingFace {
+                path,
+                inner,
+                add_special_tokens,
+            } => {
+                let special = *add_special_tokens;
+                without_panics(|| inner.encode(text, special).map_err(|e| e.to_string()))
                     .and_then(|r| r)
                     .map_err(|e| Error::file(path, format!("cannot encode text: {e}")))?
                     .get_ids()
@@ -109,7 +128,7 @@ impl Tokenizer {
         match self {
             Tokenizer::World(w) => Ok(String::from_utf8_lossy(&w.decode(ids)).into_owned()),
             #[cfg(feature = "tokenizer-json")]
-            Tokenizer::HuggingFace { path, inner } => inner
+            Tokenizer::HuggingFace { path, inner, .. } => inner
                 .decode(ids, false)
                 .map_err(|e| Error::file(path, format!("cannot decode ids: {e}"))),
         }
@@ -123,6 +142,29 @@ impl Tokenizer {
             Tokenizer::HuggingFace { inner, .. } => inner.get_vocab_size(true),
         }
     }
+}
+
+/// Parses a `tokenizer.json` file.
+#[cfg(feature = "native")]
+fn read_tokenizer_json(path: &str) -> Result<tokenizers::Tokenizer> {
+    let bytes = std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+    parse_tokenizer_json(path, &bytes)
+}
+
+/// A `tokenizer.json`'s bytes through the `tokenizers` crate, refusing bad files in one line.
+#[cfg(feature = "tokenizer-json")]
+fn parse_tokenizer_json(path: &str, bytes: &[u8]) -> Result<tokenizers::Tokenizer> {
+    // JSON syntax first: the tokenizers crate panics (`expect("Helper")`) on some
+    // malformed JSON instead of returning an error
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .map_err(|e| Error::file(path, format!("not a valid tokenizer.json: {e}")))?;
+    let inner = without_panics(|| tokenizers::Tokenizer::from_bytes(bytes))
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            let msg = e.replace(['\n', '\r'], " ");
+            Error::file(path, format!("not a valid tokenizer.json: {msg}"))
+        })?;
+    Ok(inner)
 }
 
 /// Runs `f`, turning a panic into an error message. The `tokenizers` crate panics on

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rwkv_lens::model::config::{version_number, Config};
+use rwkv_lens::model::config::Config;
 use rwkv_lens::model::layout::{canonical_name, detect_layout};
 use rwkv_lens::model::{DType, Layout, Tensor};
 use rwkv_lens::{Error, Result};
@@ -268,8 +268,8 @@ impl Summary {
     pub fn describe(&self) -> String {
         let c = &self.config;
         format!(
-            "RWKV-{}, {} layers, C={} ({} heads × {}), FFN {}, vocab {}",
-            version_number(c.version),
+            "{}, {} layers, C={} ({} heads × {}), FFN {}, vocab {}",
+            c.version.name(),
             c.n_layer,
             c.n_embd,
             c.n_head,

@@ -30,6 +30,10 @@ const WKV_STEP: &str = include_str!("../../../shaders/wkv_step.wgsl");
 const WKV: &str = include_str!("../../../shaders/wkv.wgsl");
 const WKV_CHUNKED: &str = include_str!("../../../shaders/wkv_chunked.wgsl");
 const POOL: &str = include_str!("../../../shaders/pool.wgsl");
+const EMBED_SUM: &str = include_str!("../../../shaders/embed_sum.wgsl");
+const BIAS_ADD: &str = include_str!("../../../shaders/bias_add.wgsl");
+const GELU: &str = include_str!("../../../shaders/gelu.wgsl");
+const ATTENTION: &str = include_str!("../../../shaders/attention.wgsl");
 
 /// Shape of the batch a pass runs on: `batch` right-padded sequences of `tokens` positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +61,22 @@ pub enum Kernel {
     TokenShift,
     Ddlerp,
     Decay,
-    Matmul { f16: bool, tiled: bool },
-    Wkv { head_size: u32, phase: wkv::Phase },
+    Matmul {
+        f16: bool,
+        tiled: bool,
+    },
+    Wkv {
+        head_size: u32,
+        phase: wkv::Phase,
+    },
     Pool,
+    /// The attention encoder's kernels (`crate::gpu::encoder`).
+    EmbedSum,
+    BiasAdd,
+    Gelu,
+    Attention {
+        head_size: u32,
+    },
 }
 
 impl Kernel {
@@ -78,6 +95,10 @@ impl Kernel {
             } => "wkv",
             Kernel::Wkv { .. } => "wkv_chunked",
             Kernel::Pool => "pool",
+            Kernel::EmbedSum => "embed_sum",
+            Kernel::BiasAdd => "bias_add",
+            Kernel::Gelu => "gelu",
+            Kernel::Attention { .. } => "attention",
         }
     }
 
@@ -113,6 +134,12 @@ impl Kernel {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\nconst TOKEN_BLOCK: u32 = {block}u;\n{RUN}\n{WKV_STEP}\n{body}")
             }
             Kernel::Pool => format!("{RUN}\n{POOL}"),
+            Kernel::EmbedSum => EMBED_SUM.to_string(),
+            Kernel::BiasAdd => BIAS_ADD.to_string(),
+            Kernel::Gelu => GELU.to_string(),
+            Kernel::Attention { head_size } => {
+                format!("const HEAD_SIZE: u32 = {head_size}u;\n{ATTENTION}")
+            }
         }
     }
 }

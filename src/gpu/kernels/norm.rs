@@ -22,13 +22,17 @@ impl LayerNormOp {
         (gx, ceil_div(s.rows(), gx))
     }
     pub fn params(&self, s: Shape) -> Vec<u32> {
+        self.params_with_eps(s, LAYER_NORM_EPS)
+    }
+    /// The parameters with another eps (BERT's LayerNorms use 1e-12).
+    pub fn params_with_eps(&self, s: Shape, eps: f32) -> Vec<u32> {
         let (gx, _) = Self::grid(s);
         vec![
             s.rows(),
             self.dim,
             self.weight_off,
             self.bias_off,
-            LAYER_NORM_EPS.to_bits(),
+            eps.to_bits(),
             gx,
         ]
     }

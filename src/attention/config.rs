@@ -1,0 +1,205 @@
+//! The dimensions of a BERT-family encoder, read from its Hugging Face `config.json`
+//! and checked against the tensor shapes (the shapes must agree with the file).
+
+use std::collections::BTreeMap;
+
+use crate::model::{Config, Tensor, Version};
+use crate::{Error, Result};
+
+/// The activation of the feed-forward block (`hidden_act`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Activation {
+    /// `gelu`: the exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
+    GeluErf,
+}
+
+/// `config.json` of a `BertModel` (only the fields the forward pass reads).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BertConfig {
+    /// Encoder layers L (`num_hidden_layers`).
+    pub n_layer: usize,
+    /// Width C (`hidden_size`).
+    pub hidden: usize,
+    /// Heads H (`num_attention_heads`); head size d = C / H.
+    pub n_head: usize,
+    /// Feed-forward width F (`intermediate_size`).
+    pub intermediate: usize,
+    /// Word-piece vocabulary V.
+    pub vocab_size: usize,
+    /// Learned positions P (`max_position_embeddings`): the longest input.
+    pub max_positions: usize,
+    /// Token-type (segment) rows; every sentence here is segment 0.
+    pub type_vocab_size: usize,
+    /// ε of every LayerNorm (`layer_norm_eps`, 1e-12 in BERT).
+    pub layer_norm_eps: f32,
+    pub activation: Activation,
+}
+
+/// The raw JSON fields (names as Hugging Face writes them).
+#[derive(serde::Deserialize)]
+struct Raw {
+    model_type: Option<String>,
+    num_hidden_layers: usize,
+    hidden_size: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    vocab_size: usize,
+    max_position_embeddings: usize,
+    #[serde(default = "two")]
+    type_vocab_size: usize,
+    #[serde(default = "bert_eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "gelu")]
+    hidden_act: String,
+    #[serde(default = "absolute")]
+    position_embedding_type: String,
+}
+
+fn two() -> usize {
+    2
+}
+fn bert_eps() -> f64 {
+    1e-12
+}
+fn gelu() -> String {
+    "gelu".into()
+}
+fn absolute() -> String {
+    "absolute".into()
+}
+
+impl BertConfig {
+    /// Parses `config.json` text; `path` names the file in errors.
+    pub fn from_json(path: &str, text: &str) -> Result<BertConfig> {
+        let raw: Raw = serde_json::from_str(text)
+            .map_err(|e| Error::file(path, format!("not a BERT config.json: {e}")))?;
+        match raw.model_type.as_deref() {
+            Some("bert") | None => {}
+            Some(other) => {
+                return Err(Error::file(
+                    path,
+                    format!("model_type `{other}` is not supported (expected bert)"),
+                ))
+            }
+        }
+        let activation = match raw.hidden_act.as_str() {
+            "gelu" => Activation::GeluErf,
+            other => {
+                return Err(Error::file(
+                    path,
+                    format!("hidden_act `{other}` is not supported (expected gelu)"),
+                ))
+            }
+        };
+        if raw.position_embedding_type != "absolute" {
+            return Err(Error::file(
+                path,
+                format!(
+                    "position_embedding_type `{}` is not supported (expected absolute)",
+                    raw.position_embedding_type
+                ),
+            ));
+        }
+        if raw.num_attention_heads == 0 || !raw.hidden_size.is_multiple_of(raw.num_attention_heads)
+        {
+            return Err(Error::file(
+                path,
+                format!(
+                    "hidden_size {} is not a multiple of num_attention_heads {}",
+                    raw.hidden_size, raw.num_attention_heads
+                ),
+            ));
+        }
+        Ok(BertConfig {
+            n_layer: raw.num_hidden_layers,
+            hidden: raw.hidden_size,
+            n_head: raw.num_attention_heads,
+            intermediate: raw.intermediate_size,
+            vocab_size: raw.vocab_size,
+            max_positions: raw.max_position_embeddings,
+            type_vocab_size: raw.type_vocab_size,
+            layer_norm_eps: raw.layer_norm_eps as f32,
+            activation,
+        })
+    }
+
+    /// Head size d = C / H.
+    pub fn head_size(&self) -> usize {
+        self.hidden / self.n_head
+    }
+
+    /// The shared model description the [`crate::embed::Engine`] trait hands out.
+    pub fn summary(&self) -> Config {
+        Config {
+            version: Version::Bert,
+            n_layer: self.n_layer,
+            n_embd: self.hidden,
+            n_head: self.n_head,
+            head_size: self.head_size(),
+            ffn_dim: self.intermediate,
+            vocab_size: self.vocab_size,
+            mix_lora: 0,
+            decay_lora: 0,
+        }
+    }
+
+    /// Every tensor the forward pass reads (Hugging Face `BertModel` names), with its shape.
+    pub fn expected_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (c, f) = (self.hidden, self.intermediate);
+        let mut out = vec![
+            (
+                "embeddings.word_embeddings.weight".into(),
+                vec![self.vocab_size, c],
+            ),
+            (
+                "embeddings.position_embeddings.weight".into(),
+                vec![self.max_positions, c],
+            ),
+            (
+                "embeddings.token_type_embeddings.weight".into(),
+                vec![self.type_vocab_size, c],
+            ),
+            ("embeddings.LayerNorm.weight".into(), vec![c]),
+            ("embeddings.LayerNorm.bias".into(), vec![c]),
+        ];
+        for i in 0..self.n_layer {
+            let p = |s: &str| format!("encoder.layer.{i}.{s}");
+            for (name, rows, cols) in [
+                ("attention.self.query", c, c),
+                ("attention.self.key", c, c),
+                ("attention.self.value", c, c),
+                ("attention.output.dense", c, c),
+                ("intermediate.dense", f, c),
+                ("output.dense", c, f),
+            ] {
+                out.push((p(&format!("{name}.weight")), vec![rows, cols]));
+                out.push((p(&format!("{name}.bias")), vec![rows]));
+            }
+            for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                out.push((p(&format!("{name}.weight")), vec![c]));
+                out.push((p(&format!("{name}.bias")), vec![c]));
+            }
+        }
+        out
+    }
+
+    /// Checks that every expected tensor is present with the shape the config implies.
+    pub fn check_shapes(&self, path: &str, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
+        for (name, want) in self.expected_shapes() {
+            let t = tensors
+                .get(&name)
+                .ok_or_else(|| Error::tensor(path, &name, "missing"))?;
+            if t.shape != want {
+                return Err(Error::tensor(
+                    path,
+                    &name,
+                    format!(
+                        "shape {:?} does not match {want:?} from config.json",
+                        t.shape
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! Records the encoder's dispatches into one command buffer: one uniform per dispatch,
+//! bind groups made on the fly (the encoder favours plainness over RWKV's cached plan).
+
+use super::{Activations, GpuDense, GpuLayer};
+use crate::attention::BertConfig;
+use crate::gpu::context::{Context, GpuBuffer};
+use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
+use crate::gpu::kernels::norm::LayerNormOp;
+use crate::gpu::kernels::{ceil_div, Kernel, Pipelines, Shape};
+use crate::Result;
+
+type U = wgpu::BufferUsages;
+
+pub(super) struct Recorder<'a> {
+    ctx: &'a Context,
+    pipes: &'a mut Pipelines,
+    dummy: &'a GpuBuffer,
+    shape: Shape,
+    encoder: wgpu::CommandEncoder,
+    /// Uniform buffers, kept alive until submission.
+    uniforms: Vec<GpuBuffer>,
+}
+
+/// Rows on the y (and z above 65535) axes of a grid whose x covers `width` columns.
+fn grid(width: u32, rows: u32) -> [u32; 3] {
+    [ceil_div(width, 64), rows.min(65535), ceil_div(rows, 65535)]
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(
+        ctx: &'a Context,
+        pipes: &'a mut Pipelines,
+        dummy: &'a GpuBuffer,
+        shape: Shape,
+    ) -> Self {
+        let encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("encoder forward"),
+            });
+        Recorder {
+            ctx,
+            pipes,
+            dummy,
+            shape,
+            encoder,
+            uniforms: Vec::new(),
+        }
+    }
+
+    async fn dispatch(
+        &mut self,
+        kernel: Kernel,
+        params: &[u32],
+        bufs: &[(u32, &GpuBuffer)],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let pipeline = self.pipes.get(self.ctx, kernel).await?;
+        let mut words = params.to_vec();
+        words.resize(params.len().next_multiple_of(4), 0); // uniform structs round to 16 bytes
+        let uniform = self.ctx.buffer(
+            kernel.name(),
+            words.len() as u64 * 4,
+            U::UNIFORM | U::COPY_DST,
+        )?;
+        self.ctx
+            .queue
+            .write_buffer(&uniform.buffer, 0, bytemuck::cast_slice(&words));
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.buffer.as_entire_binding(),
+        }];
+        entries.extend(bufs.iter().map(|(i, b)| wgpu::BindGroupEntry {
+            binding: *i,
+            resource: b.buffer.as_entire_binding(),
+        }));
+        let bind = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.name()),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        let mut pass = self
+            .encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.name()),
+                timestamp_writes: None,
+            });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        drop(pass);
+        self.uniforms.push(uniform);
+        Ok(())
+    }
+
+    /// `y = E_word[ids] + E_pos[t] + E_type[0]`; `tables` = ids, word, position, token type.
+    pub async fn embed(
+        &mut self,
+        dim: usize,
+        tables: [&GpuBuffer; 4],
+        y: &GpuBuffer,
+    ) -> Result<()> {
+        let s = self.shape;
+        let params = [s.rows(), s.tokens, dim as u32];
+        let [ids, word, position, token_type] = tables;
+        let bufs = [(1, ids), (2, word), (3, position), (4, token_type), (5, y)];
+        self.dispatch(Kernel::EmbedSum, &params, &bufs, grid(dim as u32, s.rows()))
+            .await
+    }
+
+    pub async fn layer_norm(
+        &mut self,
+        op: &LayerNormOp,
+        eps: f32,
+        x: &GpuBuffer,
+        vecs: &GpuBuffer,
+        y: &GpuBuffer,
+    ) -> Result<()> {
+        let params = op.params_with_eps(self.shape, eps);
+        let groups = op.workgroups(self.shape);
+        self.dispatch(
+            Kernel::LayerNorm,
+            &params,
+            &[(1, x), (2, vecs), (3, y)],
+            groups,
+        )
+        .await
+    }
+
+    /// `y = (residual ? base : 0) + b;  y += x Wᵀ`.
+    async fn dense(
+        &mut self,
+        x: &GpuBuffer,
+        d: &GpuDense,
+        base: Option<&GpuBuffer>,
+        vecs: &GpuBuffer,
+        y: &GpuBuffer,
+    ) -> Result<()> {
+        let rows = self.shape.rows();
+        let params = [rows, d.rows, d.bias, base.is_some() as u32];
+        let bufs = [(1, base.unwrap_or(self.dummy)), (2, vecs), (3, y)];
+        self.dispatch(Kernel::BiasAdd, &params, &bufs, grid(d.rows, rows))
+            .await?;
+        let op = MatmulOp {
+            n: d.rows,
+            k: d.cols,
+            n_offset: 0,
+            y_stride: d.rows,
+            act: Act::None,
+            mode: Mode::Add,
+            tiled: false,
+        };
+        let kernel = Kernel::Matmul {
+            f16: false,
+            tiled: false,
+        };
+        let bufs = [(1, x), (2, &d.weight), (3, y), (4, self.dummy)];
+        self.dispatch(
+            kernel,
+            &op.params(self.shape),
+            &bufs,
+            op.workgroups(self.shape),
+        )
+        .await
+    }
+
+    /// `o = softmax(q kᵀ / √d + M) v` per head, M the padding mask from `lengths`.
+    async fn attention(&mut self, cfg: &BertConfig, acts: &Activations) -> Result<()> {
+        let s = self.shape;
+        let d = cfg.head_size();
+        let scale = 1.0 / (d as f32).sqrt();
+        let params = [
+            s.batch,
+            s.tokens,
+            cfg.hidden as u32,
+            cfg.n_head as u32,
+            scale.to_bits(),
+        ];
+        let bufs = [
+            (1, &acts.q),
+            (2, &acts.k),
+            (3, &acts.v),
+            (4, &acts.lengths),
+            (5, &acts.o),
+        ];
+        let threads = s.rows() * cfg.n_head as u32;
+        let kernel = Kernel::Attention {
+            head_size: d as u32,
+        };
+        self.dispatch(kernel, &params, &bufs, [ceil_div(threads, 64), 1, 1])
+            .await
+    }
+
+    /// `y = GELU(y)` in place.
+    async fn gelu(&mut self, y: &GpuBuffer, count: u32) -> Result<()> {
+        let groups = ceil_div(count, 64);
+        let gx = groups.min(65535);
+        self.dispatch(
+            Kernel::Gelu,
+            &[count, gx],
+            &[(1, y)],
+            [gx, ceil_div(groups, gx), 1],
+        )
+        .await
+    }
+
+    /// One encoder layer on `acts.x` (in place).
+    pub async fn encoder_layer(
+        &mut self,
+        lw: &GpuLayer,
+        cfg: &BertConfig,
+        vecs: &GpuBuffer,
+        acts: &Activations,
+    ) -> Result<()> {
+        let eps = cfg.layer_norm_eps;
+        self.dense(&acts.x, &lw.query, None, vecs, &acts.q).await?;
+        self.dense(&acts.x, &lw.key, None, vecs, &acts.k).await?;
+        self.dense(&acts.x, &lw.value, None, vecs, &acts.v).await?;
+        self.attention(cfg, acts).await?;
+        self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
+            .await?;
+        self.layer_norm(&lw.attn_norm, eps, &acts.t, vecs, &acts.a)
+            .await?;
+        self.dense(&acts.a, &lw.ffn_in, None, vecs, &acts.h).await?;
+        self.gelu(&acts.h, self.shape.rows() * cfg.intermediate as u32)
+            .await?;
+        self.dense(&acts.h, &lw.ffn_out, Some(&acts.a), vecs, &acts.t)
+            .await?;
+        self.layer_norm(&lw.out_norm, eps, &acts.t, vecs, &acts.x)
+            .await
+    }
+
+    pub fn copy(&mut self, from: &GpuBuffer, to: &GpuBuffer, offset: u64, size: u64) {
+        self.encoder
+            .copy_buffer_to_buffer(&from.buffer, 0, &to.buffer, offset, size);
+    }
+
+    pub fn submit(self) {
+        self.ctx.queue.submit([self.encoder.finish()]);
+    }
+}
