@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use rwkv_lens::embed::EngineKind;
 use rwkv_lens::hub::model::open;
+use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
 
@@ -22,6 +24,10 @@ pub struct Args {
     /// run resumes where it stopped (default OUT/cache).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Skip the reference check (on the GPU engine, the longest and some random sentences
+    /// of each task are embedded again by the CPU reference and must agree).
+    #[arg(long)]
+    no_reference_check: bool,
     /// Neither read nor write the embedding cache.
     #[arg(long, conflicts_with = "cache_dir")]
     no_cache: bool,
@@ -47,6 +53,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Box::new(move |s: &str| tokenizer.encode(s)),
         );
         m.label = model.resolved.label.clone();
+        if m.engine.kind() == EngineKind::Gpu && !a.no_reference_check {
+            m.reference = Some(Box::new(CpuEngine::new(&model.checkpoint)?));
+        }
         models.push(m);
     }
     let cache_dir =

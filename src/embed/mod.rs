@@ -142,6 +142,10 @@ pub trait Engine {
     fn peak_memory_bytes(&self) -> u64 {
         0
     }
+    /// Which engine this is (the study checks GPU engines against the reference).
+    fn kind(&self) -> EngineKind {
+        EngineKind::Cpu
+    }
 }
 
 /// Pools one sequence's hidden states `[T][C]` (only the first `len` rows are real).

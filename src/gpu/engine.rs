@@ -531,6 +531,9 @@ impl crate::embed::Engine for GpuEngine {
     fn precision(&self) -> super::Precision {
         self.opts.precision
     }
+    fn kind(&self) -> crate::embed::EngineKind {
+        crate::embed::EngineKind::Gpu
+    }
     fn peak_memory_bytes(&self) -> u64 {
         self.ctx.memory.peak()
     }

@@ -14,8 +14,9 @@ pub const GLOVE: &str = "glove-6b-50d";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// arXiv 2502.14620: MRPC GLUE train first 1000 + GLUE validation 408, layers
-    /// 1,3,5,7,9,11, mean pooling, GloVe 6B 50d, time and memory. Fixes those flags.
+    /// arXiv 2502.14620: MRPC GLUE train first 1000 + GLUE validation 408, the study's
+    /// layers 1,3,5,7,9,11 in both readings (layers 1–12 computed once), mean pooling,
+    /// GloVe 6B 50d, time and memory. Fixes those flags.
     SourceStudy,
     /// Out-of-distribution view: MRPC test, STS12–16, SICK-R, BIOSSES; every layer.
     Ood,
@@ -125,7 +126,9 @@ fn preset_values(p: Preset) -> PresetValues {
     match p {
         Preset::SourceStudy => PresetValues {
             tasks: &["mrpc:glue-train@1000+glue-validation"],
-            layers: "1,3,5,7,9,11",
+            // both readings of the study's "1,3,5,7,9,11" (block numbers, and Hugging
+            // Face `hidden_states` indices = our 2,4,…,12): docs/study.md
+            layers: "1,2,3,4,5,6,7,8,9,10,11,12",
             pooling: "mean",
         },
         Preset::Ood => PresetValues {
@@ -264,7 +267,7 @@ mod tests {
         };
         let plan = args.plan().unwrap();
         assert_eq!(plan.tasks, ["mrpc:glue-train@1000+glue-validation"]);
-        assert_eq!(plan.layers, "1,3,5,7,9,11");
+        assert_eq!(plan.layers, "1,2,3,4,5,6,7,8,9,10,11,12");
         assert_eq!(plan.poolings, [Pooling::Mean]);
         assert_eq!(plan.baselines, [GLOVE]);
         let bad = StudyArgs {

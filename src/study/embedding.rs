@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::bootstrap::{below, SplitMix64};
 use super::cache::{content_hashes, CacheKey, EmbeddingCache};
+use super::check;
 use super::glove::Glove;
 use super::hash::{xxh64, FileId};
 use super::metrics::cosine;
@@ -28,6 +29,9 @@ pub struct StudyModel<'a> {
     pub path: Option<std::path::PathBuf>,
     pub engine: Box<dyn Engine + 'a>,
     pub tokenize: TokenizeFn<'a>,
+    /// The plain-Rust reference that re-embeds a sample of each task's sentences to check
+    /// the engine (`study::check`); set for the GPU engine.
+    pub reference: Option<Box<dyn Engine + 'a>>,
 }
 
 impl<'a> StudyModel<'a> {
@@ -43,6 +47,7 @@ impl<'a> StudyModel<'a> {
             path: Some(path.to_path_buf()),
             engine,
             tokenize,
+            reference: None,
         }
     }
 }
@@ -257,6 +262,7 @@ impl Forward<'_> {
         let t = Instant::now();
         let store = forward_all(model, self.tokens, self.texts, layers, opt, on_batch)?;
         let seconds = t.elapsed().as_secs_f64();
+        self.check(model, layers, opt, &store)?;
         self.seconds += seconds;
         let peak = model.engine.peak_memory_bytes();
         self.peak_gpu_bytes = self.peak_gpu_bytes.max(peak);
@@ -264,6 +270,31 @@ impl Forward<'_> {
             c.store(key, &store, seconds, peak);
         }
         Ok(store)
+    }
+
+    /// The reference check of freshly computed vectors (not of cached ones: those were
+    /// checked when computed).
+    fn check(
+        &self,
+        model: &mut StudyModel,
+        layers: &[usize],
+        opt: &EmbedOptions,
+        store: &Embeddings,
+    ) -> Result<()> {
+        let tol = check::tolerance(model.engine.precision());
+        let Some(reference) = model.reference.as_deref_mut() else {
+            return Ok(());
+        };
+        let input = check::CheckInput {
+            label: &model.label,
+            task: opt.task,
+            tokens: self.tokens,
+            texts: self.texts,
+            layers,
+            poolings: opt.poolings,
+            seed: opt.seed,
+        };
+        check::check(&input, store, reference, tol)
     }
 
     fn key(

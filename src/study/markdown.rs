@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::args::Preset;
 use super::evaluate::Row;
 use super::ood::{OodCell, OodReport};
 use super::report::StudyReport;
@@ -94,6 +95,9 @@ pub fn full(r: &StudyReport) -> String {
     inputs(&mut out, r);
     out.push_str("\n## Summary\n\nTime and memory: `profile.md` and `profile.json` (they vary from run to run; this file does not).\n");
     out.push_str(&summary_tables(r, false));
+    if r.protocol.preset == Some(Preset::SourceStudy) {
+        source_study_readings(&mut out, r);
+    }
     for t in &r.tasks {
         task_details(&mut out, r, &t.name, t.binary);
         group_tables(&mut out, r, &t.name);
@@ -108,6 +112,40 @@ pub fn full(r: &StudyReport) -> String {
         });
     }
     out
+}
+
+/// The source study's "layers 1, 3, 5, 7, 9, 11" read both ways, from the same pass:
+/// as block numbers (our layers 1, 3, …, 11) and as indices into Hugging Face's
+/// `hidden_states` (whose entry k is the output of block k + 1: our layers 2, 4, …, 12).
+/// See docs/study.md, "Which layers the source study meant".
+fn source_study_readings(out: &mut String, r: &StudyReport) {
+    out.push_str("\n## The source study's layers, two readings\n\n");
+    out.push_str("The study took `hidden_states` \"1, 3, 5, 7, 9, 11\" of Hugging Face's RWKV-6. Read as block numbers they are our layers 1, 3, …, 11; read as indices into `hidden_states` (entry k = output of block k + 1, no embedding entry) they are our layers 2, 4, …, 12 (docs/study.md). Both come from the same pass.\n");
+    for t in &r.tasks {
+        let _ = writeln!(out, "\n### {}\n", t.name);
+        md::header(
+            out,
+            "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100",
+            "",
+        );
+        let rows: Vec<&Row> = r.rows_for(&t.name, "all").collect();
+        for model in distinct(rows.iter().map(|x| x.model.as_str())) {
+            let score = |layer: usize| {
+                (rows.iter())
+                    .find(|x| x.model == model && x.layer == Some(layer))
+                    .map_or("—".to_string(), |x| num(x.spearman, 2))
+            };
+            for k in [1, 3, 5, 7, 9, 11] {
+                let _ = writeln!(
+                    out,
+                    "| {model} | {k} | {k} | {} | {} | {} |",
+                    score(k),
+                    k + 1,
+                    score(k + 1)
+                );
+            }
+        }
+    }
 }
 
 fn protocol(out: &mut String, r: &StudyReport) {

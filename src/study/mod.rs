@@ -22,6 +22,8 @@ pub mod tasks;
 #[cfg(feature = "native")]
 pub mod args;
 #[cfg(feature = "native")]
+pub mod check;
+#[cfg(feature = "native")]
 pub mod embedding;
 #[cfg(feature = "native")]
 pub mod evaluate;

@@ -224,9 +224,9 @@ impl FakeEngine {
             Fault::LostAt(n) if self.calls.borrow().len() == n => {
                 Err(Error::gpu("device lost (Unknown): the test pulled it"))
             }
-            Fault::MemoryFor(n) if batch > n => Err(Error::out_of_memory(
-                "Out of Memory (1 error(s) in total)",
-            )),
+            Fault::MemoryFor(n) if batch > n => {
+                Err(Error::out_of_memory("Out of Memory (1 error(s) in total)"))
+            }
             _ => Ok(()),
         }
     }
@@ -287,5 +287,6 @@ pub fn fake_model<'a>(
             calls: calls.clone(),
         }),
         tokenize: Box::new(|s: &str| Ok(s.bytes().map(u32::from).collect())),
+        reference: None,
     }
 }

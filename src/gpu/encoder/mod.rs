@@ -335,6 +335,9 @@ impl Engine for GpuEncoder {
         }
         pooler.finish("GPU encoder")
     }
+    fn kind(&self) -> crate::embed::EngineKind {
+        crate::embed::EngineKind::Gpu
+    }
     fn peak_memory_bytes(&self) -> u64 {
         self.ctx.memory.peak()
     }
