@@ -16,8 +16,9 @@ pub struct EngineArgs {
     /// GPU backend.
     #[arg(long, value_parser = ["vulkan", "gl", "metal", "dx12"])]
     pub backend: Option<String>,
-    /// Weight precision on the GPU.
-    #[arg(long, value_parser = ["f32", "f16"], default_value = "f16")]
+    /// Weight precision on the GPU (int8 / nf4: projections block-quantized, on the fly
+    /// from a float checkpoint or as stored in a quantized one).
+    #[arg(long, value_parser = ["f32", "f16", "int8", "nf4"], default_value = "f16")]
     pub precision: String,
 }
 
@@ -37,11 +38,7 @@ pub fn gpu_options(a: &EngineArgs) -> GpuOptions {
     GpuOptions {
         adapter: a.adapter.clone(),
         backend: a.backend.clone(),
-        precision: if a.precision == "f32" {
-            Precision::F32
-        } else {
-            Precision::F16
-        },
+        precision: Precision::parse(&a.precision).unwrap_or(Precision::F16),
         ..GpuOptions::default()
     }
 }

@@ -6,6 +6,7 @@ mod convert;
 mod embed;
 mod engine;
 mod inspect;
+mod quantize;
 mod random_model;
 mod study;
 mod trace;
@@ -39,6 +40,8 @@ enum Command {
     Embed(embed::Args),
     /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
     Study(Box<study::Args>),
+    /// Block-quantize the projection matrices to int8 or NF4 (docs/quantization.md).
+    Quantize(quantize::Args),
     /// Write a seeded random RWKV-6 checkpoint with real names and shapes.
     RandomModel(random_model::Args),
     /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run_cli(*a),
         Command::Convert(a) => convert::run(a),
+        Command::Quantize(a) => quantize::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Trace(a) => trace::run(a),
         Command::RandomModel(a) => random_model::run(a),

@@ -95,6 +95,7 @@ impl Backend {
             let precision = match ck.dominant_dtype() {
                 DType::F32 => Precision::F32,
                 DType::F16 | DType::BF16 => Precision::F16,
+                DType::Quant(format) => Precision::quantized(format),
             };
             let opts = GpuOptions {
                 backend: Some("webgpu".into()),
