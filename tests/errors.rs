@@ -15,6 +15,7 @@ mod common;
 
 use common::fixture;
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
+use rwkv_lens::model::quant::{quantize_tensor, QuantFormat};
 use rwkv_lens::model::{DType, Tensor};
 
 const STUDY: &str =
@@ -78,6 +79,9 @@ const CASES: &[(&str, &str)] = &[
     ("header-size-lie", "inspect size-lie.safetensors"),
     ("header-offset-lie", "inspect offset-lie.safetensors"),
     ("header-length-lie", "inspect length-lie.safetensors"),
+    ("quant-scales-shape", "inspect quant-shape.safetensors"),
+    ("quant-bad-scale", "inspect quant-scale.safetensors"),
+    ("quant-bad-metadata", "inspect quant-meta.safetensors"),
     ("pth-truncated", "inspect truncated.pth"),
     ("pth-not-zip", "inspect text.pth"),
     ("pth-pickle-eval", "inspect malicious_eval.pth"),
@@ -191,6 +195,7 @@ fn checkpoints(dir: &Path) {
     write("text.pth", b"not a zip archive\n");
     header_lies(dir, &model);
     encoders(dir);
+    quantized_lies(dir);
 }
 
 /// Copies of the tiny BERT directory: another `model_type`, a missing tensor.
@@ -212,6 +217,46 @@ fn encoders(dir: &Path) {
             std::fs::write(to.join("model.safetensors"), write_safetensors(&t).unwrap()).unwrap();
         }
     }
+}
+
+/// The tiny model quantized to int8, with its scales or metadata damaged.
+fn quantized_lies(dir: &Path) {
+    let quantized = || {
+        edited(|t| {
+            for (name, w) in t.iter_mut() {
+                *w = quantize_tensor(name, w, QuantFormat::Int8).unwrap();
+            }
+        })
+    };
+    let bytes = quantized();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let edit_header = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        f(&mut header);
+        let json = serde_json::to_vec(&header).unwrap();
+        let mut out = (json.len() as u64).to_le_bytes().to_vec();
+        out.extend(json);
+        out.extend(&bytes[8 + n..]);
+        out
+    };
+    let key = "quant.blocks.1.att.key.weight";
+    let shape = edit_header(&|h| {
+        h["__metadata__"][key] = r#"{"format":"int8","shape":[128,256],"group_size":64}"#.into()
+    });
+    writer(dir)("quant-shape.safetensors", &shape);
+    let meta = edit_header(&|h| h["__metadata__"][key] = r#"{"format":"int3"}"#.into());
+    writer(dir)("quant-meta.safetensors", &meta);
+    // the first scale of blocks.0.att.gate.weight (after its row's 32 code words): −1
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let gate = st
+        .tensor("blocks.0.att.gate.weight")
+        .unwrap()
+        .data()
+        .as_ptr() as usize;
+    let at = gate - bytes.as_ptr() as usize + 4 * 32;
+    let mut scale = bytes.clone();
+    scale[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    writer(dir)("quant-scale.safetensors", &scale);
 }
 
 /// Safetensors headers that lie: dtype, a size, an offset, the header length.

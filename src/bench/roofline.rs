@@ -8,7 +8,7 @@ use super::report::{AdapterReport, Roofline};
 use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
 use crate::gpu::kernels::{Kernel, Pipelines, Shape};
-use crate::gpu::GpuOptions;
+use crate::gpu::{GpuOptions, Precision};
 use crate::{Error, Result};
 
 const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
@@ -141,7 +141,13 @@ fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> 
 pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Result<Dispatch> {
     let [m, n, k] = mnk;
     let mut pipes = Pipelines::default();
-    let pipe = pollster::block_on(pipes.get(ctx, Kernel::Matmul { f16, tiled }))?;
+    let pipe = pollster::block_on(pipes.get(
+        ctx,
+        Kernel::Matmul {
+            weights: if f16 { Precision::F16 } else { Precision::F32 },
+            tiled,
+        },
+    ))?;
     let op = MatmulOp {
         n,
         k,
@@ -240,7 +246,11 @@ pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
     Ok(Roofline {
         gemm_kernel: format!(
             "{}, {} weights",
-            Kernel::Matmul { f16, tiled }.name(),
+            Kernel::Matmul {
+                weights: if f16 { Precision::F16 } else { Precision::F32 },
+                tiled
+            }
+            .name(),
             if f16 { "f16" } else { "f32" }
         ),
         gemm_mnk: probe.mnk,

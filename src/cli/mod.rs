@@ -7,6 +7,7 @@ mod data;
 mod embed;
 mod engine;
 mod inspect;
+mod quantize;
 mod random_model;
 mod study;
 mod trace;
@@ -42,6 +43,8 @@ enum Command {
     Embed(embed::Args),
     /// Layer-wise zero-shot similarity on MRPC/STS/SICK/BIOSSES against GloVe, with time and memory.
     Study(Box<study::Args>),
+    /// Block-quantize the projection matrices to int8 or NF4 (docs/quantization.md).
+    Quantize(quantize::Args),
     /// Write a seeded random RWKV-6 checkpoint with real names and shapes.
     RandomModel(random_model::Args),
     /// Step one head of one block through a text: state, decay, bonus, influences → JSON.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run_cli(*a),
         Command::Convert(a) => convert::run(a),
+        Command::Quantize(a) => quantize::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Data(a) => data::run(a),
         Command::Trace(a) => trace::run(a),

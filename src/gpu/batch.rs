@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 
 use super::plan::Capacity;
-use crate::model::{DType, Tensor};
+use crate::model::{quant, DType, Tensor};
 use crate::{Error, Result};
 
 /// Sequences that run together, right-padded to `tokens` per chunk, in `chunks` time chunks.
@@ -70,6 +70,12 @@ pub fn make_groups(lengths: &[usize], cap: Capacity) -> Vec<Group> {
 
 /// Row `id` of the embedding table as f32.
 fn emb_row(emb: &Tensor, id: usize, dim: usize, out: &mut [f32]) {
+    if let DType::Quant(f) = emb.dtype {
+        let row = f.row_bytes(dim);
+        let values = quant::dequantize(&emb.bytes[id * row..(id + 1) * row], dim, f);
+        out.copy_from_slice(&values);
+        return;
+    }
     let size = emb.dtype.size();
     let bytes = &emb.bytes[id * dim * size..(id + 1) * dim * size];
     match emb.dtype {
@@ -88,6 +94,7 @@ fn emb_row(emb: &Tensor, id: usize, dim: usize, out: &mut [f32]) {
                 *o = half::bf16::from_le_bytes([b[0], b[1]]).to_f32();
             }
         }
+        DType::Quant(_) => {} // handled above
     }
 }
 

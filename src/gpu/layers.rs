@@ -190,7 +190,7 @@ impl<'a> Builder<'a> {
             Dest::GatedAdd { y, gate } => (y, Mode::GatedAdd, Some(gate)),
         };
         let kernel = Kernel::Matmul {
-            f16: w.f16,
+            weights: w.format,
             tiled: self.tiled,
         };
         for block in &w.blocks {

@@ -1,9 +1,13 @@
 //! Weights on the device.
 //!
 //! - The eight large projections per block (`att.{receptance,key,value,gate,output}`,
-//!   `ffn.{key,receptance,value}`) in the chosen [`Precision`]: f32, or f16 packed two per
-//!   u32. A matrix above the storage-binding limit is split into row blocks, each its own
-//!   buffer, dispatched separately into its own column range of the output.
+//!   `ffn.{key,receptance,value}`) in the chosen [`Precision`]: f32, f16 packed two per
+//!   u32, or int8 / NF4 rows of codes and scales (`crate::model::quant`). A matrix above
+//!   the storage-binding limit is split into row blocks, each its own buffer, dispatched
+//!   separately into its own column range of the output.
+//! - Streaming: each tensor is converted (and quantized) on its own, uploaded, and its host
+//!   copy dropped before the next; bytes already in the target format go straight from
+//!   the (memory-mapped) checkpoint to the device.
 //! - The LoRA matrices in f32: `time_maa_w1` and `time_decay_w1` transposed to `[out][in]`
 //!   for the matmul kernel, `time_maa_w2` `[5][R][C]` and `time_decay_w2` `[D][C]` as stored.
 //! - Every per-channel vector of the model packed into one buffer (fewer bindings).
@@ -12,7 +16,7 @@
 
 use super::context::{Context, GpuBuffer};
 use super::Precision;
-use crate::model::{Checkpoint, Config, DType};
+use crate::model::{quant, Checkpoint, Config, DType, QuantFormat};
 use crate::{Error, Result};
 
 /// One row block of a weight matrix.
@@ -30,7 +34,8 @@ pub struct Matrix {
     pub name: String,
     pub rows: usize,
     pub cols: usize,
-    pub f16: bool,
+    /// Storage format of the rows (selects the matmul kernel's weight prelude).
+    pub format: Precision,
     pub blocks: Vec<MatrixBlock>,
 }
 
@@ -180,29 +185,28 @@ fn rows_per_block(ctx: &Context, name: &str, rows: usize, row_bytes: u64) -> Res
     })
 }
 
-/// Uploads a `[rows][cols]` matrix given as raw little-endian bytes of `elem` bytes each.
+/// Uploads a `[rows][cols]` matrix given as its stored rows in `format`.
 fn upload_matrix(
     ctx: &Context,
     name: &str,
     bytes: &[u8],
     rows: usize,
     cols: usize,
-    f16: bool,
+    format: Precision,
 ) -> Result<Matrix> {
     if !cols.is_multiple_of(4) {
         return Err(Error::gpu(format!(
             "tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)"
         )));
     }
-    let elem = if f16 { 2 } else { 4 };
-    let row_bytes = (cols * elem) as u64;
-    let per = rows_per_block(ctx, name, rows, row_bytes)?;
+    let row_bytes = format.row_bytes(cols);
+    let per = rows_per_block(ctx, name, rows, row_bytes as u64)?;
     let mut blocks = Vec::new();
     let mut start = 0;
     while start < rows {
         let n = per.min(rows - start);
-        let lo = start * cols * elem;
-        let hi = (start + n) * cols * elem;
+        let lo = start * row_bytes;
+        let hi = (start + n) * row_bytes;
         let buffer = ctx.storage_init(name, &bytes[lo..hi])?;
         blocks.push(MatrixBlock {
             buffer,
@@ -215,20 +219,23 @@ fn upload_matrix(
         name: name.to_string(),
         rows,
         cols,
-        f16,
+        format,
         blocks,
     })
 }
 
-/// A checkpoint projection matrix in the requested precision (stored bytes are used as
-/// they are when the checkpoint already has that dtype).
+/// A checkpoint projection matrix in the requested precision: stored bytes are uploaded
+/// as they are when the checkpoint already has that format, else this one tensor is
+/// converted (dequantized, rounded or quantized) on the host and dropped after upload.
 fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) -> Result<Matrix> {
     let t = ck.get(name)?;
-    let (rows, cols) = (t.shape[0], t.numel() / t.shape[0]);
+    let (rows, cols) = (t.shape[0], t.cols());
+    let upload = |bytes: &[u8]| upload_matrix(ctx, name, bytes, rows, cols, precision);
     match (precision, t.dtype) {
-        (Precision::F32, DType::F32) => upload_matrix(ctx, name, &t.bytes, rows, cols, false),
-        (Precision::F16, DType::F16) => upload_matrix(ctx, name, &t.bytes, rows, cols, true),
-        (Precision::F32, _) => upload_matrix(ctx, name, f32_bytes(&t.to_f32()), rows, cols, false),
+        (Precision::F32, DType::F32) | (Precision::F16, DType::F16) => upload(&t.bytes),
+        (Precision::Int8, DType::Quant(QuantFormat::Int8))
+        | (Precision::Nf4, DType::Quant(QuantFormat::Nf4)) => upload(&t.bytes),
+        (Precision::F32, _) => upload(f32_bytes(&t.to_f32())),
         (Precision::F16, _) => {
             let bits = t.to_f16_bits();
             // finite in the checkpoint, infinite in f16: refuse rather than compute NaN
@@ -239,8 +246,10 @@ fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) 
                     format!("value #{i} is beyond f16's range (±65504): use --precision f32"),
                 ));
             }
-            upload_matrix(ctx, name, bytemuck::cast_slice(&bits), rows, cols, true)
+            upload(bytemuck::cast_slice(&bits))
         }
+        (Precision::Int8, _) => upload(&quant::quantize(&t.to_f32(), cols, QuantFormat::Int8)),
+        (Precision::Nf4, _) => upload(&quant::quantize(&t.to_f32(), cols, QuantFormat::Nf4)),
     }
 }
 
@@ -249,7 +258,7 @@ fn lora_down(ctx: &Context, ck: &Checkpoint, name: &str, cfg: &Config) -> Result
     let v = ck.f32(name)?;
     let out = v.len() / cfg.n_embd;
     let t = transpose(&v, cfg.n_embd, out);
-    upload_matrix(ctx, name, f32_bytes(&t), out, cfg.n_embd, false)
+    upload_matrix(ctx, name, f32_bytes(&t), out, cfg.n_embd, Precision::F32)
 }
 
 /// A LoRA up-projection used in its stored layout, f32.

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use super::config::Config;
 use super::layout::{canonical_name, detect_layout, Layout};
+use super::quant::QuantSpec;
+use super::storage::{Bytes, Shared};
 use super::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
@@ -39,11 +41,14 @@ impl Checkpoint {
         let config = Config::from_tensors(source, &tensors)?;
         for (name, t) in &tensors {
             if let Some(pos) = t.first_non_finite() {
-                return Err(Error::tensor(
-                    source,
-                    name,
-                    format!("non-finite weight at flat index {pos}"),
-                ));
+                let msg = match t.dtype {
+                    DType::Quant(f) => format!(
+                        "{} scale #{pos} is negative or non-finite: corrupt quantized file",
+                        f.name()
+                    ),
+                    _ => format!("non-finite weight at flat index {pos}"),
+                };
+                return Err(Error::tensor(source, name, msg));
             }
         }
         Ok(Checkpoint {
@@ -55,10 +60,16 @@ impl Checkpoint {
         })
     }
 
-    /// Parses one `.safetensors` file held in memory.
+    /// Parses one `.safetensors` file held in memory (tensors are copied out).
     pub fn from_safetensors_bytes(source: &str, bytes: &[u8]) -> Result<Self> {
         let raw = read_safetensors(source, bytes)?;
         Self::from_tensors(source, raw, bytes.len() as u64)
+    }
+
+    /// Parses one `.safetensors` file in a shared buffer (tensors are views into it).
+    pub fn from_safetensors_shared(source: &str, file: &Shared) -> Result<Self> {
+        let raw = read_safetensors_shared(source, file)?;
+        Self::from_tensors(source, raw, file.as_slice().len() as u64)
     }
 
     /// The tensor with this canonical name.
@@ -85,21 +96,22 @@ impl Checkpoint {
 
     /// The dtype most tensors are stored in.
     pub fn dominant_dtype(&self) -> DType {
-        let mut bytes = [0usize; 3];
+        let mut bytes: Vec<(DType, usize)> = Vec::new();
         for t in self.tensors.values() {
-            let i = match t.dtype {
-                DType::F32 => 0,
-                DType::F16 => 1,
-                DType::BF16 => 2,
-            };
-            bytes[i] += t.bytes.len();
+            match bytes.iter_mut().find(|(d, _)| *d == t.dtype) {
+                Some((_, n)) => *n += t.bytes.len(),
+                None => bytes.push((t.dtype, t.bytes.len())),
+            }
         }
-        let max = (0..3).max_by_key(|&i| bytes[i]).unwrap_or(0);
-        [DType::F32, DType::F16, DType::BF16][max]
+        bytes
+            .into_iter()
+            .max_by_key(|&(_, n)| n)
+            .map_or(DType::F32, |(d, _)| d)
     }
 }
 
-/// Reads every tensor of a safetensors buffer, validating header offsets and sizes.
+/// Reads every tensor of a safetensors buffer, validating header offsets and sizes
+/// (each tensor's bytes are copied out of `bytes`).
 pub fn read_safetensors(source: &str, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
     read_safetensors_where(source, bytes, |_| true)
 }
@@ -111,10 +123,28 @@ pub fn read_safetensors_where(
     bytes: &[u8],
     keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<(String, Tensor)>> {
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+    parse_safetensors(source, bytes, keep, |data| data.to_vec().into())
+}
+
+/// [`read_safetensors`] without copies: every tensor is a view into `file`.
+pub fn read_safetensors_shared(source: &str, file: &Shared) -> Result<Vec<(String, Tensor)>> {
+    parse_safetensors(source, file.as_slice(), |_| true, |data| file.slice_of(data))
+}
+
+/// The tensors named by `keep`, their bytes held as `hold` makes them (a copy or a view).
+fn parse_safetensors(
+    source: &str,
+    bytes: &[u8],
+    keep: impl Fn(&str) -> bool,
+    hold: impl Fn(&[u8]) -> Bytes,
+) -> Result<Vec<(String, Tensor)>> {
+    let invalid = |e: safetensors::SafeTensorError| {
         header_problem(source, bytes)
             .unwrap_or_else(|| Error::file(source, format!("not a valid safetensors file: {e}")))
-    })?;
+    };
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(invalid)?;
+    let meta = meta.metadata().clone().unwrap_or_default();
     let mut names = st.names();
     names.sort(); // a deterministic first error when several tensors are bad
     let mut out = Vec::new();
@@ -122,22 +152,26 @@ pub fn read_safetensors_where(
         let view = st
             .tensor(name)
             .map_err(|e| Error::tensor(source, name, e))?;
-        let name = name.to_string();
-        let dtype = match view.dtype() {
-            safetensors::Dtype::F32 => DType::F32,
-            safetensors::Dtype::F16 => DType::F16,
-            safetensors::Dtype::BF16 => DType::BF16,
-            other => {
+        let quant = meta.get(&QuantSpec::key(name));
+        let (shape, dtype) = match (view.dtype(), quant) {
+            (safetensors::Dtype::F32, None) => (view.shape().to_vec(), DType::F32),
+            (safetensors::Dtype::F16, None) => (view.shape().to_vec(), DType::F16),
+            (safetensors::Dtype::BF16, None) => (view.shape().to_vec(), DType::BF16),
+            (safetensors::Dtype::U8, Some(json)) => {
+                let spec = QuantSpec::check(source, name, json, view.shape())?;
+                (spec.shape, DType::Quant(spec.format))
+            }
+            (other, _) => {
                 return Err(Error::tensor(
                     source,
-                    &name,
-                    format!("dtype {other:?} is not supported (expected f32, f16 or bf16)"),
+                    name,
+                    format!("dtype {other:?} is not supported (expected f32, f16 or bf16, or u8 with quantization metadata)"),
                 ))
             }
         };
-        let t = Tensor::new(view.shape().to_vec(), dtype, view.data().to_vec())
-            .map_err(|e| Error::tensor(source, &name, e))?;
-        out.push((name, t));
+        let t = Tensor::new(shape, dtype, hold(view.data()))
+            .map_err(|e| Error::tensor(source, name, e))?;
+        out.push((name.to_string(), t));
     }
     Ok(out)
 }
@@ -190,21 +224,38 @@ fn header_problem(source: &str, bytes: &[u8]) -> Option<Error> {
     })
 }
 
-/// Writes tensors to a safetensors buffer (names as given, dtypes as stored).
+/// Writes tensors to a safetensors buffer (names as given, dtypes as stored; quantized
+/// tensors as `U8` rows with a `quant.<name>` metadata entry, see [`QuantSpec`]).
 pub fn write_safetensors(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
+    let mut meta = std::collections::HashMap::new();
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
         .map(|(n, t)| {
-            let dt = match t.dtype {
-                DType::F32 => safetensors::Dtype::F32,
-                DType::F16 => safetensors::Dtype::F16,
-                DType::BF16 => safetensors::Dtype::BF16,
+            let (dt, shape) = match t.dtype {
+                DType::F32 => (safetensors::Dtype::F32, t.shape.clone()),
+                DType::F16 => (safetensors::Dtype::F16, t.shape.clone()),
+                DType::BF16 => (safetensors::Dtype::BF16, t.shape.clone()),
+                DType::Quant(format) => {
+                    let spec = QuantSpec {
+                        format,
+                        shape: vec![t.shape[0], t.cols()],
+                        group_size: super::quant::GROUP,
+                    };
+                    let json =
+                        serde_json::to_string(&spec).map_err(|e| Error::input(e.to_string()))?;
+                    meta.insert(QuantSpec::key(n), json);
+                    (
+                        safetensors::Dtype::U8,
+                        vec![t.shape[0], format.row_bytes(t.cols())],
+                    )
+                }
             };
-            safetensors::tensor::TensorView::new(dt, t.shape.clone(), &t.bytes)
+            safetensors::tensor::TensorView::new(dt, shape, &t.bytes)
                 .map(|v| (n.clone(), v))
                 .map_err(|e| Error::input(format!("tensor `{n}`: {e}")))
         })
         .collect::<Result<_>>()?;
-    safetensors::tensor::serialize(views, None)
+    let meta = (!meta.is_empty()).then_some(meta);
+    safetensors::tensor::serialize(views, meta)
         .map_err(|e| Error::input(format!("safetensors serialisation failed: {e}")))
 }

@@ -1,9 +1,14 @@
 //! Loading from disk: a `.safetensors` file, a sharded set (`*.safetensors.index.json`),
 //! or a directory holding either.
+//!
+//! Safetensors files are memory-mapped, never read whole: the checkpoint's tensors are
+//! views into the mapping, so loading costs page cache rather than anonymous memory, and
+//! the engines convert and upload one tensor at a time (peak ≈ the largest tensor).
 
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{read_safetensors, Checkpoint};
+use super::checkpoint::{read_safetensors_shared, Checkpoint};
+use super::storage::map_file;
 use crate::{Error, Result};
 
 /// Loads a checkpoint from a file or directory path.
@@ -16,11 +21,11 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     if name.ends_with(".index.json") {
         return load_sharded(path);
     }
-    let bytes = read(path)?;
+    let file = map_file(path)?;
     if name.ends_with(".pth") {
-        return super::pth::checkpoint_from_pth(&shown, &bytes);
+        return super::pth::checkpoint_from_pth(&shown, file.as_slice());
     }
-    Checkpoint::from_safetensors_bytes(&shown, &bytes)
+    Checkpoint::from_safetensors_shared(&shown, &file)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -69,9 +74,9 @@ fn load_sharded(index: &Path) -> Result<Checkpoint> {
     let mut total = 0u64;
     for shard in shards {
         let p = dir.join(&shard);
-        let bytes = read(&p)?;
-        total += bytes.len() as u64;
-        raw.extend(read_safetensors(&p.display().to_string(), &bytes)?);
+        let file = map_file(&p)?;
+        total += file.as_slice().len() as u64;
+        raw.extend(read_safetensors_shared(&p.display().to_string(), &file)?);
     }
     Checkpoint::from_tensors(&shown, raw, total)
 }

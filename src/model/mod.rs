@@ -8,11 +8,15 @@ pub mod layout;
 pub mod load;
 pub mod pickle;
 pub mod pth;
+pub mod quant;
 pub mod random;
+pub mod storage;
 pub mod tensor;
 pub mod zip;
 
 pub use checkpoint::Checkpoint;
 pub use config::{Config, Version};
 pub use layout::Layout;
+pub use quant::QuantFormat;
+pub use storage::{Bytes, Shared};
 pub use tensor::{DType, Tensor};

@@ -134,7 +134,7 @@ fn uniform_tensor(rng: &mut Rng, shape: Vec<usize>, lo: f32, hi: f32, dtype: DTy
     Tensor {
         shape,
         dtype,
-        bytes,
+        bytes: bytes.into(),
     }
 }
 

@@ -1,5 +1,8 @@
-//! A host tensor as stored in a checkpoint: shape, dtype and raw little-endian bytes.
+//! A host tensor as stored in a checkpoint: shape, dtype and raw little-endian bytes
+//! (owned, or a view into a memory-mapped file: [`Bytes`]).
 
+use super::quant::{self, QuantFormat};
+use super::storage::Bytes;
 use crate::{Error, Result};
 
 /// Storage dtypes we accept in checkpoints.
@@ -8,13 +11,18 @@ pub enum DType {
     F32,
     F16,
     BF16,
+    /// A block-quantized `[rows][cols]` matrix (rows of codes and scales, see [`quant`]).
+    Quant(QuantFormat),
 }
 
 impl DType {
+    /// Bytes per element of a float dtype (1 for quantized ones, whose codes take one
+    /// byte or less: their true size is [`DType::byte_len`]).
     pub fn size(self) -> usize {
         match self {
             DType::F32 => 4,
             DType::F16 | DType::BF16 => 2,
+            DType::Quant(_) => 1,
         }
     }
     pub fn name(self) -> &'static str {
@@ -22,6 +30,18 @@ impl DType {
             DType::F32 => "f32",
             DType::F16 => "f16",
             DType::BF16 => "bf16",
+            DType::Quant(f) => f.name(),
+        }
+    }
+    /// Bytes a tensor of this shape takes (quantized: rows = first axis).
+    pub fn byte_len(self, shape: &[usize]) -> usize {
+        let numel = shape.iter().product::<usize>();
+        match self {
+            DType::Quant(f) => {
+                let rows = shape.first().copied().unwrap_or(1);
+                rows * f.row_bytes(numel / rows.max(1))
+            }
+            _ => numel * self.size(),
         }
     }
 }
@@ -31,13 +51,14 @@ impl DType {
 pub struct Tensor {
     pub shape: Vec<usize>,
     pub dtype: DType,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 impl Tensor {
     /// Wraps bytes, checking that their length matches shape × dtype.
-    pub fn new(shape: Vec<usize>, dtype: DType, bytes: Vec<u8>) -> Result<Self> {
-        let want = shape.iter().product::<usize>() * dtype.size();
+    pub fn new(shape: Vec<usize>, dtype: DType, bytes: impl Into<Bytes>) -> Result<Self> {
+        let bytes = bytes.into();
+        let want = dtype.byte_len(&shape);
         if bytes.len() != want {
             return Err(Error::input(format!(
                 "tensor of shape {shape:?} {} needs {want} bytes, got {}",
@@ -58,12 +79,17 @@ impl Tensor {
         Tensor {
             shape,
             dtype: DType::F32,
-            bytes: bytemuck::cast_slice(values).to_vec(),
+            bytes: bytemuck::cast_slice(values).to_vec().into(),
         }
     }
 
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Row length when seen as a `[shape[0]][rest]` matrix.
+    pub fn cols(&self) -> usize {
+        self.numel() / self.shape.first().copied().unwrap_or(1).max(1)
     }
 
     /// Shape with every size-1 axis removed: `(1,1,C)` → `(C)`.
@@ -89,11 +115,12 @@ impl Tensor {
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
+            DType::Quant(f) => quant::dequantize(&self.bytes, self.cols(), f),
         }
     }
 
     /// Flat index of the first NaN or ±Inf value, if any (checks the bit patterns
-    /// directly: an all-ones exponent).
+    /// directly: an all-ones exponent). Quantized: of the first non-finite or negative scale.
     pub fn first_non_finite(&self) -> Option<usize> {
         let halves = |exp_mask: u16| {
             self.bytes
@@ -107,6 +134,7 @@ impl Tensor {
                 .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
             DType::F16 => halves(0x7C00),
             DType::BF16 => halves(0x7F80),
+            DType::Quant(f) => quant::first_bad_scale(&self.bytes, self.cols(), f),
         }
     }
 

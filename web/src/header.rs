@@ -163,7 +163,7 @@ impl Header {
                 let t = Tensor {
                     shape: e.shape.clone(),
                     dtype: e.dtype,
-                    bytes: Vec::new(),
+                    bytes: Vec::<u8>::new().into(),
                 };
                 (canonical_name(&e.name), t)
             })

@@ -11,6 +11,7 @@ pub mod wkv;
 use std::collections::HashMap;
 
 use super::context::{one_line, Context};
+use super::Precision;
 use crate::{Error, Result};
 
 const RUN: &str = include_str!("../../../shaders/run.wgsl");
@@ -23,6 +24,8 @@ const DDLERP: &str = include_str!("../../../shaders/ddlerp.wgsl");
 const DECAY: &str = include_str!("../../../shaders/decay.wgsl");
 const WEIGHTS_F32: &str = include_str!("../../../shaders/weights_f32.wgsl");
 const WEIGHTS_F16: &str = include_str!("../../../shaders/weights_f16.wgsl");
+const WEIGHTS_INT8: &str = include_str!("../../../shaders/weights_int8.wgsl");
+const WEIGHTS_NF4: &str = include_str!("../../../shaders/weights_nf4.wgsl");
 const MATMUL_COMMON: &str = include_str!("../../../shaders/matmul_common.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 const MATMUL_TILED: &str = include_str!("../../../shaders/matmul_tiled.wgsl");
@@ -62,7 +65,7 @@ pub enum Kernel {
     Ddlerp,
     Decay,
     Matmul {
-        f16: bool,
+        weights: Precision,
         tiled: bool,
     },
     Wkv {
@@ -119,8 +122,13 @@ impl Kernel {
             Kernel::TokenShift => format!("{RUN}\n{SHIFT_COMMON}\n{TOKEN_SHIFT}"),
             Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{DDLERP}"),
             Kernel::Decay => DECAY.to_string(),
-            Kernel::Matmul { f16, tiled } => {
-                let weights = if f16 { WEIGHTS_F16 } else { WEIGHTS_F32 };
+            Kernel::Matmul { weights, tiled } => {
+                let weights = match weights {
+                    Precision::F32 => WEIGHTS_F32,
+                    Precision::F16 => WEIGHTS_F16,
+                    Precision::Int8 => WEIGHTS_INT8,
+                    Precision::Nf4 => WEIGHTS_NF4,
+                };
                 let body = if tiled { MATMUL_TILED } else { MATMUL };
                 format!("{weights}\n{MATMUL_COMMON}\n{body}")
             }

@@ -1,0 +1,80 @@
+//! Peak host memory while loading a checkpoint and building the GPU engine.
+//!
+//! `cargo run --release --example load_memory -- MODEL.safetensors [f32|f16|int8|nf4] [max_batch_tokens]`
+//!
+//! A sampling thread reads `RssAnon` from `/proc/self/status` every 2 ms (the kernel keeps
+//! no high-water mark for anonymous memory alone; `VmHWM` also counts mapped file pages).
+//! On a CPU adapter (lavapipe) device buffers are host memory too, so the engine's own
+//! device bytes are printed alongside: host overhead = peak RssAnon − device bytes.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
+
+/// A field of /proc/self/status in bytes (`None` when absent, e.g. not on Linux).
+fn status_bytes(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1 << 20) as f64
+}
+
+fn main() -> rwkv_lens::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args
+        .get(1)
+        .expect("usage: load_memory MODEL [precision] [max_batch_tokens]");
+    let precision = Precision::parse(args.get(2).map_or("f16", String::as_str))?;
+    let tokens: usize = args
+        .get(3)
+        .map_or(Ok(4096), |s| s.parse())
+        .expect("a number");
+    let (peak, stop) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let sampler = {
+        let (peak, stop) = (peak.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(status_bytes("RssAnon:").unwrap_or(0), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let t = Instant::now();
+    let ck = rwkv_lens::model::load::load(std::path::Path::new(path))?;
+    let after_load = peak.load(Ordering::Relaxed);
+    println!(
+        "loaded {} in {:.1} s: peak RssAnon {:.0} MiB",
+        ck.source,
+        t.elapsed().as_secs_f64(),
+        mib(after_load)
+    );
+    let opts = GpuOptions {
+        precision,
+        max_batch_tokens: tokens,
+        ..GpuOptions::default()
+    };
+    let engine = GpuEngine::new(&ck, opts)?;
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().ok();
+    let (_, device_peak) = engine.memory_bytes();
+    let rss = peak.load(Ordering::Relaxed);
+    println!("engine: {}", engine.report());
+    println!(
+        "{precision:?}: peak RssAnon {:.0} MiB, VmHWM {:.0} MiB, device peak {:.0} MiB, host overhead {:.0} MiB ({:.1} s)",
+        mib(rss),
+        mib(status_bytes("VmHWM:").unwrap_or(0)),
+        mib(device_peak),
+        mib(rss.saturating_sub(device_peak)),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
