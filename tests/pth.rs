@@ -15,7 +15,7 @@ use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::pickle::parse_state_dict;
 use rwkv_lens::model::pth::{checkpoint_from_pth, read_pth};
 use rwkv_lens::model::zip::{self, crc32};
-use rwkv_lens::model::{Checkpoint, Config, DType, Tensor, Version};
+use rwkv_lens::model::{Checkpoint, DType, Tensor};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pth");
 

@@ -128,7 +128,12 @@ pub fn read_safetensors_where(
 
 /// [`read_safetensors`] without copies: every tensor is a view into `file`.
 pub fn read_safetensors_shared(source: &str, file: &Shared) -> Result<Vec<(String, Tensor)>> {
-    parse_safetensors(source, file.as_slice(), |_| true, |data| file.slice_of(data))
+    parse_safetensors(
+        source,
+        file.as_slice(),
+        |_| true,
+        |data| file.slice_of(data),
+    )
 }
 
 /// The tensors named by `keep`, their bytes held as `hold` makes them (a copy or a view).

@@ -154,7 +154,7 @@ impl<'a> Recorder<'a> {
             tiled: false,
         };
         let kernel = Kernel::Matmul {
-            f16: false,
+            weights: crate::gpu::Precision::F32,
             tiled: false,
         };
         let bufs = [(1, x), (2, &d.weight), (3, y), (4, self.dummy)];

@@ -91,11 +91,12 @@ mod tests {
             .source()
         };
         let matmul = Kernel::Matmul {
-            f16: false,
+            weights: crate::gpu::Precision::F32,
             tiled: false,
         }
         .source();
-        let kernels: [(&str, String, &[(&str, u32)]); 8] = [
+        type Expected<'a> = (&'a str, String, &'a [(&'a str, u32)]);
+        let kernels: [Expected; 8] = [
             ("layer_norm", Kernel::LayerNorm.source(), layer_norm::ALL),
             ("group_norm", Kernel::GroupNorm.source(), group_norm::ALL),
             ("token_shift", Kernel::TokenShift.source(), token_shift::ALL),
