@@ -245,7 +245,38 @@ fn source_study_table_shape() {
         .iter()
         .map(|l| l.split(" | ").nth(2).unwrap())
         .collect();
-    assert_eq!(layers, ["1", "3", "5", "7", "9", "11", "—"]);
+    // the study's "1,3,5,7,9,11" read both ways (block numbers; HF hidden_states indices
+    // = our 2,4,…,12): layers 1–12 from one pass
+    let want: Vec<String> = (1..=12)
+        .map(|l| l.to_string())
+        .chain(["—".into()])
+        .collect();
+    assert_eq!(layers, want);
     assert!(lines[2].starts_with("| fake | mean | 1 |") && lines[2].contains("| 11.8 |"));
-    assert!(lines[8].starts_with("| glove-6b-50d | — | — | 38.14 |"));
+    assert!(lines[14].starts_with("| glove-6b-50d | — | — | 38.14 |"));
+    let full = rwkv_lens::study::markdown::full(&report);
+    let at = full
+        .find("## The source study's layers, two readings")
+        .expect("the readings section");
+    let section = &full[at..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let readings: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .skip(1)
+        .collect();
+    assert_eq!(readings.len(), 6, "{section}");
+    let first: Vec<&str> = readings[0].trim_end_matches(" |").split(" | ").collect();
+    assert_eq!(&first[1..3], ["1", "1"]);
+    assert_eq!(first[4], "2");
+    assert_eq!(
+        first[3],
+        lines[2].split(" | ").nth(3).unwrap(),
+        "layer 1's score"
+    );
+    assert_eq!(
+        first[5],
+        lines[3].split(" | ").nth(3).unwrap(),
+        "layer 2's score"
+    );
 }

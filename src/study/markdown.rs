@@ -128,7 +128,9 @@ fn source_study_readings(out: &mut String, r: &StudyReport) {
             "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100",
             "",
         );
-        let rows: Vec<&Row> = r.rows_for(&t.name, "all").collect();
+        let rows: Vec<&Row> = (r.rows_for(&t.name, "all"))
+            .filter(|x| x.layer.is_some()) // baselines have no layers
+            .collect();
         for model in distinct(rows.iter().map(|x| x.model.as_str())) {
             let score = |layer: usize| {
                 (rows.iter())
