@@ -172,6 +172,8 @@ pub struct Report {
     pub host_rss_peak_bytes: u64,
     pub prefill: Vec<PrefillRow>,
     pub ratios: Vec<Ratio>,
+    /// Geometric mean of every ratio per peer (the headline).
+    pub headlines: Vec<Headline>,
     pub agreement: Vec<Agreement>,
     pub embedding: Vec<EmbeddingReport>,
     pub memory: Vec<MemoryRow>,
@@ -197,6 +199,7 @@ impl Report {
     /// Derives every ratio (ours ÷ each other engine at the same point) from the rows.
     pub fn finish(&mut self) {
         self.ratios = ratios(&self.prefill);
+        self.headlines = headlines(&self.ratios);
         self.host_rss_peak_bytes = self
             .host_rss_peak_bytes
             .max(crate::kit::memory::peak_rss_bytes().unwrap_or(0));
@@ -228,6 +231,44 @@ pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
         }
     }
     out
+}
+
+/// The headline per peer: the geometric mean of ours ÷ peer over every point of the grid
+/// where both ran (no point is left out or weighted), with the point count and the range.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Headline {
+    pub peer: String,
+    pub points: usize,
+    pub geomean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// One [`Headline`] per peer, in first-seen order.
+pub fn headlines(ratios: &[Ratio]) -> Vec<Headline> {
+    let mut peers: Vec<&str> = Vec::new();
+    for r in ratios {
+        if !peers.contains(&r.peer.as_str()) {
+            peers.push(&r.peer);
+        }
+    }
+    peers
+        .into_iter()
+        .map(|peer| {
+            let xs: Vec<f64> = (ratios.iter())
+                .filter(|r| r.peer == peer)
+                .map(|r| r.ratio)
+                .collect();
+            let log_mean = xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64;
+            Headline {
+                peer: peer.to_string(),
+                points: xs.len(),
+                geomean: log_mean.exp(),
+                min: xs.iter().copied().fold(f64::INFINITY, f64::min),
+                max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            }
+        })
+        .collect()
 }
 
 /// Median of the timed passes (the mean of the middle two for an even count).
@@ -276,6 +317,33 @@ mod tests {
         assert_eq!(r.len(), 2, "{r:?}");
         assert_eq!((r[0].peer.as_str(), r[0].ratio), ("web-rwkv", 3.0));
         assert_eq!((r[1].peer.as_str(), r[1].ratio), ("cpu reference", 0.25));
+    }
+
+    #[test]
+    fn headline_is_the_geometric_mean_of_every_point() {
+        let r = |peer: &str, ratio: f64| Ratio {
+            shape: "s".into(),
+            precision: "f16".into(),
+            batch: 1,
+            length: 16,
+            peer: peer.into(),
+            ours_tokens_per_s: ratio,
+            peer_tokens_per_s: 1.0,
+            ratio,
+        };
+        // ratios 2, 0.5, 8 → (2 · 0.5 · 8)^(1/3) = 8^(1/3) = 2, computed by hand
+        let h = headlines(&[
+            r("web-rwkv", 2.0),
+            r("cpu", 3.0),
+            r("web-rwkv", 0.5),
+            r("web-rwkv", 8.0),
+        ]);
+        assert_eq!(h.len(), 2);
+        assert_eq!((h[0].peer.as_str(), h[0].points), ("web-rwkv", 3));
+        assert!((h[0].geomean - 2.0).abs() < 1e-12, "{}", h[0].geomean);
+        assert_eq!((h[0].min, h[0].max), (0.5, 8.0));
+        assert_eq!((h[1].peer.as_str(), h[1].points), ("cpu", 1));
+        assert!((h[1].geomean - 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -20,6 +20,7 @@ fn secs(v: &[f64]) -> String {
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     header(r, &mut out);
+    headline(r, &mut out);
     prefill(r, &mut out);
     ratios(r, &mut out);
     agreement(r, &mut out);
@@ -52,6 +53,29 @@ fn header(r: &Report, out: &mut String) {
             mib(r.host_rss_peak_bytes)
         );
     }
+}
+
+/// Geometric mean of ours ÷ each peer over the whole grid, before any single point.
+fn headline(r: &Report, out: &mut String) {
+    if r.headlines.is_empty() {
+        return;
+    }
+    out.push_str("## Headline: ours ÷ peer, geometric mean over every point of the grid\n\n");
+    md::header(
+        out,
+        "peer | points | geometric mean | lowest | highest",
+        "lrrrr",
+    );
+    for h in &r.headlines {
+        let (g, lo, hi) = (
+            format!("**{:.2}×**", h.geomean),
+            format!("{:.2}×", h.min),
+            format!("{:.2}×", h.max),
+        );
+        let cells: [&dyn Display; 5] = [&h.peer, &h.points, &g, &lo, &hi];
+        md::row(out, &cells);
+    }
+    out.push('\n');
 }
 
 fn prefill(r: &Report, out: &mut String) {
