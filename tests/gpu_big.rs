@@ -172,14 +172,7 @@ fn finch_1b6_measurements() {
         for (l, w) in worst.iter_mut().enumerate() {
             for s in 0..n {
                 let (a, b) = (got.get(p, l, s), want.get(p, l, s));
-                let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-                let err = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f32::max)
-                    / scale;
-                *w = w.max(err);
+                *w = w.max(rwkv_lens::embed::scaled_error(a, b));
             }
         }
     }

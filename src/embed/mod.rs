@@ -121,6 +121,24 @@ impl Embeddings {
     }
 }
 
+/// max |a − b| / max(1, max |b|): the error measure of every engine-vs-engine check
+/// (absolute for values up to 1, relative to the largest value above). NaN if any is NaN.
+pub fn scaled_error(a: &[f32], b: &[f32]) -> f32 {
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, |m: f32, d| {
+            if d.is_nan() || m.is_nan() {
+                f32::NAN
+            } else {
+                m.max(d)
+            }
+        });
+    worst / scale
+}
+
 /// Anything that turns token sequences into per-layer pooled embeddings.
 /// Implemented by the CPU reference and the GPU engine, so callers can switch.
 pub trait Engine {

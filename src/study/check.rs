@@ -6,7 +6,7 @@
 use super::bootstrap::{below, SplitMix64};
 use super::embedding::shown;
 use super::hash::xxh64;
-use crate::embed::{Embeddings, Engine, Pooling};
+use crate::embed::{scaled_error, Embeddings, Engine, Pooling};
 use crate::gpu::Precision;
 use crate::{Error, Result};
 use rand_xoshiro::rand_core::SeedableRng;
@@ -70,13 +70,7 @@ pub fn check(
         for (l, &layer) in input.layers.iter().enumerate() {
             for (k, &i) in picked.iter().enumerate() {
                 let (a, b) = (got.get(p, l, i), want.get(p, l, k));
-                let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-                let err = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f32::max)
-                    / scale;
+                let err = scaled_error(a, b);
                 if err > tol || err.is_nan() {
                     return Err(Error::input(format!(
                         "reference check: {} on task {}: layer {layer} ({} pooling) differs from the CPU reference by {err:.2e} (tolerance {tol:.0e}) for sentence {} ({} tokens)",
