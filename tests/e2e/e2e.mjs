@@ -9,7 +9,9 @@
 // (tests/e2e/expected.json, held to the CPU reference by tests/demo_model.rs) within 1e-3.
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
-// loader's progress and Cache API. Screenshots and a report go to tests/e2e/artifacts/.
+// loader's progress and Cache API, that clicks are handled within 100 ms during a long
+// Compare (the Web Worker runs it), Cancel, and a worker that cannot start. Screenshots
+// and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +212,13 @@ async function responsiveness(page, mode) {
 const extra = (url) => {
   const file = { '/tiny/model.pth': 'tiny-v6/model.pth', '/tiny/tokenizer.json': 'tokenizer/tiny_bpe.json' }[url];
   if (file) return { status: 200, type: 'application/octet-stream', body: fs.readFileSync(path.join(FIXTURES, file)) };
+  if (url.startsWith('/no-worker/')) {
+    const rest = url.slice('/no-worker/'.length) || 'index.html';
+    const file = path.join(DIST, rest);
+    if (rest === 'worker.js' || !fs.existsSync(file)) return { status: 404, type: 'text/plain', body: Buffer.from('not found') };
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)];
+    return { status: 200, type: type || 'application/octet-stream', body: fs.readFileSync(file) };
+  }
   if (url === '/rwkv4.safetensors') return { status: 200, type: 'application/octet-stream', body: rwkv4File() };
   if (url === '/demo.pth') return { status: 200, type: 'application/octet-stream', body: demoPth() };
   return null;
@@ -430,6 +439,18 @@ async function deviceLimit(base) {
   await browser.close();
 }
 
+/** A worker whose script does not load (the page served under /no-worker/, where
+ *  worker.js is a 404): one line in the error box. */
+async function workerFails(base) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BASE_FLAGS });
+  const page = await browser.newPage();
+  await page.goto(`${base}no-worker/`);
+  const msg = await waitError(page, /worker failed/);
+  check('a worker that cannot start is reported in one line',
+    msg.trim() === 'the worker failed: its script (worker.js or the wasm) did not load', JSON.stringify(msg));
+  await browser.close();
+}
+
 fs.mkdirSync(ART, { recursive: true });
 const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith('.wasm'));
 if (wasm.length !== 1) { console.log(`FAIL expected one .wasm in ${DIST}, found ${wasm}`); process.exit(1); }
@@ -447,6 +468,7 @@ try {
     if (r.speed) console.log(`${mode}: Compare speed on the demo model: ${r.speed.pairs} pairs, ${r.speed.tokens} tokens in ${r.speed.ms.toFixed(0)} ms = ${r.speed.msPerPair.toFixed(0)} ms/pair, ${r.speed.tokensPerS.toFixed(0)} tokens/s`);
   }
   await deviceLimit(base);
+  await workerFails(base);
 } catch (e) {
   failed++;
   console.log(`FAIL ${e.message}`);

@@ -250,7 +250,7 @@ async fn load_model(app: &Shared, model: ModelPick, file: Option<File>) -> Resul
     spawn_local(crate::models::render_cached());
     let loaded = match result {
         Ok(Reply::Loaded(l)) => l,
-        Ok(_) => Err(Error::input("the worker answered Load with another reply"))?,
+        Ok(_) => return Err(Error::input("the worker answered Load with another reply")),
         Err(e) => {
             view::status("");
             return Err(e);

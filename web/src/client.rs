@@ -10,7 +10,7 @@ use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ErrorEvent, File, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{File, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use rwkv_lens::{Error, Result};
 
@@ -57,8 +57,12 @@ pub fn spawn() -> Result<()> {
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(|e: ErrorEvent| {
-        let message = format!("the worker failed: {}", e.message());
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+        // a script that does not load fires a plain Event, an exception an ErrorEvent
+        let why = get(&e, "message")
+            .as_string()
+            .unwrap_or_else(|| "its script (worker.js or the wasm) did not load".into());
+        let message = format!("the worker failed: {why}");
         view::error(Some(&message));
         // every open request ends with this error
         while WAITING.with(|w| !w.borrow().is_empty()) {

@@ -134,7 +134,7 @@ impl Reply {
 }
 
 impl Stage {
-    /// The progress line, e.g. "downloading 12.0 / 347.0 MB" or "running pair 3 / 4".
+    /// The progress line, e.g. "downloading 12.0 MB / 347.0 MB" or "running pair 3 / 4".
     pub fn describe(self, done: f64, total: Option<f64>) -> String {
         let mb = |b: f64| format!("{:.1} MB", b / 1e6);
         match (self, total) {
@@ -201,7 +201,7 @@ mod tests {
     fn progress_lines() {
         assert_eq!(
             Stage::Download.describe(12e6, Some(347e6)),
-            "downloading 12.0 / 347.0 MB"
+            "downloading 12.0 MB / 347.0 MB"
         );
         assert_eq!(
             Stage::Parse.describe(3.0, Some(9.0)),
