@@ -1,28 +1,21 @@
 //! Which engine runs in this browser: the wgpu engine on WebGPU when an adapter is
 //! available, else the plain-Rust reference compiled to wasm (+simd128). Both sit behind
-//! the same `embed` call, so the page does not care which one it got.
+//! the same `embed` call, so the page does not care which one it got. Runs in the page's
+//! worker (`navigator.gpu` is there too in Chromium).
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::dom::{await_js, get, window};
+use crate::dom::{await_js, get};
+pub use crate::protocol::WebGpuInfo;
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::Result;
 
-/// What `navigator.gpu.requestAdapter()` reported.
-#[derive(Debug, Clone)]
-pub struct WebGpuInfo {
-    pub adapter: String,
-    pub max_binding: f64,
-    pub max_buffer: f64,
-    pub shader_f16: bool,
-}
-
 /// Asks the browser for a WebGPU adapter; `Err` says in one line why there is none.
 pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
-    let gpu = get(&window().navigator(), "gpu");
+    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
     }

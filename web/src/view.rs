@@ -80,8 +80,9 @@ pub fn engine_line(webgpu: &Result<WebGpuInfo, String>, running: Option<&str>) {
     set_html("engine-line", &format!("{probe}{run}"));
 }
 
-/// The model card: everything known from the header, before any tensor is loaded.
-pub fn model_info(name: &str, s: &Summary, cached: bool) {
+/// The model card's rows: everything known from the header, before any tensor is loaded
+/// (built in the worker, shown by the page).
+pub fn model_info_html(name: &str, s: &Summary, cached: bool) -> String {
     let label = match &s.label {
         Some(l) => format!("<span class=\"badge\">{}</span>", escape(l)),
         None => "<span class=\"badge real\">checkpoint</span>".into(),
@@ -134,7 +135,7 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
             escape(d)
         ));
     }
-    set_html("model-info", &html);
+    html
 }
 
 /// Chart + table + the machine-readable copy the end-to-end test reads.
