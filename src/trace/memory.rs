@@ -15,7 +15,11 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Carrier {
     /// RWKV-6: L blocks, width C, head size N.
-    Rwkv { n_layer: usize, n_embd: usize, head_size: usize },
+    Rwkv {
+        n_layer: usize,
+        n_embd: usize,
+        head_size: usize,
+    },
     /// An attention model's key/value cache: L layers, key/value width d.
     Attention { n_layer: usize, kv_width: usize },
 }

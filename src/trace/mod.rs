@@ -24,9 +24,9 @@
 //! browser renders it directly (no `native` feature needed).
 
 mod compute;
-pub mod memory;
 pub mod equations;
 mod json;
+pub mod memory;
 
 pub use crate::reference::time_mix::shift_amounts;
 pub use compute::half_life;
