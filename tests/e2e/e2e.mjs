@@ -293,6 +293,26 @@ async function urlLoad(page, base) {
   await cachedList(page, url);
 }
 
+/** The demo model reloaded with int8 weights quantized while loading: the card gives the
+ *  GPU weight bytes of every format before the load, the engine says int8, and the
+ *  numbers still equal the native reference (the demo's hand-written projections survive
+ *  int8 exactly: docs/quantization.md). */
+async function quantizedLoad(page, mode) {
+  await enterPairs(page, EXPECTED.pairs);
+  await page.check('input[name=source][value=demo]');
+  await page.selectOption('#weights', 'int8');
+  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  await page.click('#load');
+  await waitRuns(page, runs + 1);
+  const info = await page.textContent('#model-info');
+  check(`${mode}: the card shows the GPU weights at f16, int8 and nf4 before loading`,
+    /GPU weights/.test(info) && /f16 ≈ [\d.]+ MB · int8 ≈ [\d.]+ MB · nf4 ≈ [\d.]+ MB/.test(info), info);
+  const engine = await page.textContent('#engine-name');
+  check(`${mode}: "GPU weights: int8" runs the int8 kernels`, /int8 weights, [\d.]+ MB on the GPU/.test(engine), engine);
+  compareNumbers(`${mode} (int8 weights)`, JSON.parse(await page.getAttribute('#results-card', 'data-json')));
+  await page.selectOption('#weights', 'stored');
+}
+
 /** The preset list: real RWKV-6 checkpoints with download size and memory; on the CPU
  *  fallback Finch 1B6 is disabled with the reason; picking one fills the URLs. */
 async function presetList(page, mode) {
@@ -413,6 +433,7 @@ async function run(mode, base) {
   await presetList(page, mode);
   const speed = mode === 'fallback' ? await compareSpeed(page) : null;
   const responsive = await responsiveness(page, mode);
+  if (mode === 'webgpu') await quantizedLoad(page, mode);
   if (mode === 'webgpu') await urlLoad(page, base);
   else await localHfFile(page, mode);
   await pthLoad(page, mode, base);

@@ -18,7 +18,7 @@ use crate::backend::WebGpuInfo;
 use crate::client::request;
 use crate::compare::Comparison;
 use crate::dom::{by_id, now_ms, on_id};
-use crate::protocol::{Loaded, ModelPick, Reply, Request, TokenizerPick};
+use crate::protocol::{Loaded, ModelPick, Reply, Request, TokenizerPick, WeightFormat};
 use crate::tokens::TokenizerSource;
 use crate::{pairs, view};
 
@@ -245,7 +245,12 @@ async fn load_model(app: &Shared, model: ModelPick, file: Option<File>) -> Resul
         TokenizerSource::File(f) => (TokenizerPick::File, Some(f)),
         TokenizerSource::Url(u) => (TokenizerPick::Url(u), None),
     };
-    let req = Request::Load { model, tokenizer };
+    let weights = WeightFormat::parse(&by_id::<web_sys::HtmlSelectElement>("weights").value());
+    let req = Request::Load {
+        model,
+        tokenizer,
+        weights,
+    };
     let result = request(&req, file.as_ref(), tokenizer_file.as_ref()).await;
     spawn_local(crate::models::render_cached());
     let loaded = match result {

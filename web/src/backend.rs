@@ -79,13 +79,11 @@ impl Backend {
     /// receives why the GPU was not used, when it was available but failed.
     pub async fn build(
         ck: &Checkpoint,
-        webgpu: &std::result::Result<WebGpuInfo, String>,
+        (webgpu, precision): (&std::result::Result<WebGpuInfo, String>, Precision),
         binding_limit: Option<u64>,
         note: &mut Option<String>,
     ) -> Result<Backend> {
         if webgpu.is_ok() {
-            // the one rule: f32 checkpoints keep f32, f16 and bf16 become f16
-            let precision = Precision::following(ck.dominant_dtype());
             let opts = GpuOptions {
                 backend: Some("webgpu".into()),
                 precision,
@@ -100,6 +98,8 @@ impl Backend {
                         (_, Ok(info)) => info.adapter.clone(),
                         _ => "adapter".into(),
                     };
+                    let on_gpu = engine.memory_bytes().0 as f64 / 1e6;
+                    let name = format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
                     return Ok(Backend::Gpu(Box::new(engine), name));
                 }
                 Err(e) => *note = Some(format!("the GPU engine could not start ({e}); ")),

@@ -34,6 +34,38 @@ pub enum TokenizerPick {
     Url(String),
 }
 
+/// How the GPU engine stores the projection matrices (the maths is f32 either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightFormat {
+    /// As stored: f32 checkpoints keep f32, f16/bf16 become f16 (`Precision::following`).
+    Stored,
+    /// int8, one scale per 64 values, quantized while loading.
+    Int8,
+    /// 4-bit NormalFloat, one scale per 64 values, quantized while loading.
+    Nf4,
+}
+
+impl WeightFormat {
+    /// The `<select id="weights">` value: `stored`, `int8` or `nf4`.
+    pub fn parse(value: &str) -> WeightFormat {
+        match value {
+            "int8" => WeightFormat::Int8,
+            "nf4" => WeightFormat::Nf4,
+            _ => WeightFormat::Stored,
+        }
+    }
+
+    /// The engine's precision for a checkpoint stored in `dtype`.
+    pub fn precision(self, dtype: rwkv_lens::model::DType) -> rwkv_lens::gpu::Precision {
+        use rwkv_lens::gpu::Precision;
+        match self {
+            WeightFormat::Stored => Precision::following(dtype),
+            WeightFormat::Int8 => Precision::Int8,
+            WeightFormat::Nf4 => Precision::Nf4,
+        }
+    }
+}
+
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -45,6 +77,7 @@ pub enum Request {
     Load {
         model: ModelPick,
         tokenizer: TokenizerPick,
+        weights: WeightFormat,
     },
     Compare {
         pairs: Vec<(String, String)>,
@@ -171,6 +204,7 @@ mod tests {
             Request::Load {
                 model: ModelPick::Url("https://x/m.pth".into()),
                 tokenizer: TokenizerPick::File,
+                weights: WeightFormat::Nf4,
             },
             Request::Compare {
                 pairs: vec![("a".into(), "b".into())],

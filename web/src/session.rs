@@ -12,7 +12,7 @@ use crate::dom::{now_ms, yield_now};
 use crate::glove::Glove;
 use crate::header::check_device_limits;
 use crate::loader::{self, ModelFile};
-use crate::protocol::{Loaded, ModelPick, Reply, Stage, TokenizerPick};
+use crate::protocol::{Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat};
 use crate::tokens::{self, TokenizerSource};
 
 /// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
@@ -63,7 +63,7 @@ impl Session {
         &mut self,
         model: ModelPick,
         file: Option<web_sys::File>,
-        tokenizer: TokenizerSource,
+        (tokenizer, weights): (TokenizerSource, WeightFormat),
         post: &impl Fn(Reply),
     ) -> Result<Loaded> {
         let model_url = match &model {
@@ -90,7 +90,14 @@ impl Session {
         progress(post, Stage::Upload, 0.0, None);
         yield_now().await;
         let mut note = None;
-        let backend = Backend::build(&ck, &self.webgpu, self.binding_limit, &mut note).await?;
+        let precision = weights.precision(ck.dominant_dtype());
+        let backend = Backend::build(
+            &ck,
+            (&self.webgpu, precision),
+            self.binding_limit,
+            &mut note,
+        )
+        .await?;
         let trace_weights = match &backend {
             Backend::Cpu(_) => Ok(None),
             Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),

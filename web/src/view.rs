@@ -2,6 +2,7 @@
 //! Everything writes plain HTML into the elements of `index.html`.
 
 use rwkv_lens::embed::Pooling;
+use rwkv_lens::gpu::Precision;
 use rwkv_lens::model::Layout;
 
 use crate::backend::WebGpuInfo;
@@ -123,6 +124,15 @@ pub fn model_info_html(name: &str, s: &Summary, cached: bool) -> String {
                 megabytes(s.loading_bytes(true) as f64),
                 megabytes(s.loading_bytes(false) as f64)
             ),
+        ),
+        (
+            "GPU weights",
+            [Precision::following(s.dtype), Precision::Int8, Precision::Nf4]
+                .iter()
+                .map(|&p| format!("{p} ≈ {}", megabytes(s.gpu_weight_bytes(p) as f64)))
+                .collect::<Vec<_>>()
+                .join(" · ")
+                + " (choose with “GPU weights”; the embedding stays in wasm memory)",
         ),
     ];
     let mut html: String = rows

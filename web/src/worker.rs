@@ -115,9 +115,13 @@ fn error(e: rwkv_lens::Error) -> Reply {
 async fn run_with(session: &mut Session, job: Job) -> Reply {
     let progress = |r: Reply| post(&r);
     match job.request {
-        Request::Load { model, tokenizer } => {
+        Request::Load {
+            model,
+            tokenizer,
+            weights,
+        } => {
             let tokenizer = tokenizer_source(tokenizer, job.tokenizer_file);
-            let r = session.load(model, job.model_file, tokenizer, &progress);
+            let r = session.load(model, job.model_file, (tokenizer, weights), &progress);
             r.await.map_or_else(error, Reply::Loaded)
         }
         Request::Compare { pairs } => {
