@@ -101,47 +101,24 @@ const fn mteb(dataset: &'static str, remote: &'static str, rows: usize, c: Colum
     }
 }
 
+// One row per hub file: kept on one line each (the table reads across).
+#[rustfmt::skip]
 pub const TASKS: &[DataTask] = &[
     DataTask {
         name: "mrpc",
         aliases: &[],
         sources: &[
-            mteb(
-                "nyu-mll/glue",
-                "mrpc/train-00000-of-00001.parquet",
-                3668,
-                Columns::Mrpc("mrpc/glue/train.tsv"),
-            ),
-            mteb(
-                "nyu-mll/glue",
-                "mrpc/validation-00000-of-00001.parquet",
-                408,
-                Columns::Mrpc("mrpc/glue/dev.tsv"),
-            ),
+            mteb("nyu-mll/glue", "mrpc/train-00000-of-00001.parquet", 3668, Columns::Mrpc("mrpc/glue/train.tsv")),
+            mteb("nyu-mll/glue", "mrpc/validation-00000-of-00001.parquet", 408, Columns::Mrpc("mrpc/glue/dev.tsv")),
         ],
     },
     DataTask {
         name: "stsb",
         aliases: &[],
         sources: &[
-            mteb(
-                "mteb/stsbenchmark-sts",
-                "test.jsonl.gz",
-                1379,
-                Columns::Stsb("stsb/stsb-test.tsv"),
-            ),
-            mteb(
-                "mteb/stsbenchmark-sts",
-                "validation.jsonl.gz",
-                1500,
-                Columns::Stsb("stsb/stsb-dev.tsv"),
-            ),
-            mteb(
-                "mteb/stsbenchmark-sts",
-                "train.jsonl.gz",
-                5749,
-                Columns::Stsb("stsb/stsb-train.tsv"),
-            ),
+            mteb("mteb/stsbenchmark-sts", "test.jsonl.gz", 1379, Columns::Stsb("stsb/stsb-test.tsv")),
+            mteb("mteb/stsbenchmark-sts", "validation.jsonl.gz", 1500, Columns::Stsb("stsb/stsb-dev.tsv")),
+            mteb("mteb/stsbenchmark-sts", "train.jsonl.gz", 5749, Columns::Stsb("stsb/stsb-train.tsv")),
         ],
     },
     DataTask {
@@ -153,53 +130,18 @@ pub const TASKS: &[DataTask] = &[
         name: "sts12-16",
         aliases: &["sts12", "sts13", "sts14", "sts15", "sts16"],
         sources: &[
-            mteb(
-                "mteb/sts12-sts",
-                "test.jsonl.gz",
-                3108,
-                Columns::Sts("2012", "test"),
-            ),
-            mteb(
-                "mteb/sts12-sts",
-                "train.jsonl.gz",
-                2234,
-                Columns::Sts("2012", "train"),
-            ),
-            mteb(
-                "mteb/sts13-sts",
-                "test.jsonl.gz",
-                1500,
-                Columns::Sts("2013", "test"),
-            ),
-            mteb(
-                "mteb/sts14-sts",
-                "test.jsonl.gz",
-                3750,
-                Columns::Sts("2014", "test"),
-            ),
-            mteb(
-                "mteb/sts15-sts",
-                "test.jsonl.gz",
-                3000,
-                Columns::Sts("2015", "test"),
-            ),
-            mteb(
-                "mteb/sts16-sts",
-                "test.jsonl.gz",
-                1186,
-                Columns::Sts("2016", "test"),
-            ),
+            mteb("mteb/sts12-sts", "test.jsonl.gz", 3108, Columns::Sts("2012", "test")),
+            mteb("mteb/sts12-sts", "train.jsonl.gz", 2234, Columns::Sts("2012", "train")),
+            mteb("mteb/sts13-sts", "test.jsonl.gz", 1500, Columns::Sts("2013", "test")),
+            mteb("mteb/sts14-sts", "test.jsonl.gz", 3750, Columns::Sts("2014", "test")),
+            mteb("mteb/sts15-sts", "test.jsonl.gz", 3000, Columns::Sts("2015", "test")),
+            mteb("mteb/sts16-sts", "test.jsonl.gz", 1186, Columns::Sts("2016", "test")),
         ],
     },
     DataTask {
         name: "biosses",
         aliases: &[],
-        sources: &[mteb(
-            "mteb/biosses-sts",
-            "test.jsonl.gz",
-            100,
-            Columns::Biosses("biosses/biosses.tsv"),
-        )],
+        sources: &[mteb("mteb/biosses-sts", "test.jsonl.gz", 100, Columns::Biosses("biosses/biosses.tsv"))],
     },
 ];
 

@@ -489,33 +489,31 @@ fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
         "",
     );
     for d in &c.degradations {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            d.model,
-            pooling_name(d.pooling),
-            d.layer,
-            d.domain,
+        let cells = [
+            d.model.to_string(),
+            pooling_name(d.pooling).to_string(),
+            d.layer.to_string(),
+            d.domain.to_string(),
             num(d.spearman, 1),
             num(d.degradation, 1),
-            ci(d.ci)
-        );
+            ci(d.ci),
+        ];
+        md::row(out, &cells);
     }
     let _ = writeln!(out, "\nDifference of degradations D = RWKV's − attention's (< 0: RWKV degrades less), paired bootstrap CI; \"mean\" = over the non-reference domains:\n");
     md::header(out, "RWKV | attention | pooling | domain | RWKV degradation | attention degradation | D | CI | verdict", "");
     for x in &c.differences {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            x.rwkv,
-            x.attention,
-            pooling_name(x.pooling),
-            x.domain.as_deref().unwrap_or("mean"),
+        let cells = [
+            x.rwkv.to_string(),
+            x.attention.to_string(),
+            pooling_name(x.pooling).to_string(),
+            x.domain.as_deref().unwrap_or("mean").to_string(),
             num(x.rwkv_degradation, 1),
             num(x.attention_degradation, 1),
             num(x.difference, 1),
             ci(x.ci),
-            x.verdict.text(confidence),
-        );
+            x.verdict.text(confidence).to_string(),
+        ];
+        md::row(out, &cells);
     }
 }
