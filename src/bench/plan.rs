@@ -4,18 +4,9 @@
 use std::path::PathBuf;
 
 use super::spec::{grid, Point, Shape};
+use crate::gpu::{GpuOptions, Precision};
 use crate::model::DType;
 use crate::Result;
-
-/// Whether to run the web-rwkv peer (from `--peer` and `--no-peer`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerChoice {
-    /// Run it when a built binary is found, else report "peer not built".
-    Auto,
-    /// This binary.
-    Path(PathBuf),
-    Off,
-}
 
 /// Everything `rwkv-lens bench` can be told: the CLI's flags, defaults declared here
 /// once (`BenchOptions::default()` is the bare command).
@@ -160,11 +151,15 @@ fn default_grid(shape: &str, quick: bool, cpu_adapter: bool) -> (Vec<usize>, Vec
 }
 
 impl BenchOptions {
-    pub fn peer_choice(&self) -> PeerChoice {
-        match (self.no_peer, &self.peer) {
-            (true, _) => PeerChoice::Off,
-            (false, Some(p)) => PeerChoice::Path(p.clone()),
-            (false, None) => PeerChoice::Auto,
+    /// The GPU engine's options: this run's adapter and backend, weights in `precision`.
+    pub fn gpu_options(&self, precision: DType, max_tokens: usize, profile: bool) -> GpuOptions {
+        GpuOptions {
+            adapter: self.adapter.clone(),
+            backend: self.backend.clone(),
+            precision: Precision::following(precision),
+            max_batch_tokens: max_tokens.max(1),
+            profile,
+            ..GpuOptions::default()
         }
     }
 
@@ -277,8 +272,8 @@ mod tests {
     fn lavapipe_defaults_keep_the_1b6_runs_small() {
         let o = BenchOptions::default();
         assert_eq!(
-            (o.warmup, o.repeat, o.embedding, o.peer_choice()),
-            (1, 3, true, PeerChoice::Auto)
+            (o.warmup, o.repeat, o.embedding, o.no_peer, &o.peer),
+            (1, 3, true, false, &None)
         );
         let jobs = o.jobs(true, true).unwrap();
         let names: Vec<(String, &str)> = jobs
