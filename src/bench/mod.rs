@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 pub use plan::{BenchOptions, Job};
 pub use report::Report;
 
+use crate::hub::OpenedModel;
 use crate::kit::progress::Progress;
 use crate::model::random::random_checkpoint;
 use crate::model::{Checkpoint, DType};
@@ -54,12 +55,26 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
             None
         }),
     };
-    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some())?;
+    let model = (opts.model.as_deref())
+        .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
+        .transpose()?;
+    let model_shape = (model.as_ref())
+        .map(|m| spec::Shape::of_checkpoint(&m.resolved.label, &m.checkpoint, opts.seed));
+    if let Some(m) = &model {
+        let weights = m.resolved.weights.display();
+        report.notes.push(format!(
+            "model {} ({weights}): its own weights, vocabulary and tokenizer",
+            m.resolved.spec
+        ));
+    }
+    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some(), model_shape.as_ref())?;
+    let model = model.as_ref();
     let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
     for job in &jobs {
         let (name, n) = (&job.shape.name, job.points.len());
         progress(&format!("{name} {}: {n} points", job.precision.name()));
-        run_job(opts, job, peer_bin.as_deref(), &scratch, &mut report)?;
+        let ck = model.map(|m| &m.checkpoint);
+        run_job(opts, job, ck, peer_bin.as_deref(), &scratch, &mut report)?;
     }
     if opts.roofline {
         report.roofline = Some(measure_roofline(
@@ -72,7 +87,12 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     }
     drop(ctx);
     if opts.embedding {
-        run_embedding(opts, cpu_adapter, &mut report)?;
+        run_embedding(
+            opts,
+            cpu_adapter,
+            model.zip(model_shape.as_ref()),
+            &mut report,
+        )?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -96,11 +116,19 @@ pub(crate) fn progress(msg: &str) {
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
+    model: Option<&Checkpoint>,
     peer_bin: Option<&Path>,
     scratch: &Path,
     report: &mut Report,
 ) -> Result<()> {
-    let ck = random_checkpoint(&job.shape.spec)?;
+    let random;
+    let ck = match model {
+        Some(ck) => ck,
+        None => {
+            random = random_checkpoint(&job.shape.spec)?;
+            &random
+        }
+    };
     let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
     let (mut gpu, memory) =
         ours::gpu_prefill(opts, &job.shape, &ck, &job.points, &mut report.prefill)?;
@@ -134,10 +162,11 @@ fn run_job(
     Ok(())
 }
 
-/// The kernel profile where it is most telling: the last shape's f16 job, largest point.
+/// The kernel profile where it is most telling: `--model`'s first job, else the last
+/// shape's f16 job; at its largest point.
 fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<KernelBreakdown>> {
     let last_shape = opts.shape_names().last() == Some(&job.shape.name);
-    if job.precision != DType::F16 || !last_shape {
+    if opts.model.is_none() && (job.precision != DType::F16 || !last_shape) {
         return Ok(None);
     }
     let largest = *job
@@ -146,7 +175,7 @@ fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<Ker
         .max_by_key(|p| p.tokens())
         .expect("points");
     progress(&format!("kernel profile at {}", largest.label()));
-    ours::kernel_breakdown(opts, ck, largest)
+    ours::kernel_breakdown(opts, ck, job.precision, largest)
 }
 
 /// The peers on the job's peer points: their rows, and their agreement with the reference
@@ -255,8 +284,14 @@ fn measure_roofline(
     Ok(r)
 }
 
-/// MRPC pairs through our GPU engine (f16 weights), all layers pooled.
-fn run_embedding(opts: &BenchOptions, cpu_adapter: bool, report: &mut Report) -> Result<()> {
+/// MRPC pairs through our GPU engine, all layers pooled: `--model`'s checkpoint with its
+/// tokenizer, else a random one (f16 weights) with the World tokenizer.
+fn run_embedding(
+    opts: &BenchOptions,
+    cpu_adapter: bool,
+    model: Option<(&OpenedModel, &spec::Shape)>,
+    report: &mut Report,
+) -> Result<()> {
     let data =
         (opts.data.clone()).or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from));
     let train = crate::study::tasks::find_source("mrpc", "glue-train")?;
@@ -268,17 +303,25 @@ fn run_embedding(opts: &BenchOptions, cpu_adapter: bool, report: &mut Report) ->
     let (n_train, n_dev) = opts.mrpc_pairs(cpu_adapter);
     let spec = format!("mrpc:glue-train@{n_train}+glue-validation@{n_dev}");
     let pairs = crate::study::tasks::load_task(&TaskSpec::parse(&spec)?, &data, None)?.pairs;
-    let shape = spec::Shape::preset(&opts.embedding_shape(cpu_adapter), opts.vocab, opts.seed)?
-        .with_dtype(DType::F16);
+    let (random, world);
+    let (ck, shape, tokenizer) = match model {
+        Some((m, shape)) => (&m.checkpoint, shape.clone(), &m.tokenizer),
+        None => {
+            let name = opts.embedding_shape(cpu_adapter);
+            let shape = spec::Shape::preset(&name, opts.vocab, opts.seed)?.with_dtype(DType::F16);
+            random = random_checkpoint(&shape.spec)?;
+            world = crate::tokenizer::Tokenizer::from_spec("world")?;
+            (&random, shape, &world)
+        }
+    };
     progress(&format!(
         "embedding: {} MRPC pairs on {}",
         pairs.len(),
         shape.name
     ));
-    let ck = random_checkpoint(&shape.spec)?;
-    let tokenizer = crate::tokenizer::Tokenizer::from_spec("world")?;
     let vocab = ck.config.vocab_size as u32;
-    // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around.
+    // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around
+    // (a model's own tokenizer never exceeds its vocabulary: hub::model::open checks it).
     let tokenize = |s: &str| -> Result<Vec<u32>> {
         Ok(tokenizer
             .encode(s)?
@@ -286,7 +329,8 @@ fn run_embedding(opts: &BenchOptions, cpu_adapter: bool, report: &mut Report) ->
             .map(|t| t % vocab)
             .collect())
     };
-    let mut engine = crate::gpu::GpuEngine::new(&ck, opts.gpu_options(DType::F16, 4096, false))?;
+    let gpu_opts = opts.gpu_options(shape.spec.dtype, 4096, false);
+    let mut engine = crate::gpu::GpuEngine::new(ck, gpu_opts)?;
     let r = ours::embed_pairs(&mut engine, &shape, &pairs, &tokenize)?;
     report.embedding.push(r);
     Ok(())

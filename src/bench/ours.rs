@@ -107,7 +107,7 @@ pub fn gpu_prefill(
     points: &[Point],
     rows: &mut Vec<PrefillRow>,
 ) -> Result<(GpuEngine, MemoryRow)> {
-    let precision = ck.dominant_dtype();
+    let precision = shape.spec.dtype;
     let largest = *points.iter().max_by_key(|p| p.tokens()).expect("points");
     let gpu_opts = opts.gpu_options(precision, largest.tokens(), false);
     let mut engine = GpuEngine::new(ck, gpu_opts)?;
@@ -144,9 +144,10 @@ pub fn family(kernel: &str) -> &'static str {
 pub fn kernel_breakdown(
     opts: &BenchOptions,
     ck: &Checkpoint,
+    precision: DType,
     p: Point,
 ) -> Result<Option<KernelBreakdown>> {
-    let gpu_opts = opts.gpu_options(ck.dominant_dtype(), p.tokens(), true);
+    let gpu_opts = opts.gpu_options(precision, p.tokens(), true);
     let mut engine = GpuEngine::new(ck, gpu_opts)?;
     let toks = tokens(p, ck.config.vocab_size, opts.seed);
     prefill_pass(&mut engine, &toks)?; // warm-up: pipelines, first-use costs

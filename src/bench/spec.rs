@@ -3,7 +3,7 @@
 //! and seeded token batches.
 
 use crate::model::random::RandomSpec;
-use crate::model::DType;
+use crate::model::{Checkpoint, DType};
 use crate::{Error, Result};
 
 /// A named model shape.
@@ -47,6 +47,35 @@ impl Shape {
             name: name.into(),
             spec,
         })
+    }
+
+    /// A checkpoint's own shape under `name`, stored as its weights are (bf16 as f16).
+    pub fn of_checkpoint(name: &str, ck: &Checkpoint, seed: u64) -> Shape {
+        let c = &ck.config;
+        let spec = RandomSpec {
+            n_embd: c.n_embd,
+            n_layer: c.n_layer,
+            ffn_dim: c.ffn_dim,
+            vocab_size: c.vocab_size,
+            head_size: c.head_size,
+            mix_lora: c.mix_lora,
+            decay_lora: c.decay_lora,
+            dtype: match ck.dominant_dtype() {
+                DType::BF16 => DType::F16,
+                d => d,
+            },
+            seed,
+            with_head: ck.has_head(),
+        };
+        Shape {
+            name: name.into(),
+            spec,
+        }
+    }
+
+    /// The 1.6B width and above: smaller default grids and f16 only on CPU adapters.
+    pub fn is_large(&self) -> bool {
+        self.spec.n_embd >= 2048
     }
 
     /// The same shape stored in `dtype` (f16 for packed-f16 weights, f32 otherwise).
