@@ -20,6 +20,7 @@ fn quick_report() -> Option<Report> {
     let opts = BenchOptions {
         quick: true,
         no_peer: true,
+        no_python: true,
         data,
         repeat: 2,
         ..BenchOptions::default()

@@ -55,6 +55,13 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
             None
         }),
     };
+    let python = (!opts.no_python).then(peer::python_available);
+    if let Some(Err(why)) = &python {
+        report
+            .notes
+            .push(format!("python rwkv, numpy GEMM: not available ({why})"));
+    }
+    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
         .transpose()?;
@@ -74,16 +81,16 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         let (name, n) = (&job.shape.name, job.points.len());
         progress(&format!("{name} {}: {n} points", job.precision.name()));
         let ck = model.map(|m| &m.checkpoint);
-        run_job(opts, job, ck, peer_bin.as_deref(), &scratch, &mut report)?;
+        let peers = (peer_bin.as_deref(), python.as_ref());
+        run_job(opts, job, ck, peers, &scratch, &mut report)?;
     }
     if opts.roofline {
-        report.roofline = Some(measure_roofline(
-            &ctx,
-            &jobs,
-            &report,
-            cpu_adapter,
-            opts.quick,
-        )?);
+        let python = matches!(python, Some(Ok(())));
+        let mut roof = measure_roofline(&ctx, &jobs, &report, cpu_adapter, opts.quick)?;
+        if python {
+            cpu_roof(&jobs, &report, &mut roof);
+        }
+        report.roofline = Some(roof);
     }
     drop(ctx);
     if opts.embedding {
@@ -113,11 +120,17 @@ pub(crate) fn progress(msg: &str) {
 }
 
 /// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
+/// The web-rwkv binary, and whether the Python peers run (`Err`: why they cannot).
+type Peers<'a> = (
+    Option<&'a Path>,
+    Option<&'a std::result::Result<(), String>>,
+);
+
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
     model: Option<&Checkpoint>,
-    peer_bin: Option<&Path>,
+    peers: Peers,
     scratch: &Path,
     report: &mut Report,
 ) -> Result<()> {
@@ -157,7 +170,7 @@ fn run_job(
     if !job.peer_points.is_empty() {
         let files = PeerFiles::write(scratch, &ck, &job.peer_points, opts.seed)?;
         let finals = (&gpu_finals, &finals);
-        run_peers(opts, job, &ck, peer_bin, &files, finals, report);
+        run_peers(opts, job, ck, peers, &files, finals, report);
     }
     Ok(())
 }
@@ -184,7 +197,7 @@ fn run_peers(
     opts: &BenchOptions,
     job: &Job,
     ck: &Checkpoint,
-    peer_bin: Option<&Path>,
+    (peer_bin, python): Peers,
     files: &PeerFiles,
     (gpu, finals): (&compare::GpuFinals, &compare::Finals),
     report: &mut Report,
@@ -204,9 +217,16 @@ fn run_peers(
             .prefill
             .push(ours::failed("web-rwkv", shape, job.peer_points[0], why));
     }
-    if opts.python {
-        progress("python rwkv peer");
-        peers.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
+    match python {
+        Some(Ok(())) => {
+            progress("python rwkv peer");
+            peers.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
+        }
+        Some(Err(why)) => {
+            let row = ours::failed("python rwkv", shape, job.peer_points[0], why.clone());
+            report.prefill.push(row);
+        }
+        None => {}
     }
     for (peer, rel, run) in peers {
         report
@@ -282,6 +302,32 @@ fn measure_roofline(
         roofline::place_forward(&mut r, point, flops, bytes, report::median(&b.seconds));
     }
     Ok(r)
+}
+
+/// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
+/// × C), and the reference's forward pass there in GFLOP/s.
+fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
+    let job =
+        (jobs.iter().rev().find(|j| j.precision == DType::F16)).unwrap_or(&jobs[jobs.len() - 1]);
+    let of_job = |p: &&report::PrefillRow| {
+        let at = (&p.at.shape, p.at.precision.as_str());
+        p.engine == "cpu reference" && p.ok() && at == (&job.shape.name, job.precision.name())
+    };
+    let Some(best) =
+        (report.prefill.iter().filter(of_job)).max_by_key(|p| p.at.batch * p.at.length)
+    else {
+        return;
+    };
+    let s = &job.shape.spec;
+    let mnk = [
+        (best.at.batch * best.at.length) as u32,
+        s.ffn_dim as u32,
+        s.n_embd as u32,
+    ];
+    progress("numpy GEMM roof");
+    r.numpy_gemm_gflops = peer::numpy_gemm_gflops(mnk).ok();
+    r.numpy_gemm_mnk = Some(mnk);
+    r.cpu_forward_gflops = Some(job.shape.flops_per_token() * best.tokens_per_s / 1e9);
 }
 
 /// MRPC pairs through our GPU engine, all layers pooled: `--model`'s checkpoint with its

@@ -114,9 +114,8 @@ pub struct PeerPass {
     pub tokens_per_s: f64,
 }
 
-/// Parses a peer's stdout: the last line that is a JSON object; its `runs`, one entry per
-/// batch file, in order.
-pub fn parse_peer_output(what: &str, stdout: &str) -> Result<Vec<PeerPass>> {
+/// The last line of `stdout` that is a JSON object, or its `error`.
+fn last_json(what: &str, stdout: &str) -> Result<serde_json::Value> {
     let json: serde_json::Value = (stdout.lines().rev())
         .find_map(|l| {
             serde_json::from_str(l.trim())
@@ -124,9 +123,15 @@ pub fn parse_peer_output(what: &str, stdout: &str) -> Result<Vec<PeerPass>> {
                 .filter(|v: &serde_json::Value| v.is_object())
         })
         .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
-    if let Some(e) = json.get("error").and_then(|e| e.as_str()) {
-        return Err(Error::input(format!("{what}: {e}")));
+    match json.get("error").and_then(|e| e.as_str()) {
+        Some(e) => Err(Error::input(format!("{what}: {e}"))),
+        None => Ok(json),
     }
+}
+
+/// Parses a peer's stdout: its `runs`, one entry per batch file, in order.
+pub fn parse_peer_output(what: &str, stdout: &str) -> Result<Vec<PeerPass>> {
+    let json = last_json(what, stdout)?;
     json.get("runs")
         .and_then(|r| serde_json::from_value(r.clone()).ok())
         .ok_or_else(|| Error::input(format!("{what}: no `runs` list in its JSON")))
@@ -246,16 +251,44 @@ pub fn run_web_rwkv(
     files.run("web-rwkv", cmd, &model)
 }
 
-/// The official Python `rwkv` package on the CPU (`scripts/bench-python-rwkv.py`), batch 1:
-/// it reads our official-name safetensors, runs each sequence alone in `cpu fp32`.
+/// `$PYTHON` (default `python3`) running `scripts/bench-python-rwkv.py`.
+fn python_script() -> Command {
+    let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-python-rwkv.py"));
+    cmd
+}
+
+/// Whether the Python peers can run (Python with the official `rwkv` package, torch and
+/// numpy); `Err` says why not, in one line.
+pub fn python_available() -> std::result::Result<(), String> {
+    let out = (python_script().arg("--check").output())
+        .map_err(|e| format!("cannot start python3: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match last_json("python", &stdout) {
+        Ok(_) if out.status.success() => Ok(()),
+        Ok(_) => Err(format!("python exited with {}", out.status)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The official Python `rwkv` package on the CPU, batch 1: it reads our official-name
+/// safetensors, runs each sequence alone in `cpu fp32`.
 pub fn run_python(ck: &Checkpoint, files: &PeerFiles) -> Result<PeerRun> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-python-rwkv.py");
     let model = files.dir.join("model-official.safetensors");
     let tensors: Vec<_> = ck.tensors().map(|(n, t)| (n.clone(), t.clone())).collect();
     write_atomic(&model, &write_safetensors(&tensors)?)?;
-    let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
-    cmd.arg(script);
-    files.run("python rwkv", cmd, &model)
+    files.run("python rwkv", python_script(), &model)
+}
+
+/// numpy's fp32 GEMM `x[m][k] · W[n][k]ᵀ` in GFLOP/s: the CPU's optimised roof.
+pub fn numpy_gemm_gflops([m, n, k]: [u32; 3]) -> Result<f64> {
+    let what = "numpy GEMM";
+    let mut cmd = python_script();
+    cmd.args(["--gemm", &format!("{m},{n},{k}")]);
+    let out = (cmd.output()).map_err(|e| Error::input(format!("{what}: cannot start: {e}")))?;
+    let json = last_json(what, &String::from_utf8_lossy(&out.stdout))?;
+    (json.get("gemm_gflops").and_then(|g| g.as_f64()))
+        .ok_or_else(|| Error::input(format!("{what}: no `gemm_gflops` in its JSON")))
 }
 
 #[cfg(test)]

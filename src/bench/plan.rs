@@ -53,9 +53,10 @@ pub struct BenchOptions {
     /// Do not run web-rwkv.
     #[arg(long)]
     pub no_peer: bool,
-    /// Also run the official Python `rwkv` package on the CPU (scripts/bench-python-rwkv.py).
+    /// Do not run the Python peers (the official `rwkv` package on the CPU and numpy's
+    /// fp32 GEMM roof, scripts/bench-python-rwkv.py); they run when Python has them.
     #[arg(long)]
-    pub python: bool,
+    pub no_python: bool,
     /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
     #[arg(long)]
     pub cpu_flops: Option<f64>,

@@ -138,6 +138,11 @@ pub struct Roofline {
     pub forward_gbps: f64,
     pub fraction_of_gemm: f64,
     pub fraction_of_copy: f64,
+    /// The CPU's roof: numpy's fp32 GEMM on `[m][k] × [n][k]ᵀ` (m = the CPU reference's
+    /// largest point), and the CPU reference's forward pass there; absent without Python.
+    pub numpy_gemm_mnk: Option<[u32; 3]>,
+    pub numpy_gemm_gflops: Option<f64>,
+    pub cpu_forward_gflops: Option<f64>,
 }
 
 /// Share of GPU time per kernel family, from timestamp queries.

@@ -166,6 +166,15 @@ fn roofline(r: &Report, out: &mut String) {
         f.forward_point, f.gemm_kernel, f.gemm_gflops, f.forward_gflops, 100.0 * f.fraction_of_gemm,
         mib(f.copy_bytes), f.copy_gbps, f.forward_gbps, 100.0 * f.fraction_of_copy
     );
+    if let (Some([m, n, k]), Some(roof), Some(cpu)) =
+        (f.numpy_gemm_mnk, f.numpy_gemm_gflops, f.cpu_forward_gflops)
+    {
+        let _ = writeln!(
+            out,
+            "CPU: numpy fp32 GEMM {m}×{n}×{k} {roof:.2} GFLOP/s; the cpu reference's forward pass {cpu:.2} GFLOP/s ({:.1}%)\n",
+            100.0 * cpu / roof
+        );
+    }
 }
 
 fn kernels(r: &Report, out: &mut String) {
