@@ -46,33 +46,16 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
     report.adapter = Some(roofline::adapter_report(&ctx));
     let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let peer_bin = match (&opts.peer, opts.no_peer) {
-        (_, true) => None,
-        (Some(p), false) => Some(p.clone()),
-        (None, false) => peer::locate_web_rwkv().or_else(|| {
-            let why = "web-rwkv: peer not built (run `make bench-peer`)";
-            report.notes.push(why.into());
-            None
-        }),
-    };
-    let python = (!opts.no_python).then(peer::python_available);
-    if let Some(Err(why)) = &python {
-        report
-            .notes
-            .push(format!("python rwkv, numpy GEMM: not available ({why})"));
-    }
-    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
+    let (peer_bin, python) = find_peers(opts, &mut report);
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
         .transpose()?;
     let model_shape = (model.as_ref())
         .map(|m| spec::Shape::of_checkpoint(&m.resolved.label, &m.checkpoint, opts.seed));
     if let Some(m) = &model {
-        let weights = m.resolved.weights.display();
-        report.notes.push(format!(
-            "model {} ({weights}): its own weights, vocabulary and tokenizer",
-            m.resolved.spec
-        ));
+        let (spec, weights) = (&m.resolved.spec, m.resolved.weights.display());
+        let note = format!("model {spec} ({weights}): its own weights, vocabulary and tokenizer");
+        report.notes.push(note);
     }
     let jobs = opts.jobs(cpu_adapter, peer_bin.is_some(), model_shape.as_ref())?;
     let model = model.as_ref();
@@ -106,6 +89,30 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     add_notes(&jobs, peer_bin.is_some(), &mut report);
     report.finish();
     Ok(report)
+}
+
+/// The web-rwkv binary (when not found: a note), and whether the Python peers run
+/// (`Err`: why they cannot, also a note); `None` when switched off.
+fn find_peers(
+    opts: &BenchOptions,
+    report: &mut Report,
+) -> (Option<PathBuf>, Option<std::result::Result<(), String>>) {
+    let peer_bin = match (&opts.peer, opts.no_peer) {
+        (_, true) => None,
+        (Some(p), false) => Some(p.clone()),
+        (None, false) => peer::locate_web_rwkv().or_else(|| {
+            let why = "web-rwkv: peer not built (run `make bench-peer`)";
+            report.notes.push(why.into());
+            None
+        }),
+    };
+    let python = (!opts.no_python).then(peer::python_available);
+    if let Some(Err(why)) = &python {
+        let note = format!("python rwkv, numpy GEMM: not available ({why})");
+        report.notes.push(note);
+    }
+    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
+    (peer_bin, python)
 }
 
 /// The step now running: a spinner on a terminal, else a line every few seconds.
@@ -144,15 +151,15 @@ fn run_job(
     };
     let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
     let (mut gpu, memory) =
-        ours::gpu_prefill(opts, &job.shape, &ck, &job.points, &mut report.prefill)?;
+        ours::gpu_prefill(opts, &job.shape, ck, &job.points, &mut report.prefill)?;
     report.memory.push(memory);
-    let gpu_finals = compare::gpu_finals(&mut gpu, &ck, &agree_toks)?;
+    let gpu_finals = compare::gpu_finals(&mut gpu, ck, &agree_toks)?;
     drop(gpu);
     if opts.profile && report.kernels.is_none() {
-        report.kernels = profile(opts, job, &ck)?;
+        report.kernels = profile(opts, job, ck)?;
     }
     progress("cpu reference");
-    let mut cpu = CpuEngine::new(&ck)?;
+    let mut cpu = CpuEngine::new(ck)?;
     let (reps, rows) = ((0, opts.repeat.min(2)), &mut report.prefill);
     ours::prefill(
         "cpu reference",
@@ -168,7 +175,7 @@ fn run_job(
     let label = &format!("{} {}", job.shape.name, job.precision.name());
     (report.agreement).extend(compare::gpu_agreement(label, &gpu_finals, &finals));
     if !job.peer_points.is_empty() {
-        let files = PeerFiles::write(scratch, &ck, &job.peer_points, opts.seed)?;
+        let files = PeerFiles::write(scratch, ck, &job.peer_points, opts.seed)?;
         let finals = (&gpu_finals, &finals);
         run_peers(opts, job, ck, peers, &files, finals, report);
     }
