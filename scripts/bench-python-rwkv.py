@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Optional peer of `rwkv-lens bench --python`: the official `rwkv` package (BlinkDL, pip `rwkv`)
-on the CPU in `cpu fp32`, batch size 1 (the package runs one sequence at a time).
+"""The Python peers of `rwkv-lens bench` (run when Python has `rwkv`, torch and numpy; `--no-python`
+skips them): the official `rwkv` package (BlinkDL, pip `rwkv`) on the CPU in `cpu fp32`, batch
+size 1 (the package runs one sequence at a time), and numpy's fp32 GEMM as the CPU's roof.
 
     bench-python-rwkv.py --model M.safetensors --tokens batch.json [--tokens batch2.json ...]
                          [--states-out S.safetensors] [--threads N]
+    bench-python-rwkv.py --gemm M,N,K     numpy's x[M][K] @ W[N][K]ᵀ: {"gemm_gflops": ...}
+    bench-python-rwkv.py --check          {"ok": true} when rwkv, torch and numpy import
 
 M.safetensors holds the official tensor names (what `rwkv-lens bench` writes from its random
 checkpoint); the package only reads `.pth`, so the weights are re-saved as an f32 `.pth` in a
@@ -30,8 +33,10 @@ os.environ["RWKV_CUDA_ON"] = "0"
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True)
-    p.add_argument("--tokens", action="append", required=True)
+    p.add_argument("--model")
+    p.add_argument("--tokens", action="append")
+    p.add_argument("--gemm", help="M,N,K: time numpy's fp32 GEMM only")
+    p.add_argument("--check", action="store_true", help="only check that the packages import")
     p.add_argument("--states-out")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     return p.parse_args()
@@ -80,8 +85,22 @@ def write_states(path, outs, n_layer):
 
 def main():
     args = parse()
+    if args.gemm:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from cpu_gemm_roof import numpy_gflops  # noqa: E402 (drops the OPENBLAS pins first)
+
+        m, n, k = map(int, args.gemm.split(","))
+        print(json.dumps({"gemm_gflops": numpy_gflops([(n, k)], [m])[(m, n, k)]}))
+        return
+    import numpy  # noqa: F401
     import torch
     import rwkv
+
+    if args.check:
+        print(json.dumps({"ok": True}))
+        return
+    if not args.model or not args.tokens:
+        raise ValueError("--model and --tokens are required")
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)

@@ -33,12 +33,13 @@ ROWS = [16, 64, 128]
 TEST = ["cargo", "test", "--release", "--test", "cpu_speed", "--"]
 
 
-def numpy_gflops():
+def numpy_gflops(shapes=SHAPES, rows=ROWS):
+    """{(M, N, K): GFLOP/s} of numpy's fp32 `x @ W.T` (also `bench-python-rwkv.py --gemm`)."""
     rng = np.random.default_rng(0)
     out = {}
-    for n, k in SHAPES:
+    for n, k in shapes:
         w = rng.standard_normal((n, k), dtype=np.float32)
-        for m in ROWS:
+        for m in rows:
             x = rng.standard_normal((m, k), dtype=np.float32)
             x @ w.T  # warm-up
             reps = max(1, int(0.2 / max(1e-6, timed(lambda: x @ w.T, 1))))

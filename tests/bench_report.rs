@@ -20,6 +20,7 @@ fn quick_report() -> Option<Report> {
     let opts = BenchOptions {
         quick: true,
         no_peer: true,
+        no_python: true,
         data,
         repeat: 2,
         ..BenchOptions::default()
@@ -57,7 +58,7 @@ fn quick_bench_report_is_complete_and_consistent() {
         let mut sorted = p.seconds.clone();
         sorted.sort_by(f64::total_cmp);
         let median = (sorted[0] + sorted[1]) / 2.0; // two timed passes
-        let want = (p.batch * p.length) as f64 / median;
+        let want = (p.at.batch * p.at.length) as f64 / median;
         assert!(
             (p.tokens_per_s - want).abs() <= 1e-9 * want,
             "tokens/s is B·T / median seconds"
@@ -69,13 +70,7 @@ fn quick_bench_report_is_complete_and_consistent() {
         let find = |engine: &str| {
             r.prefill
                 .iter()
-                .find(|p| {
-                    p.engine == engine
-                        && p.shape == x.shape
-                        && p.precision == x.precision
-                        && p.batch == x.batch
-                        && p.length == x.length
-                })
+                .find(|p| p.engine == engine && p.at == x.at)
                 .unwrap()
                 .tokens_per_s
         };
@@ -92,7 +87,7 @@ fn quick_bench_report_is_complete_and_consistent() {
     let tiny = Shape::preset("tiny", None, 1).unwrap();
     let ck = random_checkpoint(&tiny.spec).unwrap();
     for m in &r.memory {
-        let projection_bytes = if m.precision == "f16" { 2 } else { 4 };
+        let projection_bytes = if m.at.precision == "f16" { 2 } else { 4 };
         let mut want = 0;
         for (name, t) in ck.tensors() {
             if ["emb.", "ln_out.", "head."]
@@ -105,7 +100,7 @@ fn quick_bench_report_is_complete_and_consistent() {
                 name.ends_with(".weight") && t.shape.len() == 2 && !name.contains(".ln");
             want += t.numel() as u64 * if projection { projection_bytes } else { 4 };
         }
-        assert_eq!(m.weight_bytes, want, "{} {}", m.shape, m.precision);
+        assert_eq!(m.weight_bytes, want, "{:?}", m.at);
         let budget = 1.15 * m.weight_bytes as f64 + m.activation_bytes as f64;
         assert!((m.budget_fraction - m.peak_gpu_bytes as f64 / budget).abs() < 1e-12);
         assert!(

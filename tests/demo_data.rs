@@ -2,7 +2,9 @@
 //! lists (sha256), the demo study runs on it alone (no `../shared`, no network: what
 //! `make demo` does on a fresh clone), and its trimmed GloVe gives the baseline the same
 //! scores as the full file (needs the full data: `$RWKV_LENS_DATA` or `../shared/data`;
-//! absent, the check prints a notice, and fails under `CI=true`).
+//! absent, the check prints a notice, and fails under `CI=true`: `common::cannot_run`).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,20 +84,8 @@ fn glove_rows(report: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 fn the_demo_runs_on_the_shipped_data_alone_and_its_glove_scores_equal_the_full_file() {
     let shipped = demo_study(&repo("assets/demo-data"), "shipped");
-    let full = std::env::var_os("RWKV_LENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("../shared/data"));
-    if !full.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI: no full data at {}",
-            full.display()
-        );
-        eprintln!(
-            "NOTICE: {} absent: the GloVe comparison is skipped",
-            full.display()
-        );
+    let Some(full) = common::data_dir("glove") else {
         return;
-    }
+    };
     assert_eq!(glove_rows(&shipped), glove_rows(&demo_study(&full, "full")));
 }

@@ -572,3 +572,31 @@ fn sts_and_sick_are_rebuilt_in_the_source_layout_from_mteb_copies() {
         "{results}"
     );
 }
+
+/// `bench --model ID`: a model by id is measured like a random shape (both engines at
+/// every point, agreeing), under its own name, vocabulary and precision.
+#[test]
+fn bench_measures_a_model_by_id() {
+    if !common::adapter() {
+        return;
+    }
+    let env = Env::new("bench");
+    env.ok("bench --model test/tiny@f16 --tokenizer tok.json --quick --no-peer --no-roofline --no-profile --no-embedding --json bench.json");
+    let text = std::fs::read_to_string(env.dir.join("bench.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = json["prefill"].as_array().unwrap();
+    for engine in ["rwkv-lens gpu", "cpu reference"] {
+        let of: Vec<_> = rows.iter().filter(|r| r["engine"] == engine).collect();
+        assert_eq!(of.len(), 4, "{engine}: {rows:?}");
+        for r in of {
+            assert_eq!(
+                (&r["shape"], &r["precision"], &r["vocab"], &r["status"]),
+                (&"tiny".into(), &"f16".into(), &512.into(), &"ok".into()),
+                "{r}"
+            );
+        }
+    }
+    let agreement = json["agreement"].as_array().unwrap();
+    assert!(!agreement.is_empty() && agreement.iter().all(|a| a["pass"] == true));
+    assert!(json["notes"].to_string().contains("model test/tiny@f16"));
+}

@@ -1,19 +1,15 @@
-//! Running the peers on the same weights and tokens, and checking that everyone computes
-//! the same thing: max |diff| of the last layer's final state (and last-token logits)
-//! between web-rwkv, our GPU engine and the CPU reference.
+//! Checking that every engine computes the same thing on the same weights and tokens:
+//! max |diff| of the last layer's final state (and last-token logits) between the peers,
+//! our GPU engine and the CPU reference.
 //!
 //! The state is scale-free — att/ffn shifts are LayerNorm outputs, the WKV state is built
 //! from LN-fed projections — so web-rwkv's halving of the residual every 6 layers leaves it
 //! untouched; our GPU's att shift is `LN1_L(h_{L−1})` at the last token, from its hidden states.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::ours::{row, EngineSetup, LastRows};
-use super::peer::{read_states, run_peer, write_token_batch, write_web_rwkv_model, PeerRun};
-use super::report::{Agreement, PrefillRow};
-use super::spec::{tokens, Point, Shape};
+use super::report::Agreement;
+use crate::gpu::GpuEngine;
 use crate::model::Checkpoint;
 use crate::reference::ops::layer_norm;
 use crate::reference::time_mix::LN_EPS;
@@ -68,20 +64,37 @@ pub fn reference_finals(cpu: &CpuEngine, toks: &[Vec<u32>]) -> Result<Finals> {
     Ok(f)
 }
 
-/// `LN1` of the last block applied to the GPU's layer L−1 rows: its final att shift.
-pub fn gpu_att_shift(ck: &Checkpoint, gpu: &LastRows) -> Result<Vec<Vec<f32>>> {
-    let last = ck.config.n_layer - 1;
-    let w = ck.f32(&format!("blocks.{last}.ln1.weight"))?;
-    let b = ck.f32(&format!("blocks.{last}.ln1.bias"))?;
-    Ok(gpu
-        .before_last_block
-        .iter()
-        .map(|x| {
-            let mut out = vec![0.0; x.len()];
-            layer_norm(x, &w, &b, LN_EPS, &mut out);
-            out
-        })
-        .collect())
+/// Our GPU's side, per sequence of the agreement batch at its last token: layer L, and
+/// the final att shift `LN1_L(h_{L−1})` from layer L−1.
+#[derive(Debug, Clone, Default)]
+pub struct GpuFinals {
+    pub last_layer: Vec<Vec<f32>>,
+    pub att_shift: Vec<Vec<f32>>,
+}
+
+/// The GPU's [`GpuFinals`] from its per-token hidden states.
+pub fn gpu_finals(engine: &mut GpuEngine, ck: &Checkpoint, toks: &[Vec<u32>]) -> Result<GpuFinals> {
+    let h = engine.forward_hidden(toks)?;
+    let (c, t, l) = (h.dim, h.tokens, h.hidden.len() - 1);
+    let at = |layer: usize| -> Vec<Vec<f32>> {
+        (0..toks.len())
+            .map(|b| {
+                let i = (b * t + h.lengths[b] - 1) * c;
+                h.hidden[layer][i..i + c].to_vec()
+            })
+            .collect()
+    };
+    let w = ck.f32(&format!("blocks.{}.ln1.weight", l - 1))?;
+    let b = ck.f32(&format!("blocks.{}.ln1.bias", l - 1))?;
+    let ln1 = |x: &Vec<f32>| {
+        let mut out = vec![0.0; x.len()];
+        layer_norm(x, &w, &b, LN_EPS, &mut out);
+        out
+    };
+    Ok(GpuFinals {
+        att_shift: at(l - 1).iter().map(ln1).collect(),
+        last_layer: at(l),
+    })
 }
 
 /// max |a − b| and max |b| over all sequences.
@@ -125,42 +138,32 @@ pub fn agree(
     }
 }
 
-/// Relative tolerance of our GPU (f32 maths) against the reference.
+/// Relative tolerance of our GPU (f32 maths) and of the Python package against the reference.
 pub const GPU_REL_TOL: f64 = 2e-3;
 /// Relative tolerance of web-rwkv (f16 activations) against the reference.
 pub const WEB_RWKV_REL_TOL: f64 = 1e-2;
 
 /// GPU vs reference: layer L and the final att shift at each last token.
-pub fn gpu_agreement(
-    shape: &str,
-    ck: &Checkpoint,
-    gpu: &LastRows,
-    r: &Finals,
-) -> Result<Vec<Agreement>> {
+pub fn gpu_agreement(shape: &str, gpu: &GpuFinals, r: &Finals) -> Vec<Agreement> {
     let pair = "rwkv-lens gpu vs cpu reference";
-    Ok(vec![
-        agree(
-            shape,
-            pair,
+    [
+        (
             "last-layer hidden (last token)",
             &gpu.last_layer,
             &r.last_layer,
-            GPU_REL_TOL,
         ),
-        agree(
-            shape,
-            pair,
-            "last-layer att_shift",
-            &gpu_att_shift(ck, gpu)?,
-            &r.att_shift,
-            GPU_REL_TOL,
-        ),
-    ])
+        ("last-layer att_shift", &gpu.att_shift, &r.att_shift),
+    ]
+    .map(|(quantity, ours, want)| agree(shape, pair, quantity, ours, want, GPU_REL_TOL))
+    .to_vec()
 }
 
-/// web-rwkv's final last-layer state (and logits) vs the reference and vs our GPU.
-pub fn web_rwkv_agreement(
+/// A peer's final last-layer state (and logits) vs the reference, and its att shift vs
+/// our GPU's when given; the states are `seq{b}.{att_shift,wkv,ffn_shift,logits}`.
+pub fn peer_agreement(
     shape: &str,
+    peer: &str,
+    rel: f64,
     states: &BTreeMap<String, Vec<f32>>,
     r: &Finals,
     gpu_att_shift: Option<&[Vec<f32>]>,
@@ -175,159 +178,30 @@ pub fn web_rwkv_agreement(
             })
             .collect()
     };
-    let pair = "web-rwkv vs cpu reference";
-    let tol = WEB_RWKV_REL_TOL;
-    let mut out = vec![
-        agree(
-            shape,
-            pair,
-            "last-layer att_shift",
-            &get("att_shift"),
-            &r.att_shift,
-            tol,
-        ),
-        agree(
-            shape,
-            pair,
-            "last-layer wkv state",
-            &get("wkv"),
-            &r.wkv,
-            tol,
-        ),
-        agree(
-            shape,
-            pair,
-            "last-layer ffn_shift",
-            &get("ffn_shift"),
-            &r.ffn_shift,
-            tol,
-        ),
+    let mut quantities = vec![
+        ("att_shift", "last-layer att_shift", &r.att_shift),
+        ("wkv", "last-layer wkv state", &r.wkv),
+        ("ffn_shift", "last-layer ffn_shift", &r.ffn_shift),
     ];
     if !r.logits.is_empty() {
-        out.push(agree(
-            shape,
-            pair,
-            "last-token logits",
-            &get("logits"),
-            &r.logits,
-            tol,
-        ));
+        quantities.push(("logits", "last-token logits", &r.logits));
     }
+    let pair = format!("{peer} vs cpu reference");
+    let mut out: Vec<Agreement> = (quantities.into_iter())
+        .map(|(key, quantity, want)| agree(shape, &pair, quantity, &get(key), want, rel))
+        .collect();
     if let Some(g) = gpu_att_shift {
+        let pair = format!("{peer} vs rwkv-lens gpu");
         out.push(agree(
             shape,
-            "web-rwkv vs rwkv-lens gpu",
+            &pair,
             "last-layer att_shift",
             &get("att_shift"),
             g,
-            tol,
+            rel,
         ));
     }
     out
-}
-
-/// Files a peer run reads and writes, in a scratch directory.
-pub struct PeerFiles {
-    pub dir: PathBuf,
-    pub batches: Vec<PathBuf>,
-    pub states: PathBuf,
-}
-
-/// Writes one token-batch file per point (first = `points[0]`).
-pub fn write_batches(
-    dir: &Path,
-    ck: &Checkpoint,
-    points: &[Point],
-    seed: u64,
-) -> Result<PeerFiles> {
-    let mut batches = Vec::new();
-    for (i, &p) in points.iter().enumerate() {
-        let path = dir.join(format!("tokens-{i}.json"));
-        write_token_batch(&tokens(p, ck.config.vocab_size, seed), &path)?;
-        batches.push(path);
-    }
-    Ok(PeerFiles {
-        dir: dir.to_path_buf(),
-        batches,
-        states: dir.join("states.safetensors"),
-    })
-}
-
-/// Rows for a peer's runs, or one error row per point when it failed.
-pub fn peer_rows(
-    engine: &str,
-    shape: &Shape,
-    points: &[Point],
-    run: &Result<PeerRun>,
-) -> Vec<PrefillRow> {
-    let dtype = crate::model::DType::F16;
-    points
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| match run.as_ref().map(|r| r.runs.get(i)) {
-            Ok(Some(pass)) => row(engine, shape, dtype, p, pass.seconds.clone()),
-            Ok(None) => failed(engine, shape, p, "no result for this batch".into()),
-            Err(e) => failed(engine, shape, p, e.to_string()),
-        })
-        .collect()
-}
-
-/// A row without a number, saying why.
-pub fn failed(engine: &str, shape: &Shape, p: Point, status: String) -> PrefillRow {
-    let mut r = row(engine, shape, crate::model::DType::F16, p, vec![]);
-    r.tokens_per_s = 0.0;
-    r.status = status;
-    r
-}
-
-/// web-rwkv on `points` (f16 weights, f16 activations, its default), same adapter choice.
-pub fn run_web_rwkv(
-    bin: &Path,
-    setup: &EngineSetup,
-    ck: &Checkpoint,
-    files: &PeerFiles,
-) -> Result<PeerRun> {
-    let model = files.dir.join("model-web-rwkv.st");
-    write_web_rwkv_model(ck, &model)?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("--model")
-        .arg(&model)
-        .arg("--states-out")
-        .arg(&files.states);
-    for b in &files.batches {
-        cmd.arg("--tokens").arg(b);
-    }
-    cmd.args(["--warmup", &setup.reps.warmup.min(1).to_string()]);
-    cmd.args(["--repeat", &setup.reps.timed.to_string()]);
-    if let Some(a) = &setup.adapter {
-        cmd.args(["--adapter", a]);
-    }
-    if let Some(b) = &setup.backend {
-        cmd.args(["--backend", b]);
-    }
-    let run = run_peer("web-rwkv", cmd);
-    let _ = std::fs::remove_file(&model);
-    run
-}
-
-/// The official Python `rwkv` package on the CPU (`scripts/bench-python-rwkv.py`), batch 1:
-/// it reads our official-name safetensors, runs each sequence alone in `cpu fp32`.
-pub fn run_python(script: &Path, ck_path: &Path, files: &PeerFiles) -> Result<PeerRun> {
-    let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
-    cmd.arg(script)
-        .arg("--model")
-        .arg(ck_path)
-        .arg("--states-out")
-        .arg(&files.states);
-    for b in &files.batches {
-        cmd.arg("--tokens").arg(b);
-    }
-    run_peer("python rwkv", cmd)
-}
-
-/// Reads the states file a peer wrote, if it did.
-pub fn peer_states(files: &PeerFiles) -> Option<BTreeMap<String, Vec<f32>>> {
-    read_states(&files.states).ok()
 }
 
 #[cfg(test)]

@@ -6,17 +6,15 @@
 //!     random checkpoint, real tensor names and shapes (model::random)
 //!     rwkv-lens gpu   prefill at every batch × length point        (ours.rs)
 //!     cpu reference   prefill at the points it can do in seconds   (ours.rs)
-//!     web-rwkv        prefill at the same points, same tokens      (compare.rs, peer/web-rwkv)
+//!     web-rwkv        prefill at the same points, same tokens      (peer.rs, peer/web-rwkv)
 //!     agreement       last-layer final state: web-rwkv, gpu, reference (compare.rs)
 //! roofline            GEMM GFLOP/s of our matmul, copy GB/s, the forward pass under both
 //! kernels             share of GPU time per kernel family (timestamp queries)
-//! embedding           MRPC pairs, all layers pooled: ms/pair, pairs/s, memory (embedding.rs)
+//! embedding           MRPC pairs, all layers pooled: ms/pair, pairs/s, memory (ours.rs)
 //! ratios              ours ÷ peer, computed from the rows above (report.rs)
 //! ```
 
 pub mod compare;
-pub mod embedding;
-pub mod memory;
 pub mod ours;
 pub mod peer;
 pub mod plan;
@@ -24,90 +22,97 @@ pub mod report;
 pub mod roofline;
 pub mod spec;
 pub mod table;
-pub mod timing;
 
 use std::path::{Path, PathBuf};
 
-pub use plan::{BenchOptions, Job, PeerChoice};
+pub use plan::{BenchOptions, Job};
 pub use report::Report;
 
-use crate::embed::Engine;
+use crate::hub::OpenedModel;
 use crate::kit::progress::Progress;
 use crate::model::random::random_checkpoint;
 use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
 use crate::study::tasks::TaskSpec;
-use crate::{Error, Result};
-use ours::EngineSetup;
-use report::OURS;
+use crate::Result;
+use compare::{GPU_REL_TOL, WEB_RWKV_REL_TOL};
+use peer::{PeerFiles, PeerRun};
+use report::{KernelBreakdown, OURS};
 use spec::tokens;
-use timing::Repeats;
 
 /// Runs the whole bench; progress goes to stderr, the result is returned.
 pub fn run(opts: &BenchOptions) -> Result<Report> {
     let mut report = Report::new(&opts.command, opts.quick);
-    let setup = EngineSetup {
-        adapter: opts.adapter.clone(),
-        backend: opts.backend.clone(),
-        reps: Repeats {
-            warmup: opts.warmup,
-            timed: opts.repeat.max(1),
-        },
-        seed: opts.seed,
-    };
-    let ctx = roofline::open(&setup.gpu_options(DType::F16, 1, false))?;
-    report.adapter = Some(roofline::adapter_report(
-        &ctx,
-        roofline::adapter_features(&ctx),
-    ));
+    let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
+    report.adapter = Some(roofline::adapter_report(&ctx));
     let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let peer_choice = opts.peer_choice();
-    let peer_bin = match &peer_choice {
-        PeerChoice::Off => None,
-        PeerChoice::Path(p) => Some(p.clone()),
-        PeerChoice::Auto => peer::locate_web_rwkv(None),
-    };
-    if peer_bin.is_none() && peer_choice == PeerChoice::Auto {
-        report
-            .notes
-            .push("web-rwkv: peer not built (run `make bench-peer`)".into());
+    let (peer_bin, python) = find_peers(opts, &mut report);
+    let model = (opts.model.as_deref())
+        .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
+        .transpose()?;
+    let model_shape = (model.as_ref())
+        .map(|m| spec::Shape::of_checkpoint(&m.resolved.label, &m.checkpoint, opts.seed));
+    if let Some(m) = &model {
+        let (spec, weights) = (&m.resolved.spec, m.resolved.weights.display());
+        let note = format!("model {spec} ({weights}): its own weights, vocabulary and tokenizer");
+        report.notes.push(note);
     }
-    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some())?;
-    let scratch = scratch_dir()?;
+    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some(), model_shape.as_ref())?;
+    let model = model.as_ref();
+    let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
     for job in &jobs {
-        progress(&format!(
-            "{} {}: {} points",
-            job.shape.name,
-            job.precision.name(),
-            job.points.len()
-        ));
-        run_job(
-            opts,
-            &setup,
-            job,
-            peer_bin.as_deref(),
-            &scratch,
-            &mut report,
-        )?;
+        let (name, n) = (&job.shape.name, job.points.len());
+        progress(&format!("{name} {}: {n} points", job.precision.name()));
+        let ck = model.map(|m| &m.checkpoint);
+        let peers = (peer_bin.as_deref(), python.as_ref());
+        run_job(opts, job, ck, peers, &scratch, &mut report)?;
     }
     if opts.roofline {
-        report.roofline = Some(measure_roofline(
-            &ctx,
-            &jobs,
-            &report,
-            cpu_adapter,
-            opts.quick,
-        )?);
+        let python = matches!(python, Some(Ok(())));
+        let mut roof = measure_roofline(&ctx, &jobs, &report, cpu_adapter, opts.quick)?;
+        if python {
+            cpu_roof(&jobs, &report, &mut roof);
+        }
+        report.roofline = Some(roof);
     }
     drop(ctx);
     if opts.embedding {
-        run_embedding(opts, &setup, cpu_adapter, &mut report)?;
+        run_embedding(
+            opts,
+            cpu_adapter,
+            model.zip(model_shape.as_ref()),
+            &mut report,
+        )?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    end_progress();
+    *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
     add_notes(&jobs, peer_bin.is_some(), &mut report);
     report.finish();
     Ok(report)
+}
+
+/// The web-rwkv binary (when not found: a note), and whether the Python peers run
+/// (`Err`: why they cannot, also a note); `None` when switched off.
+fn find_peers(
+    opts: &BenchOptions,
+    report: &mut Report,
+) -> (Option<PathBuf>, Option<std::result::Result<(), String>>) {
+    let peer_bin = match (&opts.peer, opts.no_peer) {
+        (_, true) => None,
+        (Some(p), false) => Some(p.clone()),
+        (None, false) => peer::locate_web_rwkv().or_else(|| {
+            let why = "web-rwkv: peer not built (run `make bench-peer`)";
+            report.notes.push(why.into());
+            None
+        }),
+    };
+    let python = (!opts.no_python).then(peer::python_available);
+    if let Some(Err(why)) = &python {
+        let note = format!("python rwkv, numpy GEMM: not available ({why})");
+        report.notes.push(note);
+    }
+    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
+    (peer_bin, python)
 }
 
 /// The step now running: a spinner on a terminal, else a line every few seconds.
@@ -121,142 +126,129 @@ pub(crate) fn progress(msg: &str) {
     *step = Some(Progress::spinner(true, format!("bench: {msg}")));
 }
 
-fn end_progress() {
-    *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
-}
-
-fn scratch_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::file(dir.display(), format!("cannot create: {e}")))?;
-    Ok(dir)
-}
-
 /// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
+/// The web-rwkv binary, and whether the Python peers run (`Err`: why they cannot).
+type Peers<'a> = (
+    Option<&'a Path>,
+    Option<&'a std::result::Result<(), String>>,
+);
+
 fn run_job(
     opts: &BenchOptions,
-    setup: &EngineSetup,
     job: &Job,
-    peer_bin: Option<&Path>,
+    model: Option<&Checkpoint>,
+    peers: Peers,
     scratch: &Path,
     report: &mut Report,
 ) -> Result<()> {
-    let ck = random_checkpoint(&job.shape.spec)?;
-    let agree_toks = tokens(job.points[0], ck.config.vocab_size, setup.seed);
+    let random;
+    let ck = match model {
+        Some(ck) => ck,
+        None => {
+            random = random_checkpoint(&job.shape.spec)?;
+            &random
+        }
+    };
+    let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
     let (mut gpu, memory) =
-        ours::gpu_prefill(setup, &job.shape, &ck, &job.points, &mut report.prefill)?;
+        ours::gpu_prefill(opts, &job.shape, ck, &job.points, &mut report.prefill)?;
     report.memory.push(memory);
-    let gpu_rows = ours::gpu_last_rows(&mut gpu, &agree_toks)?;
+    let gpu_finals = compare::gpu_finals(&mut gpu, ck, &agree_toks)?;
     drop(gpu);
-    let profile_here = opts.profile
-        && report.kernels.is_none()
-        && job.precision == DType::F16
-        && is_last_f16(opts, job);
-    if profile_here {
-        let largest = *job
-            .points
-            .iter()
-            .max_by_key(|p| p.tokens())
-            .expect("points");
-        progress(&format!("kernel profile at {}", largest.label()));
-        report.kernels = ours::kernel_breakdown(setup, &ck, largest)?;
+    if opts.profile && report.kernels.is_none() {
+        report.kernels = profile(opts, job, ck)?;
     }
     progress("cpu reference");
-    let mut cpu = CpuEngine::new(&ck)?;
-    ours::cpu_prefill(
-        setup,
-        &job.shape,
+    let mut cpu = CpuEngine::new(ck)?;
+    let (reps, rows) = ((0, opts.repeat.min(2)), &mut report.prefill);
+    ours::prefill(
+        "cpu reference",
         &mut cpu,
-        job.precision,
+        &job.shape,
         &job.cpu_points,
-        &mut report.prefill,
+        reps,
+        opts.seed,
+        rows,
     )?;
     let finals = compare::reference_finals(&cpu, &agree_toks)?;
     drop(cpu);
-    let name = &format!("{} {}", job.shape.name, job.precision.name());
-    report
-        .agreement
-        .extend(compare::gpu_agreement(name, &ck, &gpu_rows, &finals)?);
-    let gpu_att = compare::gpu_att_shift(&ck, &gpu_rows)?;
-    if job.peer_points.is_empty() {
-        return Ok(());
+    let label = &format!("{} {}", job.shape.name, job.precision.name());
+    (report.agreement).extend(compare::gpu_agreement(label, &gpu_finals, &finals));
+    if !job.peer_points.is_empty() {
+        let files = PeerFiles::write(scratch, ck, &job.peer_points, opts.seed)?;
+        let finals = (&gpu_finals, &finals);
+        run_peers(opts, job, ck, peers, &files, finals, report);
     }
-    let files = compare::write_batches(scratch, &ck, &job.peer_points, setup.seed)?;
-    match peer_bin {
-        Some(bin) => {
-            progress("web-rwkv peer");
-            let run = compare::run_web_rwkv(bin, setup, &ck, &files);
-            report.prefill.extend(compare::peer_rows(
-                "web-rwkv",
-                &job.shape,
-                &job.peer_points,
-                &run,
-            ));
-            if let (Ok(_), Some(states)) = (&run, compare::peer_states(&files)) {
-                report.agreement.extend(compare::web_rwkv_agreement(
-                    name,
-                    &states,
-                    &finals,
-                    Some(&gpu_att),
-                ));
-            }
+    Ok(())
+}
+
+/// The kernel profile where it is most telling: `--model`'s first job, else the last
+/// shape's f16 job; at its largest point.
+fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<KernelBreakdown>> {
+    let last_shape = opts.shape_names().last() == Some(&job.shape.name);
+    if opts.model.is_none() && (job.precision != DType::F16 || !last_shape) {
+        return Ok(None);
+    }
+    let largest = *job
+        .points
+        .iter()
+        .max_by_key(|p| p.tokens())
+        .expect("points");
+    progress(&format!("kernel profile at {}", largest.label()));
+    ours::kernel_breakdown(opts, ck, job.precision, largest)
+}
+
+/// The peers on the job's peer points: their rows, and their agreement with the reference
+/// (and, for web-rwkv on the same adapter, with our GPU's att shift).
+fn run_peers(
+    opts: &BenchOptions,
+    job: &Job,
+    ck: &Checkpoint,
+    (peer_bin, python): Peers,
+    files: &PeerFiles,
+    (gpu, finals): (&compare::GpuFinals, &compare::Finals),
+    report: &mut Report,
+) {
+    let (shape, label) = (
+        &job.shape,
+        &format!("{} {}", job.shape.name, job.precision.name()),
+    );
+    let mut peers = Vec::new();
+    if let Some(bin) = peer_bin {
+        progress("web-rwkv peer");
+        let run = peer::run_web_rwkv(bin, opts, ck, files);
+        peers.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
+    } else if !opts.no_peer {
+        let why = "peer not built".to_string();
+        report
+            .prefill
+            .push(ours::failed("web-rwkv", shape, job.peer_points[0], why));
+    }
+    match python {
+        Some(Ok(())) => {
+            progress("python rwkv peer");
+            peers.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
         }
-        None if opts.peer_choice() != PeerChoice::Off => {
-            let p = job.peer_points[0];
-            report.prefill.push(compare::failed(
-                "web-rwkv",
-                &job.shape,
-                p,
-                "peer not built".into(),
-            ));
+        Some(Err(why)) => {
+            let row = ours::failed("python rwkv", shape, job.peer_points[0], why.clone());
+            report.prefill.push(row);
         }
         None => {}
     }
-    if opts.python {
-        run_python_peer(job, &ck, &files, &finals, report)?;
-    }
-    Ok(())
-}
-
-/// Whether `job` is the biggest f16 job (where the kernel profile is most telling).
-fn is_last_f16(opts: &BenchOptions, job: &Job) -> bool {
-    opts.shape_names().last().map(String::as_str) == Some(job.shape.name.as_str())
-}
-
-fn run_python_peer(
-    job: &Job,
-    ck: &Checkpoint,
-    files: &compare::PeerFiles,
-    finals: &compare::Finals,
-    report: &mut Report,
-) -> Result<()> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-python-rwkv.py");
-    let model = files.dir.join("model-official.safetensors");
-    let tensors: Vec<_> = ck.tensors().map(|(n, t)| (n.clone(), t.clone())).collect();
-    let bytes = crate::model::checkpoint::write_safetensors(&tensors)?;
-    std::fs::write(&model, bytes)
-        .map_err(|e| Error::file(model.display(), format!("cannot write: {e}")))?;
-    progress("python rwkv peer");
-    let _ = std::fs::remove_file(&files.states);
-    let run = compare::run_python(&script, &model, files);
-    report.prefill.extend(compare::peer_rows(
-        "python rwkv",
-        &job.shape,
-        &job.peer_points,
-        &run,
-    ));
-    if let (Ok(_), Some(states)) = (&run, compare::peer_states(files)) {
-        let label = format!("{} {}", job.shape.name, job.precision.name());
-        let mut rows = compare::web_rwkv_agreement(&label, &states, finals, None);
-        for r in &mut rows {
-            r.pair = "python rwkv vs cpu reference".into();
-            r.tolerance = compare::GPU_REL_TOL * r.max_abs_ref.max(1.0);
-            r.pass = r.max_abs_diff <= r.tolerance;
+    for (peer, rel, run) in peers {
+        report
+            .prefill
+            .extend(peer::peer_rows(peer, shape, &job.peer_points, &run));
+        if let Ok(PeerRun {
+            states: Some(states),
+            ..
+        }) = &run
+        {
+            let gpu = (peer == "web-rwkv").then_some(&gpu.att_shift[..]);
+            let rows = compare::peer_agreement(label, peer, rel, states, finals, gpu);
+            report.agreement.extend(rows);
         }
-        report.agreement.extend(rows);
     }
-    let _ = std::fs::remove_file(&model);
-    Ok(())
 }
 
 /// Both roofs, and the forward pass of our largest f16 point of the last shape under them.
@@ -279,11 +271,13 @@ fn measure_roofline(
         .filter(|r| {
             r.engine == OURS
                 && r.ok()
-                && r.shape == job.shape.name
-                && r.precision == job.precision.name()
+                && r.at.shape == job.shape.name
+                && r.at.precision == job.precision.name()
         })
-        .max_by_key(|r| r.batch * r.length);
-    let rows = best.map_or(64, |r| r.batch * r.length).clamp(16, 4096) as u32;
+        .max_by_key(|r| r.at.batch * r.at.length);
+    let rows = best
+        .map_or(64, |r| r.at.batch * r.at.length)
+        .clamp(16, 4096) as u32;
     let probe = match (quick, cpu_adapter) {
         (true, _) => roofline::Probe {
             mnk: [32, 256, 256],
@@ -304,70 +298,83 @@ fn measure_roofline(
     progress("roofline");
     let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
     if let Some(b) = best {
-        let tokens = (b.batch * b.length) as f64;
+        let tokens = (b.at.batch * b.at.length) as f64;
         let flops = job.shape.flops_per_token() * tokens;
-        let cfg_full = random_config(job)?;
-        let bytes = memory::weight_bytes(&cfg_full, job.precision) as f64
-            + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
-        roofline::place_forward(
-            &mut r,
-            format!("{} {} {}×{}", b.shape, b.precision, b.batch, b.length),
-            flops,
-            bytes,
-            report::median(&b.seconds),
+        let bytes =
+            job.shape.weight_bytes(job.precision) as f64 + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
+        let point = format!(
+            "{} {} {}×{}",
+            b.at.shape, b.at.precision, b.at.batch, b.at.length
         );
+        roofline::place_forward(&mut r, point, flops, bytes, report::median(&b.seconds));
     }
     Ok(r)
 }
 
-/// The Config of a job's shape, without generating its weights.
-fn random_config(job: &Job) -> Result<crate::model::Config> {
+/// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
+/// × C), and the reference's forward pass there in GFLOP/s.
+fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
+    let job =
+        (jobs.iter().rev().find(|j| j.precision == DType::F16)).unwrap_or(&jobs[jobs.len() - 1]);
+    let of_job = |p: &&report::PrefillRow| {
+        let at = (&p.at.shape, p.at.precision.as_str());
+        p.engine == "cpu reference" && p.ok() && at == (&job.shape.name, job.precision.name())
+    };
+    let Some(best) =
+        (report.prefill.iter().filter(of_job)).max_by_key(|p| p.at.batch * p.at.length)
+    else {
+        return;
+    };
     let s = &job.shape.spec;
-    Ok(crate::model::Config {
-        version: crate::model::Version::V6,
-        n_layer: s.n_layer,
-        n_embd: s.n_embd,
-        n_head: s.n_embd / s.head_size,
-        head_size: s.head_size,
-        ffn_dim: s.ffn_dim,
-        vocab_size: s.vocab_size,
-        mix_lora: s.mix_lora,
-        decay_lora: s.decay_lora,
-    })
+    let mnk = [
+        (best.at.batch * best.at.length) as u32,
+        s.ffn_dim as u32,
+        s.n_embd as u32,
+    ];
+    progress("numpy GEMM roof");
+    r.numpy_gemm_gflops = peer::numpy_gemm_gflops(mnk).ok();
+    r.numpy_gemm_mnk = Some(mnk);
+    r.cpu_forward_gflops = Some(job.shape.flops_per_token() * best.tokens_per_s / 1e9);
 }
 
-/// MRPC pairs through our GPU engine (f16 weights), all layers pooled.
+/// MRPC pairs through our GPU engine, all layers pooled: `--model`'s checkpoint with its
+/// tokenizer, else a random one (f16 weights) with the World tokenizer.
 fn run_embedding(
     opts: &BenchOptions,
-    setup: &EngineSetup,
     cpu_adapter: bool,
+    model: Option<(&OpenedModel, &spec::Shape)>,
     report: &mut Report,
 ) -> Result<()> {
-    let data = opts
-        .data
-        .clone()
-        .or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from));
+    let data =
+        (opts.data.clone()).or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from));
     let train = crate::study::tasks::find_source("mrpc", "glue-train")?;
     let Some(data) = data.filter(|d| d.join(train.file).is_file()) else {
-        report.notes.push(
-            "embedding: skipped, no MRPC data (pass --data DIR or set RWKV_LENS_DATA)".into(),
-        );
+        let why = "embedding: skipped, no MRPC data (pass --data DIR or set RWKV_LENS_DATA)";
+        report.notes.push(why.into());
         return Ok(());
     };
     let (n_train, n_dev) = opts.mrpc_pairs(cpu_adapter);
     let spec = format!("mrpc:glue-train@{n_train}+glue-validation@{n_dev}");
     let pairs = crate::study::tasks::load_task(&TaskSpec::parse(&spec)?, &data, None)?.pairs;
-    let shape = spec::Shape::preset(&opts.embedding_shape(cpu_adapter), opts.vocab, opts.seed)?
-        .with_dtype(DType::F16);
+    let (random, world);
+    let (ck, shape, tokenizer) = match model {
+        Some((m, shape)) => (&m.checkpoint, shape.clone(), &m.tokenizer),
+        None => {
+            let name = opts.embedding_shape(cpu_adapter);
+            let shape = spec::Shape::preset(&name, opts.vocab, opts.seed)?.with_dtype(DType::F16);
+            random = random_checkpoint(&shape.spec)?;
+            world = crate::tokenizer::Tokenizer::from_spec("world")?;
+            (&random, shape, &world)
+        }
+    };
     progress(&format!(
         "embedding: {} MRPC pairs on {}",
         pairs.len(),
         shape.name
     ));
-    let ck = random_checkpoint(&shape.spec)?;
-    let tokenizer = crate::tokenizer::Tokenizer::from_spec("world")?;
     let vocab = ck.config.vocab_size as u32;
-    // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around.
+    // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around
+    // (a model's own tokenizer never exceeds its vocabulary: hub::model::open checks it).
     let tokenize = |s: &str| -> Result<Vec<u32>> {
         Ok(tokenizer
             .encode(s)?
@@ -375,10 +382,9 @@ fn run_embedding(
             .map(|t| t % vocab)
             .collect())
     };
-    let mut engine = crate::gpu::GpuEngine::new(&ck, setup.gpu_options(DType::F16, 4096, false))?;
-    let name = engine.name();
-    let mut r = embedding::run(&mut engine, &name, &shape.name, "f16", &pairs, &tokenize)?;
-    r.engine = format!("{OURS} ({name})");
+    let gpu_opts = opts.gpu_options(shape.spec.dtype, 4096, false);
+    let mut engine = crate::gpu::GpuEngine::new(ck, gpu_opts)?;
+    let r = ours::embed_pairs(&mut engine, &shape, &pairs, &tokenize)?;
     report.embedding.push(r);
     Ok(())
 }

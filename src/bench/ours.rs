@@ -1,48 +1,40 @@
 //! Our two engines on one shape × precision: the GPU engine at every grid point (plus
-//! memory, per-kernel profile and the hidden states the agreement check needs) and the
-//! CPU reference at the points small enough for it.
+//! memory, per-kernel profile and the hidden states the agreement check needs), the
+//! CPU reference at the points small enough for it, and the MRPC embedding workload.
 
-use super::memory::{activation_bytes, budget_fraction, weight_bytes};
-use super::report::{KernelBreakdown, KernelShare, MemoryRow, PrefillRow, OURS};
-use super::spec::{tokens, Point, Shape};
-use super::timing::{time_passes, Repeats};
+use std::time::Instant;
+
+use super::report::{median, OURS};
+use super::report::{At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow};
+use super::spec::{budget_fraction, tokens, Point, Shape};
+use super::BenchOptions;
 use crate::embed::{Engine, Pooling};
-use crate::gpu::{GpuEngine, GpuOptions, Precision};
-use crate::kit::memory::peak_rss_bytes;
+use crate::gpu::GpuEngine;
+use crate::kit::memory::{peak_rss_bytes, rss_bytes};
 use crate::model::{Checkpoint, DType};
-use crate::reference::CpuEngine;
+use crate::study::tasks::Pair;
 use crate::Result;
 
-/// Where and how the engines run.
-#[derive(Debug, Clone)]
-pub struct EngineSetup {
-    pub adapter: Option<String>,
-    pub backend: Option<String>,
-    pub reps: Repeats,
-    pub seed: u64,
-}
-
-impl EngineSetup {
-    pub fn gpu_options(&self, precision: DType, max_tokens: usize, profile: bool) -> GpuOptions {
-        GpuOptions {
-            adapter: self.adapter.clone(),
-            backend: self.backend.clone(),
-            precision: Precision::following(precision),
-            max_batch_tokens: max_tokens.max(1),
-            profile,
-            ..GpuOptions::default()
-        }
+/// Runs `pass` `warmup` times untimed, then `timed` times (at least once); returns each
+/// timed duration in seconds.
+pub fn time_passes(
+    warmup: usize,
+    timed: usize,
+    mut pass: impl FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
+    for _ in 0..warmup {
+        pass()?;
     }
+    (0..timed.max(1))
+        .map(|_| {
+            let t0 = Instant::now();
+            pass().map(|()| t0.elapsed().as_secs_f64())
+        })
+        .collect()
 }
 
-/// Per sequence of the agreement batch: layer L−1 and layer L at its last token.
-#[derive(Debug, Clone, Default)]
-pub struct LastRows {
-    pub before_last_block: Vec<Vec<f32>>,
-    pub last_layer: Vec<Vec<f32>>,
-}
-
-/// A prefill row from timed passes (tokens/s = B·T ÷ median seconds).
+/// A prefill row from timed passes (tokens/s = B·T ÷ median seconds; 0 and `status`
+/// instead when there are none).
 pub fn row(
     engine: &str,
     shape: &Shape,
@@ -50,17 +42,27 @@ pub fn row(
     p: Point,
     seconds: Vec<f64>,
 ) -> PrefillRow {
-    let tokens_per_s = p.tokens() as f64 / super::report::median(&seconds);
     PrefillRow {
         engine: engine.into(),
-        shape: shape.name.clone(),
+        at: At {
+            shape: shape.name.clone(),
+            precision: precision.name().into(),
+            batch: p.batch,
+            length: p.length,
+        },
         vocab: shape.spec.vocab_size,
-        precision: precision.name().into(),
-        batch: p.batch,
-        length: p.length,
+        tokens_per_s: p.tokens() as f64 / median(&seconds),
         seconds,
-        tokens_per_s,
         status: "ok".into(),
+    }
+}
+
+/// A row without a number, saying why.
+pub fn failed(engine: &str, shape: &Shape, p: Point, status: String) -> PrefillRow {
+    PrefillRow {
+        tokens_per_s: 0.0,
+        status,
+        ..row(engine, shape, DType::F16, p, vec![])
     }
 }
 
@@ -72,38 +74,50 @@ fn prefill_pass(engine: &mut dyn Engine, toks: &[Vec<u32>]) -> Result<()> {
         .map(|_| ())
 }
 
+/// `engine` timed at each point (`timed` passes after `warmup`), one row per point.
+pub fn prefill(
+    name: &str,
+    engine: &mut dyn Engine,
+    shape: &Shape,
+    points: &[Point],
+    (warmup, timed): (usize, usize),
+    seed: u64,
+    rows: &mut Vec<PrefillRow>,
+) -> Result<()> {
+    let precision = shape.spec.dtype;
+    for &p in points {
+        let toks = tokens(p, engine.config().vocab_size, seed);
+        let seconds = time_passes(warmup, timed, || prefill_pass(engine, &toks))?;
+        let r = row(name, shape, precision, p, seconds);
+        super::progress(&format!(
+            "  {name} {}: {:.2} tokens/s",
+            p.label(),
+            r.tokens_per_s
+        ));
+        rows.push(r);
+    }
+    Ok(())
+}
+
 /// The GPU engine at every point; one build sized for the largest point.
 pub fn gpu_prefill(
-    setup: &EngineSetup,
+    opts: &BenchOptions,
     shape: &Shape,
     ck: &Checkpoint,
     points: &[Point],
     rows: &mut Vec<PrefillRow>,
 ) -> Result<(GpuEngine, MemoryRow)> {
-    let precision = ck.dominant_dtype();
-    let largest = *points
-        .iter()
-        .max_by_key(|p| p.tokens())
-        .expect("at least one point");
-    let mut engine = GpuEngine::new(ck, setup.gpu_options(precision, largest.tokens(), false))?;
-    for &p in points {
-        let toks = tokens(p, ck.config.vocab_size, setup.seed);
-        let seconds = time_passes(setup.reps, || prefill_pass(&mut engine, &toks))?;
-        rows.push(row(OURS, shape, precision, p, seconds));
-        super::progress(&format!(
-            "  {OURS} {}: {:.2} tokens/s",
-            p.label(),
-            rows[rows.len() - 1].tokens_per_s
-        ));
-    }
-    let weights = weight_bytes(&ck.config, precision);
-    let activations = activation_bytes(&ck.config, largest.tokens(), largest.batch);
+    let precision = shape.spec.dtype;
+    let largest = *points.iter().max_by_key(|p| p.tokens()).expect("points");
+    let gpu_opts = opts.gpu_options(precision, largest.tokens(), false);
+    let mut engine = GpuEngine::new(ck, gpu_opts)?;
+    let reps = (opts.warmup, opts.repeat);
+    prefill(OURS, &mut engine, shape, points, reps, opts.seed, rows)?;
+    let weights = shape.weight_bytes(precision);
+    let activations = shape.activation_bytes(largest.tokens(), largest.batch);
     let peak = engine.memory_bytes().1;
     let memory = MemoryRow {
-        shape: shape.name.clone(),
-        precision: precision.name().into(),
-        batch: largest.batch,
-        length: largest.length,
+        at: row(OURS, shape, precision, largest, vec![]).at,
         weight_bytes: weights,
         activation_bytes: activations,
         peak_gpu_bytes: peak,
@@ -111,46 +125,6 @@ pub fn gpu_prefill(
         host_rss_peak_bytes: peak_rss_bytes().unwrap_or(0),
     };
     Ok((engine, memory))
-}
-
-/// Layer L−1 and L at each sequence's last token, from the GPU's per-token hidden states.
-pub fn gpu_last_rows(engine: &mut GpuEngine, toks: &[Vec<u32>]) -> Result<LastRows> {
-    let h = engine.forward_hidden(toks)?;
-    let (c, t, l) = (h.dim, h.tokens, h.hidden.len() - 1);
-    let at = |layer: usize, b: usize| {
-        let i = (b * t + h.lengths[b] - 1) * c;
-        h.hidden[layer][i..i + c].to_vec()
-    };
-    Ok(LastRows {
-        before_last_block: (0..toks.len()).map(|b| at(l - 1, b)).collect(),
-        last_layer: (0..toks.len()).map(|b| at(l, b)).collect(),
-    })
-}
-
-/// The CPU reference at each point (callers pass only points it can do in seconds).
-pub fn cpu_prefill(
-    setup: &EngineSetup,
-    shape: &Shape,
-    cpu: &mut CpuEngine,
-    precision: DType,
-    points: &[Point],
-    rows: &mut Vec<PrefillRow>,
-) -> Result<()> {
-    let reps = Repeats {
-        warmup: 0,
-        timed: setup.reps.timed.min(2),
-    };
-    for &p in points {
-        let toks = tokens(p, cpu.config().vocab_size, setup.seed);
-        let seconds = time_passes(reps, || prefill_pass(cpu, &toks))?;
-        rows.push(row("cpu reference", shape, precision, p, seconds));
-        super::progress(&format!(
-            "  cpu reference {}: {:.2} tokens/s",
-            p.label(),
-            rows[rows.len() - 1].tokens_per_s
-        ));
-    }
-    Ok(())
 }
 
 /// Kernel family of a shader name, for the time-share table.
@@ -168,12 +142,14 @@ pub fn family(kernel: &str) -> &'static str {
 
 /// One profiled pass at `p` (a separate build: profiling times every dispatch in its own pass).
 pub fn kernel_breakdown(
-    setup: &EngineSetup,
+    opts: &BenchOptions,
     ck: &Checkpoint,
+    precision: DType,
     p: Point,
 ) -> Result<Option<KernelBreakdown>> {
-    let mut engine = GpuEngine::new(ck, setup.gpu_options(ck.dominant_dtype(), p.tokens(), true))?;
-    let toks = tokens(p, ck.config.vocab_size, setup.seed);
+    let gpu_opts = opts.gpu_options(precision, p.tokens(), true);
+    let mut engine = GpuEngine::new(ck, gpu_opts)?;
+    let toks = tokens(p, ck.config.vocab_size, opts.seed);
     prefill_pass(&mut engine, &toks)?; // warm-up: pipelines, first-use costs
     prefill_pass(&mut engine, &toks)?;
     let Some(profile) = engine.last_profile() else {
@@ -183,18 +159,17 @@ pub fn kernel_breakdown(
     let mut families: Vec<KernelShare> = Vec::new();
     for r in &profile.rows {
         let name = family(&r.kernel);
-        match families.iter_mut().find(|f| f.family == name) {
-            Some(f) => {
-                f.ms += r.ms;
-                f.gflops += r.flops;
-            }
-            None => families.push(KernelShare {
+        let i = families.iter().position(|f| f.family == name);
+        let i = i.unwrap_or_else(|| {
+            let new = KernelShare {
                 family: name.into(),
-                ms: r.ms,
-                share: 0.0,
-                gflops: r.flops,
-            }),
-        }
+                ..KernelShare::default()
+            };
+            families.push(new);
+            families.len() - 1
+        });
+        families[i].ms += r.ms;
+        families[i].gflops += r.flops; // FLOPs until divided by the time below
     }
     for f in &mut families {
         f.share = if total > 0.0 { f.ms / total } else { 0.0 };
@@ -213,6 +188,43 @@ pub fn kernel_breakdown(
     }))
 }
 
+/// The embedding workload of the source study: every sentence of `pairs` at every layer
+/// (mean pooling) in one call after a small warm-up call, timed per pair, with the
+/// device's peak memory and the host's resident set.
+pub fn embed_pairs(
+    engine: &mut dyn Engine,
+    shape: &Shape,
+    pairs: &[Pair],
+    tokenize: &dyn Fn(&str) -> Result<Vec<u32>>,
+) -> Result<EmbeddingReport> {
+    let mut toks = Vec::with_capacity(2 * pairs.len());
+    for p in pairs {
+        toks.push(tokenize(&p.s1)?);
+        toks.push(tokenize(&p.s2)?);
+    }
+    let layers: Vec<usize> = (0..=engine.config().n_layer).collect();
+    let pool = [Pooling::Mean];
+    engine.embed_tokens(&toks[..toks.len().min(4)], &layers, &pool)?; // warm-up
+    let t0 = Instant::now();
+    engine.embed_tokens(&toks, &layers, &pool)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(EmbeddingReport {
+        engine: format!("{OURS} ({})", engine.name()),
+        shape: shape.name.clone(),
+        precision: shape.spec.dtype.name().into(),
+        pairs: pairs.len(),
+        sentences: toks.len(),
+        tokens: toks.iter().map(Vec::len).sum(),
+        layers: layers.len(),
+        poolings: vec!["mean".into()],
+        seconds,
+        ms_per_pair: 1e3 * seconds / pairs.len().max(1) as f64,
+        pairs_per_s: pairs.len() as f64 / seconds,
+        peak_gpu_bytes: engine.peak_memory_bytes(),
+        host_rss_bytes: rss_bytes().unwrap_or(0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +236,15 @@ mod tests {
         assert_eq!(family("ddlerp"), "token shift");
         assert_eq!(family("pool"), "pooling");
         assert_eq!(family("wkv"), "wkv");
+    }
+
+    #[test]
+    fn warmup_passes_are_not_timed() {
+        let mut calls = 0;
+        let secs = time_passes(2, 3, || {
+            calls += 1;
+            Ok(())
+        });
+        assert_eq!((calls, secs.unwrap().len()), (5, 3));
     }
 }

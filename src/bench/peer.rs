@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::ours::{failed, row};
+use super::report::PrefillRow;
+use super::spec::{tokens, Point, Shape};
+use super::BenchOptions;
+use crate::io::write_atomic;
 use crate::model::checkpoint::{read_safetensors, write_safetensors};
 use crate::model::{Checkpoint, DType, Tensor};
 use crate::{Error, Result};
@@ -85,40 +90,21 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     Ok(out)
 }
 
-/// Writes the web-rwkv `.st` file for `ckpt`.
-pub fn write_web_rwkv_model(ckpt: &Checkpoint, path: &Path) -> Result<()> {
-    let bytes = write_safetensors(&web_rwkv_tensors(ckpt)?)?;
-    std::fs::write(path, bytes)
-        .map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
-}
-
-/// Writes `{"sequences": [...]}`.
-pub fn write_token_batch(tokens: &[Vec<u32>], path: &Path) -> Result<()> {
-    let json = serde_json::json!({ "sequences": tokens });
-    std::fs::write(path, json.to_string())
-        .map_err(|e| Error::file(path.display(), format!("cannot write: {e}")))
-}
-
-/// Where the web-rwkv peer binary is: `explicit`, then `$RWKV_LENS_WEB_RWKV_PEER`, then
-/// beside the running executable, then `peer/web-rwkv/target/release/` of this source tree.
-pub fn locate_web_rwkv(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return Some(p.to_path_buf());
-    }
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os(PEER_ENV) {
-        candidates.push(p.into());
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        candidates.push(dir.join(PEER_NAME));
-    }
+/// Where the web-rwkv peer binary is: `$RWKV_LENS_WEB_RWKV_PEER`, then beside the running
+/// executable, then `peer/web-rwkv/target/release/` of this source tree.
+pub fn locate_web_rwkv() -> Option<PathBuf> {
+    let env = std::env::var_os(PEER_ENV).map(PathBuf::from);
+    let exe = std::env::current_exe().ok();
+    let beside = exe
+        .as_deref()
+        .and_then(Path::parent)
+        .map(|d| d.join(PEER_NAME));
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/web-rwkv/target/release");
-    candidates.push(tree.join(PEER_NAME));
-    candidates.push(PathBuf::from("peer/web-rwkv/target/release").join(PEER_NAME));
-    candidates.into_iter().find(|p| p.is_file())
+    let relative = PathBuf::from("peer/web-rwkv/target/release").join(PEER_NAME);
+    [env, beside, Some(tree.join(PEER_NAME)), Some(relative)]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
 }
 
 /// One batch file's timed passes.
@@ -128,84 +114,181 @@ pub struct PeerPass {
     pub tokens_per_s: f64,
 }
 
-/// What a peer process reported.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeerRun {
-    /// One entry per batch file, in order.
-    pub runs: Vec<PeerPass>,
-    pub peak_rss_bytes: u64,
-    /// The peer's own description of its device (adapter name, or "cpu").
-    pub device: String,
-    /// The raw JSON it printed.
-    pub json: serde_json::Value,
-}
-
-/// Parses a peer's stdout: the last line that is a JSON object.
-pub fn parse_peer_output(what: &str, stdout: &str) -> Result<PeerRun> {
-    let json: serde_json::Value = stdout
-        .lines()
-        .rev()
+/// The last line of `stdout` that is a JSON object, or its `error`.
+fn last_json(what: &str, stdout: &str) -> Result<serde_json::Value> {
+    let json: serde_json::Value = (stdout.lines().rev())
         .find_map(|l| {
             serde_json::from_str(l.trim())
                 .ok()
-                .filter(serde_json::Value::is_object)
+                .filter(|v: &serde_json::Value| v.is_object())
         })
         .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
-    if let Some(e) = json.get("error").and_then(|e| e.as_str()) {
-        return Err(Error::input(format!("{what}: {e}")));
+    match json.get("error").and_then(|e| e.as_str()) {
+        Some(e) => Err(Error::input(format!("{what}: {e}"))),
+        None => Ok(json),
     }
-    let runs: Vec<PeerPass> = json
-        .get("runs")
-        .and_then(|r| serde_json::from_value(r.clone()).ok())
-        .ok_or_else(|| Error::input(format!("{what}: no `runs` list in its JSON")))?;
-    let device = json
-        .pointer("/adapter/name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("cpu")
-        .to_string();
-    Ok(PeerRun {
-        runs,
-        peak_rss_bytes: json
-            .get("peak_rss_bytes")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0),
-        device,
-        json,
-    })
 }
 
-/// Runs a peer command to completion; its stderr is passed through on failure.
-pub fn run_peer(what: &str, mut cmd: Command) -> Result<PeerRun> {
+/// Parses a peer's stdout: its `runs`, one entry per batch file, in order.
+pub fn parse_peer_output(what: &str, stdout: &str) -> Result<Vec<PeerPass>> {
+    let json = last_json(what, stdout)?;
+    json.get("runs")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .ok_or_else(|| Error::input(format!("{what}: no `runs` list in its JSON")))
+}
+
+/// Runs a peer command to completion; its stderr's last line is passed on on failure.
+fn run_peer(what: &str, mut cmd: Command) -> Result<Vec<PeerPass>> {
     let out = cmd
         .output()
         .map_err(|e| Error::input(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match parse_peer_output(what, &stdout) {
-        Ok(run) => Ok(run),
-        Err(e) if out.status.success() => Err(e),
-        Err(e) => {
+        Err(e) if !out.status.success() => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+            let last = last.unwrap_or("");
             Err(Error::input(format!(
                 "{e} (exit {}; stderr: {last})",
                 out.status
             )))
         }
+        result => result,
     }
 }
 
-/// Reads a peer's states file into name → f32 values.
-pub fn read_states(path: &Path) -> Result<BTreeMap<String, Vec<f32>>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::file(path.display(), format!("cannot read: {e}")))?;
-    Ok(read_safetensors(&path.display().to_string(), &bytes)?
-        .into_iter()
-        .map(|(n, t)| (n, t.to_f32()))
-        .collect())
+/// Files a peer run reads and writes, in a scratch directory.
+pub struct PeerFiles {
+    pub dir: PathBuf,
+    /// One `{"sequences": [...]}` file per point.
+    pub batches: Vec<PathBuf>,
+    pub states: PathBuf,
+}
+
+impl PeerFiles {
+    /// Writes one token-batch file per point (first = `points[0]`).
+    pub fn write(dir: &Path, ck: &Checkpoint, points: &[Point], seed: u64) -> Result<PeerFiles> {
+        let mut batches = Vec::new();
+        for (i, &p) in points.iter().enumerate() {
+            let path = dir.join(format!("tokens-{i}.json"));
+            let json = serde_json::json!({ "sequences": tokens(p, ck.config.vocab_size, seed) });
+            write_atomic(&path, json.to_string().as_bytes())?;
+            batches.push(path);
+        }
+        Ok(PeerFiles {
+            dir: dir.to_path_buf(),
+            batches,
+            states: dir.join("states.safetensors"),
+        })
+    }
+
+    /// Runs `cmd` (a peer given `--model model`) on every batch file, then reads the
+    /// states it wrote; removes `model` afterwards.
+    fn run(&self, what: &str, mut cmd: Command, model: &Path) -> Result<PeerRun> {
+        let _ = std::fs::remove_file(&self.states);
+        cmd.arg("--model")
+            .arg(model)
+            .arg("--states-out")
+            .arg(&self.states);
+        for b in &self.batches {
+            cmd.arg("--tokens").arg(b);
+        }
+        let passes = run_peer(what, cmd);
+        let _ = std::fs::remove_file(model);
+        let states = || -> Option<BTreeMap<String, Vec<f32>>> {
+            let bytes = std::fs::read(&self.states).ok()?;
+            let tensors = read_safetensors(&self.states.display().to_string(), &bytes).ok()?;
+            Some(tensors.into_iter().map(|(n, t)| (n, t.to_f32())).collect())
+        };
+        Ok(PeerRun {
+            passes: passes?,
+            states: states(),
+        })
+    }
+}
+
+/// What a peer run gave: its timed passes per batch file and, if it wrote them, its
+/// final states (name → f32 values).
+pub struct PeerRun {
+    pub passes: Vec<PeerPass>,
+    pub states: Option<BTreeMap<String, Vec<f32>>>,
+}
+
+/// Rows for a peer's runs (f16 weights), or one error row per point when it failed.
+pub fn peer_rows(
+    engine: &str,
+    shape: &Shape,
+    points: &[Point],
+    run: &Result<PeerRun>,
+) -> Vec<PrefillRow> {
+    let f16 = DType::F16;
+    (points.iter().enumerate())
+        .map(|(i, &p)| match run.as_ref().map(|r| r.passes.get(i)) {
+            Ok(Some(pass)) => row(engine, shape, f16, p, pass.seconds.clone()),
+            Ok(None) => failed(engine, shape, p, "no result for this batch".into()),
+            Err(e) => failed(engine, shape, p, e.to_string()),
+        })
+        .collect()
+}
+
+/// web-rwkv (f16 weights, f16 activations, its default) on the same adapter choice.
+pub fn run_web_rwkv(
+    bin: &Path,
+    opts: &BenchOptions,
+    ck: &Checkpoint,
+    files: &PeerFiles,
+) -> Result<PeerRun> {
+    let model = files.dir.join("model-web-rwkv.st");
+    write_atomic(&model, &write_safetensors(&web_rwkv_tensors(ck)?)?)?;
+    let mut cmd = Command::new(bin);
+    cmd.args(["--warmup", &opts.warmup.min(1).to_string()]);
+    cmd.args(["--repeat", &opts.repeat.max(1).to_string()]);
+    for (flag, value) in [("--adapter", &opts.adapter), ("--backend", &opts.backend)] {
+        if let Some(v) = value {
+            cmd.args([flag, v]);
+        }
+    }
+    files.run("web-rwkv", cmd, &model)
+}
+
+/// `$PYTHON` (default `python3`) running `scripts/bench-python-rwkv.py`.
+fn python_script() -> Command {
+    let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-python-rwkv.py"));
+    cmd
+}
+
+/// Whether the Python peers can run (Python with the official `rwkv` package, torch and
+/// numpy); `Err` says why not, in one line.
+pub fn python_available() -> std::result::Result<(), String> {
+    let out = (python_script().arg("--check").output())
+        .map_err(|e| format!("cannot start python3: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match last_json("python", &stdout) {
+        Ok(_) if out.status.success() => Ok(()),
+        Ok(_) => Err(format!("python exited with {}", out.status)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The official Python `rwkv` package on the CPU, batch 1: it reads our official-name
+/// safetensors, runs each sequence alone in `cpu fp32`.
+pub fn run_python(ck: &Checkpoint, files: &PeerFiles) -> Result<PeerRun> {
+    let model = files.dir.join("model-official.safetensors");
+    let tensors: Vec<_> = ck.tensors().map(|(n, t)| (n.clone(), t.clone())).collect();
+    write_atomic(&model, &write_safetensors(&tensors)?)?;
+    files.run("python rwkv", python_script(), &model)
+}
+
+/// numpy's fp32 GEMM `x[m][k] · W[n][k]ᵀ` in GFLOP/s: the CPU's optimised roof.
+pub fn numpy_gemm_gflops([m, n, k]: [u32; 3]) -> Result<f64> {
+    let what = "numpy GEMM";
+    let mut cmd = python_script();
+    cmd.args(["--gemm", &format!("{m},{n},{k}")]);
+    let out = (cmd.output()).map_err(|e| Error::input(format!("{what}: cannot start: {e}")))?;
+    let json = last_json(what, &String::from_utf8_lossy(&out.stdout))?;
+    (json.get("gemm_gflops").and_then(|g| g.as_f64()))
+        .ok_or_else(|| Error::input(format!("{what}: no `gemm_gflops` in its JSON")))
 }
 
 #[cfg(test)]
@@ -267,15 +350,8 @@ mod tests {
     #[test]
     fn peer_output_parsing() {
         let ok = "log line\n{\"runs\":[{\"seconds\":[2.0],\"tokens_per_s\":8.0}],\"peak_rss_bytes\":5,\"adapter\":{\"name\":\"llvmpipe\"}}\n";
-        let run = parse_peer_output("web-rwkv", ok).unwrap();
-        assert_eq!(
-            (
-                run.runs[0].tokens_per_s,
-                run.peak_rss_bytes,
-                run.device.as_str()
-            ),
-            (8.0, 5, "llvmpipe")
-        );
+        let runs = parse_peer_output("web-rwkv", ok).unwrap();
+        assert_eq!(runs[0].tokens_per_s, 8.0);
         let err =
             parse_peer_output("web-rwkv", "{\"error\":\"failed to request device\"}").unwrap_err();
         assert_eq!(err.to_string(), "web-rwkv: failed to request device");

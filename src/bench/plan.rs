@@ -4,18 +4,9 @@
 use std::path::PathBuf;
 
 use super::spec::{grid, Point, Shape};
+use crate::gpu::{GpuOptions, Precision};
 use crate::model::DType;
 use crate::Result;
-
-/// Whether to run the web-rwkv peer (from `--peer` and `--no-peer`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerChoice {
-    /// Run it when a built binary is found, else report "peer not built".
-    Auto,
-    /// This binary.
-    Path(PathBuf),
-    Off,
-}
 
 /// Everything `rwkv-lens bench` can be told: the CLI's flags, defaults declared here
 /// once (`BenchOptions::default()` is the bare command).
@@ -27,6 +18,15 @@ pub struct BenchOptions {
     /// Shapes: finch-1b6, small, tiny (comma list). Default: small,finch-1b6 (tiny with --quick).
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
+    /// Measure this checkpoint instead of random shapes: a local path or a hub id
+    /// ORG/NAME[:FILE][@REVISION], with its own vocabulary and tokenizer (default
+    /// precision: its weights' own, f16 for f16/bf16, f32 for f32).
+    #[arg(long, conflicts_with_all = ["shapes", "vocab", "embedding_shape"])]
+    pub model: Option<String>,
+    /// `--model`'s tokenizer for the MRPC workload: `world`, a tokenizer.json or a hub id
+    /// (default: the model repo's tokenizer.json, else world).
+    #[arg(long, requires = "model")]
+    pub tokenizer: Option<String>,
     /// Weight precisions, f16 and/or f32. Default: both (f16 only for finch-1b6 on CPU
     /// adapters: f32 would take 19 GB of host memory).
     #[arg(long, value_delimiter = ',', value_parser = parse_precision)]
@@ -53,9 +53,10 @@ pub struct BenchOptions {
     /// Do not run web-rwkv.
     #[arg(long)]
     pub no_peer: bool,
-    /// Also run the official Python `rwkv` package on the CPU (scripts/bench-python-rwkv.py).
+    /// Do not run the Python peers (the official `rwkv` package on the CPU and numpy's
+    /// fp32 GEMM roof, scripts/bench-python-rwkv.py); they run when Python has them.
     #[arg(long)]
-    pub python: bool,
+    pub no_python: bool,
     /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
     #[arg(long)]
     pub cpu_flops: Option<f64>,
@@ -150,21 +151,25 @@ pub struct Job {
 /// The default batch and length lists for a shape on this kind of adapter. Every grid holds
 /// short sentences (T = 16, where web-rwkv runs one GEMV per token) and web-rwkv's best case
 /// (T a multiple of 32: 1×128 and 8×64), so that no peer is measured only where it is weak.
-fn default_grid(shape: &str, quick: bool, cpu_adapter: bool) -> (Vec<usize>, Vec<usize>) {
-    match (quick, cpu_adapter, shape) {
+fn default_grid(shape: &Shape, quick: bool, cpu_adapter: bool) -> (Vec<usize>, Vec<usize>) {
+    match (quick, cpu_adapter, shape.is_large()) {
         (true, _, _) => (vec![1, 2], vec![8, 16]),
-        (false, true, "finch-1b6") => (vec![1], vec![16, 128]),
+        (false, true, true) => (vec![1], vec![16, 128]),
         (false, true, _) => (vec![1, 8], vec![16, 64, 128]),
         (false, false, _) => (vec![1, 8, 64], vec![16, 64, 128, 1024]),
     }
 }
 
 impl BenchOptions {
-    pub fn peer_choice(&self) -> PeerChoice {
-        match (self.no_peer, &self.peer) {
-            (true, _) => PeerChoice::Off,
-            (false, Some(p)) => PeerChoice::Path(p.clone()),
-            (false, None) => PeerChoice::Auto,
+    /// The GPU engine's options: this run's adapter and backend, weights in `precision`.
+    pub fn gpu_options(&self, precision: DType, max_tokens: usize, profile: bool) -> GpuOptions {
+        GpuOptions {
+            adapter: self.adapter.clone(),
+            backend: self.backend.clone(),
+            precision: Precision::following(precision),
+            max_batch_tokens: max_tokens.max(1),
+            profile,
+            ..GpuOptions::default()
         }
     }
 
@@ -189,15 +194,27 @@ impl BenchOptions {
             .unwrap_or(if cpu_adapter { 5e11 } else { 2e13 })
     }
 
-    /// Resolves shapes, precisions and points; `peer_runs` says whether web-rwkv will run.
-    pub fn jobs(&self, cpu_adapter: bool, peer_runs: bool) -> Result<Vec<Job>> {
+    /// Resolves shapes, precisions and points; `peer_runs` says whether web-rwkv will run;
+    /// `model` is the shape of `--model`'s checkpoint, which replaces the random shapes.
+    pub fn jobs(
+        &self,
+        cpu_adapter: bool,
+        peer_runs: bool,
+        model: Option<&Shape>,
+    ) -> Result<Vec<Job>> {
+        let shapes = match model {
+            Some(shape) => vec![shape.clone()],
+            None => (self.shape_names().iter())
+                .map(|name| {
+                    let vocab =
+                        (self.vocab).or((name == "finch-1b6" && peer_runs).then_some(32768));
+                    Shape::preset(name, vocab, self.seed)
+                })
+                .collect::<Result<_>>()?,
+        };
         let mut jobs = Vec::new();
-        for name in self.shape_names() {
-            let vocab = self
-                .vocab
-                .or((name == "finch-1b6" && peer_runs).then_some(32768));
-            let shape = Shape::preset(&name, vocab, self.seed)?;
-            let (db, dl) = default_grid(&shape.name, self.quick, cpu_adapter);
+        for shape in shapes {
+            let (db, dl) = default_grid(&shape, self.quick, cpu_adapter);
             let batches = self.batches.clone().unwrap_or(db);
             let lengths = self.lengths.clone().unwrap_or(dl);
             let points = grid(&batches, &lengths, self.max_tokens.unwrap_or(usize::MAX));
@@ -220,7 +237,7 @@ impl BenchOptions {
             };
             let cpu_points = within(self.cpu_budget());
             let peer_points = within(self.peer_budget(cpu_adapter));
-            for precision in self.precisions_for(&shape.name, cpu_adapter) {
+            for precision in self.precisions_for(&shape, model.is_some(), cpu_adapter) {
                 jobs.push(Job {
                     shape: shape.with_dtype(precision),
                     precision,
@@ -237,11 +254,15 @@ impl BenchOptions {
         Ok(jobs)
     }
 
-    fn precisions_for(&self, shape: &str, cpu_adapter: bool) -> Vec<DType> {
+    /// `--precisions`, else a model's own, else both (f16 only for the large shape on CPU
+    /// adapters).
+    fn precisions_for(&self, shape: &Shape, model: bool, cpu_adapter: bool) -> Vec<DType> {
         if !self.precisions.is_empty() {
             return self.precisions.clone();
         }
-        if shape == "finch-1b6" && cpu_adapter {
+        if model {
+            vec![shape.spec.dtype]
+        } else if shape.is_large() && cpu_adapter {
             vec![DType::F16]
         } else {
             vec![DType::F16, DType::F32]
@@ -277,10 +298,10 @@ mod tests {
     fn lavapipe_defaults_keep_the_1b6_runs_small() {
         let o = BenchOptions::default();
         assert_eq!(
-            (o.warmup, o.repeat, o.embedding, o.peer_choice()),
-            (1, 3, true, PeerChoice::Auto)
+            (o.warmup, o.repeat, o.embedding, o.no_peer, &o.peer),
+            (1, 3, true, false, &None)
         );
-        let jobs = o.jobs(true, true).unwrap();
+        let jobs = o.jobs(true, true, None).unwrap();
         let names: Vec<(String, &str)> = jobs
             .iter()
             .map(|j| (j.shape.name.clone(), j.precision.name()))
@@ -322,7 +343,7 @@ mod tests {
             cpu_flops: Some(1.0),
             ..BenchOptions::default()
         };
-        let jobs = o.jobs(false, false).unwrap();
+        let jobs = o.jobs(false, false, None).unwrap();
         assert_eq!(jobs[0].points.len(), 12); // B ∈ {1, 8, 64} × T ∈ {16, 64, 128, 1024}
         assert_eq!(jobs[0].cpu_points, vec![jobs[0].points[0]]);
         assert_eq!(

@@ -23,20 +23,27 @@ pub struct AdapterReport {
     pub features: Vec<String>,
 }
 
-/// One prefill measurement: an engine on a shape × precision × batch × length point.
+/// Where a row was measured: shape × weights × batch × length (flattened into its row).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PrefillRow {
-    /// `rwkv-lens gpu`, `cpu reference`, `web-rwkv`, `python rwkv`.
-    pub engine: String,
+pub struct At {
     /// Preset name (`finch-1b6`, `small`, `tiny`).
     pub shape: String,
-    pub vocab: usize,
     /// Weight storage: `f16` or `f32`.
     pub precision: String,
     /// Sequences B.
     pub batch: usize,
     /// Tokens per sequence T.
     pub length: usize,
+}
+
+/// One prefill measurement: an engine at one point.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrefillRow {
+    /// `rwkv-lens gpu`, `cpu reference`, `web-rwkv`, `python rwkv`.
+    pub engine: String,
+    #[serde(flatten)]
+    pub at: At,
+    pub vocab: usize,
     /// Seconds of each timed pass (after warm-up).
     pub seconds: Vec<f64>,
     /// B·T ÷ median seconds.
@@ -49,21 +56,13 @@ impl PrefillRow {
     pub fn ok(&self) -> bool {
         self.status == "ok" && self.tokens_per_s > 0.0
     }
-    fn same_point(&self, o: &PrefillRow) -> bool {
-        self.shape == o.shape
-            && self.precision == o.precision
-            && self.batch == o.batch
-            && self.length == o.length
-    }
 }
 
 /// ours ÷ peer at one point, computed from two [`PrefillRow`]s.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ratio {
-    pub shape: String,
-    pub precision: String,
-    pub batch: usize,
-    pub length: usize,
+    #[serde(flatten)]
+    pub at: At,
     pub peer: String,
     pub ours_tokens_per_s: f64,
     pub peer_tokens_per_s: f64,
@@ -107,16 +106,14 @@ pub struct EmbeddingReport {
     pub host_rss_bytes: u64,
 }
 
-/// Device memory of one engine build against what it must hold.
+/// Device memory of one engine build (sized for its largest point) against what it must hold.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MemoryRow {
-    pub shape: String,
-    pub precision: String,
-    pub batch: usize,
-    pub length: usize,
+    #[serde(flatten)]
+    pub at: At,
     /// Weight bytes at this precision (every tensor the engine uploads).
     pub weight_bytes: u64,
-    /// Activation bytes a pass of B·T rows needs (see `memory::activation_bytes`).
+    /// Activation bytes a pass of B·T rows needs (see `Shape::activation_bytes`).
     pub activation_bytes: u64,
     /// Peak bytes the engine allocated on the device.
     pub peak_gpu_bytes: u64,
@@ -141,10 +138,15 @@ pub struct Roofline {
     pub forward_gbps: f64,
     pub fraction_of_gemm: f64,
     pub fraction_of_copy: f64,
+    /// The CPU's roof: numpy's fp32 GEMM on `[m][k] × [n][k]ᵀ` (m = the CPU reference's
+    /// largest point), and the CPU reference's forward pass there; absent without Python.
+    pub numpy_gemm_mnk: Option<[u32; 3]>,
+    pub numpy_gemm_gflops: Option<f64>,
+    pub cpu_forward_gflops: Option<f64>,
 }
 
 /// Share of GPU time per kernel family, from timestamp queries.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct KernelShare {
     pub family: String,
     pub ms: f64,
@@ -216,13 +218,10 @@ pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
     for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
         for peer in rows
             .iter()
-            .filter(|r| r.engine != OURS && r.ok() && r.same_point(ours))
+            .filter(|r| r.engine != OURS && r.ok() && r.at == ours.at)
         {
             out.push(Ratio {
-                shape: ours.shape.clone(),
-                precision: ours.precision.clone(),
-                batch: ours.batch,
-                length: ours.length,
+                at: ours.at.clone(),
                 peer: peer.engine.clone(),
                 ours_tokens_per_s: ours.tokens_per_s,
                 peer_tokens_per_s: peer.tokens_per_s,
@@ -290,14 +289,20 @@ pub fn median(xs: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    fn row(engine: &str, batch: usize, tps: f64, status: &str) -> PrefillRow {
-        PrefillRow {
-            engine: engine.into(),
+    fn at(batch: usize) -> At {
+        At {
             shape: "small".into(),
-            vocab: 65536,
             precision: "f16".into(),
             batch,
             length: 16,
+        }
+    }
+
+    fn row(engine: &str, batch: usize, tps: f64, status: &str) -> PrefillRow {
+        PrefillRow {
+            engine: engine.into(),
+            at: at(batch),
+            vocab: 65536,
             seconds: vec![(batch * 16) as f64 / tps],
             tokens_per_s: tps,
             status: status.into(),
@@ -322,10 +327,7 @@ mod tests {
     #[test]
     fn headline_is_the_geometric_mean_of_every_point() {
         let r = |peer: &str, ratio: f64| Ratio {
-            shape: "s".into(),
-            precision: "f16".into(),
-            batch: 1,
-            length: 16,
+            at: at(1),
             peer: peer.into(),
             ours_tokens_per_s: ratio,
             peer_tokens_per_s: 1.0,

@@ -20,7 +20,7 @@ pub fn open(opts: &GpuOptions) -> Result<Context> {
 
 /// Adapter name, backend, driver, the limits the device was opened with and the
 /// adapter's features.
-pub fn adapter_report(ctx: &Context, features: Vec<String>) -> AdapterReport {
+pub fn adapter_report(ctx: &Context) -> AdapterReport {
     let i = &ctx.info;
     let l = &ctx.limits;
     AdapterReport {
@@ -38,12 +38,12 @@ pub fn adapter_report(ctx: &Context, features: Vec<String>) -> AdapterReport {
             "max_compute_workgroups_per_dimension": l.max_compute_workgroups_per_dimension,
             "engine_max_binding": ctx.max_binding,
         }),
-        features,
+        features: adapter_features(ctx),
     }
 }
 
 /// The adapter's feature names (from a fresh instance, matching the context's adapter).
-pub fn adapter_features(ctx: &Context) -> Vec<String> {
+fn adapter_features(ctx: &Context) -> Vec<String> {
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
     adapters
@@ -137,17 +137,16 @@ fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> 
     })
 }
 
+/// The engine's matmul kernel for f16 or f32 weights.
+fn matmul(f16: bool, tiled: bool) -> Kernel {
+    let weights = if f16 { Precision::F16 } else { Precision::F32 };
+    Kernel::Matmul { weights, tiled }
+}
+
 /// The engine's matmul on `Y[m][n] = X[m][k] · W[n][k]ᵀ`, f16 or f32 weights.
 pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Result<Dispatch> {
     let [m, n, k] = mnk;
-    let mut pipes = Pipelines::default();
-    let pipe = pollster::block_on(pipes.get(
-        ctx,
-        Kernel::Matmul {
-            weights: if f16 { Precision::F16 } else { Precision::F32 },
-            tiled,
-        },
-    ))?;
+    let pipe = pollster::block_on(Pipelines::default().get(ctx, matmul(f16, tiled)))?;
     let op = MatmulOp {
         n,
         k,
@@ -243,16 +242,9 @@ pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
         .0
         .rate(ctx, probe.iters)?
         / 1e9;
+    let weights = if f16 { "f16" } else { "f32" };
     Ok(Roofline {
-        gemm_kernel: format!(
-            "{}, {} weights",
-            Kernel::Matmul {
-                weights: if f16 { Precision::F16 } else { Precision::F32 },
-                tiled
-            }
-            .name(),
-            if f16 { "f16" } else { "f32" }
-        ),
+        gemm_kernel: format!("{}, {weights} weights", matmul(f16, tiled).name()),
         gemm_mnk: probe.mnk,
         gemm_gflops: gemm,
         copy_bytes: probe.copy_bytes,

@@ -1,8 +1,9 @@
 //! What to measure: model shapes (random checkpoints with the real tensor names and
-//! shapes), the batch × length grid, and seeded token batches.
+//! shapes) with their FLOPs and the memory a pass must hold, the batch × length grid,
+//! and seeded token batches.
 
 use crate::model::random::RandomSpec;
-use crate::model::DType;
+use crate::model::{Checkpoint, DType};
 use crate::{Error, Result};
 
 /// A named model shape.
@@ -48,6 +49,35 @@ impl Shape {
         })
     }
 
+    /// A checkpoint's own shape under `name`, stored as its weights are (bf16 as f16).
+    pub fn of_checkpoint(name: &str, ck: &Checkpoint, seed: u64) -> Shape {
+        let c = &ck.config;
+        let spec = RandomSpec {
+            n_embd: c.n_embd,
+            n_layer: c.n_layer,
+            ffn_dim: c.ffn_dim,
+            vocab_size: c.vocab_size,
+            head_size: c.head_size,
+            mix_lora: c.mix_lora,
+            decay_lora: c.decay_lora,
+            dtype: match ck.dominant_dtype() {
+                DType::BF16 => DType::F16,
+                d => d,
+            },
+            seed,
+            with_head: ck.has_head(),
+        };
+        Shape {
+            name: name.into(),
+            spec,
+        }
+    }
+
+    /// The 1.6B width and above: smaller default grids and f16 only on CPU adapters.
+    pub fn is_large(&self) -> bool {
+        self.spec.n_embd >= 2048
+    }
+
     /// The same shape stored in `dtype` (f16 for packed-f16 weights, f32 otherwise).
     pub fn with_dtype(&self, dtype: DType) -> Shape {
         Shape {
@@ -67,6 +97,41 @@ impl Shape {
         let wkv = 4.0 * c * s.head_size as f64;
         s.n_layer as f64 * (2.0 * macs + wkv)
     }
+
+    /// Bytes of every weight the GPU engine uploads at this precision: the eight projection
+    /// matrices per block (r, k, v, g, o; ffn k, r, v) in `precision`, the LoRA matrices and
+    /// per-channel vectors in f32. The embedding stays on the host (rows are gathered there)
+    /// and the LM head is never used, so neither counts.
+    pub fn weight_bytes(&self, precision: DType) -> u64 {
+        let s = &self.spec;
+        let (c, f) = (s.n_embd as u64, s.ffn_dim as u64);
+        let projections = 6 * c * c + 2 * c * f;
+        let lora = 2 * 5 * s.mix_lora as u64 * c + 2 * s.decay_lora as u64 * c;
+        // ln1, ln2 (2 each), ln_x (2), 6 time_maa, time_decay, time_faaaa, ffn maa k/r = 16
+        let vectors = 16 * c;
+        let per_layer = projections * precision.size() as u64 + (lora + vectors) * 4;
+        s.n_layer as u64 * per_layer + 2 * c * 4
+    }
+
+    /// Bytes of the activations for a pass of `rows` = B·T padded tokens and `batch`
+    /// sequences, all f32: the residual x, the LayerNorm output, six `[rows][C]` scratch
+    /// vectors (mix / WKV output, r, k, v, g, log-decay), the LoRA hidden `[rows][max(5R, D)]`,
+    /// the channel-mix hidden `[rows][F]`, pooled outputs and their read-back copy
+    /// `2 · 2·(L+1)·B·C`, and the carried recurrent state `L · (2C + H·N·N)`.
+    pub fn activation_bytes(&self, rows: usize, batch: usize) -> u64 {
+        let s = &self.spec;
+        let (c, l, n) = (s.n_embd as u64, s.n_layer as u64, s.head_size as u64);
+        let lora = (5 * s.mix_lora).max(s.decay_lora) as u64;
+        let per_row = 8 * c + lora + s.ffn_dim as u64;
+        let pooled = 2 * 2 * (l + 1) * batch as u64 * c;
+        let state = l * (2 * c + c * n); // H·N·N = C·N
+        4 * (rows as u64 * per_row + pooled + state)
+    }
+}
+
+/// `peak ÷ (1.15 · weights + activations)`: at most 1 meets the memory target.
+pub fn budget_fraction(peak: u64, weights: u64, activations: u64) -> f64 {
+    peak as f64 / (1.15 * weights as f64 + activations as f64)
 }
 
 /// One point of the grid: B sequences of T tokens.
@@ -141,6 +206,37 @@ mod tests {
         let s = Shape::preset("finch-1b6", None, 1).unwrap();
         let want = 24.0 * (2.0 * 55_443_456.0 + 524_288.0);
         assert_eq!(s.flops_per_token(), want);
+    }
+
+    #[test]
+    fn weight_bytes_count_every_uploaded_tensor() {
+        // Cross-check against the tensors of a real (tiny) checkpoint: everything but the
+        // embedding, ln_out and head, projections in f16, the rest in f32.
+        let spec = RandomSpec::tiny(5);
+        let ck = crate::model::random::random_checkpoint(&spec).unwrap();
+        let mut want = 0u64;
+        for (name, t) in ck.tensors() {
+            if ["emb.", "ln_out.", "head."]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
+                continue;
+            }
+            let is_projection =
+                name.ends_with(".weight") && t.shape.len() == 2 && !name.contains(".ln");
+            want += t.numel() as u64 * if is_projection { 2 } else { 4 };
+        }
+        let tiny = Shape {
+            name: "tiny".into(),
+            spec,
+        };
+        assert_eq!(tiny.weight_bytes(DType::F16), want);
+        // C=128, L=2, F=448, R=8, D=16, H=2, N=64
+        let per_row = 8 * 128 + 40 + 448;
+        let (pooled, state) = (4 * 3 * 2 * 128, 2 * (256 + 2 * 64 * 64));
+        let want = 4 * (32 * per_row + pooled + state);
+        assert_eq!(tiny.activation_bytes(32, 2), want);
+        assert!((budget_fraction(115, 100, 0) - 1.0).abs() < 1e-12);
     }
 
     #[test]

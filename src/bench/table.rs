@@ -1,40 +1,36 @@
 //! The report as Markdown tables (what `rwkv-lens bench` prints).
 
-use std::fmt::{Display, Write};
+use std::fmt::Write;
 
-use super::report::Report;
+use super::report::{At, Report};
 use crate::kit::markdown as md;
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
 }
 
-fn secs(v: &[f64]) -> String {
-    v.iter()
-        .map(|s| format!("{s:.3}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn bt(at: &At) -> String {
+    format!("{}×{}", at.batch, at.length)
+}
+
+/// A row of cells, each formatted with `Display`.
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => { vec![$($cell.to_string()),*] };
+}
+
+/// `## title`, then the table (header `cols`, `align` as in [`md::header`]) and a blank line.
+fn section(out: &mut String, title: &str, cols: &str, align: &str, rows: Vec<Vec<String>>) {
+    let _ = writeln!(out, "## {title}\n");
+    md::header(out, cols, align);
+    for r in &rows {
+        md::row(out, r);
+    }
+    out.push('\n');
 }
 
 /// Every section that has data.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    header(r, &mut out);
-    headline(r, &mut out);
-    prefill(r, &mut out);
-    ratios(r, &mut out);
-    agreement(r, &mut out);
-    memory(r, &mut out);
-    roofline(r, &mut out);
-    kernels(r, &mut out);
-    embedding(r, &mut out);
-    for n in &r.notes {
-        let _ = writeln!(out, "- {n}");
-    }
-    out
-}
-
-fn header(r: &Report, out: &mut String) {
     let _ = writeln!(
         out,
         "# rwkv-lens bench{}\n",
@@ -53,122 +49,112 @@ fn header(r: &Report, out: &mut String) {
             mib(r.host_rss_peak_bytes)
         );
     }
+    if !r.headlines.is_empty() {
+        let rows = (r.headlines.iter())
+            .map(|h| {
+                let g = format!("**{:.2}×**", h.geomean);
+                cells![
+                    h.peer,
+                    h.points,
+                    g,
+                    format!("{:.2}×", h.min),
+                    format!("{:.2}×", h.max)
+                ]
+            })
+            .collect();
+        let title = "Headline: ours ÷ peer, geometric mean over every point of the grid";
+        let cols = "peer | points | geometric mean | lowest | highest";
+        section(&mut out, title, cols, "lrrrr", rows);
+    }
+    tables(r, &mut out);
+    roofline(r, &mut out);
+    kernels(r, &mut out);
+    embedding(r, &mut out);
+    for n in &r.notes {
+        let _ = writeln!(out, "- {n}");
+    }
+    out
 }
 
-/// Geometric mean of ours ÷ each peer over the whole grid, before any single point.
-fn headline(r: &Report, out: &mut String) {
-    if r.headlines.is_empty() {
-        return;
-    }
-    out.push_str("## Headline: ours ÷ peer, geometric mean over every point of the grid\n\n");
-    md::header(
-        out,
-        "peer | points | geometric mean | lowest | highest",
-        "lrrrr",
-    );
-    for h in &r.headlines {
-        let (g, lo, hi) = (
-            format!("**{:.2}×**", h.geomean),
-            format!("{:.2}×", h.min),
-            format!("{:.2}×", h.max),
-        );
-        let cells: [&dyn Display; 5] = [&h.peer, &h.points, &g, &lo, &hi];
-        md::row(out, &cells);
-    }
-    out.push('\n');
-}
-
-fn prefill(r: &Report, out: &mut String) {
-    out.push_str("## Prefill\n\n");
+/// Prefill (always), ratios, agreement and memory (when they have rows).
+fn tables(r: &Report, out: &mut String) {
+    let prefill = (r.prefill.iter())
+        .map(|p| {
+            let secs: Vec<String> = p.seconds.iter().map(|s| format!("{s:.3}")).collect();
+            let tps = format!("{:.2}", p.tokens_per_s);
+            let (a, secs) = (&p.at, secs.join(" "));
+            cells![
+                p.engine,
+                a.shape,
+                p.vocab,
+                a.precision,
+                bt(a),
+                tps,
+                secs,
+                p.status
+            ]
+        })
+        .collect();
     let cols =
         "engine | shape | vocab | weights | B×T | tokens/s | seconds (timed passes) | status";
-    md::header(out, cols, "llrlrrll");
-    for p in &r.prefill {
-        let bt = format!("{}×{}", p.batch, p.length);
-        let tps = format!("{:.2}", p.tokens_per_s);
-        let cells: [&dyn Display; 8] = [
-            &p.engine,
-            &p.shape,
-            &p.vocab,
-            &p.precision,
-            &bt,
-            &tps,
-            &secs(&p.seconds),
-            &p.status,
-        ];
-        md::row(out, &cells);
-    }
-    out.push('\n');
-}
-
-fn ratios(r: &Report, out: &mut String) {
-    if r.ratios.is_empty() {
-        return;
-    }
-    out.push_str("## Ratios (ours ÷ peer, same point)\n\n");
-    let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
-    md::header(out, cols, "llrlrrr");
-    for x in &r.ratios {
-        let bt = format!("{}×{}", x.batch, x.length);
-        let (ours, peer) = (
-            format!("{:.2}", x.ours_tokens_per_s),
-            format!("{:.2}", x.peer_tokens_per_s),
+    section(out, "Prefill", cols, "llrlrrll", prefill);
+    if !r.ratios.is_empty() {
+        let rows = (r.ratios.iter())
+            .map(|x| {
+                let (ours, peer) = (x.ours_tokens_per_s, x.peer_tokens_per_s);
+                let (ours, peer) = (format!("{ours:.2}"), format!("{peer:.2}"));
+                let ratio = format!("**{:.2}×**", x.ratio);
+                cells![
+                    x.at.shape,
+                    x.at.precision,
+                    bt(&x.at),
+                    x.peer,
+                    ours,
+                    peer,
+                    ratio
+                ]
+            })
+            .collect();
+        let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
+        section(
+            out,
+            "Ratios (ours ÷ peer, same point)",
+            cols,
+            "llrlrrr",
+            rows,
         );
-        let ratio = format!("**{:.2}×**", x.ratio);
-        let cells: [&dyn Display; 7] = [&x.shape, &x.precision, &bt, &x.peer, &ours, &peer, &ratio];
-        md::row(out, &cells);
     }
-    out.push('\n');
-}
-
-fn agreement(r: &Report, out: &mut String) {
-    if r.agreement.is_empty() {
-        return;
+    if !r.agreement.is_empty() {
+        let rows = (r.agreement.iter())
+            .map(|a| {
+                let (diff, reference) = (
+                    format!("{:.3e}", a.max_abs_diff),
+                    format!("{:.3e}", a.max_abs_ref),
+                );
+                let (tol, pass) = (
+                    format!("{:.1e}", a.tolerance),
+                    if a.pass { "yes" } else { "NO" },
+                );
+                cells![a.shape, a.pair, a.quantity, diff, reference, tol, pass]
+            })
+            .collect();
+        let title = "Agreement (same tokens, same weights)";
+        let cols = "shape | pair | quantity | max abs diff | max abs ref | tolerance | pass";
+        section(out, title, cols, "lllrrrl", rows);
     }
-    out.push_str("## Agreement (same tokens, same weights)\n\n");
-    let cols = "shape | pair | quantity | max abs diff | max abs ref | tolerance | pass";
-    md::header(out, cols, "lllrrrl");
-    for a in &r.agreement {
-        let diff = format!("{:.3e}", a.max_abs_diff);
-        let (reference, tol) = (
-            format!("{:.3e}", a.max_abs_ref),
-            format!("{:.1e}", a.tolerance),
-        );
-        let pass = if a.pass { "yes" } else { "NO" };
-        let cells: [&dyn Display; 7] = [
-            &a.shape,
-            &a.pair,
-            &a.quantity,
-            &diff,
-            &reference,
-            &tol,
-            &pass,
-        ];
-        md::row(out, &cells);
+    if !r.memory.is_empty() {
+        let rows = (r.memory.iter())
+            .map(|m| {
+                let (w, a) = (mib(m.weight_bytes), mib(m.activation_bytes));
+                let (p, h) = (mib(m.peak_gpu_bytes), mib(m.host_rss_peak_bytes));
+                let f = format!("{:.3}", m.budget_fraction);
+                cells![m.at.shape, m.at.precision, bt(&m.at), w, a, p, f, h]
+            })
+            .collect();
+        let title = "Device memory (target: peak ≤ 1.15 × weights + activations)";
+        let cols = "shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB";
+        section(out, title, cols, "llrrrrrr", rows);
     }
-    out.push('\n');
-}
-
-fn memory(r: &Report, out: &mut String) {
-    if r.memory.is_empty() {
-        return;
-    }
-    out.push_str("## Device memory (target: peak ≤ 1.15 × weights + activations)\n\n");
-    let cols = "shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB";
-    md::header(out, cols, "llrrrrrr");
-    for m in &r.memory {
-        let bt = format!("{}×{}", m.batch, m.length);
-        let fraction = format!("{:.3}", m.budget_fraction);
-        let (w, a, p, h) = (
-            mib(m.weight_bytes),
-            mib(m.activation_bytes),
-            mib(m.peak_gpu_bytes),
-            mib(m.host_rss_peak_bytes),
-        );
-        let cells: [&dyn Display; 8] = [&m.shape, &m.precision, &bt, &w, &a, &p, &fraction, &h];
-        md::row(out, &cells);
-    }
-    out.push('\n');
 }
 
 fn roofline(r: &Report, out: &mut String) {
@@ -180,44 +166,56 @@ fn roofline(r: &Report, out: &mut String) {
         f.forward_point, f.gemm_kernel, f.gemm_gflops, f.forward_gflops, 100.0 * f.fraction_of_gemm,
         mib(f.copy_bytes), f.copy_gbps, f.forward_gbps, 100.0 * f.fraction_of_copy
     );
+    if let (Some([m, n, k]), Some(roof), Some(cpu)) =
+        (f.numpy_gemm_mnk, f.numpy_gemm_gflops, f.cpu_forward_gflops)
+    {
+        let _ = writeln!(
+            out,
+            "CPU: numpy fp32 GEMM {m}×{n}×{k} {roof:.2} GFLOP/s; the cpu reference's forward pass {cpu:.2} GFLOP/s ({:.1}%)\n",
+            100.0 * cpu / roof
+        );
+    }
 }
 
 fn kernels(r: &Report, out: &mut String) {
     let Some(k) = &r.kernels else { return };
-    let _ = writeln!(
-        out,
-        "## Kernel time shares ({}, {:.1} ms GPU time)\n",
+    let rows = (k.families.iter())
+        .map(|f| {
+            let g = if f.gflops > 0.0 {
+                format!("{:.2}", f.gflops)
+            } else {
+                String::new()
+            };
+            cells![
+                f.family,
+                format!("{:.2}", f.ms),
+                format!("{:.1}%", 100.0 * f.share),
+                g
+            ]
+        })
+        .collect();
+    let title = format!(
+        "Kernel time shares ({}, {:.1} ms GPU time)",
         k.point, k.total_ms
     );
-    md::header(out, "family | ms | share | GFLOP/s", "lrrr");
-    for f in &k.families {
-        let g = if f.gflops > 0.0 {
-            format!("{:.2}", f.gflops)
-        } else {
-            String::new()
-        };
-        let (ms, share) = (format!("{:.2}", f.ms), format!("{:.1}%", 100.0 * f.share));
-        md::row::<&dyn Display>(out, &[&f.family, &ms, &share, &g]);
-    }
-    let _ = writeln!(out, "\nper dispatch label:\n\n{}", k.table);
+    section(out, &title, "family | ms | share | GFLOP/s", "lrrr", rows);
+    let _ = writeln!(out, "per dispatch label:\n\n{}", k.table);
 }
 
 fn embedding(r: &Report, out: &mut String) {
     if r.embedding.is_empty() {
         return;
     }
-    out.push_str("## Embedding workload (MRPC pairs, every layer mean-pooled)\n\n");
+    let f2 = |x: f64| format!("{x:.2}");
+    let rows = (r.embedding.iter())
+        .map(|e| {
+            let shape = format!("{} {}", e.shape, e.precision);
+            let (s, ms, ps) = (f2(e.seconds), f2(e.ms_per_pair), f2(e.pairs_per_s));
+            let (gpu, host) = (mib(e.peak_gpu_bytes), mib(e.host_rss_bytes));
+            cells![e.engine, shape, e.pairs, e.tokens, e.layers, s, ms, ps, gpu, host]
+        })
+        .collect();
+    let title = "Embedding workload (MRPC pairs, every layer mean-pooled)";
     let cols = "engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB";
-    md::header(out, cols, "llrrrrrrrr");
-    for e in &r.embedding {
-        let shape = format!("{} {}", e.shape, e.precision);
-        let f2 = |x: f64| format!("{x:.2}");
-        let (s, ms, ps) = (f2(e.seconds), f2(e.ms_per_pair), f2(e.pairs_per_s));
-        let (gpu, host) = (mib(e.peak_gpu_bytes), mib(e.host_rss_bytes));
-        let cells: [&dyn Display; 10] = [
-            &e.engine, &shape, &e.pairs, &e.tokens, &e.layers, &s, &ms, &ps, &gpu, &host,
-        ];
-        md::row(out, &cells);
-    }
-    out.push('\n')
+    section(out, title, cols, "llrrrrrrrr", rows);
 }

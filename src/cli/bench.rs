@@ -1,9 +1,11 @@
 //! `rwkv-lens bench`: prefill and embedding throughput against web-rwkv and the CPU
-//! reference on random checkpoints, roofline and kernel shares; tables on stdout, JSON to a file.
+//! reference on random checkpoints (or `--model`'s), roofline and kernel shares; tables
+//! on stdout, JSON to a file.
 
 use std::path::PathBuf;
 
 use rwkv_lens::bench::{run, table, BenchOptions};
+use rwkv_lens::io::write_atomic;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,11 +22,7 @@ pub fn run_cli(args: Args) -> anyhow::Result<()> {
     let report = run(&opts)?;
     println!("{}", table::render(&report));
     if let Some(path) = json {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, report.to_json())
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        write_atomic(&path, report.to_json().as_bytes())?;
         eprintln!("bench: JSON written to {}", path.display());
     }
     Ok(())

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use rwkv_lens::embed::EngineKind;
+use rwkv_lens::embed::{Engine, EngineKind};
 use rwkv_lens::hub::model::open;
 use rwkv_lens::reference::CpuEngine;
+use rwkv_lens::study::check::LazyReference;
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
 
@@ -54,7 +55,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         m.label = model.resolved.label.clone();
         if m.engine.kind() == EngineKind::Gpu && !a.no_reference_check {
-            m.reference = Some(Box::new(CpuEngine::new(&model.checkpoint)?));
+            // built on the first task that is not in the cache
+            let ck = model.checkpoint;
+            let reference = LazyReference::new(ck.config.clone(), move || {
+                Ok(Box::new(CpuEngine::new(&ck)?) as Box<dyn Engine>)
+            });
+            m.reference = Some(Box::new(reference));
         }
         models.push(m);
     }

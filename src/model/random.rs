@@ -6,6 +6,10 @@
 //! about -20; LoRA weights are small (±0.1); projections are scaled by 1/√fan_in so
 //! the residual stream stays O(1) over many layers.
 
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+// SplitMix64 (`rand_xoshiro`'s): tiny, fast, seedable, good enough for weights.
+use rand_xoshiro::SplitMix64 as Rng;
+
 use super::checkpoint::Checkpoint;
 use super::tensor::{DType, Tensor};
 use crate::{Error, Result};
@@ -89,19 +93,6 @@ impl RandomSpec {
     }
 }
 
-/// SplitMix64: tiny, fast, seedable, good enough for weights.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// Draws `n` values uniform in [lo, hi) and stores them in `dtype`.
 ///
 /// f32: two 24-bit uniforms per random word. f16/bf16: four 16-bit uniforms per word,
@@ -146,7 +137,7 @@ fn uniform_tensor(rng: &mut Rng, shape: Vec<usize>, lo: f32, hi: f32, dtype: DTy
 /// Every tensor of a random RWKV-6 checkpoint, official names and (unsqueezed) shapes.
 pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     spec.check()?;
-    let mut rng = Rng(spec.seed ^ 0x005E_ED0F_F1C4);
+    let mut rng = Rng::seed_from_u64(spec.seed ^ 0x005E_ED0F_F1C4);
     let (c, dt) = (spec.n_embd, spec.dtype);
     let mut out: Vec<(String, Tensor)> = Vec::new();
     let mut put = |name: String, shape: Vec<usize>, lo: f32, hi: f32, rng: &mut Rng| {

@@ -19,7 +19,7 @@ use std::ops::Range;
 use super::time_mix::Projections;
 use super::wkv::Step;
 use super::Packing;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Runs the three phases over every sequence and head, `chunk_len` tokens per chunk (the
 /// last chunk of a sequence may be shorter). Same contract as [`super::wkv::recurrent`]:
@@ -33,18 +33,10 @@ pub fn chunk_scan(
     state: &mut [Vec<f32>],
     chunk_len: usize,
 ) -> Result<Vec<f32>> {
-    if chunk_len == 0 {
-        return Err(Error::input("chunk length must be at least 1 token"));
-    }
     let c = u.len();
     let n = c / heads;
     let mut out = vec![0.0; p.r.len()];
-    for (b, (start, len)) in packing.spans().enumerate() {
-        let end = start + len;
-        let chunks: Vec<Range<usize>> = (start..end)
-            .step_by(chunk_len)
-            .map(|t0| t0..(t0 + chunk_len).min(end))
-            .collect();
+    for (b, chunks) in packing.chunks(chunk_len)?.into_iter().enumerate() {
         for h in 0..heads {
             let head = Head {
                 p,

@@ -26,7 +26,7 @@
 
 use super::time_mix::Projections;
 use super::Packing;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Runs the chunked WKV over every sequence and head, `chunk_len` tokens at a time (the
 /// last chunk of a sequence may be shorter). Same contract as [`super::wkv::recurrent`]:
@@ -40,22 +40,17 @@ pub fn chunked(
     state: &mut [Vec<f32>],
     chunk_len: usize,
 ) -> Result<Vec<f32>> {
-    if chunk_len == 0 {
-        return Err(Error::input("chunk length must be at least 1 token"));
-    }
     let c = u.len();
     let n_h = c / heads;
     let mut out = vec![0.0; p.r.len()];
-    for (b, (start, len)) in packing.spans().enumerate() {
+    for (b, chunks) in packing.chunks(chunk_len)?.into_iter().enumerate() {
         for h in 0..heads {
             let s = &mut state[b][h * n_h * n_h..(h + 1) * n_h * n_h];
             let u_h = &u[h * n_h..(h + 1) * n_h];
-            let mut t0 = start;
-            while t0 < start + len {
-                let t1 = (t0 + chunk_len).min(start + len);
+            for tokens in &chunks {
                 // this head's rows of the chunk, each [L][N]
                 let gather = |x: &[f32]| -> Vec<f32> {
-                    (t0..t1)
+                    (tokens.clone())
                         .flat_map(|t| x[t * c + h * n_h..t * c + (h + 1) * n_h].iter().copied())
                         .collect()
                 };
@@ -67,11 +62,10 @@ pub fn chunked(
                     n: n_h,
                 };
                 let o = chunk.apply(u_h, s);
-                for (j, t) in (t0..t1).enumerate() {
+                for (j, t) in tokens.clone().enumerate() {
                     out[t * c + h * n_h..t * c + (h + 1) * n_h]
                         .copy_from_slice(&o[j * n_h..(j + 1) * n_h]);
                 }
-                t0 = t1;
             }
         }
     }

@@ -56,6 +56,19 @@ impl Packing {
     pub fn rows(&self) -> usize {
         self.lengths.iter().sum()
     }
+    /// Every sequence's rows split into chunks of `chunk_len` tokens (a sequence's last
+    /// chunk may be shorter), one list per sequence: what both chunked WKV forms walk.
+    pub fn chunks(&self, chunk_len: usize) -> Result<Vec<Vec<std::ops::Range<usize>>>> {
+        if chunk_len == 0 {
+            return Err(Error::input("chunk length must be at least 1 token"));
+        }
+        let split = |(start, len): (usize, usize)| {
+            let end = start + len;
+            let starts = (start..end).step_by(chunk_len);
+            starts.map(|t0| t0..(t0 + chunk_len).min(end)).collect()
+        };
+        Ok(self.spans().map(split).collect())
+    }
 }
 
 /// What to compute besides the hidden states.

@@ -8,6 +8,7 @@ use super::embedding::shown;
 use super::hash::xxh64;
 use crate::embed::{scaled_error, Embeddings, Engine, Pooling};
 use crate::gpu::Precision;
+use crate::model::Config;
 use crate::{Error, Result};
 use rand_xoshiro::rand_core::SeedableRng;
 
@@ -25,6 +26,55 @@ pub struct CheckInput<'a> {
     pub layers: &'a [usize],
     pub poolings: &'a [Pooling],
     pub seed: u64,
+}
+
+/// Builds an engine (the CPU reference from a checkpoint).
+type Build<'a> = Box<dyn FnOnce() -> Result<Box<dyn Engine + 'a>> + 'a>;
+
+/// The reference engine, built on first use: the CPU reference's f32 weights cost seconds
+/// and memory that a study whose every task comes from the cache never needs.
+pub struct LazyReference<'a> {
+    config: Config,
+    build: Option<Build<'a>>,
+    engine: Option<Box<dyn Engine + 'a>>,
+}
+
+impl<'a> LazyReference<'a> {
+    /// `config` is the model's (answered before the engine exists); `build` runs once.
+    pub fn new(config: Config, build: impl FnOnce() -> Result<Box<dyn Engine + 'a>> + 'a) -> Self {
+        LazyReference {
+            config,
+            build: Some(Box::new(build)),
+            engine: None,
+        }
+    }
+
+    /// Whether the engine has been built.
+    pub fn is_built(&self) -> bool {
+        self.engine.is_some()
+    }
+}
+
+impl Engine for LazyReference<'_> {
+    fn name(&self) -> String {
+        "cpu reference".into()
+    }
+    fn config(&self) -> &Config {
+        &self.config
+    }
+    fn embed_tokens(
+        &mut self,
+        tokens: &[Vec<u32>],
+        layers: &[usize],
+        poolings: &[Pooling],
+    ) -> Result<Embeddings> {
+        if let Some(build) = self.build.take() {
+            self.engine = Some(build()?);
+        }
+        let engine = (self.engine.as_mut())
+            .ok_or_else(|| Error::input("reference check: the reference engine failed to build"))?;
+        engine.embed_tokens(tokens, layers, poolings)
+    }
 }
 
 /// The sentences checked: the `LONGEST` longest (by tokens), then `RANDOM` others drawn
@@ -115,7 +165,12 @@ mod tests {
         use crate::model::random::{random_checkpoint, RandomSpec};
         use crate::reference::CpuEngine;
         let ck = random_checkpoint(&RandomSpec::tiny(3)).unwrap();
-        let mut cpu = CpuEngine::new(&ck).unwrap();
+        let built = std::cell::Cell::new(0);
+        let mut cpu = LazyReference::new(ck.config.clone(), || {
+            built.set(built.get() + 1);
+            Ok(Box::new(CpuEngine::new(&ck)?) as Box<dyn Engine>)
+        });
+        assert!(!cpu.is_built(), "built before its first use");
         let tokens: Vec<Vec<u32>> = (0..12)
             .map(|n| (0..1 + n * 5).map(|i| i % 300).collect())
             .collect();
@@ -138,5 +193,6 @@ mod tests {
             e.contains("layer 2") && e.contains("sentence 11") && e.contains("(56 tokens)"),
             "{e}"
         );
+        assert_eq!(built.get(), 1, "built once");
     }
 }
