@@ -440,8 +440,8 @@ impl<'a> Builder<'a> {
             "ln1",
         )
         .await?;
-        let x_x = (LayerVec::MaaX, &bufs.mix);
-        self.token_shift(l, false, x_x, None, "att.token_shift")
+        let x_mix = (LayerVec::MaaX, &bufs.mix);
+        self.token_shift(l, false, x_mix, None, "att.token_shift")
             .await?;
         self.matmul(
             &bufs.mix,
@@ -512,8 +512,8 @@ impl<'a> Builder<'a> {
         )
         .await?;
         let (x_k, x_r, gate) = (&bufs.mix, bufs.ffn_x_r(), bufs.ffn_gate());
-        let mixes = ((LayerVec::FfnMaaK, x_k), Some((LayerVec::FfnMaaR, x_r)));
-        self.token_shift(l, true, mixes.0, mixes.1, "ffn.token_shift")
+        let (k_mix, r_mix) = ((LayerVec::FfnMaaK, x_k), (LayerVec::FfnMaaR, x_r));
+        self.token_shift(l, true, k_mix, Some(r_mix), "ffn.token_shift")
             .await?;
         self.steps.push(Step::SaveShift {
             layer: l,
