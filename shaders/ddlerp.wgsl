@@ -7,8 +7,9 @@
 //
 // Layout: xx/out [B][T][C] right-padded; xx[b][−1] = 0, or shift_state[b] when the sequence
 // continues from a previous chunk (run.load_state; shift_common.wgsl). time_maa_w2 is used in
-// its checkpoint layout [5][R][C] (f32), so neighbouring threads read neighbouring c.
-// Prepend run.wgsl and shift_common.wgsl. Bindings: kernels::bindings::ddlerp (Rust).
+// its checkpoint layout [5][R][C] (f32). One thread per 4 rows × 4 channels (lora_up.wgsl).
+// Prepend run.wgsl, shift_common.wgsl and lora_up.wgsl.
+// Bindings: kernels::bindings::ddlerp (Rust).
 
 struct Params {
     tokens: u32,   // T
@@ -29,18 +30,21 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let c = id.x;
-    let row = id.y;
-    if c >= p.dim || row >= p.tokens * p.batch {
+    let c0 = id.x * 4u;
+    let row0 = id.y * BLOCK_ROWS;
+    let rows = p.tokens * p.batch;
+    if c0 >= p.dim || row0 >= rows {
         return;
     }
-    let here = xx[row * p.dim + c];
-    let prev = previous(row, c);
-    let lora_base = row * 5u * p.rank + p.slice * p.rank;
-    let w2_base = p.slice * p.rank * p.dim;
-    var m = 0.0;
-    for (var r = 0u; r < p.rank; r = r + 1u) {
-        m = m + lora[lora_base + r] * w2[w2_base + r * p.dim + c];
+    let m = lora_up(row0, rows, c0, 5u * p.rank, p.slice * p.rank, p.rank, p.slice * p.rank * p.dim);
+    for (var i = 0u; i < BLOCK_ROWS; i = i + 1u) {
+        let row = row0 + i;
+        if row < rows {
+            for (var e = 0u; e < 4u; e = e + 1u) {
+                let c = c0 + e;
+                let here = xx[row * p.dim + c];
+                out[row * p.dim + c] = here + (previous(row, c) - here) * (vecs[p.maa_off + c] + m[i][e]);
+            }
+        }
     }
-    out[row * p.dim + c] = here + (prev - here) * (vecs[p.maa_off + c] + m);
 }

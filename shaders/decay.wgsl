@@ -7,6 +7,7 @@
 // relative precision, while logw stays exact (it reaches about −20 in trained models).
 // z is clamped at 80 so logw stays finite (exp(logw) is exactly 0 there either way), which
 // keeps sums of log-decays free of inf − inf in the chunked WKV.
+// One thread per 4 rows × 4 channels (lora_up.wgsl, prepended).
 // Bindings: kernels::bindings::decay (Rust), in the order below.
 
 struct Params {
@@ -24,15 +25,20 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let c = id.x;
-    let row = id.y;
-    if c >= p.dim || row >= p.tokens {
+    let c0 = id.x * 4u;
+    let row0 = id.y * BLOCK_ROWS;
+    if c0 >= p.dim || row0 >= p.tokens {
         return;
     }
-    var z = vecs[p.decay_off + c];
-    let lora_base = row * p.rank;
-    for (var d = 0u; d < p.rank; d = d + 1u) {
-        z = z + lora[lora_base + d] * w2[d * p.dim + c];
+    let up = lora_up(row0, p.tokens, c0, p.rank, 0u, p.rank, 0u);
+    for (var i = 0u; i < BLOCK_ROWS; i = i + 1u) {
+        let row = row0 + i;
+        if row < p.tokens {
+            for (var e = 0u; e < 4u; e = e + 1u) {
+                let c = c0 + e;
+                let z = vecs[p.decay_off + c] + up[i][e];
+                logw[row * p.dim + c] = -exp(min(z, 80.0));
+            }
+        }
     }
-    logw[row * p.dim + c] = -exp(min(z, 80.0));
 }

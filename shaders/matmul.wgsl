@@ -1,53 +1,87 @@
-// Register-blocked matrix multiply (see matmul_common.wgsl for the equation and epilogue):
+// Register-blocked matrix multiply for CPU adapters (equation and epilogue in
+// matmul_common.wgsl):
 //
 //   Y[m][n] (op)= act( Σ_k X[m][k] · W[n][k] )
 //
-// A workgroup of 64 threads covers 4 rows (m) × 256 columns (n); each thread keeps a
-// 4×4 block of sums in registers (rows m0..m0+3, columns n0 + 64j) and streams X and W
-// as vec4s straight from memory: no workgroup memory and no barriers. This is the fast
-// form on CPU adapters (lavapipe ~6–7 GFLOP/s vs ~0.5 for barrier-tiled): all threads of a
-// workgroup share the same X rows (uniform loads), and only 4-row tiles are padded, so
-// few tokens (sentence embedding, decoding) waste little.
+// A workgroup of LANES = 8 threads covers 8 rows (m) × 128 columns (n): thread t keeps the
+// sums of rows m0..m0+7 and columns n0 + 8j (n0 = first column + t, j = 0..15) in eight
+// 4×4 matrices, and per step of 4 k multiplies two 4×4 blocks of X by four 4×4 blocks of W
+// (`acc += Xᵀ · W`, 128 multiply-adds per 48 loaded numbers). No workgroup memory, no
+// barriers. Why this shape: lavapipe (llvmpipe) runs 8 threads as one SIMD vector and loads
+// every storage-buffer component lane by lane, so a load costs far more than a multiply-add;
+// each thread here does 5.3 multiply-adds per loaded component where the older 4×4 block did
+// 2.7, measured 2× faster on 16–128 × 768 × 768 (docs/benchmarks.md). Rows and columns past
+// the end are clamped on load (valid memory) and never stored.
 
-@compute @workgroup_size(64)
+const LANES: u32 = 8u;
+
+// X rows m .. m+3 at k-quad kk, as the columns of a matrix.
+fn x_block(m: u32, kk: u32) -> mat4x4<f32> {
+    let last = p.m - 1u;
+    return mat4x4<f32>(
+        x[min(m, last) * p.k4 + kk],
+        x[min(m + 1u, last) * p.k4 + kk],
+        x[min(m + 2u, last) * p.k4 + kk],
+        x[min(m + 3u, last) * p.k4 + kk],
+    );
+}
+
+// W columns n, n + LANES, n + 2·LANES, n + 3·LANES at k-quad kk, as the columns of a matrix.
+fn w_block(n: u32, kk: u32) -> mat4x4<f32> {
+    let last = p.n - 1u;
+    return mat4x4<f32>(
+        load_w4(min(n, last), kk, p.k4),
+        load_w4(min(n + LANES, last), kk, p.k4),
+        load_w4(min(n + 2u * LANES, last), kk, p.k4),
+        load_w4(min(n + 3u * LANES, last), kk, p.k4),
+    );
+}
+
+// acc[c][r] = Y before the epilogue at row m + r, column n + c·LANES.
+fn store_block(m: u32, n: u32, acc: mat4x4<f32>) {
+    for (var c = 0u; c < 4u; c = c + 1u) {
+        for (var r = 0u; r < 4u; r = r + 1u) {
+            store(m + r, n + c * LANES, acc[c][r]);
+        }
+    }
+}
+
+@compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let n0 = wg.x * 256u + lid.x;
-    let m0 = wg.y * 4u;
-    // clamped indices: out-of-range rows/columns read valid memory and are never stored
-    let last_m = p.m - 1u;
-    let last_n = p.n - 1u;
-    let x0 = min(m0, last_m) * p.k4;
-    let x1 = min(m0 + 1u, last_m) * p.k4;
-    let x2 = min(m0 + 2u, last_m) * p.k4;
-    let x3 = min(m0 + 3u, last_m) * p.k4;
-    let w0 = min(n0, last_n);
-    let w1 = min(n0 + 64u, last_n);
-    let w2 = min(n0 + 128u, last_n);
-    let w3 = min(n0 + 192u, last_n);
-    // acc_i[j] = Σ_k X[m0+i][k] · W[n0+64j][k]
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    let m0 = wg.y * 8u;
+    let n0 = wg.x * 16u * LANES + lid.x;
+    let q = 4u * LANES; // column distance of the four W blocks
+    // acc_hq: rows m0 + 4h .. +3, columns n0 + q·(block q) + LANES·c
+    var acc00 = mat4x4<f32>();
+    var acc01 = mat4x4<f32>();
+    var acc02 = mat4x4<f32>();
+    var acc03 = mat4x4<f32>();
+    var acc10 = mat4x4<f32>();
+    var acc11 = mat4x4<f32>();
+    var acc12 = mat4x4<f32>();
+    var acc13 = mat4x4<f32>();
     for (var kk = 0u; kk < p.k4; kk = kk + 1u) {
-        let b0 = load_w4(w0, kk, p.k4);
-        let b1 = load_w4(w1, kk, p.k4);
-        let b2 = load_w4(w2, kk, p.k4);
-        let b3 = load_w4(w3, kk, p.k4);
-        let a0 = x[x0 + kk];
-        let a1 = x[x1 + kk];
-        let a2 = x[x2 + kk];
-        let a3 = x[x3 + kk];
-        acc0 = acc0 + vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
-        acc1 = acc1 + vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
-        acc2 = acc2 + vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
-        acc3 = acc3 + vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+        let a0 = transpose(x_block(m0, kk));
+        let a1 = transpose(x_block(m0 + 4u, kk));
+        let b0 = w_block(n0, kk);
+        let b1 = w_block(n0 + q, kk);
+        let b2 = w_block(n0 + 2u * q, kk);
+        let b3 = w_block(n0 + 3u * q, kk);
+        acc00 = acc00 + a0 * b0;
+        acc01 = acc01 + a0 * b1;
+        acc02 = acc02 + a0 * b2;
+        acc03 = acc03 + a0 * b3;
+        acc10 = acc10 + a1 * b0;
+        acc11 = acc11 + a1 * b1;
+        acc12 = acc12 + a1 * b2;
+        acc13 = acc13 + a1 * b3;
     }
-    for (var j = 0u; j < 4u; j = j + 1u) {
-        let n = n0 + 64u * j;
-        store(m0, n, acc0[j]);
-        store(m0 + 1u, n, acc1[j]);
-        store(m0 + 2u, n, acc2[j]);
-        store(m0 + 3u, n, acc3[j]);
-    }
+    store_block(m0, n0, acc00);
+    store_block(m0, n0 + q, acc01);
+    store_block(m0, n0 + 2u * q, acc02);
+    store_block(m0, n0 + 3u * q, acc03);
+    store_block(m0 + 4u, n0, acc10);
+    store_block(m0 + 4u, n0 + q, acc11);
+    store_block(m0 + 4u, n0 + 2u * q, acc12);
+    store_block(m0 + 4u, n0 + 3u * q, acc13);
 }

@@ -1,6 +1,6 @@
 // RWKV-6 WKV recurrence, one workgroup per (sequence b, head h), token by token.
-// The head's state S ∈ R^{N×N} is laid out [key i][value j]; thread j owns column S[:, j]
-// in registers for the whole sequence:
+// The head's state S ∈ R^{N×N} is laid out [key i][value j]; thread q owns the columns
+// S[:, 4q .. 4q+3] in registers for the whole sequence (N/4 threads, wkv_step.wgsl):
 //
 //   o_t[j]  = Σ_i r_t[i] · (S[i][j] + u[i] · k_t[i] · v_t[j])          u = time_faaaa[h]
 //   S[i][j] ← exp(logw_t[i]) · S[i][j] + k_t[i] · v_t[j]
@@ -42,8 +42,8 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [H][N][N] carried between passes
 @group(0) @binding(9) var<storage, read_write> window_state: array<f32>; // [B][H][N][N] between windows
 
-@compute @workgroup_size(HEAD_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+@compute @workgroup_size(COLUMN_THREADS)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) q: u32) {
     let h = wg.x;
     let b = wg.y;
     let n = HEAD_SIZE;
@@ -55,30 +55,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j
         return; // the sequence ended in an earlier window (its state was stored there)
     }
     let end = min(steps, begin + p.window_len);
-    u_s[j] = vecs[p.u_off + h * n + j];
-    var s: array<f32, HEAD_SIZE>;
+    stage_u(h, q);
+    var s: array<vec4<f32>, HEAD_SIZE>; // s[i] = S[i][4q .. 4q+3]
     for (var i = 0u; i < n; i = i + 1u) {
-        s[i] = 0.0;
+        s[i] = vec4<f32>(0.0);
     }
-    let carried = h * n * n;                  // this head in `state` (one sequence)
-    let handed = (b * p.heads + h) * n * n;   // this sequence and head in `window_state`
+    let carried = h * n * n + 4u * q;                  // this head in `state` (one sequence)
+    let handed = (b * p.heads + h) * n * n + 4u * q;   // this sequence and head in `window_state`
     if begin > 0u {
         for (var i = 0u; i < n; i = i + 1u) {
-            s[i] = window_state[handed + i * n + j];
+            let at = handed + i * n;
+            s[i] = vec4<f32>(window_state[at], window_state[at + 1u], window_state[at + 2u], window_state[at + 3u]);
         }
     } else if run.load_state == 1u {
         for (var i = 0u; i < n; i = i + 1u) {
-            s[i] = state[carried + i * n + j];
+            let at = carried + i * n;
+            s[i] = vec4<f32>(state[at], state[at + 1u], state[at + 2u], state[at + 3u]);
         }
     }
-    wkv_tokens(b, h, j, begin, end, &s);
-    if end < steps {
-        for (var i = 0u; i < n; i = i + 1u) {
-            window_state[handed + i * n + j] = s[i];
-        }
-    } else if run.store_state == 1u {
-        for (var i = 0u; i < n; i = i + 1u) {
-            state[carried + i * n + j] = s[i];
+    wkv_tokens(b, h, q, begin, end, &s);
+    for (var i = 0u; i < n; i = i + 1u) {
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            if end < steps {
+                window_state[handed + i * n + e] = s[i][e];
+            } else if run.store_state == 1u {
+                state[carried + i * n + e] = s[i][e];
+            }
         }
     }
 }

@@ -19,8 +19,9 @@
 // Every step only multiplies by decays ≤ 1 and adds, exactly as the serial kernel does,
 // so no exp(−Σ logw) factor can overflow (log-decays reach −20 per step and below).
 // Work is 2× the serial kernel's; parallelism is (T/L)× larger, which pays when
-// sequences are few and long. Thread j owns column j; chunk_outputs is the token step of
-// wkv_step.wgsl, chunk_states the same staging without read-out. Prepend HEAD_SIZE,
+// sequences are few and long. In chunk_states and scan thread j owns column j; chunk_outputs
+// is the token step of wkv_step.wgsl (four columns per thread), chunk_states the same
+// staging without read-out. Prepend HEAD_SIZE,
 // TOKEN_BLOCK, run.wgsl and wkv_step.wgsl. Plain-Rust oracle: reference/chunk_scan.rs.
 // Bindings: kernels::bindings::wkv (Rust), in the order below.
 
@@ -126,18 +127,19 @@ fn scan(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j
     }
 }
 
-@compute @workgroup_size(HEAD_SIZE)
-fn chunk_outputs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+@compute @workgroup_size(COLUMN_THREADS)
+fn chunk_outputs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) q: u32) {
     let h = wg.x;
     let c = wg.y;
     let b = wg.z;
     let n = HEAD_SIZE;
-    u_s[j] = vecs[p.u_off + h * n + j];
+    stage_u(h, q);
     let span = chunk_span(b, c);
     let base = chunk_base(b, h, c);
-    var s: array<f32, HEAD_SIZE>;
+    var s: array<vec4<f32>, HEAD_SIZE>; // s[i] = S_start(c)[i][4q .. 4q+3]
     for (var i = 0u; i < n; i = i + 1u) {
-        s[i] = chunk_state[(base + i) * n + j];
+        let at = (base + i) * n + 4u * q;
+        s[i] = vec4<f32>(chunk_state[at], chunk_state[at + 1u], chunk_state[at + 2u], chunk_state[at + 3u]);
     }
-    wkv_tokens(b, h, j, span.x, span.x + span.y, &s);
+    wkv_tokens(b, h, q, span.x, span.x + span.y, &s);
 }

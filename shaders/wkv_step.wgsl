@@ -1,44 +1,60 @@
 // Prelude of wkv.wgsl and wkv_chunked.wgsl (after HEAD_SIZE, TOKEN_BLOCK and run.wgsl): the
-// WKV token step of one head, thread j owning value column j of the state S ∈ R^{N×N}
-// ([key i][value j]) in registers:
+// WKV token step of one head, thread q owning the four value columns j = 4q .. 4q+3 of the
+// state S ∈ R^{N×N} ([key i][value j]) in registers, `s[i]` = S[i][4q .. 4q+3]:
 //
 //   o_t[j]  = Σ_i r_t[i] · (S[i][j] + u[i] · k_t[i] · v_t[j])          u = time_faaaa[h]
 //   S[i][j] ← exp(logw_t[i]) · S[i][j] + k_t[i] · v_t[j]
 //
 // r_t, k_t and the decay exp(logw_t) of a block of TOKEN_BLOCK tokens are staged in
-// workgroup memory (each thread loads its own channel, then all share them): two barriers
-// per block instead of per token. Reads the kernel's `p` (tokens T, dim C), `r`, `k`, `v`,
-// `logw` ([B][T][C]) and writes `out`; `u_s` must hold u before the first call.
+// workgroup memory (each thread loads its own four channels, then all share them): two
+// barriers per block instead of per token. Four columns per thread: each staged number read
+// serves four multiply-adds (CPU adapters load memory lane by lane; N/4 threads per head).
+// Reads the kernel's `p` (tokens T, dim C), `r`, `k`, `v`, `logw` ([B][T][C]) and writes
+// `out`; `u_s` must hold u before the first call. N must be a multiple of 4.
+
+const COLUMN_THREADS: u32 = HEAD_SIZE / 4u; // threads per head
 
 var<workgroup> r_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>; // [token in block][i]
 var<workgroup> k_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
 var<workgroup> w_s: array<f32, TOKEN_BLOCK * HEAD_SIZE>;
 var<workgroup> u_s: array<f32, HEAD_SIZE>;
 
-// Positions [begin, end) of sequence b, head h through the recurrence: writes o_t[j] to
-// `out` and leaves the state after the last of them in `s`.
-fn wkv_tokens(b: u32, h: u32, j: u32, begin: u32, end: u32, s: ptr<function, array<f32, HEAD_SIZE>>) {
+// u_s ← time_faaaa[h] (this thread's four channels).
+fn stage_u(h: u32, q: u32) {
+    for (var e = 0u; e < 4u; e = e + 1u) {
+        u_s[4u * q + e] = vecs[p.u_off + h * HEAD_SIZE + 4u * q + e];
+    }
+}
+
+// Positions [begin, end) of sequence b, head h through the recurrence: writes o_t[4q .. 4q+3]
+// to `out` and leaves the state after the last of them in `s`.
+fn wkv_tokens(b: u32, h: u32, q: u32, begin: u32, end: u32, s: ptr<function, array<vec4<f32>, HEAD_SIZE>>) {
     let n = HEAD_SIZE;
+    let j0 = 4u * q;
     for (var t0 = begin; t0 < end; t0 = t0 + TOKEN_BLOCK) {
         let count = min(TOKEN_BLOCK, end - t0);
         for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            r_s[tt * n + j] = r[idx];
-            k_s[tt * n + j] = k[idx];
-            w_s[tt * n + j] = exp(logw[idx]);
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j0;
+            for (var e = 0u; e < 4u; e = e + 1u) {
+                r_s[tt * n + j0 + e] = r[idx + e];
+                k_s[tt * n + j0 + e] = k[idx + e];
+                w_s[tt * n + j0 + e] = exp(logw[idx + e]);
+            }
         }
         workgroupBarrier();
         for (var tt = 0u; tt < count; tt = tt + 1u) {
-            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j;
-            let vj = v[idx];
+            let idx = (b * p.tokens + t0 + tt) * p.dim + h * n + j0;
+            let vj = vec4<f32>(v[idx], v[idx + 1u], v[idx + 2u], v[idx + 3u]);
             let at = tt * n;
-            var o = 0.0;
+            var o = vec4<f32>(0.0);
             for (var i = 0u; i < n; i = i + 1u) {
                 let kv = k_s[at + i] * vj;
                 o = o + r_s[at + i] * ((*s)[i] + u_s[i] * kv);
                 (*s)[i] = w_s[at + i] * (*s)[i] + kv;
             }
-            out[idx] = o;
+            for (var e = 0u; e < 4u; e = e + 1u) {
+                out[idx + e] = o[e];
+            }
         }
         workgroupBarrier();
     }

@@ -232,8 +232,9 @@ fn profile_times_every_kernel_with_timestamp_queries() {
     assert_eq!(calls("att.wkv"), Some(3), "{table}");
     assert_eq!(calls("att.ddlerp"), Some(15), "{table}");
     assert_eq!(calls("pool"), Some(4), "{table}");
-    // 1 + 3·(17 + 4 + 1) dispatches: ln0, pool(0); per block 17 + the 4 att.rkvg projections
-    // ... every one timed once (the chunked WKV phases are not in this pass)
+    // 2 + 3·(17 + 6) dispatches: ln0, pool(0); per block 17 in the time-mix and 6 in the
+    // channel-mix (its two token shifts are one dispatch), every one timed once (the chunked
+    // WKV phases are not in this pass)
     let dispatched: usize = profile.rows.iter().map(|r| r.calls).sum();
     let longest = seqs.iter().map(Vec::len).max().unwrap();
     assert_eq!(

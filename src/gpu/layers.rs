@@ -15,7 +15,7 @@
 //!     x ← x + (GroupNorm_H(o) · g) Woᵀ                    group_norm, matmul (add)
 //!   ChannelMix
 //!     xx = LN2(x);  d = shift(xx) − xx                   layer_norm
-//!     x_k = xx + d·μk;   x_r = xx + d·μr                  token_shift ×2
+//!     x_k = xx + d·μk;   x_r = xx + d·μr                  token_shift (both in one dispatch)
 //!     x ← x + σ(x_r Wrᵀ) ⊙ (ReLU(x_k Wkᵀ)² Wvᵀ)           matmul (sigmoid, relu², gated add)
 //!                                                                   → pool(layer i)
 //! ```
@@ -225,24 +225,29 @@ impl<'a> Builder<'a> {
         Activations::range(buf, layer as u64 * stride, self.cfg.n_embd as u64 * 4)
     }
 
+    /// `out = xx + d·μ` and, when `second` is given, `out2 = xx + d·μ2` in the same dispatch.
     async fn token_shift(
         &mut self,
         layer: usize,
         ffn: bool,
-        mu: LayerVec,
-        out: &GpuBuffer,
+        (mu, out): (LayerVec, &GpuBuffer),
+        second: Option<(LayerVec, &GpuBuffer)>,
         label: &'static str,
     ) -> Result<()> {
+        let layout = self.weights.layout;
         let op = TokenShiftOp {
             dim: self.cfg.n_embd as u32,
-            mu_off: self.weights.layout.layer(layer, mu),
+            mu_off: layout.layer(layer, mu),
+            mu2_off: second.map(|(mu2, _)| layout.layer(layer, mu2)),
         };
         let state = self.shift_state(layer, ffn);
+        let out2 = second.map_or(&self.bufs.dummy, |(_, out2)| out2);
         let b = vec![
             (bind::token_shift::XX, whole(&self.bufs.xx)),
             (bind::token_shift::SHIFT_STATE, state),
             (bind::token_shift::VECS, whole(&self.weights.vecs)),
             (bind::token_shift::OUT, whole(out)),
+            (bind::token_shift::OUT2, whole(out2)),
             (bind::RUN, whole(&self.bufs.run)),
         ];
         self.dispatch(Op::TokenShift(op), Kernel::TokenShift, label, b)
@@ -333,8 +338,9 @@ impl<'a> Builder<'a> {
             )
         };
         use bind::wkv::*;
-        let b: Vec<Binding<'_>> = match phase {
-            Phase::Serial => vec![
+        // the token step's inputs and output (wkv_step.wgsl): the serial kernel and chunk_outputs
+        let token_step = || -> Vec<Binding<'_>> {
+            vec![
                 (R, whole(&bufs.r)),
                 (K, whole(&bufs.k)),
                 (V, whole(&bufs.v)),
@@ -342,9 +348,14 @@ impl<'a> Builder<'a> {
                 (VECS, whole(vecs)),
                 (OUT, whole(bufs.wkv_out())),
                 (bind::RUN, whole(&bufs.run)),
-                (STATE, state()),
-                (WINDOW_STATE, whole(&bufs.window_state)),
-            ],
+            ]
+        };
+        let b: Vec<Binding<'_>> = match phase {
+            Phase::Serial => {
+                let mut b = token_step();
+                b.extend([(STATE, state()), (WINDOW_STATE, whole(&bufs.window_state))]);
+                b
+            }
             Phase::ChunkStates => vec![
                 (K, whole(&bufs.k)),
                 (V, whole(&bufs.v)),
@@ -359,16 +370,11 @@ impl<'a> Builder<'a> {
                 (CHUNK_STATE, whole(&bufs.chunk_state)),
                 (CHUNK_DECAY, whole(&bufs.chunk_decay)),
             ],
-            Phase::ChunkOutputs => vec![
-                (R, whole(&bufs.r)),
-                (K, whole(&bufs.k)),
-                (V, whole(&bufs.v)),
-                (LOGW, whole(&bufs.logw)),
-                (VECS, whole(vecs)),
-                (OUT, whole(bufs.wkv_out())),
-                (bind::RUN, whole(&bufs.run)),
-                (CHUNK_STATE, whole(&bufs.chunk_state)),
-            ],
+            Phase::ChunkOutputs => {
+                let mut b = token_step();
+                b.push((CHUNK_STATE, whole(&bufs.chunk_state)));
+                b
+            }
         };
         let kernel = Kernel::Wkv {
             head_size: self.cfg.head_size as u32,
@@ -434,7 +440,8 @@ impl<'a> Builder<'a> {
             "ln1",
         )
         .await?;
-        self.token_shift(l, false, LayerVec::MaaX, &bufs.mix, "att.token_shift")
+        let x_mix = (LayerVec::MaaX, &bufs.mix);
+        self.token_shift(l, false, x_mix, None, "att.token_shift")
             .await?;
         self.matmul(
             &bufs.mix,
@@ -505,9 +512,8 @@ impl<'a> Builder<'a> {
         )
         .await?;
         let (x_k, x_r, gate) = (&bufs.mix, bufs.ffn_x_r(), bufs.ffn_gate());
-        self.token_shift(l, true, LayerVec::FfnMaaK, x_k, "ffn.token_shift")
-            .await?;
-        self.token_shift(l, true, LayerVec::FfnMaaR, x_r, "ffn.token_shift")
+        let (k_mix, r_mix) = ((LayerVec::FfnMaaK, x_k), (LayerVec::FfnMaaR, x_r));
+        self.token_shift(l, true, k_mix, Some(r_mix), "ffn.token_shift")
             .await?;
         self.steps.push(Step::SaveShift {
             layer: l,

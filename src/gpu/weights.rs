@@ -314,6 +314,13 @@ impl GpuWeights {
     /// Uploads every weight the forward pass needs (not the embedding, never the head).
     /// Pending uploads are flushed after each block so staging memory stays small.
     pub fn upload(ctx: &Context, ck: &Checkpoint, precision: Precision) -> Result<GpuWeights> {
+        let n = ck.config.head_size;
+        if !n.is_multiple_of(4) {
+            return Err(Error::gpu(format!(
+                "{}: head size {n} is not a multiple of 4 (needed by the WKV kernels: four value columns per thread)",
+                ck.source
+            )));
+        }
         let vecs = packed_vectors(ck)?;
         if (vecs.len() * 4) as u64 > ctx.max_binding {
             return Err(Error::gpu(format!(

@@ -31,7 +31,7 @@ bindings!(
 );
 bindings!(
     /// token_shift.wgsl
-    token_shift { XX = 1, SHIFT_STATE = 2, VECS = 3, OUT = 4 }
+    token_shift { XX = 1, SHIFT_STATE = 2, VECS = 3, OUT = 4, OUT2 = 5 }
 );
 bindings!(
     /// ddlerp.wgsl

@@ -36,7 +36,7 @@ pub struct MatmulOp {
     pub y_stride: u32,
     pub act: Act,
     pub mode: Mode,
-    /// Workgroup-memory tiled kernel (64×64 tiles) instead of the register-blocked one (4×256).
+    /// Workgroup-memory tiled kernel (64×64 tiles) instead of the register-blocked one (8×128).
     pub tiled: bool,
 }
 
@@ -55,7 +55,7 @@ impl MatmulOp {
     pub fn workgroups(&self, s: Shape) -> [u32; 3] {
         match self.tiled {
             true => [ceil_div(self.n, 64), ceil_div(s.rows(), 64), 1],
-            false => [ceil_div(self.n, 256), ceil_div(s.rows(), 4), 1],
+            false => [ceil_div(self.n, 128), ceil_div(s.rows(), 8), 1],
         }
     }
     pub fn flops(&self, s: Shape) -> f64 {

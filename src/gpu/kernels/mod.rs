@@ -22,6 +22,7 @@ const SHIFT_COMMON: &str = include_str!("../../../shaders/shift_common.wgsl");
 const TOKEN_SHIFT: &str = include_str!("../../../shaders/token_shift.wgsl");
 const DDLERP: &str = include_str!("../../../shaders/ddlerp.wgsl");
 const DECAY: &str = include_str!("../../../shaders/decay.wgsl");
+const LORA_UP: &str = include_str!("../../../shaders/lora_up.wgsl");
 const WEIGHTS_F32: &str = include_str!("../../../shaders/weights_f32.wgsl");
 const WEIGHTS_F16: &str = include_str!("../../../shaders/weights_f16.wgsl");
 const WEIGHTS_INT8: &str = include_str!("../../../shaders/weights_int8.wgsl");
@@ -114,14 +115,14 @@ impl Kernel {
     }
 
     /// The complete WGSL source: preludes (constants, run info, the shared reduction,
-    /// previous-token and WKV-step pieces, the weight format) + the kernel file.
+    /// previous-token, LoRA up-projection and WKV-step pieces, the weight format) + the kernel file.
     pub fn source(self) -> String {
         match self {
             Kernel::LayerNorm => format!("{NORM_COMMON}\n{LAYER_NORM}"),
             Kernel::GroupNorm => format!("{NORM_COMMON}\n{GROUP_NORM}"),
             Kernel::TokenShift => format!("{RUN}\n{SHIFT_COMMON}\n{TOKEN_SHIFT}"),
-            Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{DDLERP}"),
-            Kernel::Decay => DECAY.to_string(),
+            Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{LORA_UP}\n{DDLERP}"),
+            Kernel::Decay => format!("{LORA_UP}\n{DECAY}"),
             Kernel::Matmul { weights, tiled } => {
                 let weights = match weights {
                     Precision::F32 => WEIGHTS_F32,

@@ -1,5 +1,5 @@
 //! The WKV recurrence: `shaders/wkv.wgsl` (serial in time: one workgroup per (sequence,
-//! head), one thread per value column holding `S[:, j]` in registers) and
+//! head), one thread per four value columns holding `S[:, 4q..4q+3]` in registers) and
 //! `shaders/wkv_chunked.wgsl` (chunk states → scan → chunk outputs, parallel in time).
 
 use super::{ceil_div, Shape};
