@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! BERT (post-LN)                                   GPT-2 (pre-LN)
-//! x = LN(embed_sum(ids))                           x = embed_sum(ids)      embed_sum.wgsl, layer_norm.wgsl
+//! x = LN(embed_sum(rows))                          x = embed_sum(rows)     embed_sum.wgsl, layer_norm.wgsl
 //! for each layer:                                  for each block:
 //!                                                    a = LN₁(x)
 //!   q = b_Q;  q += x W_Qᵀ   (k, v alike)             q = b_Q;  q += a W_Qᵀ  bias_add.wgsl, matmul.wgsl (Add)
@@ -14,7 +14,9 @@
 //!   t = a + b₂;  t += h W₂ᵀ;  x = LN(t)              x = t + b₂;  x += h W₂ᵀ
 //!                                                  layer L read out as LN_f(x)
 //! ```
-//! The matmul epilogue has no bias, so each product accumulates onto its bias (and
+//! `rows` are the tokens' word-embedding rows, gathered on the host (as the RWKV engine
+//! does): the table itself never goes to the device (GPT-2's is 154 MB, above WebGPU's
+//! 128 MiB binding limit). The matmul epilogue has no bias, so each product accumulates onto its bias (and
 //! residual), written first by `bias_add`. Weights are f32. The requested layers are
 //! copied out and pooled on the host.
 
@@ -30,6 +32,7 @@ use crate::attention::weights::{Dense, Norm, Stack, TransformerWeights};
 use crate::attention::TransformerConfig;
 use crate::embed::{check_layers, Embeddings, Engine, LayerPooler, Pooling};
 use crate::model::Config;
+use crate::reference::ops::Matrix;
 use crate::{Error, Result};
 
 type U = wgpu::BufferUsages;
@@ -68,7 +71,8 @@ pub struct GpuAttention {
     pipes: Pipelines,
     cfg: TransformerConfig,
     summary: Config,
-    word: GpuBuffer,
+    /// `E_word` `[V][C]`, kept on the host: each batch uploads only its tokens' rows.
+    word: Matrix,
     position: GpuBuffer,
     /// BERT's `E_type[0]`; zeros for GPT-2.
     type_row: GpuBuffer,
@@ -160,7 +164,7 @@ impl GpuAttention {
         }
         let vecs = upload(&ctx, "vecs", &p.vecs)?;
         let encoder = GpuAttention {
-            word: upload(&ctx, "word_embeddings", &w.word.data)?,
+            word: w.word.clone(),
             position: upload(&ctx, "position_embeddings", &w.position.data)?,
             type_row: upload(&ctx, "token_type_row", &type_row)?,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
@@ -196,9 +200,9 @@ impl GpuAttention {
             batch: b as u32,
             tokens: t as u32,
         };
-        let acts = Activations::new(&self.ctx, &self.cfg, tokens, layers.len())?;
+        let acts = Activations::new(&self.ctx, &self.cfg, &self.word, tokens, layers.len())?;
         let mut rec = Recorder::new(&self.ctx, &mut self.pipes, &self.dummy, shape);
-        let tables = [&acts.ids, &self.word, &self.position, &self.type_row];
+        let tables = [&acts.word_rows, &self.position, &self.type_row];
         let (eps, vecs) = (self.cfg.layer_norm_eps, &self.vecs);
         match self.outer_norm {
             OuterNorm::Embeddings(norm) => {
@@ -262,7 +266,8 @@ fn check_request(cfg: &TransformerConfig, tokens: &[Vec<u32>], layers: &[usize])
 
 /// One batch's buffers, `[B·T][·]`.
 struct Activations {
-    ids: GpuBuffer,
+    /// `E_word[id]` of every (padded) position, `[B·T][C]`.
+    word_rows: GpuBuffer,
     lengths: GpuBuffer,
     x: GpuBuffer,
     a: GpuBuffer,
@@ -279,14 +284,18 @@ impl Activations {
     fn new(
         ctx: &Context,
         cfg: &TransformerConfig,
+        word: &Matrix,
         tokens: &[Vec<u32>],
         copies: usize,
     ) -> Result<Activations> {
         let t_max = tokens.iter().map(Vec::len).max().unwrap_or(0);
         let rows = (tokens.len() * t_max) as u64;
-        let mut ids = vec![0u32; rows as usize];
-        for (b, seq) in tokens.iter().enumerate() {
-            ids[b * t_max..b * t_max + seq.len()].copy_from_slice(seq);
+        // right-padded: pad positions keep zeros (masked later, never pooled)
+        let mut word_rows = vec![0.0f32; rows as usize * cfg.hidden];
+        let padded = word_rows.chunks_exact_mut(t_max * cfg.hidden);
+        for (out, seq) in padded.zip(tokens) {
+            let gathered = seq.iter().flat_map(|&id| word.row(id as usize));
+            out.iter_mut().zip(gathered).for_each(|(o, v)| *o = *v);
         }
         let lengths: Vec<u32> = tokens.iter().map(|s| s.len() as u32).collect();
         let act = |label: &str, width: usize| {
@@ -294,7 +303,7 @@ impl Activations {
         };
         let c = cfg.hidden;
         Ok(Activations {
-            ids: ctx.storage_init("ids", bytemuck::cast_slice(&ids))?,
+            word_rows: upload(ctx, "word_rows", &word_rows)?,
             lengths: ctx.storage_init("lengths", bytemuck::cast_slice(&lengths))?,
             x: act("x", c)?,
             a: act("a", c)?,

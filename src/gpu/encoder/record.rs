@@ -97,17 +97,18 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// `y = E_word[ids] + E_pos[t] + E_type[0]`; `tables` = ids, word, position, token type.
+    /// `y = E_word[id] + E_pos[t] + E_type[0]`; `tables` = the gathered word rows,
+    /// position, token-type row.
     pub async fn embed(
         &mut self,
         dim: usize,
-        tables: [&GpuBuffer; 4],
+        tables: [&GpuBuffer; 3],
         y: &GpuBuffer,
     ) -> Result<()> {
         let s = self.shape;
         let params = [s.rows(), s.tokens, dim as u32];
-        let [ids, word, position, token_type] = tables;
-        let bufs = [(1, ids), (2, word), (3, position), (4, token_type), (5, y)];
+        let [word_rows, position, token_type] = tables;
+        let bufs = [(1, word_rows), (2, position), (3, token_type), (4, y)];
         self.dispatch(Kernel::EmbedSum, &params, &bufs, grid(dim as u32, s.rows()))
             .await
     }
