@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixture, max_err, Golden};
+use common::{fixture, max_err, scratch, Golden};
 use rwkv_lens::attention::forward::forward_with;
 use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
 use rwkv_lens::attention::{AttentionEngine, TransformerWeights};
@@ -142,5 +142,42 @@ fn tokenizes_texts_like_the_golden(name: &str, enc: &SentenceEncoder, count: usi
         let s: usize = s.parse().unwrap();
         let got = enc.tokenizer.encode(text.as_str().unwrap()).unwrap();
         assert_eq!(got, golden.tokens(s), "{name} text {s}");
+    }
+}
+
+/// `rwkv-lens embed --model DIR` detects the GPT-2 directory, tokenizes with its own
+/// tokenizer.json and writes the mean-pooled layers `transformers` gives.
+#[test]
+fn embed_cli_reads_a_gpt2_directory() {
+    let dir = scratch("embed-gpt2");
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("tiny-gpt2/meta.json")).unwrap(),
+    )
+    .unwrap();
+    let texts: Vec<(usize, &str)> = (meta["texts"].as_object().unwrap().iter())
+        .map(|(s, t)| (s.parse().unwrap(), t.as_str().unwrap()))
+        .collect();
+    let lines: Vec<&str> = texts.iter().map(|(_, t)| *t).collect();
+    std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
+        .args(["embed", "--device", "cpu", "--model"])
+        .arg(fixture("tiny-gpt2"))
+        .args(["-o", "out.safetensors", "input.txt"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(dir.join("out.safetensors")).unwrap();
+    let got = rwkv_lens::model::checkpoint::read_safetensors("out", &bytes).unwrap();
+    let golden = Golden::open("tiny-gpt2");
+    for l in 0..=3 {
+        let name = format!("layer{l}.mean");
+        let t = &got.iter().find(|(n, _)| *n == name).expect("every layer").1;
+        let c = t.shape[1];
+        for (row, (s, _)) in t.to_f32().chunks_exact(c).zip(&texts) {
+            let want = golden.f32(&format!("mean.{s}"));
+            let err = max_err(row, &want.data[l * c..(l + 1) * c]);
+            assert!(err < TOL, "text {s} layer {l}: {err:e}");
+        }
     }
 }

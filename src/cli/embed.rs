@@ -41,14 +41,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    // an attention model's directory brings its own tokenizer
-    let (mut engine, tokenizer) = match load_encoder(Path::new(&a.model), &a.engine)? {
-        Some(found) => found,
-        None => {
-            let model = open(&a.model, a.tokenizer.as_deref())?;
-            (build(&model.checkpoint, &a.engine)?, model.tokenizer)
-        }
-    };
+    let (mut engine, tokenizer) = open_engine(&a)?;
     let (n_layer, vocab) = (engine.config().n_layer, engine.config().vocab_size);
     let layers = parse_layers(&a.layers, n_layer)?;
     let poolings = a
@@ -100,6 +93,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         emb.dim
     );
     Ok(())
+}
+
+/// The engine and tokenizer of `--model`: an attention model's directory brings its own
+/// tokenizer; an RWKV checkpoint takes `--tokenizer` (or its repo's).
+fn open_engine(a: &Args) -> anyhow::Result<(Box<dyn Engine>, Tokenizer)> {
+    if let Some(found) = load_encoder(Path::new(&a.model), &a.engine)? {
+        return Ok(found);
+    }
+    let model = open(&a.model, a.tokenizer.as_deref())?;
+    Ok((build(&model.checkpoint, &a.engine)?, model.tokenizer))
 }
 
 /// Token ids of every line of the input, each non-empty and inside the vocabulary.

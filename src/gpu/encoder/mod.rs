@@ -16,8 +16,8 @@
 //! ```
 //! `rows` are the tokens' word-embedding rows, gathered on the host (as the RWKV engine
 //! does): the table itself never goes to the device (GPT-2's is 154 MB, above WebGPU's
-//! 128 MiB binding limit). The matmul epilogue has no bias, so each product accumulates onto its bias (and
-//! residual), written first by `bias_add`. Weights are f32. The requested layers are
+//! 128 MiB binding limit). The matmul epilogue has no bias, so each product accumulates
+//! onto its bias (and residual), written first by `bias_add`. Weights are f32. The requested layers are
 //! copied out and pooled on the host.
 
 mod record;
@@ -64,7 +64,7 @@ enum OuterNorm {
     Final(LayerNormOp),
 }
 
-/// The model's weights on the device: embedding tables, one buffer per matrix, and
+/// The model's weights on the device: the position table, one buffer per matrix, and
 /// every bias and LayerNorm vector packed in `vecs`.
 pub struct GpuAttention {
     ctx: Context,
