@@ -90,7 +90,10 @@ fn the_decoder_never_looks_ahead() {
     let seq = sequences(&Golden::open("tiny-gpt2"))[3].clone();
     let c = weights.config.hidden;
     let mut full = Vec::new();
-    forward_with(&weights, &[seq.clone()], |_, x| full.push(x.to_vec())).unwrap();
+    forward_with(&weights, std::slice::from_ref(&seq), |_, x| {
+        full.push(x.to_vec())
+    })
+    .unwrap();
     let mut prefix = Vec::new();
     forward_with(&weights, &[seq[..10].to_vec()], |_, x| {
         prefix.push(x.to_vec())
@@ -150,10 +153,9 @@ fn tokenizes_texts_like_the_golden(name: &str, enc: &SentenceEncoder, count: usi
 #[test]
 fn embed_cli_reads_a_gpt2_directory() {
     let dir = scratch("embed-gpt2");
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("tiny-gpt2/meta.json")).unwrap(),
-    )
-    .unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("tiny-gpt2/meta.json")).unwrap())
+            .unwrap();
     let texts: Vec<(usize, &str)> = (meta["texts"].as_object().unwrap().iter())
         .map(|(s, t)| (s.parse().unwrap(), t.as_str().unwrap()))
         .collect();
@@ -166,7 +168,11 @@ fn embed_cli_reads_a_gpt2_directory() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(dir.join("out.safetensors")).unwrap();
     let got = rwkv_lens::model::checkpoint::read_safetensors("out", &bytes).unwrap();
     let golden = Golden::open("tiny-gpt2");

@@ -88,7 +88,7 @@ fn max_seq_length(shown: &str, json: &serde_json::Value, limit: usize) -> Result
         _ => Err(Error::file(
             shown,
             format!(
-                "`max_seq_length` must be a whole number in 2..={limit} (max_position_embeddings)"
+                "`max_seq_length` must be a whole number in 2..={limit} (the learned positions)"
             ),
         )),
     }
