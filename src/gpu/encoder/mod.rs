@@ -30,7 +30,9 @@ use super::kernels::{Pipelines, Shape};
 use super::GpuOptions;
 use crate::attention::weights::{Dense, Norm, Stack, TransformerWeights};
 use crate::attention::TransformerConfig;
-use crate::embed::{check_layers, Embeddings, Engine, LayerPooler, Pooling};
+use crate::embed::check_layers;
+#[cfg(feature = "native")]
+use crate::embed::{Embeddings, Engine, LayerPooler, Pooling};
 use crate::model::Config;
 use crate::reference::ops::Matrix;
 use crate::{Error, Result};
@@ -70,6 +72,7 @@ pub struct GpuAttention {
     ctx: Context,
     pipes: Pipelines,
     cfg: TransformerConfig,
+    #[cfg_attr(not(feature = "native"), allow(dead_code))] // read by the native Engine impl
     summary: Config,
     /// `E_word` `[V][C]`, kept on the host: each batch uploads only its tokens' rows.
     word: Matrix,
