@@ -5,8 +5,11 @@
 //! run making no request, `@revision`, `HF_HUB_OFFLINE` with and without a cache, 404,
 //! 401, a short download, a wrong hash, a dropped connection then resume, the HF layout
 //! (sharded, `config.json` checked), a repo's `tokenizer.json`, `data fetch`; and the
-//! embeddings from an id equal those from the same local file, bit for bit.
+//! embeddings from an id equal those from the same local file, bit for bit; STS12–16 and
+//! SICK-R rebuilt from MTEB-style copies of the shared source files (shuffled, re-spaced)
+//! through the provenance index, equal to the source files.
 
+mod common;
 mod hub_server;
 
 use std::io::Write;
@@ -17,11 +20,7 @@ use hub_server::{File, HubServer, Mode, Repo};
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::layout::hf_name;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
+use common::fixture;
 
 fn read(rel: &str) -> Vec<u8> {
     std::fs::read(fixture(rel)).unwrap()
@@ -200,6 +199,10 @@ struct Env {
 
 impl Env {
     fn new(name: &str) -> Env {
+        Env::serving(name, repos())
+    }
+
+    fn serving(name: &str, repos: Vec<Repo>) -> Env {
         let dir = std::env::temp_dir().join(format!("rwkv-lens-hub-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -207,7 +210,7 @@ impl Env {
         std::fs::copy(fixture("tokenizer/tiny_bpe.json"), dir.join("tok.json")).unwrap();
         Env {
             dir,
-            server: HubServer::start(repos()),
+            server: HubServer::start(repos),
         }
     }
 
@@ -460,5 +463,112 @@ fn data_fetch_converts_checks_counts_and_feeds_the_study() {
     assert!(
         e.ends_with("(`rwkv-lens data fetch --tasks biosses` fetches it)"),
         "{e}"
+    );
+}
+
+/// The rows of a shared-data TSV (header dropped), split on tabs.
+fn tsv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let split = |l: &str| l.split('\t').map(str::to_string).collect();
+    text.lines().skip(1).map(split).collect()
+}
+
+/// An MTEB-style copy of `rows` (`s1`, `s2`, `score` columns): reversed, and the first
+/// pair re-cased and re-spaced, as a re-tokenised copy would be.
+fn mteb_copy(rows: &[&Vec<String>], (s1, s2, score): (usize, usize, usize)) -> Vec<u8> {
+    let rows: Vec<_> = rows.iter().rev().collect();
+    gz_jsonl(rows.len(), |i| {
+        let r = rows[i];
+        let first = if i + 1 == rows.len() {
+            format!("  {} ", r[s1].to_uppercase().replace(' ', "   "))
+        } else {
+            r[s1].clone()
+        };
+        let score: f64 = r[score].parse().unwrap();
+        serde_json::json!({"sentence1": first, "sentence2": r[s2], "score": score})
+    })
+}
+
+#[test]
+fn sts_and_sick_are_rebuilt_in_the_source_layout_from_mteb_copies() {
+    let Some(data) = common::data_dir("sts12-16/sts12-16.tsv") else {
+        return;
+    };
+    let sts = tsv_rows(&data.join("sts12-16/sts12-16.tsv"));
+    let of = |year: &str, split: &str| {
+        let rows: Vec<_> = sts
+            .iter()
+            .filter(|r| r[0] == year && r[1] == split)
+            .collect();
+        mteb_copy(&rows, (5, 6, 4))
+    };
+    let mut served = repos();
+    served.push(Repo::dataset(
+        "mteb/sts12-sts",
+        vec![
+            File::new("test.jsonl.gz", of("2012", "test")),
+            File::new("train.jsonl.gz", of("2012", "train")),
+        ],
+    ));
+    for year in ["2013", "2014", "2015", "2016"] {
+        let name = format!("mteb/sts{}-sts", &year[2..]);
+        served.push(Repo::dataset(
+            &name,
+            vec![File::new("test.jsonl.gz", of(year, "test"))],
+        ));
+    }
+    let sick_files = [
+        "SICK_test_annotated.txt",
+        "SICK_train.txt",
+        "SICK_trial.txt",
+    ];
+    let sick: Vec<Vec<Vec<String>>> = sick_files
+        .iter()
+        .map(|f| tsv_rows(&data.join("sick/semeval2014").join(f)))
+        .collect();
+    let all: Vec<_> = sick.iter().flatten().collect();
+    served.push(Repo::dataset(
+        "mteb/sickr-sts",
+        vec![File::new("test.jsonl.gz", mteb_copy(&all, (1, 2, 3)))],
+    ));
+    let env = Env::serving("sts", served);
+    env.ok("data fetch --tasks sts14,sickr,sts12 --data-dir data");
+
+    let got = tsv_rows(&env.dir.join("data/sts12-16/sts12-16.tsv"));
+    assert_eq!(got.len(), 14778);
+    let same = |a: &[String], b: &[String], text: &[usize], score: usize| {
+        // As the index keys pairs: a repeated pair's copies may trade places.
+        let norm = |s: &str| {
+            s.to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        };
+        let num = |s: &str| s.parse::<f64>().unwrap();
+        text.iter().all(|&i| norm(&a[i]) == norm(&b[i])) && num(&a[score]) == num(&b[score])
+    };
+    for (g, want) in got.iter().zip(&sts) {
+        assert_eq!(g[..4], want[..4], "year, split, subset, line");
+        assert!(same(g, want, &[5, 6], 4), "{g:?} vs {want:?}");
+    }
+    for (file, want) in sick_files.iter().zip(&sick) {
+        let got = tsv_rows(&env.dir.join("data/sick/semeval2014").join(file));
+        assert_eq!(got.len(), want.len(), "{file}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g[0], w[0], "{file}: pair_ID");
+            assert!(same(g, w, &[1, 2], 3), "{g:?} vs {w:?}");
+        }
+    }
+    let md = std::fs::read_to_string(env.dir.join("data/sts12-16/SOURCE.md")).unwrap();
+    assert!(
+        md.contains("| `mteb/sts16-sts` | `test.jsonl.gz` | 1186 | 0 |"),
+        "{md}"
+    );
+    let study = "study --device cpu --baseline none --model test/tiny --tokenizer tok.json --task sickr:test@5,sts12:test@5 --bootstrap 0 --out run";
+    let data_dir = env.dir.join("data");
+    let (ok, _, err) = env.run(study, &[("RWKV_LENS_DATA", data_dir.to_str().unwrap())]);
+    assert!(ok, "{err}");
+    let results = std::fs::read_to_string(env.dir.join("run/results.md")).unwrap();
+    assert!(
+        results.contains("MSRpar") || results.contains("captions"),
+        "{results}"
     );
 }

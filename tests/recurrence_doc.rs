@@ -308,6 +308,72 @@ fn block_out(ex: &Example) -> String {
     s
 }
 
+/// Memory carried per sequence: this example's model and released shapes (docs/models.md,
+/// docs/attention.md), RWKV-6 state against attention key/value caches.
+fn carried(ex: &Example) -> String {
+    use rwkv_lens::trace::memory::{crossover, Carrier};
+    let cfg = &ex.w.config;
+    let rwkv = |n_layer, n_embd| Carrier::Rwkv {
+        n_layer,
+        n_embd,
+        head_size: 64,
+    };
+    let attn = |n_layer, kv_width| Carrier::Attention { n_layer, kv_width };
+    let models = [
+        (
+            format!("this example ({MODEL})"),
+            Carrier::Rwkv {
+                n_layer: cfg.n_layer,
+                n_embd: cfg.n_embd,
+                head_size: cfg.head_size,
+            },
+        ),
+        ("RWKV-6 Pile 173M".into(), rwkv(12, 768)),
+        ("RWKV-6 Finch 1B6".into(), rwkv(24, 2048)),
+        ("all-MiniLM-L6-v2 (attention)".into(), attn(6, 384)),
+        ("GPT-2 124M (attention)".into(), attn(12, 768)),
+    ];
+    const TS: [usize; 5] = [1, 16, 128, 1024, 4096];
+    let kib = |b: usize| match b as f64 / 1024.0 {
+        k if k < 1024.0 => format!("{k:.0} KiB"),
+        k => format!("{:.1} MiB", k / 1024.0),
+    };
+    let mut s = String::from(
+        "| model | L | width | t = 1 | t = 16 | t = 128 | t = 1024 | t = 4096 |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, m) in &models {
+        let (l, w) = match *m {
+            Carrier::Rwkv {
+                n_layer, n_embd, ..
+            } => (n_layer, n_embd),
+            Carrier::Attention { n_layer, kv_width } => (n_layer, kv_width),
+        };
+        let cells: Vec<String> = TS.iter().map(|&t| kib(m.bytes_after(t))).collect();
+        writeln!(s, "| {name} | {l} | {w} | {} |", cells.join(" | ")).unwrap();
+    }
+    let pairs = [
+        (
+            "Pile 173M and GPT-2 124M (12 layers, width 768 each)",
+            rwkv(12, 768),
+            attn(12, 768),
+        ),
+        (
+            "Finch 1B6 and an attention model of its depth and width",
+            rwkv(24, 2048),
+            attn(24, 2048),
+        ),
+    ];
+    for (what, r, a) in pairs {
+        writeln!(
+            s,
+            "\n{what}: the cache outgrows the state from t = {} on.",
+            crossover(r, a)
+        )
+        .unwrap();
+    }
+    s
+}
+
 fn generated(ex: &Example) -> Vec<(&'static str, String)> {
     vec![
         ("dims", dims(ex)),
@@ -318,6 +384,7 @@ fn generated(ex: &Example) -> Vec<(&'static str, String)> {
         ("influence", influence(ex)),
         ("chunked", chunked_form(ex)),
         ("block", format!("```text\n{}```\n", block_out(ex))),
+        ("carried", carried(ex)),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! `rwkv-lens data fetch [--tasks all|mrpc,stsb,biosses] [--data-dir DIR]`: evaluation sets
+//! `rwkv-lens data fetch [--tasks all|mrpc,stsb,sickr,sts12..sts16,biosses] [--data-dir DIR]`: evaluation sets
 //! from hub datasets into the layout the study reads.
 
 use std::path::PathBuf;
@@ -15,7 +15,8 @@ pub struct Args {
 enum DataCommand {
     /// Download the evaluation sets from the hub's datasets and convert them.
     Fetch {
-        /// `all` or a comma list of mrpc, stsb, biosses.
+        /// `all` or a comma list of mrpc, stsb, sickr, sts12…sts16 (any of them fetches the
+        /// five years), biosses.
         #[arg(long, default_value = "all")]
         tasks: String,
         /// Where to write (else $RWKV_LENS_DATA, else the user cache directory).

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use rwkv_lens::io::write_atomic;
-use rwkv_lens::model::checkpoint::write_safetensors;
-use rwkv_lens::model::random::{random_tensors, RandomSpec};
+use rwkv_lens::model::checkpoint::write_safetensors_with;
+use rwkv_lens::model::random::{random_tensors, RandomSpec, UNTRAINED_KEY};
 use rwkv_lens::model::DType;
 
 #[derive(clap::Args)]
@@ -42,7 +42,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         DType::F16
     };
     let tensors = random_tensors(&spec)?;
-    let bytes = write_safetensors(&tensors)?;
+    let what = format!("random weights (seed {}), not trained", a.seed);
+    let bytes = write_safetensors_with(&tensors, &[(UNTRAINED_KEY, &what)])?;
     write_atomic(&a.output, &bytes)?;
     println!(
         "wrote {} (random RWKV-6: {} layers, C={}, F={}, vocab {})",

@@ -7,102 +7,199 @@
 //! |---|---|---|---|
 //! | mrpc | `nyu-mll/glue` | `mrpc/train-00000-of-00001.parquet` → `mrpc/glue/train.tsv`, `validation` → `mrpc/glue/dev.tsv` | 3668 / 408 |
 //! | stsb | `mteb/stsbenchmark-sts` | `test.jsonl.gz` → `stsb/stsb-test.tsv` (also `validation` → `dev`, `train`) | 1379 / 1500 / 5749 |
+//! | sickr | `mteb/sickr-sts` | `test.jsonl.gz` → `sick/semeval2014/SICK_{test_annotated,train,trial}.txt` | 9927 (4927 / 4500 / 500) |
+//! | sts12-16 (also `sts12`…`sts16`) | `mteb/sts12-sts` … `mteb/sts16-sts` | `test.jsonl.gz` (+ STS12's `train.jsonl.gz`) → `sts12-16/sts12-16.tsv` | 3108 (+2234), 1500, 3750, 3000, 1186 |
 //! | biosses | `mteb/biosses-sts` | `test.jsonl.gz` → `biosses/biosses.tsv` | 100 |
 //!
-//! Not fetched: MRPC's labelled test split (GLUE's copy has no labels), and SICK-R and
-//! STS12–16, whose MTEB copies do not say which source subset each pair comes from (the
-//! study's domains need it): those stay with `--data-dir`.
+//! The MTEB copies of SICK-R and STS12–16 do not say which SemEval split or source
+//! subset a pair comes from; the study's splits and domains need it, so each pair's
+//! provenance is looked up in the index shipped with rwkv-lens ([`super::provenance`]),
+//! and rows are written in the source files' order. A pair missing from the index stops
+//! the fetch with a one-line error. Not fetched: MRPC's labelled test split (GLUE's
+//! copy has no labels).
 //!
 //! Every download is checked against the hub's content hash (see [`super::client`]);
 //! each written file's sha256 goes to `SOURCE.md` in its folder with the dataset's
 //! commit. Writes are atomic.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::client::{sha256_file, Hub, RepoId, RepoKind};
+use super::provenance::{self, Index};
 use crate::io::write_atomic;
 use crate::{Error, Result};
 
-/// One file of a hub dataset and where its pairs go.
+/// One file of a hub dataset and how its pairs become rows of the study's layout.
 struct Source {
+    dataset: &'static str,
     remote: &'static str,
     rows: usize,
-    out: &'static str,
     columns: Columns,
 }
 
-/// How a JSON object becomes a TSV row of the study's layout.
+/// How a JSON object becomes a TSV row of the study's layout, and where it goes.
 #[derive(Clone, Copy)]
 enum Columns {
     /// `Quality, #1 ID, #2 ID, #1 String, #2 String` from GLUE's `label, idx,
     /// sentence1, sentence2` (GLUE's copy has no MSR ids: both id columns hold `idx`).
-    Mrpc,
+    Mrpc(&'static str),
     /// `genre, source, year, sid, score, sentence1, sentence2` from MTEB's STS-B fields.
-    Stsb,
+    Stsb(&'static str),
     /// `id, score, sentence1, sentence2` (the row number is the id).
-    Biosses,
+    Biosses(&'static str),
+    /// `pair_ID, sentence_A, sentence_B, relatedness_score` into one file per SemEval
+    /// split, from the provenance index.
+    Sick,
+    /// `year, split, subset, line, score, sentence1, sentence2` of one year and split,
+    /// subset and line from the provenance index.
+    Sts(&'static str, &'static str),
 }
 
-/// A fetchable task: its dataset and files.
+const STS_OUT: &str = "sts12-16/sts12-16.tsv";
+const SICK_OUT: [(&str, &str); 3] = [
+    ("test", "sick/semeval2014/SICK_test_annotated.txt"),
+    ("train", "sick/semeval2014/SICK_train.txt"),
+    ("trial", "sick/semeval2014/SICK_trial.txt"),
+];
+
+impl Columns {
+    /// The files this kind writes (relative to the data directory).
+    fn outputs(self) -> Vec<&'static str> {
+        match self {
+            Columns::Mrpc(out) | Columns::Stsb(out) | Columns::Biosses(out) => vec![out],
+            Columns::Sick => SICK_OUT.iter().map(|(_, out)| *out).collect(),
+            Columns::Sts(..) => vec![STS_OUT],
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Columns::Mrpc(_) => "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String",
+            Columns::Stsb(_) => "genre\tsource\tyear\tsid\tscore\tsentence1\tsentence2",
+            Columns::Biosses(_) => "id\tscore\tsentence1\tsentence2",
+            Columns::Sick => "pair_ID\tsentence_A\tsentence_B\trelatedness_score",
+            Columns::Sts(..) => "year\tsplit\tsubset\tline\tscore\tsentence1\tsentence2",
+        }
+    }
+}
+
+/// A fetchable task: its files, and other names it answers to.
 pub struct DataTask {
     pub name: &'static str,
-    pub dataset: &'static str,
+    aliases: &'static [&'static str],
     sources: &'static [Source],
+}
+
+const fn mteb(dataset: &'static str, remote: &'static str, rows: usize, c: Columns) -> Source {
+    Source {
+        dataset,
+        remote,
+        rows,
+        columns: c,
+    }
 }
 
 pub const TASKS: &[DataTask] = &[
     DataTask {
         name: "mrpc",
-        dataset: "nyu-mll/glue",
+        aliases: &[],
         sources: &[
-            Source {
-                remote: "mrpc/train-00000-of-00001.parquet",
-                rows: 3668,
-                out: "mrpc/glue/train.tsv",
-                columns: Columns::Mrpc,
-            },
-            Source {
-                remote: "mrpc/validation-00000-of-00001.parquet",
-                rows: 408,
-                out: "mrpc/glue/dev.tsv",
-                columns: Columns::Mrpc,
-            },
+            mteb(
+                "nyu-mll/glue",
+                "mrpc/train-00000-of-00001.parquet",
+                3668,
+                Columns::Mrpc("mrpc/glue/train.tsv"),
+            ),
+            mteb(
+                "nyu-mll/glue",
+                "mrpc/validation-00000-of-00001.parquet",
+                408,
+                Columns::Mrpc("mrpc/glue/dev.tsv"),
+            ),
         ],
     },
     DataTask {
         name: "stsb",
-        dataset: "mteb/stsbenchmark-sts",
+        aliases: &[],
         sources: &[
-            Source {
-                remote: "test.jsonl.gz",
-                rows: 1379,
-                out: "stsb/stsb-test.tsv",
-                columns: Columns::Stsb,
-            },
-            Source {
-                remote: "validation.jsonl.gz",
-                rows: 1500,
-                out: "stsb/stsb-dev.tsv",
-                columns: Columns::Stsb,
-            },
-            Source {
-                remote: "train.jsonl.gz",
-                rows: 5749,
-                out: "stsb/stsb-train.tsv",
-                columns: Columns::Stsb,
-            },
+            mteb(
+                "mteb/stsbenchmark-sts",
+                "test.jsonl.gz",
+                1379,
+                Columns::Stsb("stsb/stsb-test.tsv"),
+            ),
+            mteb(
+                "mteb/stsbenchmark-sts",
+                "validation.jsonl.gz",
+                1500,
+                Columns::Stsb("stsb/stsb-dev.tsv"),
+            ),
+            mteb(
+                "mteb/stsbenchmark-sts",
+                "train.jsonl.gz",
+                5749,
+                Columns::Stsb("stsb/stsb-train.tsv"),
+            ),
+        ],
+    },
+    DataTask {
+        name: "sickr",
+        aliases: &["sick"],
+        sources: &[mteb("mteb/sickr-sts", "test.jsonl.gz", 9927, Columns::Sick)],
+    },
+    DataTask {
+        name: "sts12-16",
+        aliases: &["sts12", "sts13", "sts14", "sts15", "sts16"],
+        sources: &[
+            mteb(
+                "mteb/sts12-sts",
+                "test.jsonl.gz",
+                3108,
+                Columns::Sts("2012", "test"),
+            ),
+            mteb(
+                "mteb/sts12-sts",
+                "train.jsonl.gz",
+                2234,
+                Columns::Sts("2012", "train"),
+            ),
+            mteb(
+                "mteb/sts13-sts",
+                "test.jsonl.gz",
+                1500,
+                Columns::Sts("2013", "test"),
+            ),
+            mteb(
+                "mteb/sts14-sts",
+                "test.jsonl.gz",
+                3750,
+                Columns::Sts("2014", "test"),
+            ),
+            mteb(
+                "mteb/sts15-sts",
+                "test.jsonl.gz",
+                3000,
+                Columns::Sts("2015", "test"),
+            ),
+            mteb(
+                "mteb/sts16-sts",
+                "test.jsonl.gz",
+                1186,
+                Columns::Sts("2016", "test"),
+            ),
         ],
     },
     DataTask {
         name: "biosses",
-        dataset: "mteb/biosses-sts",
-        sources: &[Source {
-            remote: "test.jsonl.gz",
-            rows: 100,
-            out: "biosses/biosses.tsv",
-            columns: Columns::Biosses,
-        }],
+        aliases: &[],
+        sources: &[mteb(
+            "mteb/biosses-sts",
+            "test.jsonl.gz",
+            100,
+            Columns::Biosses("biosses/biosses.tsv"),
+        )],
     },
 ];
 
@@ -111,70 +208,120 @@ pub fn task_writing(path: &str) -> Option<&'static str> {
     let path = path.replace('\\', "/");
     TASKS
         .iter()
-        .find(|t| t.sources.iter().any(|s| path.ends_with(s.out)))
+        .find(|t| {
+            t.sources
+                .iter()
+                .any(|s| s.columns.outputs().iter().any(|out| path.ends_with(out)))
+        })
         .map(|t| t.name)
 }
 
-/// `all` or a comma list of task names → the tasks.
+/// `all` or a comma list of task names (or aliases) → the tasks, each once.
 pub fn parse_tasks(spec: &str) -> Result<Vec<&'static DataTask>> {
     if spec.trim() == "all" {
         return Ok(TASKS.iter().collect());
     }
-    let names: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
-    spec.split(',')
-        .map(|n| {
-            TASKS.iter().find(|t| t.name == n.trim()).ok_or_else(|| {
+    // STS's years are listed by the names people use for them.
+    let shown = |t: &DataTask| match t.aliases.first() {
+        Some(a) if a.starts_with("sts") => "sts12…sts16",
+        _ => t.name,
+    };
+    let names: Vec<&str> = TASKS.iter().map(shown).collect();
+    let mut tasks: Vec<&'static DataTask> = Vec::new();
+    for n in spec.split(',').map(str::trim) {
+        let task = TASKS
+            .iter()
+            .find(|t| t.name == n || t.aliases.contains(&n))
+            .ok_or_else(|| {
                 Error::input(format!(
-                    "`data fetch` cannot fetch `{}` (it fetches {} or all)",
-                    n.trim(),
+                    "`data fetch` cannot fetch `{n}` (it fetches {} or all)",
                     names.join(", ")
                 ))
-            })
-        })
-        .collect()
+            })?;
+        if !tasks.iter().any(|t| t.name == task.name) {
+            tasks.push(task);
+        }
+    }
+    Ok(tasks)
+}
+
+/// A converted row: its output file, its place in source order, its cells.
+struct Row {
+    out: &'static str,
+    order: usize,
+    line: String,
 }
 
 /// Fetches `tasks` into `dir`; returns the files written.
 pub fn fetch(tasks: &[&DataTask], dir: &Path, hub: &Hub) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for task in tasks {
-        let repo = RepoId::new(task.dataset, RepoKind::Dataset, None);
-        let listing = hub.list(&repo)?;
         let mut notes = vec![format!(
-            "# {} from the Hugging Face Hub\n\nWritten by `rwkv-lens data fetch --tasks {}` from `datasets/{}` (files checked against the hub's sha256).\n\n| source | rows | written | sha256 of the written file |\n|---|---|---|---|",
-            task.name, task.name, task.dataset
+            "# {} from the Hugging Face Hub\n\nWritten by `rwkv-lens data fetch --tasks {}` (files checked against the hub's sha256).\n\n| dataset | file | rows | pairs whose score differs from the source files' |\n|---|---|---|---|",
+            task.name, task.name
         )];
+        let (mut sts, mut sick) = (provenance::sts(), provenance::sick());
+        let mut rows: Vec<Row> = Vec::new();
         for s in task.sources {
-            if !listing.iter().any(|f| f == s.remote) {
-                return Err(Error::file(
-                    repo.shown(),
-                    format!(
-                        "has no file `{}` any more (it holds {})",
-                        s.remote,
-                        listing.join(", ")
-                    ),
-                ));
-            }
-            let local = hub.fetch(&repo, s.remote)?;
-            let shown = format!("{}: {}", repo.shown(), s.remote);
-            let tsv = convert(&shown, &local, s)?;
-            let out = dir.join(s.out);
-            write_atomic(&out, tsv.as_bytes())?;
+            let local = download(hub, s)?;
+            let shown = format!("datasets/{}: {}", s.dataset, s.remote);
+            let before = rows.len();
+            let differ = convert(&shown, &local, s, &mut rows, (&mut sts, &mut sick))?;
             notes.push(format!(
-                "| `{}` | {} | `{}` | `{}` |",
+                "| `{}` | `{}` | {} | {} |",
+                s.dataset,
                 s.remote,
-                s.rows,
-                s.out,
-                sha256_file(&out)?
+                rows.len() - before,
+                differ.map_or("—".to_string(), |n| n.to_string())
             ));
-            written.push(out);
         }
-        let folder = task.sources[0].out.split('/').next().unwrap_or(task.name);
+        notes.push("\n| written | rows | sha256 |\n|---|---|---|".to_string());
+        rows.sort_by_key(|r| r.order);
+        let mut by_out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            by_out.entry(r.out).or_default().push(r.line);
+        }
+        let header = |out: &str| {
+            task.sources
+                .iter()
+                .find(|s| s.columns.outputs().contains(&out))
+                .map_or("", |s| s.columns.header())
+        };
+        for (out, lines) in &by_out {
+            let path = dir.join(out);
+            let text = format!("{}\n{}\n", header(out), lines.join("\n"));
+            write_atomic(&path, text.as_bytes())?;
+            notes.push(format!(
+                "| `{out}` | {} | `{}` |",
+                lines.len(),
+                sha256_file(&path)?
+            ));
+            written.push(path);
+        }
+        let first = task.sources[0].columns.outputs()[0];
+        let folder = first.split('/').next().unwrap_or(task.name);
         let source_md = dir.join(folder).join("SOURCE.md");
         write_atomic(&source_md, (notes.join("\n") + "\n").as_bytes())?;
         written.push(source_md);
     }
     Ok(written)
+}
+
+/// One source file, from the cache or the hub, after checking the repo still holds it.
+fn download(hub: &Hub, s: &Source) -> Result<PathBuf> {
+    let repo = RepoId::new(s.dataset, RepoKind::Dataset, None);
+    let listing = hub.list(&repo)?;
+    if !listing.iter().any(|f| f == s.remote) {
+        return Err(Error::file(
+            repo.shown(),
+            format!(
+                "has no file `{}` any more (it holds {})",
+                s.remote,
+                listing.join(", ")
+            ),
+        ));
+    }
+    hub.fetch(&repo, s.remote)
 }
 
 /// The rows of a dataset file as JSON objects: gzipped JSON lines or parquet.
@@ -206,15 +353,24 @@ fn records(shown: &str, path: &Path) -> Result<Vec<serde_json::Value>> {
     .collect()
 }
 
-/// A dataset file as the study's TSV, with the row count checked.
-fn convert(shown: &str, path: &Path, s: &Source) -> Result<String> {
-    let mut out = String::from(match s.columns {
-        Columns::Mrpc => "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n",
-        Columns::Stsb => "genre\tsource\tyear\tsid\tscore\tsentence1\tsentence2\n",
-        Columns::Biosses => "id\tscore\tsentence1\tsentence2\n",
-    });
-    let mut rows = 0;
-    for (i, row) in records(shown, path)?.iter().enumerate() {
+/// A dataset file's rows in the study's layout, appended to `rows`, with the row count
+/// checked; for the indexed sets also how many scores differ from the source files'.
+fn convert(
+    shown: &str,
+    path: &Path,
+    s: &Source,
+    rows: &mut Vec<Row>,
+    (sts, sick): (&mut Index, &mut Index),
+) -> Result<Option<usize>> {
+    let records = records(shown, path)?;
+    if records.len() != s.rows {
+        return Err(Error::file(
+            shown,
+            format!("{} rows, expected {}", records.len(), s.rows),
+        ));
+    }
+    let mut differ = 0;
+    for (i, row) in records.iter().enumerate() {
         let field = |k: &str| -> Result<String> {
             match row.get(k) {
                 Some(serde_json::Value::String(v)) => Ok(clean(v)),
@@ -222,47 +378,78 @@ fn convert(shown: &str, path: &Path, s: &Source) -> Result<String> {
                 _ => Err(Error::row(shown, i + 1, format!("missing field `{k}`"))),
             }
         };
-        rows += 1;
-        let cells = match s.columns {
-            Columns::Mrpc => {
+        let fields = |keys: &[&str]| keys.iter().map(|k| field(k)).collect::<Result<Vec<_>>>();
+        let (out, order, cells) = match s.columns {
+            Columns::Mrpc(out) => {
                 let idx = field("idx")?;
-                vec![
-                    field("label")?,
-                    idx.clone(),
-                    idx,
-                    field("sentence1")?,
-                    field("sentence2")?,
-                ]
+                let [label, s1, s2] =
+                    <[String; 3]>::try_from(fields(&["label", "sentence1", "sentence2"])?)
+                        .expect("3");
+                (out, i, vec![label, idx.clone(), idx, s1, s2])
             }
-            Columns::Stsb => [
-                "genre",
-                "dataset",
-                "year",
-                "sid",
-                "score",
-                "sentence1",
-                "sentence2",
-            ]
-            .iter()
-            .map(|k| field(k))
-            .collect::<Result<Vec<_>>>()?,
-            Columns::Biosses => vec![
-                rows.to_string(),
-                field("score")?,
-                field("sentence1")?,
-                field("sentence2")?,
-            ],
+            Columns::Stsb(out) => {
+                let keys = [
+                    "genre",
+                    "dataset",
+                    "year",
+                    "sid",
+                    "score",
+                    "sentence1",
+                    "sentence2",
+                ];
+                (out, i, fields(&keys)?)
+            }
+            Columns::Biosses(out) => {
+                let mut cells = vec![(i + 1).to_string()];
+                cells.extend(fields(&["score", "sentence1", "sentence2"])?);
+                (out, i, cells)
+            }
+            Columns::Sick | Columns::Sts(..) => {
+                let [s1, s2, score] =
+                    <[String; 3]>::try_from(fields(&["sentence1", "sentence2", "score"])?)
+                        .expect("3");
+                let (out, order, cells, agrees) =
+                    indexed(shown, i + 1, s.columns, [s1, s2, score], (sts, sick))?;
+                differ += usize::from(!agrees);
+                (out, order, cells)
+            }
         };
-        out.push_str(&cells.join("\t"));
-        out.push('\n');
+        rows.push(Row {
+            out,
+            order,
+            line: cells.join("\t"),
+        });
     }
-    if rows != s.rows {
-        return Err(Error::file(
-            shown,
-            format!("{rows} rows, expected {}", s.rows),
-        ));
+    Ok(matches!(s.columns, Columns::Sick | Columns::Sts(..)).then_some(differ))
+}
+
+/// An STS or SICK pair `[s1, s2, score]` placed by the provenance index: its output
+/// file, position in source order, cells, and whether the index's score agrees.
+fn indexed(
+    shown: &str,
+    row: usize,
+    columns: Columns,
+    [s1, s2, score]: [String; 3],
+    (sts, sick): (&mut Index, &mut Index),
+) -> Result<(&'static str, usize, Vec<String>, bool)> {
+    let gold: f64 = score
+        .parse()
+        .map_err(|_| Error::row(shown, row, format!("score `{score}` is not a number")))?;
+    if let Columns::Sts(year, split) = columns {
+        let group = format!("{year}/{split}");
+        let (at, f, agrees) = sts.take(shown, row, &group, (&s1, &s2, gold))?;
+        // year, split, subset, line, score, sentence1, sentence2
+        let mut cells = f.to_vec();
+        cells.extend([score, s1, s2]);
+        return Ok((STS_OUT, at, cells, agrees));
     }
-    Ok(out)
+    let (at, f, agrees) = sick.take(shown, row, "", (&s1, &s2, gold))?;
+    let out = SICK_OUT
+        .iter()
+        .find(|(split, _)| *split == f[0])
+        .map_or(SICK_OUT[0].1, |(_, out)| *out);
+    // pair_ID, sentence_A, sentence_B, relatedness_score
+    Ok((out, at, vec![f[1].clone(), s1, s2, score], agrees))
 }
 
 /// A cell without tabs or line breaks (the study's TSV reader splits on them).

@@ -19,6 +19,7 @@ pub mod client;
 pub mod convert;
 pub mod data;
 pub mod model;
+pub mod provenance;
 
 pub use client::{Hub, RepoId, RepoKind};
 pub use model::{ModelRef, OpenedModel, ResolvedModel};

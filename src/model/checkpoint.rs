@@ -232,7 +232,17 @@ fn header_problem(source: &str, bytes: &[u8]) -> Option<Error> {
 /// Writes tensors to a safetensors buffer (names as given, dtypes as stored; quantized
 /// tensors as `U8` rows with a `quant.<name>` metadata entry, see [`QuantSpec`]).
 pub fn write_safetensors(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
-    let mut meta = std::collections::HashMap::new();
+    write_safetensors_with(tensors, &[])
+}
+
+/// [`write_safetensors`] with extra `__metadata__` entries (e.g. [`super::random::UNTRAINED_KEY`]).
+pub fn write_safetensors_with(
+    tensors: &[(String, Tensor)],
+    extra: &[(&str, &str)],
+) -> Result<Vec<u8>> {
+    let mut meta: std::collections::HashMap<String, String> = (extra.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
         .map(|(n, t)| {

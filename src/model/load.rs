@@ -80,3 +80,31 @@ fn load_sharded(index: &Path) -> Result<Checkpoint> {
     }
     Checkpoint::from_tensors(&shown, raw, total)
 }
+
+/// The `__metadata__` entries of a `.safetensors` file (its header only is read);
+/// empty for any other path (a directory, a `.pth`).
+pub fn safetensors_metadata(path: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    use std::io::Read;
+    if !path.is_file() || path.extension().is_none_or(|e| e != "safetensors") {
+        return Ok(Default::default());
+    }
+    let bad = |e: String| Error::file(path.display(), e);
+    let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n)
+        .map_err(|e| bad(format!("no header: {e}")))?;
+    let mut header = Vec::new();
+    (f.take(u64::from_le_bytes(n)).read_to_end(&mut header))
+        .map_err(|e| bad(format!("cannot read the header: {e}")))?;
+    #[derive(serde::Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__", default)]
+        metadata: std::collections::BTreeMap<String, String>,
+    }
+    let h: Header = serde_json::from_slice(&header).map_err(|e| {
+        bad(format!(
+            "the header's __metadata__ is not a string map: {e}"
+        ))
+    })?;
+    Ok(h.metadata)
+}

@@ -10,6 +10,11 @@ use super::checkpoint::Checkpoint;
 use super::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
+/// The safetensors `__metadata__` key that marks weights that were never trained (random
+/// or constructed); its value says what they are. `rwkv-lens random-model` and
+/// `scripts/make_demo_model.py` write it; the study's model comparison reads it.
+pub const UNTRAINED_KEY: &str = "rwkv_lens_model";
+
 /// Dimensions, storage dtype and seed of a random checkpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomSpec {

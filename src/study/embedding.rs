@@ -35,13 +35,17 @@ pub struct StudyModel<'a> {
 }
 
 impl<'a> StudyModel<'a> {
-    /// A model labelled with its file stem.
+    /// A model labelled with its file stem, or its folder's name when the stem is the
+    /// generic `model` (`tiny-v6/model.safetensors`, a sentence-transformers `…/NAME/model`).
     pub fn new(
         path: &std::path::Path,
         engine: Box<dyn Engine + 'a>,
         tokenize: TokenizeFn<'a>,
     ) -> Self {
-        let label = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let folder = path.parent().and_then(|p| p.file_name());
+        let generic = |s: &&std::ffi::OsStr| *s == "model" && folder.is_some();
+        let stem = path.file_stem().filter(|s| !generic(s)).or(folder);
+        let label = stem.map(|s| s.to_string_lossy().into_owned());
         StudyModel {
             label: label.unwrap_or_else(|| path.display().to_string()),
             path: Some(path.to_path_buf()),

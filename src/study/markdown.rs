@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::args::Preset;
-use super::evaluate::Row;
+use super::compare::{Comparison, Curve};
+use super::evaluate::{distinct, Row};
 use super::ood::{OodCell, OodReport};
 use super::report::StudyReport;
 use crate::embed::Pooling;
@@ -25,17 +26,6 @@ fn pooling_name(p: Option<Pooling>) -> &'static str {
 
 fn layer_name(l: Option<usize>) -> String {
     l.map_or("—".into(), |l| l.to_string())
-}
-
-/// The distinct items, in first-seen order.
-fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for x in items {
-        if !out.contains(&x) {
-            out.push(x);
-        }
-    }
-    out
 }
 
 /// Distinct (model, pooling) of layered rows, in row order.
@@ -95,6 +85,9 @@ pub fn full(r: &StudyReport) -> String {
     inputs(&mut out, r);
     out.push_str("\n## Summary\n\nTime and memory: `profile.md` and `profile.json` (they vary from run to run; this file does not).\n");
     out.push_str(&summary_tables(r, false));
+    if let Some(c) = &r.comparison {
+        comparison(&mut out, c, r.protocol.confidence);
+    }
     if r.protocol.preset == Some(Preset::SourceStudy) {
         source_study_readings(&mut out, r);
     }
@@ -352,33 +345,29 @@ fn ood_cell_text(c: Option<&OodCell>) -> String {
 
 /// Domains (rows) × layers (columns) of one model × pooling, baseline last.
 fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Option<Pooling>) {
-    let baseline: Vec<&OodCell> = ood.cells.iter().filter(|c| c.layer.is_none()).collect();
-    let mine = |c: &&OodCell| c.model == model && c.pooling == pooling && c.layer.is_some();
-    let cells: Vec<&OodCell> = ood.cells.iter().filter(mine).collect();
-    let mut layers: Vec<usize> = cells.iter().filter_map(|c| c.layer).collect();
-    layers.sort();
-    layers.dedup();
+    let cols = ood.columns(model, pooling);
     let (pool, reference) = (pooling_name(pooling), &ood.reference);
     let _ = writeln!(
         out,
         "\n{model} ({pool}): score, and Δ [CI] from {reference}\n"
     );
-    let mut cols = vec!["domain".to_string(), "n".into()];
-    cols.extend(layers.iter().map(|l| format!("L{l}")));
-    cols.extend(baseline.first().map(|b| b.model.clone()));
-    md::header(out, &cols.join(" | "), "");
-    for d in &ood.domains {
-        let n = cells.iter().find(|c| &c.domain == d).map_or(0, |c| c.n);
+    let mut head = vec!["domain".to_string(), "n".into()];
+    head.extend(cols.iter().map(|(layer, cells)| {
+        match layer {
+            Some(l) => format!("L{l}"),
+            None => cells
+                .iter()
+                .flatten()
+                .next()
+                .map_or(String::new(), |c| c.model.clone()),
+        }
+    }));
+    md::header(out, &head.join(" | "), "");
+    for (i, d) in ood.domains.iter().enumerate() {
+        let layered = cols.iter().filter(|c| c.0.is_some());
+        let n = layered.filter_map(|c| c.1[i]).next().map_or(0, |c| c.n);
         let mut row = vec![d.clone(), n.to_string()];
-        for l in &layers {
-            let c = cells.iter().find(|c| &c.domain == d && c.layer == Some(*l));
-            row.push(ood_cell_text(c.copied()));
-        }
-        if !baseline.is_empty() {
-            row.push(ood_cell_text(
-                baseline.iter().find(|c| &c.domain == d).copied(),
-            ));
-        }
+        row.extend(cols.iter().map(|c| ood_cell_text(c.1[i])));
         md::row(out, &row);
     }
 }
@@ -432,6 +421,101 @@ fn profile(out: &mut String, r: &StudyReport) {
             p.ms_per_pair,
             p.peak_gpu_bytes as f64 / MIB,
             num(p.peak_rss_bytes.map(|b| b as f64 / MIB), 0),
+        );
+    }
+}
+
+/// The model comparison: the answer, the models, each task's curves by relative depth,
+/// the degradations at each model's chosen layer and the differences of degradations.
+fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
+    out.push_str("\n## Comparing models\n\nDoes RWKV degrade less than attention out of distribution? Method: docs/study.md, \"Comparing models\".\n\n");
+    c.answer.iter().for_each(|a| {
+        let _ = writeln!(out, "- {a}");
+    });
+    out.push('\n');
+    md::header(out, "model | family | blocks | weights", "");
+    for m in &c.models {
+        let w = m.untrained.as_deref().unwrap_or("not marked untrained");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {w} |",
+            m.label,
+            m.family.name(),
+            m.n_layer
+        );
+    }
+    for task in distinct(c.curves.iter().map(|x| x.task.as_str())) {
+        let _ = writeln!(
+            out,
+            "\nSpearman ×100 by relative depth (layer / blocks, 0 = embeddings), {task}:\n"
+        );
+        let curves: Vec<&Curve> = c.curves.iter().filter(|x| x.task == task).collect();
+        let mut depths: Vec<f64> = curves
+            .iter()
+            .flat_map(|x| x.points.iter().map(|p| p.depth))
+            .collect();
+        depths.sort_by(f64::total_cmp);
+        depths.dedup();
+        let mut cols = vec!["depth".to_string()];
+        cols.extend(
+            curves
+                .iter()
+                .map(|x| format!("{} ({})", x.model, pooling_name(x.pooling))),
+        );
+        md::header(out, &cols.join(" | "), "");
+        for d in depths {
+            let mut cells = vec![format!("{d:.3}")];
+            for x in &curves {
+                let p = x.points.iter().find(|p| p.depth == d);
+                cells.push(p.map_or(String::new(), |p| {
+                    format!("{} (L{})", num(p.spearman, 1), p.layer)
+                }));
+            }
+            md::row(out, &cells);
+        }
+    }
+    if c.degradations.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nDegradation = reference-domain score − domain score, {}; [{:.0}% bootstrap CI]:\n",
+        c.layer_rule,
+        confidence * 100.0
+    );
+    md::header(
+        out,
+        "model | pooling | layer | domain | Spearman ×100 | degradation | CI",
+        "",
+    );
+    for d in &c.degradations {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            d.model,
+            pooling_name(d.pooling),
+            d.layer,
+            d.domain,
+            num(d.spearman, 1),
+            num(d.degradation, 1),
+            ci(d.ci)
+        );
+    }
+    let _ = writeln!(out, "\nDifference of degradations D = RWKV's − attention's (< 0: RWKV degrades less), paired bootstrap CI; \"mean\" = over the non-reference domains:\n");
+    md::header(out, "RWKV | attention | pooling | domain | RWKV degradation | attention degradation | D | CI | verdict", "");
+    for x in &c.differences {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            x.rwkv,
+            x.attention,
+            pooling_name(x.pooling),
+            x.domain.as_deref().unwrap_or("mean"),
+            num(x.rwkv_degradation, 1),
+            num(x.attention_degradation, 1),
+            num(x.difference, 1),
+            ci(x.ci),
+            x.verdict.text(confidence),
         );
     }
 }

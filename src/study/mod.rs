@@ -24,6 +24,8 @@ pub mod args;
 #[cfg(feature = "native")]
 pub mod check;
 #[cfg(feature = "native")]
+pub mod compare;
+#[cfg(feature = "native")]
 pub mod embedding;
 #[cfg(feature = "native")]
 pub mod evaluate;

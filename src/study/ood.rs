@@ -30,6 +30,10 @@ pub struct OodCell {
     /// spearman(domain) − spearman(reference); `None` for the reference itself.
     pub delta: Option<f64>,
     pub delta_ci: Option<[f64; 2]>,
+    /// Bootstrap replicates of `spearman` (replicate r of every model draws the same
+    /// pairs: the model comparison pairs them).
+    #[serde(skip)]
+    pub replicates: Vec<Option<f64>>,
 }
 
 /// The best layer of a model × pooling on a domain.
@@ -52,6 +56,36 @@ pub struct OodReport {
 }
 
 type SeriesKey = (String, Option<Pooling>, Option<usize>);
+
+/// A column of a domain table: its layer (`None`: the baseline) and a cell per domain.
+pub type Column<'a> = (Option<usize>, Vec<Option<&'a OodCell>>);
+
+impl OodReport {
+    /// The table of one model × pooling: a column per layer (ascending), then the
+    /// baseline's, each with the cell of every domain in display order.
+    pub fn columns(&self, model: &str, pooling: Option<Pooling>) -> Vec<Column<'_>> {
+        let mine = |c: &OodCell| c.model == model && c.pooling == pooling && c.layer.is_some();
+        let mut layers: Vec<usize> = self
+            .cells
+            .iter()
+            .filter(|c| mine(c))
+            .filter_map(|c| c.layer)
+            .collect();
+        layers.sort();
+        layers.dedup();
+        let column = |keep: &dyn Fn(&OodCell) -> bool| -> Vec<Option<&OodCell>> {
+            let cell = |d: &String| self.cells.iter().find(|c| keep(c) && c.domain == *d);
+            self.domains.iter().map(cell).collect()
+        };
+        let mut cols: Vec<Column> = (layers.iter())
+            .map(|&l| (Some(l), column(&|c| mine(c) && c.layer == Some(l))))
+            .collect();
+        if self.cells.iter().any(|c| c.layer.is_none()) {
+            cols.push((None, column(&|c| c.layer.is_none())));
+        }
+        cols
+    }
+}
 
 /// Weighted mean over groups of a statistic; `None` if any group lacks it.
 fn weighted(stats: &[&DomainStat], value: impl Fn(&DomainStat) -> Option<f64>) -> Option<f64> {
@@ -119,6 +153,7 @@ fn cell(
         spearman_ci: percentile_ci(&reps, confidence),
         delta: reference.and_then(|(r, _)| Some(score? - r?)),
         delta_ci: delta_reps.and_then(|r| percentile_ci(&r, confidence)),
+        replicates: reps,
     }
 }
 

@@ -4,8 +4,9 @@
 
 use std::fmt::Write;
 
+use super::evaluate::distinct;
 use super::markdown::{ood_keys, series_keys};
-use super::ood::{OodCell, OodReport};
+use super::ood::OodReport;
 use super::report::{slug, StudyReport};
 use crate::embed::Pooling;
 use crate::kit::svg::{colour, escape as esc};
@@ -14,8 +15,15 @@ use crate::kit::svg::{colour, escape as esc};
 pub fn all(r: &StudyReport) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for t in &r.tasks {
-        if let Some(svg) = layer_plot(r, &t.name) {
+        if let Some(svg) = layer_plot(r, &t.name, false) {
             out.push((format!("spearman-{}.svg", slug(&t.name)), svg));
+        }
+        if let Some(svg) = r
+            .comparison
+            .as_ref()
+            .and_then(|_| layer_plot(r, &t.name, true))
+        {
+            out.push((format!("spearman-depth-{}.svg", slug(&t.name)), svg));
         }
     }
     if let Some(ood) = &r.ood {
@@ -31,11 +39,16 @@ pub fn all(r: &StudyReport) -> Vec<(String, String)> {
     out
 }
 
-/// A line of points (layer, value, CI).
+/// A line of points (x, value, CI) with its colour and dash pattern ("" = solid).
 struct Line {
     label: String,
+    colour: &'static str,
+    dash: &'static str,
     points: Vec<(f64, f64, Option<[f64; 2]>)>,
 }
+
+/// Dash patterns of a model's poolings when several models share a plot (colour = model).
+const DASHES: [&str; 3] = ["", "2 3", "8 3 2 3"];
 
 /// A step of 1, 2, 2.5 or 5 × 10^k giving at most 8 ticks over `span`.
 fn tick_step(span: f64) -> f64 {
@@ -53,17 +66,40 @@ fn scale(lo: f64, hi: f64, a: f64, b: f64) -> impl Fn(f64) -> f64 {
     move |v| a + (v - lo) / (hi - lo) * (b - a)
 }
 
-fn layer_plot(r: &StudyReport, task: &str) -> Option<String> {
+/// Spearman by layer index, or (`depth`) by relative depth layer / blocks. One model:
+/// a colour per pooling; several: a colour per model and a dash pattern per pooling.
+fn layer_plot(r: &StudyReport, task: &str, depth: bool) -> Option<String> {
     let rows: Vec<_> = r.rows_for(task, "all").collect();
+    let models = distinct(rows.iter().filter(|x| x.layer.is_some()).map(|x| &x.model));
+    let poolings = distinct(rows.iter().filter_map(|x| x.pooling));
+    let blocks = |m: &str| {
+        let info = r.models.iter().find(|i| i.label == m);
+        info.map_or(1, |i| i.config.n_layer.max(1)) as f64
+    };
     let lines: Vec<Line> = series_keys(rows.iter().copied())
         .into_iter()
-        .map(|(model, pooling)| Line {
-            label: format!("{model} ({})", pooling.map_or("—", Pooling::name)),
-            points: rows
+        .enumerate()
+        .map(|(i, (model, pooling))| {
+            let mi = models.iter().position(|m| **m == model).unwrap_or(0);
+            let pi = poolings
                 .iter()
-                .filter(|x| x.model == model && x.pooling == pooling)
-                .filter_map(|x| Some((x.layer? as f64, x.spearman?, x.spearman_ci)))
-                .collect(),
+                .position(|p| Some(*p) == pooling)
+                .unwrap_or(0);
+            let scale = if depth { blocks(&model) } else { 1.0 };
+            Line {
+                label: format!("{model} ({})", pooling.map_or("—", Pooling::name)),
+                colour: colour(if models.len() > 1 { mi } else { i }),
+                dash: if models.len() > 1 {
+                    DASHES[pi % DASHES.len()]
+                } else {
+                    ""
+                },
+                points: rows
+                    .iter()
+                    .filter(|x| x.model == model && x.pooling == pooling)
+                    .filter_map(|x| Some((x.layer? as f64 / scale, x.spearman?, x.spearman_ci)))
+                    .collect(),
+            }
         })
         .filter(|l| !l.points.is_empty())
         .collect();
@@ -75,22 +111,52 @@ fn layer_plot(r: &StudyReport, task: &str) -> Option<String> {
         .filter(|x| x.layer.is_none())
         .filter_map(|x| Some((x.model.clone(), x.spearman?)))
         .collect();
-    Some(draw_lines(
-        &format!("{task}: Spearman ×100 by layer"),
-        &lines,
-        &baseline,
-    ))
+    let axis = match depth {
+        true => XAxis::Depth,
+        false => XAxis::Layer,
+    };
+    let by = if depth { "relative depth" } else { "layer" };
+    let title = format!("{task}: Spearman ×100 by {by}");
+    Some(draw_lines(&title, axis, &lines, &baseline))
 }
 
-fn draw_lines(title: &str, lines: &[Line], baseline: &[(String, f64)]) -> String {
+/// What the x axis shows.
+#[derive(Clone, Copy, PartialEq)]
+enum XAxis {
+    Layer,
+    Depth,
+}
+
+impl XAxis {
+    fn label(self) -> &'static str {
+        match self {
+            XAxis::Layer => "layer (0 = ln0(emb), i = output of block i)",
+            XAxis::Depth => "relative depth: layer / blocks (0 = embeddings, 1 = last block)",
+        }
+    }
+    fn range(self, (x0, x1): (f64, f64)) -> (f64, f64) {
+        match self {
+            XAxis::Depth => (0.0, 1.0),
+            XAxis::Layer if x0 == x1 => (x0 - 1.0, x1 + 1.0),
+            XAxis::Layer => (x0, x1),
+        }
+    }
+    fn ticks(self, (x0, x1): (f64, f64)) -> Vec<f64> {
+        let (start, step) = match self {
+            XAxis::Layer => (x0.ceil(), tick_step(x1 - x0).max(1.0)),
+            XAxis::Depth => (0.0, 0.25),
+        };
+        (0..)
+            .map(|k| start + step * k as f64)
+            .take_while(|x| *x <= x1)
+            .collect()
+    }
+}
+
+fn draw_lines(title: &str, axis: XAxis, lines: &[Line], baseline: &[(String, f64)]) -> String {
     let (w, h, left, right, top, bottom) = (760.0, 440.0, 64.0, 560.0, 44.0, 384.0);
     let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-    let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-    let (x0, x1) = if x0 == x1 {
-        (x0 - 1.0, x1 + 1.0)
-    } else {
-        (x0, x1)
-    };
+    let (x0, x1) = axis.range(xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x))));
     let ys = lines.iter().flat_map(|l| {
         l.points
             .iter()
@@ -111,15 +177,15 @@ fn draw_lines(title: &str, lines: &[Line], baseline: &[(String, f64)]) -> String
     let mut s = svg_open(w, h, title);
     axes(
         &mut s,
-        (x0, x1),
+        (axis, axis.ticks((x0, x1))),
         (y0, y1, step),
         &sx,
         &sy,
         (left, right, top, bottom),
     );
     for (i, line) in lines.iter().enumerate() {
-        draw_line(&mut s, line, colour(i), &sx, &sy);
-        legend_entry(&mut s, i, &line.label, colour(i), false);
+        draw_line(&mut s, line, axis, &sx, &sy);
+        legend_entry(&mut s, i, &line.label, line.colour, line.dash);
     }
     for (j, (label, v)) in baseline.iter().enumerate() {
         let y = sy(*v);
@@ -132,7 +198,7 @@ fn draw_lines(title: &str, lines: &[Line], baseline: &[(String, f64)]) -> String
             lines.len() + j,
             &format!("{label} {v:.1}"),
             "#555",
-            true,
+            "6 4",
         );
     }
     s.push_str("</svg>\n");
@@ -157,7 +223,7 @@ fn svg_open(w: f64, h: f64, title: &str) -> String {
 
 fn axes(
     s: &mut String,
-    (x0, x1): (f64, f64),
+    (axis, xticks): (XAxis, Vec<f64>),
     (y0, y1, step): (f64, f64, f64),
     sx: &impl Fn(f64) -> f64,
     sy: &impl Fn(f64) -> f64,
@@ -180,9 +246,7 @@ fn axes(
         );
         y += step;
     }
-    let xstep = tick_step(x1 - x0).max(1.0);
-    let mut x = x0.ceil();
-    while x <= x1 {
+    for x in xticks {
         let px = sx(x);
         let _ = writeln!(
             s,
@@ -190,13 +254,13 @@ fn axes(
             bottom + 5.0,
             bottom + 20.0
         );
-        x += xstep;
     }
     let _ = writeln!(
         s,
-        r#"<text x="{}" y="{}" text-anchor="middle">layer (0 = ln0(emb), i = output of block i)</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
         (left + right) / 2.0,
-        bottom + 42.0
+        bottom + 42.0,
+        axis.label()
     );
     let _ = writeln!(
         s,
@@ -208,10 +272,11 @@ fn axes(
 fn draw_line(
     s: &mut String,
     line: &Line,
-    color: &str,
+    axis: XAxis,
     sx: &impl Fn(f64) -> f64,
     sy: &impl Fn(f64) -> f64,
 ) {
+    let color = line.colour;
     let cis: Vec<(f64, [f64; 2])> = line
         .points
         .iter()
@@ -239,26 +304,34 @@ fn draw_line(
         .collect();
     let _ = writeln!(
         s,
-        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
-        pts.join(" ")
+        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{}/>"#,
+        pts.join(" "),
+        dash_attr(line.dash)
     );
     for (x, y, _) in &line.points {
+        let what = match axis {
+            XAxis::Layer => format!("layer {x}"),
+            XAxis::Depth => format!("depth {x:.3}"),
+        };
         let _ = writeln!(
             s,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>layer {x}: {y:.2}</title></circle>"#,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{what}: {y:.2}</title></circle>"#,
             sx(*x),
             sy(*y)
         );
     }
 }
 
-fn legend_entry(s: &mut String, i: usize, label: &str, color: &str, dashed: bool) {
+fn dash_attr(dash: &str) -> String {
+    match dash {
+        "" => String::new(),
+        d => format!(r#" stroke-dasharray="{d}""#),
+    }
+}
+
+fn legend_entry(s: &mut String, i: usize, label: &str, color: &str, dash: &str) {
     let (x, y) = (576.0, 56.0 + 20.0 * i as f64);
-    let dash = if dashed {
-        r#" stroke-dasharray="6 4""#
-    } else {
-        ""
-    };
+    let dash = dash_attr(dash);
     let _ = writeln!(
         s,
         r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
@@ -278,39 +351,6 @@ fn blue(t: f64) -> String {
         mix(251.0, 48.0),
         mix(255.0, 107.0)
     )
-}
-
-/// Heatmap columns: one per layer, then the baseline's (label, value per domain).
-fn heatmap_columns(
-    ood: &OodReport,
-    model: &str,
-    pooling: Option<Pooling>,
-) -> Vec<(String, Vec<Option<f64>>)> {
-    let mine = |c: &&OodCell| c.model == model && c.pooling == pooling && c.layer.is_some();
-    let cells: Vec<&OodCell> = ood.cells.iter().filter(mine).collect();
-    let mut layers: Vec<usize> = cells.iter().filter_map(|c| c.layer).collect();
-    layers.sort();
-    layers.dedup();
-    let mut cols: Vec<(String, Vec<Option<f64>>)> = layers
-        .iter()
-        .map(|l| {
-            (
-                l.to_string(),
-                column(
-                    &ood.domains,
-                    cells.iter().copied().filter(|c| c.layer == Some(*l)),
-                ),
-            )
-        })
-        .collect();
-    let baseline: Vec<&OodCell> = ood.cells.iter().filter(|c| c.layer.is_none()).collect();
-    if let Some(b) = baseline.first() {
-        cols.push((
-            b.model.clone(),
-            column(&ood.domains, baseline.iter().copied()),
-        ));
-    }
-    cols
 }
 
 /// One coloured, labelled cell; t ∈ [0, 1] is its place on the colour scale.
@@ -336,7 +376,22 @@ fn heat_cell(
 }
 
 fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
-    let cols = heatmap_columns(ood, model, pooling);
+    let cols: Vec<(String, Vec<Option<f64>>)> = (ood.columns(model, pooling).into_iter())
+        .map(|(layer, cells)| {
+            let name = match layer {
+                Some(l) => l.to_string(),
+                None => cells
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map_or(String::new(), |c| c.model.clone()),
+            };
+            (
+                name,
+                cells.iter().map(|c| c.and_then(|c| c.spearman)).collect(),
+            )
+        })
+        .collect();
     let n_layers = cols.len() - ood.cells.iter().any(|c| c.layer.is_none()) as usize;
     let values = cols.iter().flat_map(|(_, v)| v.iter().flatten().copied());
     let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
@@ -385,19 +440,6 @@ fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
     );
     s.push_str("</svg>\n");
     s
-}
-
-fn column<'a>(domains: &[String], cells: impl Iterator<Item = &'a OodCell>) -> Vec<Option<f64>> {
-    let cells: Vec<_> = cells.collect();
-    domains
-        .iter()
-        .map(|d| {
-            cells
-                .iter()
-                .find(|c| &c.domain == d)
-                .and_then(|c| c.spearman)
-        })
-        .collect()
 }
 
 #[cfg(test)]

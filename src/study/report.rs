@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::args::Plan;
+use super::compare::Comparison;
 use super::embedding::{GloveCoverage, Profile};
 use super::evaluate::Row;
 use super::hash::FileId;
@@ -37,6 +38,10 @@ pub struct ModelInfo {
     pub engine: String,
     pub config: Config,
     pub layers: Vec<usize>,
+    /// The checkpoint's [`crate::model::random::UNTRAINED_KEY`] metadata, if any (shown by
+    /// the model comparison).
+    #[serde(skip)]
+    pub untrained: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -87,6 +92,9 @@ pub struct StudyReport {
     /// baseline rows have no layer and pooling. Scores ×100.
     pub rows: Vec<Row>,
     pub ood: Option<OodReport>,
+    /// Runs with two or more models: curves by relative depth, the OOD comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
     /// In profile.json, not results.json.
     #[serde(skip)]
     pub profile: Vec<Profile>,

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::args::{Plan, StudyArgs, GLOVE};
 use super::cache::EmbeddingCache;
+use super::compare;
 use super::embedding::{
     anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, Profile,
     SentenceTable, StudyModel,
@@ -18,6 +19,8 @@ use super::report::{BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA
 use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
 use crate::embed::parse_layers;
 use crate::kit::progress::Progress;
+use crate::model::load::safetensors_metadata;
+use crate::model::random::UNTRAINED_KEY;
 use crate::{Error, Result};
 
 /// The GloVe tokenization, as recorded in results.
@@ -87,28 +90,32 @@ pub fn run_with(
     };
     let mut out = Collected::default();
     let baseline = glove.as_ref().map(|(g, _)| g);
-    let assemble = |out: &Collected, done: usize| StudyReport {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "rwkv-lens".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        created_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        data_dir: data_dir.as_ref().map(|d| d.display().to_string()),
-        protocol: plan.clone(),
-        models: model_infos.clone(),
-        baselines: glove
-            .as_ref()
-            .map(|(_, info)| info.clone())
-            .into_iter()
-            .collect(),
-        tasks: out.tasks.clone(),
-        rows: out.rows.clone(),
-        ood: super::ood::build(&out.stats, &plan.reference_domain, plan.confidence),
-        profile: out.profile.clone(),
-        notes: notes(&plan, out, done, tasks.len()),
+    let assemble = |out: &Collected, done: usize| {
+        let ood = super::ood::build(&out.stats, &plan.reference_domain, plan.confidence);
+        StudyReport {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "rwkv-lens".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            created_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            data_dir: data_dir.as_ref().map(|d| d.display().to_string()),
+            protocol: plan.clone(),
+            models: model_infos.clone(),
+            baselines: glove
+                .as_ref()
+                .map(|(_, info)| info.clone())
+                .into_iter()
+                .collect(),
+            tasks: out.tasks.clone(),
+            rows: out.rows.clone(),
+            comparison: compare::build(&model_infos, &out.rows, ood.as_ref(), plan.confidence),
+            ood,
+            profile: out.profile.clone(),
+            notes: notes(&plan, out, done, tasks.len()),
+        }
     };
     for (k, task) in tasks.iter().enumerate() {
         study_task(task, models, &model_infos, baseline, &env, &mut out)?;
@@ -256,6 +263,10 @@ fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelIn
             layers: parse_layers(&plan.layers, config.n_layer)
                 .map_err(|e| Error::input(format!("model `{}`: {e}", m.label)))?,
             config,
+            untrained: match &m.path {
+                Some(p) => safetensors_metadata(p)?.remove(UNTRAINED_KEY),
+                None => None,
+            },
         });
     }
     Ok(infos)

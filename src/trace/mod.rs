@@ -26,6 +26,7 @@
 mod compute;
 pub mod equations;
 mod json;
+pub mod memory;
 
 pub use crate::reference::time_mix::shift_amounts;
 pub use compute::half_life;

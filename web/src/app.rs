@@ -1,95 +1,93 @@
-//! The page's state and what each button does. Startup: probe WebGPU, load the GloVe
-//! table and the demo model, compare the example pairs. Every failure lands in the
-//! error box at the top; nothing leaves the page blank.
+//! The page (main thread): its state and what each button does. It only does the UI:
+//! loading and both engines live in the Web Worker ([`crate::worker`]), reached through
+//! [`crate::client`]. Startup: start the worker (it probes WebGPU and loads the GloVe
+//! table), load the demo model, compare the example pairs, trace the Recurrence view.
+//! Every failure lands in the error box at the top; nothing leaves the page blank.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{File, HtmlInputElement, HtmlSelectElement};
 
 use rwkv_lens::embed::Pooling;
-use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
-use crate::backend::{probe_webgpu, Backend, WebGpuInfo};
-use crate::compare::{pair_cosines, Comparison, PairResult, POOLINGS};
-use crate::dom::{by_id, megabytes, now_ms, on_id, yield_now};
-use crate::glove::Glove;
-use crate::header::check_device_limits;
-use crate::loader::{self, ModelFile};
-use crate::{pairs, tokens, view};
+use crate::backend::WebGpuInfo;
+use crate::client::request;
+use crate::compare::Comparison;
+use crate::dom::{by_id, now_ms, on_id};
+use crate::protocol::{Loaded, ModelPick, Reply, Request, TokenizerPick, WeightFormat};
+use crate::tokens::TokenizerSource;
+use crate::{pairs, view};
 
 struct App {
     webgpu: std::result::Result<WebGpuInfo, String>,
-    tokenizer: Tokenizer,
-    glove: Option<Glove>,
-    backend: Option<Backend>,
     n_layer: usize,
     last: Option<Comparison>,
     busy: bool,
     runs: u32,
-    /// `?binding_limit=BYTES`: a storage-binding limit below the adapter's (to try the
-    /// device-limit checks on any machine; the end-to-end test uses it).
-    binding_limit: Option<u64>,
-    /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are reused);
-    /// `Err` says why there are none (model too large to hold twice).
-    trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
 }
 
 type Shared = Rc<RefCell<App>>;
 
-/// Entry point: wires the page and starts loading.
+/// Entry point: wires the page, starts the worker and the first run.
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         view::error(Some(&format!("internal error: {info}")))
     }));
-    let tokenizer = match Tokenizer::from_spec("world") {
-        Ok(t) => t,
-        Err(e) => return view::error(Some(&e.to_string())),
-    };
     let app: Shared = Rc::new(RefCell::new(App {
         webgpu: Err("not probed yet".into()),
-        tokenizer,
-        glove: None,
-        backend: None,
         n_layer: 0,
         last: None,
         busy: false,
         runs: 0,
-        binding_limit: query_param("binding_limit").and_then(|v| v.parse().ok()),
-        trace_weights: Ok(None),
     }));
     pairs::init();
     crate::recurrence::init();
     wire(&app);
+    if let Err(e) = crate::client::spawn() {
+        return view::error(Some(&e.to_string()));
+    }
     spawn_local(async move {
-        let probe = probe_webgpu().await;
-        view::engine_line(&probe, None);
-        let forced = app.borrow().binding_limit;
-        let binding = probe.as_ref().ok().map(|i| {
-            let device = i.max_binding as u64;
-            forced.map_or(device, |f| f.min(device))
-        });
-        crate::models::init(binding);
-        app.borrow_mut().webgpu = probe;
-        load_glove(&app).await;
-        let loaded = load_model(&app, Source::Demo).await;
-        let ran = match loaded {
-            Ok(()) => compare(&app).await,
-            Err(e) => Err(e),
+        let binding_limit = query_param("binding_limit").and_then(|v| v.parse().ok());
+        let ready = match request(&Request::Start { binding_limit }, None, None).await {
+            Ok(r) => r,
+            Err(e) => return view::error(Some(&e.to_string())),
         };
-        if ran.is_ok() {
+        if let Reply::Ready { webgpu, glove } = ready {
+            ready_page(&app, webgpu, glove, binding_limit);
+        }
+        let ran = load_and_compare(&app, ModelPick::Demo, None).await;
+        if ran {
             let t = now_ms();
             crate::dom::set_text("first-result", &format!("{t:.0}"));
         }
-        let ok = ran.is_ok();
-        report(ran);
-        if ok {
-            report(trace(&app));
-        }
     });
+}
+
+/// What the worker found at start: the engine line, the presets for this device, GloVe.
+fn ready_page(
+    app: &Shared,
+    webgpu: std::result::Result<WebGpuInfo, String>,
+    glove: std::result::Result<usize, String>,
+    forced: Option<u64>,
+) {
+    view::engine_line(&webgpu, None);
+    let binding = webgpu.as_ref().ok().map(|i| {
+        let device = i.max_binding as u64;
+        forced.map_or(device, |f| f.min(device))
+    });
+    crate::models::init(binding);
+    crate::dom::set_text(
+        "glove-line",
+        &match glove {
+            Ok(n) => format!("Dashed lines: GloVe 6B 50d average-word-vector similarity ({n} most frequent words, 8-bit)."),
+            Err(e) => format!("GloVe reference line unavailable: {e}"),
+        },
+    );
+    app.borrow_mut().webgpu = webgpu;
 }
 
 /// A `?name=value` parameter of the page's URL.
@@ -107,11 +105,19 @@ fn report(r: Result<()>) {
     }
 }
 
-/// Where the next model comes from.
-enum Source {
-    Demo,
-    File(web_sys::File),
-    Url(String),
+/// One click: load the picked model, compare the pairs with it, trace the Recurrence
+/// view; `true` when the comparison ran.
+async fn load_and_compare(app: &Shared, model: ModelPick, file: Option<File>) -> bool {
+    let r = match load_model(app, model, file).await {
+        Ok(()) => compare(app).await,
+        Err(e) => Err(e),
+    };
+    let ok = r.is_ok();
+    report(r);
+    if ok {
+        report(trace().await);
+    }
+    ok
 }
 
 fn wire(app: &Shared) {
@@ -124,19 +130,11 @@ fn wire(app: &Shared) {
     on_id("load", "click", move |_| {
         let a = a.clone();
         spawn_local(async move {
-            // One click: load the picked model, then compare the pairs with it.
-            let r = match picked_source() {
-                Ok(source) => load_model(&a, source).await,
-                Err(e) => Err(e),
-            };
-            let r = match r {
-                Ok(()) => compare(&a).await,
-                Err(e) => Err(e),
-            };
-            let ok = r.is_ok();
-            report(r);
-            if ok {
-                report(trace(&a));
+            match picked_source() {
+                Ok((model, file)) => {
+                    load_and_compare(&a, model, file).await;
+                }
+                Err(e) => report(Err(e)),
             }
         });
     });
@@ -148,14 +146,15 @@ fn wire(app: &Shared) {
         }
     });
     on_id("add-pair", "click", |_| pairs::add("", ""));
-    on_id("cancel", "click", |_| crate::dom::request_cancel(true));
+    on_id("cancel", "click", |_| crate::client::cancel());
     for (id, event) in [
         ("rec-run", "click"),
         ("rec-layer", "change"),
         ("rec-head", "change"),
     ] {
-        let a = app.clone();
-        on_id(id, event, move |_| report(trace(&a)));
+        on_id(id, event, move |_| {
+            spawn_local(async { report(trace().await) })
+        });
     }
     on_id("model-file", "change", |_| select_source("file"));
     on_id("model-url", "input", |_| select_source("url"));
@@ -170,7 +169,7 @@ pub fn select_source(value: &str) {
     }
 }
 
-fn picked_source() -> Result<Source> {
+fn picked_source() -> Result<(ModelPick, Option<File>)> {
     let doc = crate::dom::document();
     let checked = doc
         .query_selector("input[name=source]:checked")
@@ -182,7 +181,7 @@ fn picked_source() -> Result<Source> {
         "file" => by_id::<HtmlInputElement>("model-file")
             .files()
             .and_then(|f| f.get(0))
-            .map(Source::File)
+            .map(|f| (ModelPick::File, Some(f)))
             .ok_or_else(|| Error::input("choose a .safetensors or .pth file first")),
         "url" => {
             let url = by_id::<HtmlInputElement>("model-url")
@@ -194,33 +193,14 @@ fn picked_source() -> Result<Source> {
                     "enter the URL of a .safetensors or .pth file first",
                 ));
             }
-            Ok(Source::Url(url))
+            Ok((ModelPick::Url(url), None))
         }
-        _ => Ok(Source::Demo),
+        _ => Ok((ModelPick::Demo, None)),
     }
 }
 
 fn pooling() -> Pooling {
     Pooling::parse(&by_id::<HtmlSelectElement>("pooling").value()).unwrap_or(Pooling::Mean)
-}
-
-async fn load_glove(app: &Shared) {
-    match loader::fetch_bytes(loader::GLOVE_URL)
-        .await
-        .and_then(|b| Glove::from_bytes(loader::GLOVE_URL, &b))
-    {
-        Ok(g) => {
-            crate::dom::set_text("glove-line", &format!(
-                "Dashed lines: GloVe 6B 50d average-word-vector similarity ({} most frequent words, 8-bit).",
-                g.len()
-            ));
-            app.borrow_mut().glove = Some(g);
-        }
-        Err(e) => crate::dom::set_text(
-            "glove-line",
-            &format!("GloVe reference line unavailable: {e}"),
-        ),
-    }
 }
 
 /// Marks the app busy for the life of the guard (one load or run at a time).
@@ -238,7 +218,6 @@ impl Busy {
         for id in ["compare", "load"] {
             by_id::<web_sys::HtmlButtonElement>(id).set_disabled(true);
         }
-        crate::dom::request_cancel(false);
         crate::dom::show("cancel", true);
         Ok(Busy(app.clone()))
     }
@@ -251,189 +230,74 @@ impl Drop for Busy {
             by_id::<web_sys::HtmlButtonElement>(id).set_disabled(false);
         }
         crate::dom::show("cancel", false);
+        view::progress_done();
     }
 }
 
-async fn open(source: Source) -> Result<ModelFile> {
-    match source {
-        Source::Demo => loader::demo().await,
-        Source::File(f) => Ok(ModelFile::from_blob(&f.name(), f.into())),
-        Source::Url(url) => {
-            loader::download(&url, |done, total| {
-                let text = match total {
-                    Some(t) => format!("{} / {}", megabytes(done as f64), megabytes(t as f64)),
-                    None => megabytes(done as f64),
-                };
-                view::progress(
-                    done as f64,
-                    total.map(|t| t as f64),
-                    &format!("downloading {text}"),
-                );
-            })
-            .await
-        }
-    }
-}
-
-/// Opens, describes, checks, loads and builds; the old model stays until the new one works.
-async fn load_model(app: &Shared, source: Source) -> Result<()> {
+/// Asks the worker to load a model; the old one stays until the new one works.
+async fn load_model(app: &Shared, model: ModelPick, file: Option<File>) -> Result<()> {
     let _busy = Busy::take(app)?;
     view::error(None);
     view::warning(None);
     view::status("loading model…");
-    let result = load_inner(app, source).await;
-    view::progress_done();
+    let (tokenizer, tokenizer_file) = match crate::tokens::picked() {
+        TokenizerSource::Auto => (TokenizerPick::Auto, None),
+        TokenizerSource::File(f) => (TokenizerPick::File, Some(f)),
+        TokenizerSource::Url(u) => (TokenizerPick::Url(u), None),
+    };
+    let weights = WeightFormat::parse(&by_id::<web_sys::HtmlSelectElement>("weights").value());
+    let req = Request::Load {
+        model,
+        tokenizer,
+        weights,
+    };
+    let result = request(&req, file.as_ref(), tokenizer_file.as_ref()).await;
     spawn_local(crate::models::render_cached());
-    let wasm = crate::dom::wasm_memory_bytes().to_string();
-    let _ = by_id::<web_sys::Element>("model-card").set_attribute("data-wasm-bytes", &wasm);
-    view::status(if result.is_ok() {
-        "model ready: press Compare"
-    } else {
-        ""
-    });
-    result
-}
-
-async fn load_inner(app: &Shared, source: Source) -> Result<()> {
-    let (webgpu, forced) = {
-        let a = app.borrow();
-        (a.webgpu.clone(), a.binding_limit)
-    };
-    let limits = Limits {
-        webgpu: &webgpu,
-        forced,
-    };
-    // A URL's header is read first (two range requests): a model that cannot run here is
-    // refused before its download, and the card shows what is coming.
-    if let Source::Url(url) = &source {
-        if let Some((header, total)) = loader::preview(url).await? {
-            describe_and_check(url, &header, total.unwrap_or(0), false, &limits)?;
+    let loaded = match result {
+        Ok(Reply::Loaded(l)) => l,
+        Ok(_) => return Err(Error::input("the worker answered Load with another reply")),
+        Err(e) => {
+            view::status("");
+            return Err(e);
         }
-    }
-    let model_url = match &source {
-        Source::Url(url) => Some(url.clone()),
-        _ => None,
     };
-    let file = open(source).await?;
-    let header = loader::read_header(&file).await?;
-    let summary = describe_and_check(&file.name, &header, file.bytes, file.cached, &limits)?;
-    let vocab = summary.config.vocab_size;
-    let tokenizer = tokens::choose(tokens::picked(), model_url.as_deref(), vocab).await?;
-    let ck = loader::read_checkpoint(&file, &header, |i, n| {
-        view::progress(
-            i as f64,
-            Some(n as f64),
-            &format!("loading tensor {i} / {n}"),
-        );
-    })
-    .await?;
-    yield_now().await;
-    let mut note = None;
-    let backend = Backend::build(&ck, &webgpu, forced, &mut note).await?;
-    let trace_weights = match &backend {
-        Backend::Cpu(_) => Ok(None),
-        Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),
-    };
-    drop(ck);
-    view::engine_line(&webgpu, Some(&backend.name()));
-    if let Some(why) = note {
-        view::warning(Some(&format!("{why}so the CPU runs instead")));
-    }
-    let demo = summary.label.as_deref().is_some_and(|l| l.contains("demo"));
-    crate::recurrence::model_loaded(summary.config.n_layer, summary.config.n_head, demo);
-    crate::dom::set_text(
-        "tokenizer-name",
-        &format!("tokenizer: {}", tokenizer.name()),
-    );
-    let mut a = app.borrow_mut();
-    a.tokenizer = tokenizer;
-    a.n_layer = summary.config.n_layer;
-    a.backend = Some(backend);
-    a.trace_weights = trace_weights;
-    a.last = None;
+    model_ready(app, &loaded);
     Ok(())
 }
 
-/// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
-const TRACE_MAX_PARAMS: usize = 200_000_000;
-
-/// The f32 reference weights for the Recurrence view, next to the GPU engine: only for
-/// models up to [`TRACE_MAX_PARAMS`] (wasm memory is 4 GB).
-fn weights_for_trace(
-    name: &str,
-    summary: &crate::header::Summary,
-    ck: &rwkv_lens::model::Checkpoint,
-) -> std::result::Result<Option<rwkv_lens::reference::Weights>, String> {
-    if summary.parameters > TRACE_MAX_PARAMS {
-        return Err(format!(
-            "{name}: {:.0} M parameters is too large for the Recurrence view beside the GPU engine \
-             (it keeps an f32 copy on the CPU; limit {} M): use a smaller model",
-            summary.parameters as f64 / 1e6,
-            TRACE_MAX_PARAMS / 1_000_000
-        ));
+/// Shows what the worker loaded.
+fn model_ready(app: &Shared, l: &Loaded) {
+    view::engine_line(&app.borrow().webgpu, Some(&l.engine));
+    if let Some(w) = &l.warning {
+        view::warning(Some(w));
     }
-    rwkv_lens::reference::Weights::from_checkpoint(ck)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    crate::recurrence::model_loaded(l.n_layer, l.n_head, l.demo);
+    crate::dom::set_text("tokenizer-name", &format!("tokenizer: {}", l.tokenizer));
+    let card = by_id::<web_sys::Element>("model-card");
+    let _ = card.set_attribute("data-wasm-bytes", &l.wasm_bytes.to_string());
+    view::status("model ready: press Compare");
+    let mut a = app.borrow_mut();
+    a.n_layer = l.n_layer;
+    a.last = None;
 }
 
-/// Traces the Recurrence view's sentence with the loaded model's CPU weights.
-fn trace(app: &Shared) -> Result<()> {
-    let a = app.borrow();
-    let weights = match (&a.trace_weights, a.backend.as_ref()) {
-        (Err(why), _) => return Err(Error::input(why.clone())),
-        (Ok(Some(w)), _) => w,
-        (Ok(None), Some(b)) => b
-            .cpu_weights()
-            .ok_or_else(|| Error::input("recurrence: no CPU weights for this model"))?,
-        (Ok(None), None) => {
-            return Err(Error::input(
-                "recurrence: no model loaded yet (or busy: try again when the run finishes)",
-            ))
-        }
-    };
-    crate::recurrence::run(weights, &a.tokenizer)
-}
-
-/// What the device allows: the probe's result and a `?binding_limit=` override.
-struct Limits<'a> {
-    webgpu: &'a std::result::Result<WebGpuInfo, String>,
-    forced: Option<u64>,
-}
-
-/// Shows the model card from the header, then refuses what this browser cannot run.
-fn describe_and_check(
-    name: &str,
-    header: &crate::header::Header,
-    bytes: u64,
-    cached: bool,
-    limits: &Limits,
-) -> Result<crate::header::Summary> {
-    let summary = header.summary(name, bytes)?;
-    view::model_info(name, &summary, cached);
-    if let Ok(info) = limits.webgpu {
-        let device = info.max_binding as u64;
-        let limit = limits.forced.map_or(device, |f| f.min(device));
-        check_device_limits(name, header, limit)?;
-    }
-    summary.check_memory(name, limits.webgpu.is_ok())?;
-    Ok(summary)
-}
-
-/// Tokenizes every pair, runs the engine pair by pair (yielding between pairs so the
-/// page stays responsive) and renders the results.
+/// Sends the pairs to the worker and renders what comes back.
 async fn compare(app: &Shared) -> Result<()> {
     let _busy = Busy::take(app)?;
     view::error(None);
-    let texts = pairs::read()?;
-    let mut backend = app
-        .borrow_mut()
-        .backend
-        .take()
-        .ok_or_else(|| Error::input("no model loaded yet"))?;
-    let result = run_pairs(app, &mut backend, &texts).await;
-    app.borrow_mut().backend = Some(backend);
-    let comparison = result?;
+    let pairs = pairs::read()?;
+    let comparison = match request(&Request::Compare { pairs }, None, None).await {
+        Ok(Reply::Compared(c)) => c,
+        Ok(_) => {
+            return Err(Error::input(
+                "the worker answered Compare with another reply",
+            ))
+        }
+        Err(e) => {
+            view::status("");
+            return Err(e);
+        }
+    };
     let mut a = app.borrow_mut();
     a.runs += 1;
     view::results(&comparison, a.n_layer, pooling(), a.runs);
@@ -442,44 +306,13 @@ async fn compare(app: &Shared) -> Result<()> {
     Ok(())
 }
 
-async fn run_pairs(
-    app: &Shared,
-    backend: &mut Backend,
-    texts: &[(String, String)],
-) -> Result<Comparison> {
-    let start = now_ms();
-    let n_layer = app.borrow().n_layer;
-    let layers: Vec<usize> = (0..=n_layer).collect();
-    let mut out = Vec::new();
-    for (i, (a, b)) in texts.iter().enumerate() {
-        view::status(&format!("running pair {} / {}…", i + 1, texts.len()));
-        yield_now().await;
-        crate::dom::check_cancel("Compare")?;
-        let tokens = {
-            let app = app.borrow();
-            let enc = |t: &str, side: &str| {
-                app.tokenizer
-                    .encode(t)
-                    .map_err(|e| Error::input(format!("pair {}, sentence {side}: {e}", i + 1)))
-            };
-            vec![enc(a, "A")?, enc(b, "B")?]
-        };
-        let emb = backend.embed(&tokens, &layers, &POOLINGS).await?;
-        let (mean, last) = pair_cosines(&emb, 0);
-        let glove = app.borrow().glove.as_ref().and_then(|g| g.similarity(a, b));
-        out.push(PairResult {
-            a: a.clone(),
-            b: b.clone(),
-            tokens: (tokens[0].len(), tokens[1].len()),
-            mean,
-            last,
-            glove,
-        });
+/// Traces the Recurrence view's sentence (in the worker) and shows token 0.
+async fn trace() -> Result<()> {
+    let req = crate::recurrence::request();
+    match request(&req, None, None).await? {
+        Reply::Traced { json } => {
+            crate::recurrence::show_trace(rwkv_lens::trace::from_json(&json)?)
+        }
+        _ => Err(Error::input("the worker answered Trace with another reply")),
     }
-    Ok(Comparison {
-        engine: backend.name(),
-        layers,
-        pairs: out,
-        millis: now_ms() - start,
-    })
 }

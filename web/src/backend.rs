@@ -1,28 +1,21 @@
 //! Which engine runs in this browser: the wgpu engine on WebGPU when an adapter is
 //! available, else the plain-Rust reference compiled to wasm (+simd128). Both sit behind
-//! the same `embed` call, so the page does not care which one it got.
+//! the same `embed` call, so the page does not care which one it got. Runs in the page's
+//! worker (`navigator.gpu` is there too in Chromium).
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::dom::{await_js, get, window};
+use crate::dom::{await_js, get};
+pub use crate::protocol::WebGpuInfo;
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::Result;
 
-/// What `navigator.gpu.requestAdapter()` reported.
-#[derive(Debug, Clone)]
-pub struct WebGpuInfo {
-    pub adapter: String,
-    pub max_binding: f64,
-    pub max_buffer: f64,
-    pub shader_f16: bool,
-}
-
 /// Asks the browser for a WebGPU adapter; `Err` says in one line why there is none.
 pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
-    let gpu = get(&window().navigator(), "gpu");
+    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
     }
@@ -86,13 +79,11 @@ impl Backend {
     /// receives why the GPU was not used, when it was available but failed.
     pub async fn build(
         ck: &Checkpoint,
-        webgpu: &std::result::Result<WebGpuInfo, String>,
+        (webgpu, precision): (&std::result::Result<WebGpuInfo, String>, Precision),
         binding_limit: Option<u64>,
         note: &mut Option<String>,
     ) -> Result<Backend> {
         if webgpu.is_ok() {
-            // the one rule: f32 checkpoints keep f32, f16 and bf16 become f16
-            let precision = Precision::following(ck.dominant_dtype());
             let opts = GpuOptions {
                 backend: Some("webgpu".into()),
                 precision,
@@ -107,6 +98,8 @@ impl Backend {
                         (_, Ok(info)) => info.adapter.clone(),
                         _ => "adapter".into(),
                     };
+                    let on_gpu = engine.memory_bytes().0 as f64 / 1e6;
+                    let name = format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
                     return Ok(Backend::Gpu(Box::new(engine), name));
                 }
                 Err(e) => *note = Some(format!("the GPU engine could not start ({e}); ")),

@@ -9,7 +9,7 @@ use crate::glove::cosine;
 pub const POOLINGS: [Pooling; 2] = [Pooling::Mean, Pooling::Last];
 
 /// One sentence pair's numbers.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PairResult {
     pub a: String,
     pub b: String,
@@ -32,7 +32,7 @@ impl PairResult {
 }
 
 /// Everything one "Compare" produced.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Comparison {
     pub engine: String,
     pub layers: Vec<usize>,

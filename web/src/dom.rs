@@ -1,10 +1,36 @@
-//! Small DOM and JS helpers: element lookup, text, events, promises, yielding.
+//! Small DOM and JS helpers: element lookup, text, events (the page only); promises,
+//! yielding, the clock, `fetch` and the Cache API through the global scope (the page and
+//! its worker alike).
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Document, Element, HtmlElement, Window};
+use web_sys::{CacheStorage, Document, Element, HtmlElement, Request, Window};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (window or worker).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function) -> JsValue;
+    /// The global `performance.now()` (window or worker).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+    /// The global `fetch` (window or worker).
+    #[wasm_bindgen(js_name = fetch)]
+    pub fn fetch_request(request: &Request) -> Promise;
+}
+
+/// Whether this code runs in the page (not in its worker).
+pub fn in_window() -> bool {
+    js_sys::global().dyn_ref::<Window>().is_some()
+}
+
+/// The global Cache API (window or worker); `None` where there is none (not a secure context).
+pub fn caches() -> Option<CacheStorage> {
+    let c = get(&js_sys::global(), "caches");
+    (!c.is_undefined() && !c.is_null()).then(|| c.unchecked_into())
+}
 
 use rwkv_lens::{Error, Result};
 
@@ -55,13 +81,7 @@ pub fn on_id(id: &str, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
     on(&by_id::<web_sys::EventTarget>(id), event, f);
 }
 
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use rwkv_lens::kit::svg::escape;
 
 /// A JS exception or rejection as one line of text.
 pub fn js_message(e: &JsValue) -> String {
@@ -86,14 +106,14 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
 /// Lets the browser paint and handle input before continuing (a `setTimeout(0)`).
 pub async fn yield_now() {
     let promise = Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback(&resolve);
+        set_timeout(&resolve);
     });
     let _ = JsFuture::from(promise).await;
 }
 
-/// Milliseconds since the page started loading.
+/// Milliseconds since the page (or the worker) started.
 pub fn now_ms() -> f64 {
-    window().performance().map_or(0.0, |p| p.now())
+    performance_now()
 }
 
 /// "12.3 MB".
@@ -102,7 +122,7 @@ pub fn megabytes(bytes: f64) -> String {
 }
 
 thread_local! {
-    /// Set by the Cancel button; read (and cleared) by the loops of a load or a run.
+    /// Set by a Cancel message (in the worker); read (and cleared) by the loops of a load or a run.
     static CANCEL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 

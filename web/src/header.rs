@@ -7,8 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use rwkv_lens::gpu::Precision;
 use rwkv_lens::model::config::Config;
 use rwkv_lens::model::layout::{canonical_name, detect_layout};
+use rwkv_lens::model::quant::is_projection;
 use rwkv_lens::model::{DType, Layout, Tensor};
 use rwkv_lens::{Error, Result};
 
@@ -243,6 +245,21 @@ impl Summary {
         stored + largest_f32 + engine
     }
 
+    /// Bytes of weights the GPU engine holds at `precision`: the projection matrices
+    /// (`model::quant::PROJECTIONS`) in that format, every other tensor in f32, the
+    /// embedding on the host (activations and scratch come on top).
+    pub fn gpu_weight_bytes(&self, precision: Precision) -> u64 {
+        self.config
+            .expected_shapes()
+            .into_iter()
+            .filter(|(name, _)| name != "emb.weight")
+            .map(|(name, shape)| match shape.as_slice() {
+                [rows, cols] if is_projection(&name) => rows * precision.row_bytes(*cols),
+                _ => 4 * shape.iter().product::<usize>(),
+            } as u64)
+            .sum()
+    }
+
     /// Refuses, before any tensor is read, a model whose loading would not fit in wasm32.
     pub fn check_memory(&self, source: &str, gpu: bool) -> Result<()> {
         let need = self.loading_bytes(gpu);
@@ -375,6 +392,36 @@ mod tests {
         (s.config.n_embd, s.config.n_layer, s.config.ffn_dim) = (2048, 24, 7168);
         let e = s.check_memory("big", false).unwrap_err().to_string();
         assert!(e.starts_with("big: loading needs about"), "{e}");
+    }
+
+    #[test]
+    fn gpu_weight_bytes_follow_the_format() {
+        let mut s = demo_summary();
+        (s.config.n_embd, s.config.n_layer, s.config.ffn_dim) = (2048, 24, 7168);
+        let mb = |p| s.gpu_weight_bytes(p) as f64 / (1u64 << 20) as f64;
+        let (f32, f16, int8, nf4) = (
+            mb(Precision::F32),
+            mb(Precision::F16),
+            mb(Precision::Int8),
+            mb(Precision::Nf4),
+        );
+        // The 1.6B shape's projections: 24 · (5·C² + 2·C·F) values; the rest is small.
+        let proj = 24.0 * (5.0 * 2048.0 * 2048.0 + 2.0 * 2048.0 * 7168.0) / (1u64 << 20) as f64;
+        // The rest (LoRAs, mixes, norms, in f32) adds about a tenth.
+        assert!(
+            f16 > 2.0 * proj && f16 < 1.15 * 2.0 * proj,
+            "{f16} vs {proj}"
+        );
+        assert!(
+            f32 > f16 && f16 > int8 && int8 > nf4,
+            "{f32} {f16} {int8} {nf4}"
+        );
+        // Measured device peaks (weights + activations, docs/quantization.md): f16 2629,
+        // int8 1459, nf4 835 MiB: the weights alone sit below them.
+        assert!(
+            f16 < 2629.0 && int8 < 1459.0 && nf4 < 835.0,
+            "{f16} {int8} {nf4}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! download), the header is read from its first bytes, and tensors are sliced out and
 //! copied into wasm memory one by one.
 //!
+//! All of it runs in the page's worker, except the cached-models list (page).
 //! Downloads stream through `fetch` with an "x / y MB" progress callback and are stored in
 //! the Cache API (`rwkv-lens-models`), so a reload reads them from disk instead.
 
@@ -10,7 +11,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, Cache, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
-use crate::dom::{await_js, get, window};
+use crate::dom::{await_js, caches, fetch_request, get};
 use crate::header::{self, Header};
 use rwkv_lens::model::{Checkpoint, Tensor};
 use rwkv_lens::{Error, Result};
@@ -86,8 +87,10 @@ pub async fn read_checkpoint(
 }
 
 async fn fetch(url: &str) -> Result<Response> {
+    let req =
+        Request::new_with_str(url).map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
     let resp = await_js(
-        window().fetch_with_str(url),
+        fetch_request(&req),
         &format!("download of {url} failed (offline, wrong address, or the server refuses cross-origin requests)"),
     )
     .await?
@@ -130,7 +133,7 @@ async fn response_blob(resp: &Response, url: &str) -> Result<Blob> {
 }
 
 async fn open_cache() -> Option<Cache> {
-    let caches = window().caches().ok()?;
+    let caches = caches()?;
     let cache = await_js(caches.open(CACHE_NAME), "Cache API").await.ok()?;
     Some(cache.unchecked_into())
 }
@@ -196,9 +199,7 @@ async fn fetch_range(url: &str, begin: u64, end: u64) -> Option<(Vec<u8>, Option
     let req = Request::new_with_str_and_init(url, &RequestInit::new()).ok()?;
     let range = format!("bytes={begin}-{}", end - 1);
     req.headers().set("Range", &range).ok()?;
-    let resp = await_js(window().fetch_with_request(&req), url)
-        .await
-        .ok()?;
+    let resp = await_js(fetch_request(&req), url).await.ok()?;
     let resp = resp.dyn_into::<Response>().ok()?;
     if resp.status() != 206 {
         return None;

@@ -1,7 +1,7 @@
 //! The Recurrence view: one head of one block, stepped token by token (issue #7).
 //!
-//! `run` traces the sentence with [`rwkv_lens::trace::trace_with`] on the CPU reference's
-//! weights (in wasm); Prev / Next / the slider pick the token t, and [`render`] draws
+//! [`request`] asks the worker to trace the sentence ([`rwkv_lens::trace::trace_with`] on
+//! the CPU reference's weights, in wasm; `Session::trace`); [`show_trace`] shows it. Prev / Next / the slider pick the token t, and [`render`] draws
 //! for it: S_{t−1} and S_t (N×N), the write k vᵀ, w_t and u, the read-out o_t, the
 //! half-life histogram, the token-shift mix amounts and each earlier token's influence.
 //! The card's `data-*` attributes carry numbers for the end-to-end test.
@@ -10,16 +10,12 @@ use std::cell::RefCell;
 
 use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 
-use rwkv_lens::reference::Weights;
-use rwkv_lens::tokenizer::Tokenizer;
-use rwkv_lens::trace::{trace_with, Trace};
-use rwkv_lens::{Error, Result};
+use rwkv_lens::trace::Trace;
+use rwkv_lens::Result;
 
 use crate::dom::{by_id, escape, on_id, set_html, set_text, show};
+use crate::protocol::Request;
 use crate::recurrence_view as rv;
-
-/// Longest sentence the view traces (the trace keeps two N×N states per token).
-pub const MAX_TOKENS: usize = 64;
 /// The state cell the card exposes as `data-state-after` (key row, value column).
 pub const PROBE: (usize, usize) = (8, 1);
 
@@ -70,23 +66,20 @@ fn picked(id: &str) -> usize {
     by_id::<HtmlSelectElement>(id).value().parse().unwrap_or(0)
 }
 
-/// Traces the typed sentence at the picked block and head, and shows token 0.
-pub fn run(weights: &Weights, tokenizer: &Tokenizer) -> Result<()> {
-    let text = by_id::<HtmlInputElement>("rec-sentence").value();
-    let tokens = tokenizer
-        .encode(text.trim())
-        .map_err(|e| Error::input(format!("recurrence sentence: {e}")))?;
-    if tokens.len() > MAX_TOKENS {
-        return Err(Error::input(format!(
-            "recurrence sentence: {} tokens; the view traces at most {MAX_TOKENS} (shorten it)",
-            tokens.len()
-        )));
+/// The trace of the typed sentence at the picked block and head, for the worker.
+pub fn request() -> Request {
+    Request::Trace {
+        sentence: by_id::<HtmlInputElement>("rec-sentence").value(),
+        layer: picked("rec-layer").max(1),
+        head: picked("rec-head"),
     }
-    let (layer, head) = (picked("rec-layer").max(1), picked("rec-head"));
-    let piece = |t: u32| tokenizer.decode(&[t]).ok();
-    let trace = trace_with(weights, &tokens, layer, head, piece)?;
+}
+
+/// Shows a fresh trace at token 0.
+pub fn show_trace(trace: Trace) -> Result<()> {
+    let tokens = trace.steps.len();
     let slider = by_id::<HtmlInputElement>("rec-slider");
-    slider.set_max(&(trace.steps.len() - 1).to_string());
+    slider.set_max(&tokens.saturating_sub(1).to_string());
     slider.set_value("0");
     VIEW.with(|v| {
         let mut v = v.borrow_mut();
@@ -96,7 +89,7 @@ pub fn run(weights: &Weights, tokenizer: &Tokenizer) -> Result<()> {
     set_text("rec-check-result", "");
     let card = by_id::<Element>("recurrence-card");
     let _ = card.remove_attribute("data-max-diff");
-    let _ = card.set_attribute("data-tokens", &tokens.len().to_string());
+    let _ = card.set_attribute("data-tokens", &tokens.to_string());
     show("rec-body", true);
     render();
     Ok(())

@@ -4,6 +4,11 @@
 
 use std::fmt::Write;
 
+use rwkv_lens::kit::svg::escape;
+
+/// Longest sentence the view traces (the trace keeps two N×N states per token).
+pub const MAX_TOKENS: usize = 64;
+
 use rwkv_lens::trace::equations::{line, EQUATIONS};
 
 /// Diverging colour for `v / scale` in [-1, 1]: blue (negative) → white → red (positive).
@@ -35,7 +40,7 @@ pub fn max_abs(values: &[f32]) -> f32 {
 pub fn heatmap(m: &[f32], rows: usize, cols: usize, scale: f32, label: &str) -> String {
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {cols} {rows}" class="heatmap" shape-rendering="crispEdges" preserveAspectRatio="none" role="img" aria-label="{}"><rect width="{cols}" height="{rows}" fill="#fff"/>"##,
-        esc(label)
+        escape(label)
     );
     for (i, &v) in m.iter().enumerate().take(rows * cols) {
         if scale <= 0.0 || (v / scale).abs() < 0.02 {
@@ -96,7 +101,7 @@ pub fn bars(values: &[f32], labels: Option<&[String]>, colour: &str) -> String {
                 r#"<text x="{x:.1}" y="{:.1}" font-size="9" text-anchor="end" transform="rotate(-45 {x:.1} {:.1})">{}</text>"#,
                 BH - bottom + 10.0,
                 BH - bottom + 10.0,
-                esc(l)
+                escape(l)
             );
         }
     }
@@ -148,22 +153,14 @@ pub fn equations_html() -> String {
         let _ = write!(
             s,
             "<li><b>{}</b><div class=\"math\">{}</div><div class=\"src\">{}:{at}</div><code>{}</code></li>",
-            esc(e.name),
-            esc(e.math),
-            esc(e.file),
-            esc(e.code.trim())
+            escape(e.name),
+            escape(e.math),
+            escape(e.file),
+            escape(e.code.trim())
         );
     }
     s.push_str("</ol>");
     s
-}
-
-/// Escapes text for HTML and attributes.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The demo model's designed half-life of key channel i: `2^(i/8)` tokens.

@@ -2,6 +2,7 @@
 //! Everything writes plain HTML into the elements of `index.html`.
 
 use rwkv_lens::embed::Pooling;
+use rwkv_lens::gpu::Precision;
 use rwkv_lens::model::Layout;
 
 use crate::backend::WebGpuInfo;
@@ -80,8 +81,9 @@ pub fn engine_line(webgpu: &Result<WebGpuInfo, String>, running: Option<&str>) {
     set_html("engine-line", &format!("{probe}{run}"));
 }
 
-/// The model card: everything known from the header, before any tensor is loaded.
-pub fn model_info(name: &str, s: &Summary, cached: bool) {
+/// The model card's rows: everything known from the header, before any tensor is loaded
+/// (built in the worker, shown by the page).
+pub fn model_info_html(name: &str, s: &Summary, cached: bool) -> String {
     let label = match &s.label {
         Some(l) => format!("<span class=\"badge\">{}</span>", escape(l)),
         None => "<span class=\"badge real\">checkpoint</span>".into(),
@@ -123,6 +125,15 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
                 megabytes(s.loading_bytes(false) as f64)
             ),
         ),
+        (
+            "GPU weights",
+            [Precision::following(s.dtype), Precision::Int8, Precision::Nf4]
+                .iter()
+                .map(|&p| format!("{p} ≈ {}", megabytes(s.gpu_weight_bytes(p) as f64)))
+                .collect::<Vec<_>>()
+                .join(" · ")
+                + " (choose with “GPU weights”; the embedding stays in wasm memory)",
+        ),
     ];
     let mut html: String = rows
         .iter()
@@ -134,7 +145,7 @@ pub fn model_info(name: &str, s: &Summary, cached: bool) {
             escape(d)
         ));
     }
-    set_html("model-info", &html);
+    html
 }
 
 /// Chart + table + the machine-readable copy the end-to-end test reads.

@@ -1,0 +1,149 @@
+//! The page's side of its Web Worker: spawns it (`worker.js` with the URLs of this
+//! page's wasm-bindgen output) and sends it [`Request`]s. Progress and the model card are
+//! shown as they arrive; each request's final reply resolves its future, oldest first
+//! (the worker runs requests one at a time, in order).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{File, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use rwkv_lens::{Error, Result};
+
+use crate::dom::{document, get, js_message, set_html};
+use crate::protocol::{self, Reply, Request, Stage, MODEL_FILE, TOKENIZER_FILE};
+use crate::view;
+
+thread_local! {
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    /// The `resolve` of each open request, oldest first.
+    static WAITING: RefCell<VecDeque<Function>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// The `href` of the first element matching `selector` (trunk's preload links).
+fn link(selector: &str) -> Result<String> {
+    let el = document().query_selector(selector).ok().flatten();
+    el.and_then(|e| get(&e, "href").as_string()).ok_or_else(|| {
+        Error::input(format!(
+            "index.html has no {selector}: cannot start the worker"
+        ))
+    })
+}
+
+/// Starts the worker; its failures (a script that does not load) land in the error box.
+pub fn spawn() -> Result<()> {
+    let glue = link("link[rel=modulepreload]")?;
+    let wasm = link("link[rel=preload][type='application/wasm']")?;
+    let url = format!(
+        "worker.js?glue={}&wasm={}",
+        js_sys::encode_uri_component(&glue),
+        js_sys::encode_uri_component(&wasm)
+    );
+    let opts = WorkerOptions::new();
+    opts.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options(&url, &opts)
+        .map_err(|e| Error::input(format!("cannot start the worker: {}", js_message(&e))))?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
+        let text = e.data().as_string().unwrap_or_default();
+        match protocol::from_json::<Reply>(&text) {
+            Ok(reply) if reply.is_final() => resolve_oldest(&text),
+            Ok(reply) => show(reply),
+            Err(message) => resolve_oldest(&protocol::to_json(&Reply::Error { message })),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+        // a script that does not load fires a plain Event, an exception an ErrorEvent
+        let why = get(&e, "message")
+            .as_string()
+            .unwrap_or_else(|| "its script (worker.js or the wasm) did not load".into());
+        let message = format!("the worker failed: {why}");
+        view::error(Some(&message));
+        // every open request ends with this error
+        while WAITING.with(|w| !w.borrow().is_empty()) {
+            resolve_oldest(&protocol::to_json(&Reply::Error {
+                message: message.clone(),
+            }));
+        }
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    WORKER.with(|w| *w.borrow_mut() = Some(worker));
+    Ok(())
+}
+
+fn resolve_oldest(json: &str) {
+    if let Some(resolve) = WAITING.with(|w| w.borrow_mut().pop_front()) {
+        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(json));
+    }
+}
+
+/// Progress and the model card, shown while a request runs.
+fn show(reply: Reply) {
+    match reply {
+        Reply::Progress { stage, done, total } => {
+            let text = stage.describe(done, total);
+            view::progress(done, total, &text);
+            if stage == Stage::Compare {
+                view::status(&text);
+            }
+        }
+        Reply::Card { html } => set_html("model-info", &html),
+        _ => {}
+    }
+}
+
+fn post(request: &Request, model_file: Option<&File>, tokenizer_file: Option<&File>) -> Result<()> {
+    let msg = Object::new();
+    let set = |k: &str, v: &JsValue| Reflect::set(&msg, &k.into(), v).map(|_| ());
+    let fail = |e: JsValue| Error::input(format!("message to the worker: {}", js_message(&e)));
+    set(protocol::JSON, &protocol::to_json(request).into()).map_err(fail)?;
+    if let Some(f) = model_file {
+        set(MODEL_FILE, f).map_err(fail)?;
+    }
+    if let Some(f) = tokenizer_file {
+        set(TOKENIZER_FILE, f).map_err(fail)?;
+    }
+    WORKER.with(|w| match w.borrow().as_ref() {
+        Some(worker) => worker.post_message(&msg).map_err(fail),
+        None => Err(Error::input("the worker is not running")),
+    })
+}
+
+/// Tells the worker to stop its running load or Compare (answered by that request's
+/// `Error { "… cancelled" }`).
+pub fn cancel() {
+    if let Err(e) = post(&Request::Cancel, None, None) {
+        view::error(Some(&e.to_string()));
+    }
+}
+
+/// Sends a request (with the files it needs) and waits for its final reply; a
+/// [`Reply::Error`] becomes `Err` with the worker's one line.
+pub async fn request(
+    request: &Request,
+    model_file: Option<&File>,
+    tokenizer_file: Option<&File>,
+) -> Result<Reply> {
+    let promise = Promise::new(&mut |resolve, _| {
+        WAITING.with(|w| w.borrow_mut().push_back(resolve));
+    });
+    if let Err(e) = post(request, model_file, tokenizer_file) {
+        WAITING.with(|w| w.borrow_mut().pop_back());
+        return Err(e);
+    }
+    let text = JsFuture::from(promise)
+        .await
+        .map_err(|e| Error::input(js_message(&e)))?
+        .as_string()
+        .unwrap_or_default();
+    match protocol::from_json::<Reply>(&text).map_err(Error::input)? {
+        Reply::Error { message } => Err(Error::input(message)),
+        reply => Ok(reply),
+    }
+}

@@ -1,0 +1,262 @@
+//! What the worker holds and does: the WebGPU probe, the GloVe table, the tokenizer, the
+//! engine (and the Recurrence view's weights), and the three long jobs — load a model,
+//! compare pairs, trace one head. Progress and the model card go to the page through
+//! `post` as they happen; each job returns its final reply.
+
+use rwkv_lens::tokenizer::Tokenizer;
+use rwkv_lens::{Error, Result};
+
+use crate::backend::{probe_webgpu, Backend, WebGpuInfo};
+use crate::compare::{pair_cosines, Comparison, PairResult, POOLINGS};
+use crate::dom::{now_ms, yield_now};
+use crate::glove::Glove;
+use crate::header::check_device_limits;
+use crate::loader::{self, ModelFile};
+use crate::protocol::{Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat};
+use crate::tokens::{self, TokenizerSource};
+
+/// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
+const TRACE_MAX_PARAMS: usize = 200_000_000;
+
+pub struct Session {
+    webgpu: std::result::Result<WebGpuInfo, String>,
+    /// `?binding_limit=BYTES` of the page: a storage-binding limit below the adapter's.
+    binding_limit: Option<u64>,
+    tokenizer: Tokenizer,
+    glove: Option<Glove>,
+    backend: Option<Backend>,
+    n_layer: usize,
+    /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are
+    /// reused); `Err` says why there are none (model too large to hold twice).
+    trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
+}
+
+fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) {
+    post(Reply::Progress { stage, done, total });
+}
+
+impl Session {
+    /// Probes WebGPU and loads the GloVe table; the reply says what was found.
+    pub async fn start(binding_limit: Option<u64>) -> Result<(Session, Reply)> {
+        let webgpu = probe_webgpu().await;
+        let glove = loader::fetch_bytes(loader::GLOVE_URL)
+            .await
+            .and_then(|b| Glove::from_bytes(loader::GLOVE_URL, &b));
+        let reply = Reply::Ready {
+            webgpu: webgpu.clone(),
+            glove: glove.as_ref().map(|g| g.len()).map_err(|e| e.to_string()),
+        };
+        let session = Session {
+            webgpu,
+            binding_limit,
+            tokenizer: Tokenizer::from_spec("world")?,
+            glove: glove.ok(),
+            backend: None,
+            n_layer: 0,
+            trace_weights: Ok(None),
+        };
+        Ok((session, reply))
+    }
+
+    /// Opens, describes, checks, loads and builds; the old model stays until the new one works.
+    pub async fn load(
+        &mut self,
+        model: ModelPick,
+        file: Option<web_sys::File>,
+        (tokenizer, weights): (TokenizerSource, WeightFormat),
+        post: &impl Fn(Reply),
+    ) -> Result<Loaded> {
+        let model_url = match &model {
+            ModelPick::Url(url) => Some(url.clone()),
+            _ => None,
+        };
+        // A URL's header is read first (two range requests): a model that cannot run here
+        // is refused before its download, and the card shows what is coming.
+        if let Some(url) = &model_url {
+            if let Some((header, total)) = loader::preview(url).await? {
+                self.describe_and_check(url, &header, total.unwrap_or(0), false, post)?;
+            }
+        }
+        let file = open(model, file, post).await?;
+        let header = loader::read_header(&file).await?;
+        let summary =
+            self.describe_and_check(&file.name, &header, file.bytes, file.cached, post)?;
+        let vocab = summary.config.vocab_size;
+        let tokenizer = tokens::choose(tokenizer, model_url.as_deref(), vocab).await?;
+        let ck = loader::read_checkpoint(&file, &header, |i, n| {
+            progress(post, Stage::Parse, i as f64, Some(n as f64));
+        })
+        .await?;
+        progress(post, Stage::Upload, 0.0, None);
+        yield_now().await;
+        let mut note = None;
+        let precision = weights.precision(ck.dominant_dtype());
+        let backend = Backend::build(
+            &ck,
+            (&self.webgpu, precision),
+            self.binding_limit,
+            &mut note,
+        )
+        .await?;
+        let trace_weights = match &backend {
+            Backend::Cpu(_) => Ok(None),
+            Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),
+        };
+        drop(ck);
+        let loaded = Loaded {
+            engine: backend.name(),
+            warning: note.map(|why| format!("{why}so the CPU runs instead")),
+            n_layer: summary.config.n_layer,
+            n_head: summary.config.n_head,
+            demo: summary.label.as_deref().is_some_and(|l| l.contains("demo")),
+            tokenizer: tokenizer.name().to_string(),
+            wasm_bytes: crate::dom::wasm_memory_bytes(),
+        };
+        self.tokenizer = tokenizer;
+        self.n_layer = summary.config.n_layer;
+        self.backend = Some(backend);
+        self.trace_weights = trace_weights;
+        Ok(loaded)
+    }
+
+    /// Sends the model card from the header, then refuses what this browser cannot run.
+    fn describe_and_check(
+        &self,
+        name: &str,
+        header: &crate::header::Header,
+        bytes: u64,
+        cached: bool,
+        post: &impl Fn(Reply),
+    ) -> Result<crate::header::Summary> {
+        let summary = header.summary(name, bytes)?;
+        post(Reply::Card {
+            html: crate::view::model_info_html(name, &summary, cached),
+        });
+        if let Ok(info) = &self.webgpu {
+            let device = info.max_binding as u64;
+            let limit = self.binding_limit.map_or(device, |f| f.min(device));
+            check_device_limits(name, header, limit)?;
+        }
+        summary.check_memory(name, self.webgpu.is_ok())?;
+        Ok(summary)
+    }
+
+    /// Tokenizes every pair and runs the engine pair by pair, yielding between pairs so
+    /// a Cancel message is read.
+    pub async fn compare(
+        &mut self,
+        texts: &[(String, String)],
+        post: &impl Fn(Reply),
+    ) -> Result<Comparison> {
+        let start = now_ms();
+        let backend = self
+            .backend
+            .as_mut()
+            .ok_or_else(|| Error::input("no model loaded yet"))?;
+        let layers: Vec<usize> = (0..=self.n_layer).collect();
+        let mut out = Vec::new();
+        for (i, (a, b)) in texts.iter().enumerate() {
+            progress(post, Stage::Compare, i as f64, Some(texts.len() as f64));
+            yield_now().await;
+            crate::dom::check_cancel("Compare")?;
+            let enc = |t: &str, side: &str| {
+                self.tokenizer
+                    .encode(t)
+                    .map_err(|e| Error::input(format!("pair {}, sentence {side}: {e}", i + 1)))
+            };
+            let tokens = vec![enc(a, "A")?, enc(b, "B")?];
+            let emb = backend.embed(&tokens, &layers, &POOLINGS).await?;
+            let (mean, last) = pair_cosines(&emb, 0);
+            out.push(PairResult {
+                a: a.clone(),
+                b: b.clone(),
+                tokens: (tokens[0].len(), tokens[1].len()),
+                mean,
+                last,
+                glove: self.glove.as_ref().and_then(|g| g.similarity(a, b)),
+            });
+        }
+        Ok(Comparison {
+            engine: backend.name(),
+            layers,
+            pairs: out,
+            millis: now_ms() - start,
+        })
+    }
+
+    /// Traces the Recurrence view's sentence with the loaded model's CPU weights; the
+    /// trace as JSON for the page.
+    pub fn trace(&self, sentence: &str, layer: usize, head: usize) -> Result<String> {
+        let weights = match (&self.trace_weights, self.backend.as_ref()) {
+            (Err(why), _) => return Err(Error::input(why.clone())),
+            (Ok(Some(w)), _) => w,
+            (Ok(None), Some(b)) => b
+                .cpu_weights()
+                .ok_or_else(|| Error::input("recurrence: no CPU weights for this model"))?,
+            (Ok(None), None) => return Err(Error::input("recurrence: no model loaded yet")),
+        };
+        let tokens = self
+            .tokenizer
+            .encode(sentence.trim())
+            .map_err(|e| Error::input(format!("recurrence sentence: {e}")))?;
+        let max = crate::recurrence_view::MAX_TOKENS;
+        if tokens.len() > max {
+            return Err(Error::input(format!(
+                "recurrence sentence: {} tokens; the view traces at most {max} (shorten it)",
+                tokens.len()
+            )));
+        }
+        let piece = |t: u32| self.tokenizer.decode(&[t]).ok();
+        let trace = rwkv_lens::trace::trace_with(weights, &tokens, layer.max(1), head, piece)?;
+        rwkv_lens::trace::to_json(&trace)
+    }
+}
+
+/// The model file: the bundled demo, the user's file, or a URL (downloaded with progress,
+/// or read from the Cache API).
+async fn open(
+    model: ModelPick,
+    file: Option<web_sys::File>,
+    post: &impl Fn(Reply),
+) -> Result<ModelFile> {
+    match (model, file) {
+        (ModelPick::Demo, _) => loader::demo().await,
+        (ModelPick::File, Some(f)) => Ok(ModelFile::from_blob(&f.name(), f.into())),
+        (ModelPick::File, None) => Err(Error::input("choose a .safetensors or .pth file first")),
+        (ModelPick::Url(url), _) => {
+            loader::download(&url, |done, total| {
+                progress(post, Stage::Download, done as f64, total.map(|t| t as f64));
+            })
+            .await
+        }
+    }
+}
+
+/// The f32 reference weights for the Recurrence view, next to the GPU engine: only for
+/// models up to [`TRACE_MAX_PARAMS`] (wasm memory is 4 GB).
+fn weights_for_trace(
+    name: &str,
+    summary: &crate::header::Summary,
+    ck: &rwkv_lens::model::Checkpoint,
+) -> std::result::Result<Option<rwkv_lens::reference::Weights>, String> {
+    if summary.parameters > TRACE_MAX_PARAMS {
+        return Err(format!(
+            "{name}: {:.0} M parameters is too large for the Recurrence view beside the GPU engine \
+             (it keeps an f32 copy on the CPU; limit {} M): use a smaller model",
+            summary.parameters as f64 / 1e6,
+            TRACE_MAX_PARAMS / 1_000_000
+        ));
+    }
+    rwkv_lens::reference::Weights::from_checkpoint(ck)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// A tokenizer choice as it arrived: the pick and the file beside it.
+pub fn tokenizer_source(pick: TokenizerPick, file: Option<web_sys::File>) -> TokenizerSource {
+    match (pick, file) {
+        (TokenizerPick::File, Some(f)) => TokenizerSource::File(f),
+        (TokenizerPick::Url(u), _) => TokenizerSource::Url(u),
+        _ => TokenizerSource::Auto,
+    }
+}
