@@ -1,7 +1,8 @@
-// Scaled dot-product self-attention with a padding mask, batched and right-padded:
+// Scaled dot-product self-attention with a padding mask (and, for decoders, a causal one),
+// batched and right-padded:
 //
-//   O[b,i,h] = Σ_j softmax_j(S[b,i,j,h]) · V[b,j,h],   S = Q[b,i,h]·K[b,j,h] / √d + M[b,j]
-//   M[b,j] = 0 for j < len_b, −∞ for pad keys (they get weight exactly 0)
+//   O[b,i,h] = Σ_j softmax_j(S[b,i,j,h]) · V[b,j,h],   S = Q[b,i,h]·K[b,j,h] / √d + M[b,i,j]
+//   M[b,i,j] = 0 for j < len_b (and j ≤ i when causal), −∞ otherwise (weight exactly 0)
 //
 // Q, K, V, O are [B·T][C] with head h in columns h·d .. h·d+d−1. One thread per (query, head)
 // keeps its output row in registers and walks the keys once with the online softmax
@@ -14,6 +15,7 @@ struct Params {
     dim: u32,      // C
     heads: u32,    // H
     scale: f32,    // 1/√d
+    causal: u32,   // 1: query i sees keys j ≤ i only (GPT-2)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -31,7 +33,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let b = row / p.tokens;
-    let len = lengths[b];
+    let i = row % p.tokens;
+    let len = select(lengths[b], min(lengths[b], i + 1u), p.causal == 1u);
     let qo = row * p.dim + h * HEAD_SIZE;
     var qi: array<f32, HEAD_SIZE>;
     var acc: array<f32, HEAD_SIZE>;

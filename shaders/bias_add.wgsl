@@ -3,7 +3,7 @@
 //
 //   y[m][n] = (residual ? base[m][n] : 0) + vecs[bias_off + n]
 //
-// One thread per (n, m).
+// One thread per (n, m): prepend `row_grid.wgsl`.
 
 struct Params {
     rows: u32,       // M
@@ -17,13 +17,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> vecs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let n = id.x;
-    let m = id.y + id.z * 65535u;
-    if n >= p.dim || m >= p.rows {
-        return;
-    }
+fn element(n: u32, m: u32) {
     let i = m * p.dim + n;
     var v = vecs[p.bias_off + n];
     if p.residual == 1u {

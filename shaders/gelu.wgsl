@@ -1,6 +1,7 @@
-// GELU, exact (erf) form as BERT uses it, in place:
+// GELU in place, the exact (erf) form BERT uses or GPT-2's tanh form (`gelu_new`):
 //
-//   y = x · Φ(x) = x/2 · (1 + erf(x / √2))
+//   erf:  y = x · Φ(x) = x/2 · (1 + erf(x / √2))
+//   tanh: y = x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))
 //
 // WGSL has no erf: Abramowitz & Stegun 7.1.26, erf(z) = 1 − (a₁s + a₂s² + a₃s³ + a₄s⁴ + a₅s⁵)·e^(−z²)
 // with s = 1/(1 + 0.3275911·z) for z ≥ 0 (odd extension), |error| ≤ 1.5·10⁻⁷.
@@ -8,6 +9,7 @@
 struct Params {
     count: u32,      // elements
     groups_x: u32,   // workgroups along x (the grid is 2-D above 65535 groups)
+    tanh_form: u32,  // 1: the tanh form
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,5 +29,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         return;
     }
     let x = y[i];
-    y[i] = 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
+    if p.tanh_form == 1u {
+        // tanh(z) = 1 − 2/(e^(2z) + 1), saturating without inf/inf for large |z|
+        let z = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+        let t = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
+        y[i] = 0.5 * x * (1.0 + t);
+    } else {
+        y[i] = 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
+    }
 }

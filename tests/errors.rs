@@ -86,9 +86,11 @@ const CASES: &[(&str, &str)] = &[
     ("pth-not-zip", "inspect text.pth"),
     ("pth-pickle-eval", "inspect malicious_eval.pth"),
     ("pth-pickle-system", "inspect malicious_system.pth"),
-    // attention encoders (a directory with a Hugging Face config.json)
+    // attention models (a directory with a Hugging Face config.json)
     ("encoder-model-type", "$BARE_STUDY --model roberta"),
     ("encoder-missing-tensor", "$BARE_STUDY --model bert-no-key"),
+    ("decoder-config-shape", "$BARE_STUDY --model gpt2-inner"),
+    ("decoder-unsupported-variant", "$BARE_STUDY --model gpt2-layer-scaled"),
     // tokenizer
     ("tokenizer-missing", "$BARE_STUDY --model model.safetensors --tokenizer missing.json"),
     ("tokenizer-invalid", "$BARE_STUDY --model model.safetensors --tokenizer sentences.txt"),
@@ -198,22 +200,48 @@ fn checkpoints(dir: &Path) {
     quantized_lies(dir);
 }
 
-/// Copies of the tiny BERT directory: another `model_type`, a missing tensor.
+/// Copies of the tiny BERT and GPT-2 directories, each with one thing wrong: a text
+/// replaced in `config.json`, or a tensor dropped.
 fn encoders(dir: &Path) {
-    for (name, edit) in [("roberta", "model_type"), ("bert-no-key", "tensor")] {
+    let drop_key = "encoder.layer.1.attention.self.key.weight";
+    for (name, from, config_edit, drop) in [
+        (
+            "roberta",
+            "tiny-bert",
+            Some((r#""model_type": "bert""#, r#""model_type": "roberta""#)),
+            None,
+        ),
+        ("bert-no-key", "tiny-bert", None, Some(drop_key)),
+        (
+            "gpt2-inner",
+            "tiny-gpt2",
+            Some((r#""n_inner": null"#, r#""n_inner": 128"#)),
+            None,
+        ),
+        (
+            "gpt2-layer-scaled",
+            "tiny-gpt2",
+            Some((
+                r#""scale_attn_by_inverse_layer_idx": false"#,
+                r#""scale_attn_by_inverse_layer_idx": true"#,
+            )),
+            None,
+        ),
+    ] {
         let to = dir.join(name);
         std::fs::create_dir_all(&to).unwrap();
         for file in ["config.json", "model.safetensors", "tokenizer.json"] {
-            std::fs::copy(fixture(&format!("tiny-bert/{file}")), to.join(file)).unwrap();
+            std::fs::copy(fixture(&format!("{from}/{file}")), to.join(file)).unwrap();
         }
-        if edit == "model_type" {
+        if let Some((old, new)) = config_edit {
             let config = std::fs::read_to_string(to.join("config.json")).unwrap();
-            let config = config.replace(r#""model_type": "bert""#, r#""model_type": "roberta""#);
-            std::fs::write(to.join("config.json"), config).unwrap();
-        } else {
+            assert!(config.contains(old), "{from}/config.json has no {old}");
+            std::fs::write(to.join("config.json"), config.replace(old, new)).unwrap();
+        }
+        if let Some(tensor) = drop {
             let bytes = std::fs::read(to.join("model.safetensors")).unwrap();
             let mut t = read_safetensors("fixture", &bytes).unwrap();
-            t.retain(|(n, _)| n != "encoder.layer.1.attention.self.key.weight");
+            t.retain(|(n, _)| n != tensor);
             std::fs::write(to.join("model.safetensors"), write_safetensors(&t).unwrap()).unwrap();
         }
     }

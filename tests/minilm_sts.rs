@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use rwkv_lens::attention::sentence::SentenceEncoder;
-use rwkv_lens::attention::EncoderEngine;
+use rwkv_lens::attention::AttentionEngine;
 use rwkv_lens::study::{run, StudyArgs, StudyModel};
 
 /// MTEB's all-MiniLM-L6-v2 results (cosine Spearman ×100, test splits).
@@ -49,7 +49,7 @@ fn minilm_reproduces_mteb_stsbenchmark() {
     let tokenizer = enc.tokenizer;
     let mut models = vec![StudyModel::new(
         &model,
-        Box::new(EncoderEngine::new(enc.weights)),
+        Box::new(AttentionEngine::new(enc.weights)),
         Box::new(move |s: &str| tokenizer.encode(s)),
     )];
     let args = StudyArgs {

@@ -8,7 +8,7 @@
 mod common;
 
 use rwkv_lens::attention::sentence::SentenceEncoder;
-use rwkv_lens::attention::EncoderEngine;
+use rwkv_lens::attention::AttentionEngine;
 use rwkv_lens::embed::Pooling;
 use rwkv_lens::model::checkpoint::write_safetensors_with;
 use rwkv_lens::model::random::{random_tensors, RandomSpec, UNTRAINED_KEY};
@@ -170,7 +170,7 @@ fn study(out: &str) -> (StudyReport, std::path::PathBuf) {
         rwkv_model(&marked_random_model()),
         StudyModel::new(
             &bert_dir,
-            Box::new(EncoderEngine::new(enc.weights)),
+            Box::new(AttentionEngine::new(enc.weights)),
             Box::new(move |s: &str| tokenizer.encode(s)),
         ),
     ];

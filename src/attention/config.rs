@@ -1,22 +1,49 @@
-//! The dimensions of a BERT-family encoder, read from its Hugging Face `config.json`
-//! and checked against the tensor shapes (the shapes must agree with the file).
+//! The dimensions of an attention model (a BERT-family encoder or a GPT-2 decoder), read
+//! from its Hugging Face `config.json` and checked against the tensor shapes (the shapes
+//! must agree with the file). GPT-2's own fields are read in `gpt2.rs`.
 
 use std::collections::BTreeMap;
 
 use crate::model::{Config, Tensor, Version};
 use crate::{Error, Result};
 
-/// The activation of the feed-forward block (`hidden_act`).
+/// The activation of the feed-forward block (`hidden_act`, `activation_function`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Activation {
-    /// `gelu`: the exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
+    /// `gelu`: the exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))` (BERT).
     GeluErf,
+    /// `gelu_new`: the tanh form `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))` (GPT-2).
+    GeluTanh,
 }
 
-/// `config.json` of a `BertModel` (only the fields the forward pass reads).
+/// Which Transformer stack: it fixes the mask, where the LayerNorms sit and the tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Family {
+    /// `model_type: bert`: bidirectional (padding mask only), post-LN, an embedding LayerNorm.
+    Bert,
+    /// `model_type: gpt2`: causal, pre-LN, `ln_f` on the last layer's output.
+    Gpt2,
+}
+
+impl Family {
+    /// `BERT encoder`, `GPT-2 decoder`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Family::Bert => "BERT encoder",
+            Family::Gpt2 => "GPT-2 decoder",
+        }
+    }
+    /// Whether a query sees only keys at or before its position.
+    pub fn causal(self) -> bool {
+        self == Family::Gpt2
+    }
+}
+
+/// `config.json` of a `BertModel` or `GPT2Model` (only the fields the forward pass reads).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BertConfig {
-    /// Encoder layers L (`num_hidden_layers`).
+pub struct TransformerConfig {
+    pub family: Family,
+    /// Layers L (`num_hidden_layers`, `n_layer`).
     pub n_layer: usize,
     /// Width C (`hidden_size`).
     pub hidden: usize,
@@ -28,9 +55,9 @@ pub struct BertConfig {
     pub vocab_size: usize,
     /// Learned positions P (`max_position_embeddings`): the longest input.
     pub max_positions: usize,
-    /// Token-type (segment) rows; every sentence here is segment 0.
+    /// Token-type (segment) rows; every sentence here is segment 0 (0 in GPT-2).
     pub type_vocab_size: usize,
-    /// ε of every LayerNorm (`layer_norm_eps`, 1e-12 in BERT).
+    /// ε of every LayerNorm (`layer_norm_eps`, 1e-12 in BERT; 1e-5 in GPT-2).
     pub layer_norm_eps: f32,
     pub activation: Activation,
 }
@@ -38,7 +65,6 @@ pub struct BertConfig {
 /// The raw JSON fields (names as Hugging Face writes them).
 #[derive(serde::Deserialize)]
 struct Raw {
-    model_type: Option<String>,
     num_hidden_layers: usize,
     hidden_size: usize,
     num_attention_heads: usize,
@@ -68,20 +94,30 @@ fn absolute() -> String {
     "absolute".into()
 }
 
-impl BertConfig {
-    /// Parses `config.json` text; `path` names the file in errors.
-    pub fn from_json(path: &str, text: &str) -> Result<BertConfig> {
+#[derive(serde::Deserialize)]
+struct ModelType {
+    model_type: Option<String>,
+}
+
+impl TransformerConfig {
+    /// Parses `config.json` text (`model_type` `bert`, or none, or `gpt2`); `path` names
+    /// the file in errors.
+    pub fn from_json(path: &str, text: &str) -> Result<TransformerConfig> {
+        let kind: ModelType = serde_json::from_str(text)
+            .map_err(|e| Error::file(path, format!("not a config.json: {e}")))?;
+        match kind.model_type.as_deref() {
+            Some("bert") | None => Self::bert_from_json(path, text),
+            Some("gpt2") => super::gpt2::config_from_json(path, text),
+            Some(other) => Err(Error::file(
+                path,
+                format!("model_type `{other}` is not supported (expected bert or gpt2)"),
+            )),
+        }
+    }
+
+    fn bert_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
         let raw: Raw = serde_json::from_str(text)
             .map_err(|e| Error::file(path, format!("not a BERT config.json: {e}")))?;
-        match raw.model_type.as_deref() {
-            Some("bert") | None => {}
-            Some(other) => {
-                return Err(Error::file(
-                    path,
-                    format!("model_type `{other}` is not supported (expected bert)"),
-                ))
-            }
-        }
         let activation = match raw.hidden_act.as_str() {
             "gelu" => Activation::GeluErf,
             other => {
@@ -100,17 +136,9 @@ impl BertConfig {
                 ),
             ));
         }
-        if raw.num_attention_heads == 0 || !raw.hidden_size.is_multiple_of(raw.num_attention_heads)
-        {
-            return Err(Error::file(
-                path,
-                format!(
-                    "hidden_size {} is not a multiple of num_attention_heads {}",
-                    raw.hidden_size, raw.num_attention_heads
-                ),
-            ));
-        }
-        Ok(BertConfig {
+        check_heads(path, raw.hidden_size, raw.num_attention_heads)?;
+        Ok(TransformerConfig {
+            family: Family::Bert,
             n_layer: raw.num_hidden_layers,
             hidden: raw.hidden_size,
             n_head: raw.num_attention_heads,
@@ -131,7 +159,10 @@ impl BertConfig {
     /// The shared model description the [`crate::embed::Engine`] trait hands out.
     pub fn summary(&self) -> Config {
         Config {
-            version: Version::Bert,
+            version: match self.family {
+                Family::Bert => Version::Bert,
+                Family::Gpt2 => Version::Gpt2,
+            },
             n_layer: self.n_layer,
             n_embd: self.hidden,
             n_head: self.n_head,
@@ -143,8 +174,16 @@ impl BertConfig {
         }
     }
 
-    /// Every tensor the forward pass reads (Hugging Face `BertModel` names), with its shape.
+    /// Every tensor the forward pass reads (Hugging Face `BertModel` or `GPT2Model`
+    /// names), with its shape.
     pub fn expected_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        match self.family {
+            Family::Bert => self.bert_shapes(),
+            Family::Gpt2 => super::gpt2::expected_shapes(self),
+        }
+    }
+
+    fn bert_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let (c, f) = (self.hidden, self.intermediate);
         let mut out = vec![
             (
@@ -183,6 +222,24 @@ impl BertConfig {
         out
     }
 
+    /// Checks that sequence `s` fits the learned positions and the vocabulary.
+    pub fn check_sequence(&self, s: usize, seq: &[u32]) -> Result<()> {
+        if seq.is_empty() || seq.len() > self.max_positions {
+            return Err(Error::input(format!(
+                "sequence {s} has {} tokens; this model takes 1..={} (its learned positions)",
+                seq.len(),
+                self.max_positions
+            )));
+        }
+        match seq.iter().find(|&&id| id as usize >= self.vocab_size) {
+            Some(id) => Err(Error::input(format!(
+                "sequence {s}: token id {id} is outside the vocabulary (0..{})",
+                self.vocab_size
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Checks that every expected tensor is present with the shape the config implies.
     pub fn check_shapes(&self, path: &str, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
         for (name, want) in self.expected_shapes() {
@@ -202,4 +259,15 @@ impl BertConfig {
         }
         Ok(())
     }
+}
+
+/// The width must split into whole heads.
+pub(super) fn check_heads(path: &str, hidden: usize, heads: usize) -> Result<()> {
+    if heads == 0 || !hidden.is_multiple_of(heads) {
+        return Err(Error::file(
+            path,
+            format!("the width {hidden} is not a multiple of the head count {heads}"),
+        ));
+    }
+    Ok(())
 }

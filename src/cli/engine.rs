@@ -1,14 +1,15 @@
 //! Choosing the engine behind `--device auto|gpu|cpu` (shared by embed and study) and the
-//! banner that says which engine and weight precision run, and why; BERT-family encoders.
+//! banner that says which engine and weight precision run, and why; attention models
+//! (BERT-family encoders, GPT-2 decoders).
 
 use std::path::Path;
 
 use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
-use rwkv_lens::attention::EncoderEngine;
+use rwkv_lens::attention::AttentionEngine;
 use rwkv_lens::embed::device::Choice;
 use rwkv_lens::embed::{auto_engine, Engine, EngineKind};
 use rwkv_lens::gpu::context::chosen_adapter;
-use rwkv_lens::gpu::{GpuEncoder, GpuEngine, GpuOptions, Precision};
+use rwkv_lens::gpu::{GpuAttention, GpuEngine, GpuOptions, Precision};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::tokenizer::Tokenizer;
@@ -103,8 +104,9 @@ fn gpu_options_base(a: &EngineArgs) -> GpuOptions {
     }
 }
 
-/// A BERT-family sentence encoder (a sentence-transformers directory: `config.json` with
-/// `model_type: bert`), with its own tokenizer; `None` when `path` is not one.
+/// An attention model (a Hugging Face directory whose `config.json` has `model_type` `bert`,
+/// as sentence-transformers ships it, or `gpt2`), with its own tokenizer; `None` when
+/// `path` is not one.
 pub fn load_encoder(
     path: &Path,
     a: &EngineArgs,
@@ -114,21 +116,22 @@ pub fn load_encoder(
     }
     let enc = SentenceEncoder::load(path)?;
     eprintln!(
-        "{}: BERT encoder, max_seq_length {}, pooling {} (modules.json)",
+        "{}: {}, max_seq_length {}, pooling {} (modules.json; mean without one)",
         path.display(),
+        enc.weights.config.family.describe(),
         enc.max_seq_length,
         enc.pooling.name()
     );
-    // the encoder's weights are f32 on both engines; `auto` follows the RWKV rule
+    // the weights are f32 on both engines; `auto` follows the RWKV rule
     let engine: Box<dyn Engine> = match a.device {
-        Device::Cpu => Box::new(EncoderEngine::new(enc.weights)),
+        Device::Cpu => Box::new(AttentionEngine::new(enc.weights)),
         _ => {
             let opts = GpuOptions {
                 precision: Precision::F32,
                 ..gpu_options_base(a)
             };
-            let gpu = GpuEncoder::new(&enc.weights, opts)?;
-            eprintln!("engine: gpu encoder\ngpu: {}", gpu.report());
+            let gpu = GpuAttention::new(&enc.weights, opts)?;
+            eprintln!("engine: gpu attention\ngpu: {}", gpu.report());
             Box::new(gpu)
         }
     };

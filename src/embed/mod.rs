@@ -52,16 +52,22 @@ pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
                 "layer `{part}` is not a number (expected `all` or e.g. 1,3,5)"
             ))
         })?;
-        if i > n_layer {
-            return Err(Error::input(format!(
-                "layer {i} is out of range: this model has layers 0..={n_layer}"
-            )));
-        }
+        check_layers(&[i], n_layer)?;
         if !out.contains(&i) {
             out.push(i);
         }
     }
     Ok(out)
+}
+
+/// Every requested layer must be one of the model's `0..=n_layer`.
+pub fn check_layers(layers: &[usize], n_layer: usize) -> Result<()> {
+    match layers.iter().find(|&&l| l > n_layer) {
+        Some(l) => Err(Error::input(format!(
+            "layer {l} is out of range: this model has layers 0..={n_layer}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Pooled embeddings for `n` texts, for each requested layer and pooling.
@@ -185,7 +191,8 @@ pub fn pool(hidden: &[f32], len: usize, dim: usize, pooling: Pooling, out: &mut 
 
 /// Pools each layer of a packed forward pass as it arrives (hidden states `[rows][C]`,
 /// the sequences row after row) and remembers the first layer holding NaN/Inf: the
-/// bookkeeping every CPU engine shares.
+/// bookkeeping every engine that pools on the host shares (the RWKV reference, both
+/// attention engines).
 pub struct LayerPooler<'a> {
     layers: &'a [usize],
     poolings: &'a [Pooling],
@@ -196,22 +203,24 @@ pub struct LayerPooler<'a> {
 }
 
 impl<'a> LayerPooler<'a> {
+    /// Refuses a layer outside the model's `0..=L` (it would come back as zeros).
     pub fn new(
         layers: &'a [usize],
         poolings: &'a [Pooling],
         lengths: &[usize],
-        dim: usize,
-    ) -> Self {
+        model: &Config,
+    ) -> Result<Self> {
+        check_layers(layers, model.n_layer)?;
         let starts = lengths
             .iter()
             .scan(0, |acc, &l| Some(std::mem::replace(acc, *acc + l)));
-        LayerPooler {
+        Ok(LayerPooler {
             layers,
             poolings,
             spans: starts.zip(lengths.iter().copied()).collect(),
-            out: Embeddings::zeros(layers, poolings, lengths.len(), dim),
+            out: Embeddings::zeros(layers, poolings, lengths.len(), model.n_embd),
             bad: None,
-        }
+        })
     }
 
     /// Takes layer `layer`'s hidden states (checked for NaN/Inf whether requested or not).

@@ -48,7 +48,7 @@ pub mod plan;
 pub mod profile;
 pub mod weights;
 
-pub use encoder::GpuEncoder;
+pub use encoder::GpuAttention;
 pub use engine::{CarriedState, GpuEngine, Hidden};
 pub use profile::Profile;
 

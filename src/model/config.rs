@@ -17,6 +17,8 @@ pub enum Version {
     /// A BERT-family encoder (not RWKV; described in the same [`Config`] so that every
     /// engine answers the same questions).
     Bert,
+    /// A GPT-2 causal decoder (not RWKV; described the same way).
+    Gpt2,
 }
 
 impl Version {
@@ -28,6 +30,7 @@ impl Version {
             Version::V6 => "RWKV-6",
             Version::V7 => "RWKV-7",
             Version::Bert => "BERT",
+            Version::Gpt2 => "GPT-2",
         }
     }
 }

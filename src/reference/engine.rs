@@ -34,9 +34,8 @@ impl Engine for CpuEngine {
         layers: &[usize],
         poolings: &[Pooling],
     ) -> Result<Embeddings> {
-        let c = self.weights.config.n_embd;
         let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
-        let mut pooler = LayerPooler::new(layers, poolings, &lengths, c);
+        let mut pooler = LayerPooler::new(layers, poolings, &lengths, &self.weights.config)?;
         forward_with(&self.weights, tokens, false, |layer, x| {
             pooler.add(layer, x)
         })?;

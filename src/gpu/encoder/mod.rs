@@ -1,17 +1,23 @@
-//! [`GpuEncoder`]: the BERT-family encoder (`crate::attention`, whose reference forward is
-//! its oracle) in the same wgpu engine as RWKV. Per batch of right-padded sequences:
+//! [`GpuAttention`]: the attention models (`crate::attention`, whose reference forward is
+//! its oracle: the BERT encoder and the GPT-2 decoder) in the same wgpu engine as RWKV.
+//! Per batch of right-padded sequences:
 //!
 //! ```text
-//! x = LN(embed_sum(ids))                                          embed_sum.wgsl, layer_norm.wgsl
-//! for each layer:
-//!   q = b_Q;  q += x W_Qᵀ   (k, v alike)                          bias_add.wgsl, matmul.wgsl (Add)
-//!   o = attention(q, k, v, lengths)                               attention.wgsl (padding mask)
-//!   t = x + b_O;  t += o W_Oᵀ;  a = LN(t)
-//!   h = b₁;  h += a W₁ᵀ;  h = GELU(h)                             gelu.wgsl
-//!   t = a + b₂;  t += h W₂ᵀ;  x = LN(t)                           → layer i
+//! BERT (post-LN)                                   GPT-2 (pre-LN)
+//! x = LN(embed_sum(rows))                          x = embed_sum(rows)     embed_sum.wgsl, layer_norm.wgsl
+//! for each layer:                                  for each block:
+//!                                                    a = LN₁(x)
+//!   q = b_Q;  q += x W_Qᵀ   (k, v alike)             q = b_Q;  q += a W_Qᵀ  bias_add.wgsl, matmul.wgsl (Add)
+//!   o = attention(q, k, v, lengths)                  o = attention(…, causal)              attention.wgsl
+//!   t = x + b_O;  t += o W_Oᵀ;  a = LN(t)            t = x + b_O;  t += o W_Oᵀ;  a = LN₂(t)
+//!   h = b₁;  h += a W₁ᵀ;  h = GELU(h)                h = … GELU_tanh(h)                    gelu.wgsl
+//!   t = a + b₂;  t += h W₂ᵀ;  x = LN(t)              x = t + b₂;  x += h W₂ᵀ
+//!                                                  layer L read out as LN_f(x)
 //! ```
-//! The matmul epilogue has no bias, so each product accumulates onto its bias (and
-//! residual), written first by `bias_add`. Weights are f32. The requested layers are
+//! `rows` are the tokens' word-embedding rows, gathered on the host (as the RWKV engine
+//! does): the table itself never goes to the device (GPT-2's is 154 MB, above WebGPU's
+//! 128 MiB binding limit). The matmul epilogue has no bias, so each product accumulates
+//! onto its bias (and residual), written first by `bias_add`. Weights are f32. The requested layers are
 //! copied out and pooled on the host.
 
 mod record;
@@ -22,10 +28,13 @@ use super::context::{Context, GpuBuffer};
 use super::kernels::norm::LayerNormOp;
 use super::kernels::{Pipelines, Shape};
 use super::GpuOptions;
-use crate::attention::weights::{BertWeights, Dense, Norm};
-use crate::attention::BertConfig;
+use crate::attention::weights::{Dense, Norm, Stack, TransformerWeights};
+use crate::attention::TransformerConfig;
+use crate::embed::check_layers;
+#[cfg(feature = "native")]
 use crate::embed::{Embeddings, Engine, LayerPooler, Pooling};
 use crate::model::Config;
+use crate::reference::ops::Matrix;
 use crate::{Error, Result};
 
 type U = wgpu::BufferUsages;
@@ -46,22 +55,33 @@ struct GpuLayer {
     attn_norm: LayerNormOp,
     ffn_in: GpuDense,
     ffn_out: GpuDense,
-    out_norm: LayerNormOp,
+    ffn_norm: LayerNormOp,
 }
 
-/// The encoder's weights on the device: embedding tables, one buffer per matrix, and
+/// The LayerNorm outside the layers: BERT's on the embeddings, GPT-2's `ln_f` on the
+/// last layer's output.
+#[derive(Clone, Copy)]
+enum OuterNorm {
+    Embeddings(LayerNormOp),
+    Final(LayerNormOp),
+}
+
+/// The model's weights on the device: the position table, one buffer per matrix, and
 /// every bias and LayerNorm vector packed in `vecs`.
-pub struct GpuEncoder {
+pub struct GpuAttention {
     ctx: Context,
     pipes: Pipelines,
-    cfg: BertConfig,
+    cfg: TransformerConfig,
+    #[cfg_attr(not(feature = "native"), allow(dead_code))] // read by the native Engine impl
     summary: Config,
-    word: GpuBuffer,
+    /// `E_word` `[V][C]`, kept on the host: each batch uploads only its tokens' rows.
+    word: Matrix,
     position: GpuBuffer,
-    token_type: GpuBuffer,
+    /// BERT's `E_type[0]`; zeros for GPT-2.
+    type_row: GpuBuffer,
     vecs: GpuBuffer,
     dummy: GpuBuffer,
-    emb_norm: LayerNormOp,
+    outer_norm: OuterNorm,
     layers: Vec<GpuLayer>,
 }
 
@@ -105,15 +125,15 @@ fn upload(ctx: &Context, label: &str, values: &[f32]) -> Result<GpuBuffer> {
     ctx.storage_init(label, bytemuck::cast_slice(values))
 }
 
-impl GpuEncoder {
-    pub async fn new_async(w: &BertWeights, opts: GpuOptions) -> Result<GpuEncoder> {
+impl GpuAttention {
+    pub async fn new_async(w: &TransformerWeights, opts: GpuOptions) -> Result<GpuAttention> {
         let cfg = w.config.clone();
         if !cfg.hidden.is_multiple_of(4)
             || !cfg.intermediate.is_multiple_of(4)
             || cfg.head_size() > 128
         {
             return Err(Error::gpu(format!(
-                "encoder width {} / FFN {} / head size {} not supported (multiples of 4, head ≤ 128)",
+                "width {} / FFN {} / head size {} not supported (multiples of 4, head ≤ 128)",
                 cfg.hidden,
                 cfg.intermediate,
                 cfg.head_size()
@@ -124,7 +144,14 @@ impl GpuEncoder {
             ctx: &ctx,
             vecs: Vec::new(),
         };
-        let emb_norm = p.norm(&w.emb_norm);
+        let (outer_norm, type_row) = match &w.stack {
+            Stack::PostLn { type_row, emb_norm } => {
+                (OuterNorm::Embeddings(p.norm(emb_norm)), type_row.clone())
+            }
+            Stack::PreLn { final_norm } => {
+                (OuterNorm::Final(p.norm(final_norm)), vec![0.0; cfg.hidden])
+            }
+        };
         let mut layers = Vec::new();
         for lw in &w.layers {
             layers.push(GpuLayer {
@@ -135,17 +162,17 @@ impl GpuEncoder {
                 attn_norm: p.norm(&lw.attn_norm),
                 ffn_in: p.dense(&lw.ffn_in, "ffn_in")?,
                 ffn_out: p.dense(&lw.ffn_out, "ffn_out")?,
-                out_norm: p.norm(&lw.out_norm),
+                ffn_norm: p.norm(&lw.ffn_norm),
             });
         }
         let vecs = upload(&ctx, "vecs", &p.vecs)?;
-        let encoder = GpuEncoder {
-            word: upload(&ctx, "word_embeddings", &w.word.data)?,
+        let encoder = GpuAttention {
+            word: w.word.clone(),
             position: upload(&ctx, "position_embeddings", &w.position.data)?,
-            token_type: upload(&ctx, "token_type_embeddings", w.token_type.row(0))?,
+            type_row: upload(&ctx, "token_type_row", &type_row)?,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
             vecs,
-            emb_norm,
+            outer_norm,
             layers,
             summary: cfg.summary(),
             cfg,
@@ -157,7 +184,7 @@ impl GpuEncoder {
     }
 
     #[cfg(feature = "native")]
-    pub fn new(w: &BertWeights, opts: GpuOptions) -> Result<GpuEncoder> {
+    pub fn new(w: &TransformerWeights, opts: GpuOptions) -> Result<GpuAttention> {
         pollster::block_on(Self::new_async(w, opts))
     }
 
@@ -176,33 +203,36 @@ impl GpuEncoder {
             batch: b as u32,
             tokens: t as u32,
         };
-        let acts = Activations::new(&self.ctx, &self.cfg, tokens, layers.len())?;
+        let acts = Activations::new(&self.ctx, &self.cfg, &self.word, tokens, layers.len())?;
         let mut rec = Recorder::new(&self.ctx, &mut self.pipes, &self.dummy, shape);
-        rec.embed(
-            self.cfg.hidden,
-            [&acts.ids, &self.word, &self.position, &self.token_type],
-            &acts.t,
-        )
-        .await?;
-        rec.layer_norm(
-            &self.emb_norm,
-            self.cfg.layer_norm_eps,
-            &acts.t,
-            &self.vecs,
-            &acts.x,
-        )
-        .await?;
+        let tables = [&acts.word_rows, &self.position, &self.type_row];
+        let (eps, vecs) = (self.cfg.layer_norm_eps, &self.vecs);
+        match self.outer_norm {
+            OuterNorm::Embeddings(norm) => {
+                rec.embed(self.cfg.hidden, tables, &acts.t).await?;
+                rec.layer_norm(&norm, eps, &acts.t, vecs, &acts.x).await?;
+            }
+            OuterNorm::Final(_) => rec.embed(self.cfg.hidden, tables, &acts.x).await?,
+        }
         let row_bytes = shape.rows() as u64 * self.cfg.hidden as u64 * 4;
         let mut slot = 0;
         for l in 0..=self.cfg.n_layer {
             if l > 0 {
                 let lw = &self.layers[l - 1];
-                rec.encoder_layer(lw, &self.cfg, &self.vecs, &acts).await?;
+                rec.layer(lw, &self.cfg, vecs, &acts).await?;
             }
-            if layers.contains(&l) {
-                rec.copy(&acts.x, &acts.readback, slot * row_bytes, row_bytes);
-                slot += 1;
+            if !layers.contains(&l) {
+                continue;
             }
+            let out = match self.outer_norm {
+                OuterNorm::Final(norm) if l == self.cfg.n_layer => {
+                    rec.layer_norm(&norm, eps, &acts.x, vecs, &acts.a).await?;
+                    &acts.a
+                }
+                _ => &acts.x,
+            };
+            rec.copy(out, &acts.readback, slot * row_bytes, row_bytes);
+            slot += 1;
         }
         rec.submit();
         let bytes = self
@@ -216,8 +246,9 @@ impl GpuEncoder {
 
     pub fn report(&self) -> String {
         format!(
-            "{} (encoder, f32 weights)",
-            super::context::describe(0, &self.ctx.info)
+            "{} ({}, f32 weights)",
+            super::context::describe(0, &self.ctx.info),
+            self.cfg.family.describe()
         )
     }
 }
@@ -231,32 +262,15 @@ fn in_request_order(by_depth: &[&[f32]], layers: &[usize]) -> Vec<Vec<f32>> {
     layers.iter().map(|l| by_depth[index(l)].to_vec()).collect()
 }
 
-fn check_request(cfg: &BertConfig, tokens: &[Vec<u32>], layers: &[usize]) -> Result<()> {
-    if let Some(l) = layers.iter().find(|&&l| l > cfg.n_layer) {
-        return Err(Error::input(format!(
-            "layer {l} is out of range: this model has layers 0..={}",
-            cfg.n_layer
-        )));
-    }
-    (tokens.iter().enumerate()).try_for_each(|(s, seq)| check_tokens(cfg, s, seq))
-}
-
-fn check_tokens(cfg: &BertConfig, s: usize, seq: &[u32]) -> Result<()> {
-    if seq.is_empty()
-        || seq.len() > cfg.max_positions
-        || seq.iter().any(|&i| i as usize >= cfg.vocab_size)
-    {
-        return Err(Error::input(format!(
-            "sequence {s}: expected 1..={} tokens with ids below {}",
-            cfg.max_positions, cfg.vocab_size
-        )));
-    }
-    Ok(())
+fn check_request(cfg: &TransformerConfig, tokens: &[Vec<u32>], layers: &[usize]) -> Result<()> {
+    check_layers(layers, cfg.n_layer)?;
+    (tokens.iter().enumerate()).try_for_each(|(s, seq)| cfg.check_sequence(s, seq))
 }
 
 /// One batch's buffers, `[B·T][·]`.
 struct Activations {
-    ids: GpuBuffer,
+    /// `E_word[id]` of every (padded) position, `[B·T][C]`.
+    word_rows: GpuBuffer,
     lengths: GpuBuffer,
     x: GpuBuffer,
     a: GpuBuffer,
@@ -272,15 +286,19 @@ struct Activations {
 impl Activations {
     fn new(
         ctx: &Context,
-        cfg: &BertConfig,
+        cfg: &TransformerConfig,
+        word: &Matrix,
         tokens: &[Vec<u32>],
         copies: usize,
     ) -> Result<Activations> {
         let t_max = tokens.iter().map(Vec::len).max().unwrap_or(0);
         let rows = (tokens.len() * t_max) as u64;
-        let mut ids = vec![0u32; rows as usize];
-        for (b, seq) in tokens.iter().enumerate() {
-            ids[b * t_max..b * t_max + seq.len()].copy_from_slice(seq);
+        // right-padded: pad positions keep zeros (masked later, never pooled)
+        let mut word_rows = vec![0.0f32; rows as usize * cfg.hidden];
+        let padded = word_rows.chunks_exact_mut(t_max * cfg.hidden);
+        for (out, seq) in padded.zip(tokens) {
+            let gathered = seq.iter().flat_map(|&id| word.row(id as usize));
+            out.iter_mut().zip(gathered).for_each(|(o, v)| *o = *v);
         }
         let lengths: Vec<u32> = tokens.iter().map(|s| s.len() as u32).collect();
         let act = |label: &str, width: usize| {
@@ -288,7 +306,7 @@ impl Activations {
         };
         let c = cfg.hidden;
         Ok(Activations {
-            ids: ctx.storage_init("ids", bytemuck::cast_slice(&ids))?,
+            word_rows: upload(ctx, "word_rows", &word_rows)?,
             lengths: ctx.storage_init("lengths", bytemuck::cast_slice(&lengths))?,
             x: act("x", c)?,
             a: act("a", c)?,
@@ -308,7 +326,7 @@ impl Activations {
 }
 
 #[cfg(feature = "native")]
-impl Engine for GpuEncoder {
+impl Engine for GpuAttention {
     fn name(&self) -> String {
         self.ctx.info.name.clone()
     }
@@ -324,7 +342,7 @@ impl Engine for GpuEncoder {
         let hidden = pollster::block_on(self.forward_async(tokens, layers))?;
         let lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
         let (c, t_max) = (self.cfg.hidden, lengths.iter().copied().max().unwrap_or(0));
-        let mut pooler = LayerPooler::new(layers, poolings, &lengths, c);
+        let mut pooler = LayerPooler::new(layers, poolings, &lengths, &self.summary)?;
         for (&layer, x) in layers.iter().zip(&hidden) {
             // right-padded [B][T][C] → packed rows
             let packed: Vec<f32> = (lengths.iter().enumerate())
@@ -333,7 +351,7 @@ impl Engine for GpuEncoder {
                 .collect();
             pooler.add(layer, &packed);
         }
-        pooler.finish("GPU encoder")
+        pooler.finish(&format!("GPU {}", self.cfg.family.describe()))
     }
     fn kind(&self) -> crate::embed::EngineKind {
         crate::embed::EngineKind::Gpu

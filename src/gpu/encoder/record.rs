@@ -1,8 +1,9 @@
-//! Records the encoder's dispatches into one command buffer: one uniform per dispatch,
+//! Records the attention models' dispatches into one command buffer: one uniform per dispatch,
 //! bind groups made on the fly (the encoder favours plainness over RWKV's cached plan).
 
 use super::{Activations, GpuDense, GpuLayer};
-use crate::attention::BertConfig;
+use crate::attention::config::Activation;
+use crate::attention::{Family, TransformerConfig};
 use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
 use crate::gpu::kernels::norm::LayerNormOp;
@@ -96,17 +97,18 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// `y = E_word[ids] + E_pos[t] + E_type[0]`; `tables` = ids, word, position, token type.
+    /// `y = E_word[id] + E_pos[t] + E_type[0]`; `tables` = the gathered word rows,
+    /// position, token-type row.
     pub async fn embed(
         &mut self,
         dim: usize,
-        tables: [&GpuBuffer; 4],
+        tables: [&GpuBuffer; 3],
         y: &GpuBuffer,
     ) -> Result<()> {
         let s = self.shape;
         let params = [s.rows(), s.tokens, dim as u32];
-        let [ids, word, position, token_type] = tables;
-        let bufs = [(1, ids), (2, word), (3, position), (4, token_type), (5, y)];
+        let [word_rows, position, token_type] = tables;
+        let bufs = [(1, word_rows), (2, position), (3, token_type), (4, y)];
         self.dispatch(Kernel::EmbedSum, &params, &bufs, grid(dim as u32, s.rows()))
             .await
     }
@@ -167,8 +169,9 @@ impl<'a> Recorder<'a> {
         .await
     }
 
-    /// `o = softmax(q kᵀ / √d + M) v` per head, M the padding mask from `lengths`.
-    async fn attention(&mut self, cfg: &BertConfig, acts: &Activations) -> Result<()> {
+    /// `o = softmax(q kᵀ / √d + M) v` per head, M the padding mask from `lengths` (and
+    /// the causal mask for a decoder).
+    async fn attention(&mut self, cfg: &TransformerConfig, acts: &Activations) -> Result<()> {
         let s = self.shape;
         let d = cfg.head_size();
         let scale = 1.0 / (d as f32).sqrt();
@@ -178,6 +181,7 @@ impl<'a> Recorder<'a> {
             cfg.hidden as u32,
             cfg.n_head as u32,
             scale.to_bits(),
+            cfg.family.causal() as u32,
         ];
         let bufs = [
             (1, &acts.q),
@@ -194,43 +198,102 @@ impl<'a> Recorder<'a> {
             .await
     }
 
-    /// `y = GELU(y)` in place.
-    async fn gelu(&mut self, y: &GpuBuffer, count: u32) -> Result<()> {
+    /// `y = GELU(y)` in place, in the form `act` names.
+    async fn gelu(&mut self, y: &GpuBuffer, count: u32, act: Activation) -> Result<()> {
         let groups = ceil_div(count, 64);
         let gx = groups.min(65535);
+        let tanh_form = (act == Activation::GeluTanh) as u32;
         self.dispatch(
             Kernel::Gelu,
-            &[count, gx],
+            &[count, gx, tanh_form],
             &[(1, y)],
             [gx, ceil_div(groups, gx), 1],
         )
         .await
     }
 
-    /// One encoder layer on `acts.x` (in place).
-    pub async fn encoder_layer(
+    /// One layer of either family on `acts.x` (in place).
+    pub async fn layer(
         &mut self,
         lw: &GpuLayer,
-        cfg: &BertConfig,
+        cfg: &TransformerConfig,
+        vecs: &GpuBuffer,
+        acts: &Activations,
+    ) -> Result<()> {
+        match cfg.family {
+            Family::Bert => self.encoder_layer(lw, cfg, vecs, acts).await,
+            Family::Gpt2 => self.decoder_layer(lw, cfg, vecs, acts).await,
+        }
+    }
+
+    /// `h = GELU(a W₁ᵀ + b₁)`: the feed-forward's first half, from `acts.a` into `acts.h`.
+    async fn ffn_hidden(
+        &mut self,
+        lw: &GpuLayer,
+        cfg: &TransformerConfig,
+        vecs: &GpuBuffer,
+        acts: &Activations,
+    ) -> Result<()> {
+        self.dense(&acts.a, &lw.ffn_in, None, vecs, &acts.h).await?;
+        let count = self.shape.rows() * cfg.intermediate as u32;
+        self.gelu(&acts.h, count, cfg.activation).await
+    }
+
+    /// BERT (post-LN): `a = LN(x + MHA(x))`, `x = LN(a + FFN(a))`.
+    async fn encoder_layer(
+        &mut self,
+        lw: &GpuLayer,
+        cfg: &TransformerConfig,
         vecs: &GpuBuffer,
         acts: &Activations,
     ) -> Result<()> {
         let eps = cfg.layer_norm_eps;
-        self.dense(&acts.x, &lw.query, None, vecs, &acts.q).await?;
-        self.dense(&acts.x, &lw.key, None, vecs, &acts.k).await?;
-        self.dense(&acts.x, &lw.value, None, vecs, &acts.v).await?;
+        self.qkv(&acts.x, lw, vecs, acts).await?;
         self.attention(cfg, acts).await?;
         self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
             .await?;
         self.layer_norm(&lw.attn_norm, eps, &acts.t, vecs, &acts.a)
             .await?;
-        self.dense(&acts.a, &lw.ffn_in, None, vecs, &acts.h).await?;
-        self.gelu(&acts.h, self.shape.rows() * cfg.intermediate as u32)
-            .await?;
+        self.ffn_hidden(lw, cfg, vecs, acts).await?;
         self.dense(&acts.h, &lw.ffn_out, Some(&acts.a), vecs, &acts.t)
             .await?;
-        self.layer_norm(&lw.out_norm, eps, &acts.t, vecs, &acts.x)
+        self.layer_norm(&lw.ffn_norm, eps, &acts.t, vecs, &acts.x)
             .await
+    }
+
+    /// GPT-2 (pre-LN): `t = x + MHA(LN₁(x))`, `x = t + FFN(LN₂(t))`.
+    async fn decoder_layer(
+        &mut self,
+        lw: &GpuLayer,
+        cfg: &TransformerConfig,
+        vecs: &GpuBuffer,
+        acts: &Activations,
+    ) -> Result<()> {
+        let eps = cfg.layer_norm_eps;
+        self.layer_norm(&lw.attn_norm, eps, &acts.x, vecs, &acts.a)
+            .await?;
+        self.qkv(&acts.a, lw, vecs, acts).await?;
+        self.attention(cfg, acts).await?;
+        self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
+            .await?;
+        self.layer_norm(&lw.ffn_norm, eps, &acts.t, vecs, &acts.a)
+            .await?;
+        self.ffn_hidden(lw, cfg, vecs, acts).await?;
+        self.dense(&acts.h, &lw.ffn_out, Some(&acts.t), vecs, &acts.x)
+            .await
+    }
+
+    /// `q, k, v = x W_{Q,K,V}ᵀ + b` into `acts.q`, `acts.k`, `acts.v`.
+    async fn qkv(
+        &mut self,
+        x: &GpuBuffer,
+        lw: &GpuLayer,
+        vecs: &GpuBuffer,
+        acts: &Activations,
+    ) -> Result<()> {
+        self.dense(x, &lw.query, None, vecs, &acts.q).await?;
+        self.dense(x, &lw.key, None, vecs, &acts.k).await?;
+        self.dense(x, &lw.value, None, vecs, &acts.v).await
     }
 
     pub fn copy(&mut self, from: &GpuBuffer, to: &GpuBuffer, offset: u64, size: u64) {

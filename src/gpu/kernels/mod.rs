@@ -34,6 +34,7 @@ const WKV_STEP: &str = include_str!("../../../shaders/wkv_step.wgsl");
 const WKV: &str = include_str!("../../../shaders/wkv.wgsl");
 const WKV_CHUNKED: &str = include_str!("../../../shaders/wkv_chunked.wgsl");
 const POOL: &str = include_str!("../../../shaders/pool.wgsl");
+const ROW_GRID: &str = include_str!("../../../shaders/row_grid.wgsl");
 const EMBED_SUM: &str = include_str!("../../../shaders/embed_sum.wgsl");
 const BIAS_ADD: &str = include_str!("../../../shaders/bias_add.wgsl");
 const GELU: &str = include_str!("../../../shaders/gelu.wgsl");
@@ -74,7 +75,7 @@ pub enum Kernel {
         phase: wkv::Phase,
     },
     Pool,
-    /// The attention encoder's kernels (`crate::gpu::encoder`).
+    /// The attention models' kernels (`crate::gpu::encoder`).
     EmbedSum,
     BiasAdd,
     Gelu,
@@ -143,8 +144,8 @@ impl Kernel {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\nconst TOKEN_BLOCK: u32 = {block}u;\n{RUN}\n{WKV_STEP}\n{body}")
             }
             Kernel::Pool => format!("{RUN}\n{POOL}"),
-            Kernel::EmbedSum => EMBED_SUM.to_string(),
-            Kernel::BiasAdd => BIAS_ADD.to_string(),
+            Kernel::EmbedSum => format!("{ROW_GRID}\n{EMBED_SUM}"),
+            Kernel::BiasAdd => format!("{ROW_GRID}\n{BIAS_ADD}"),
             Kernel::Gelu => GELU.to_string(),
             Kernel::Attention { head_size } => {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\n{ATTENTION}")
