@@ -178,12 +178,7 @@ impl GpuEngine {
         poolings: &[Pooling],
     ) -> Result<Embeddings> {
         validate(tokens, self.config.vocab_size)?;
-        if let Some(&l) = layers.iter().find(|&&l| l > self.config.n_layer) {
-            return Err(Error::input(format!(
-                "layer {l} is out of range: this model has layers 0..={}",
-                self.config.n_layer
-            )));
-        }
+        crate::embed::check_layers(layers, self.config.n_layer)?;
         if poolings.is_empty() || layers.is_empty() {
             return Err(Error::input(
                 "embed: ask for at least one layer and one pooling",
