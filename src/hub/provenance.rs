@@ -9,8 +9,10 @@
 //! Key: the first 12 hex digits of SHA-256 over `norm(s1) \t norm(s2)`, where `norm`
 //! keeps only the ASCII letters and digits, lower-cased, so a copy that was
 //! re-tokenised, re-cased or re-spaced still finds its pair. Text that repeats within
-//! one file is told apart by its gold score, then taken in order of occurrence (the
-//! index's repeats with equal scores all sit in one subset, so no subset can swap).
+//! one file is told apart by its gold score, then taken in order of occurrence. In STS
+//! the repeats with equal scores all sit in one subset, so no pair changes subset; in
+//! SICK 11 such twins sit in two splits, and at most their pair_IDs trade places (each
+//! split still holds the same texts and scores).
 
 use std::collections::HashMap;
 use std::io::Read;
