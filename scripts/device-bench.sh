@@ -11,7 +11,8 @@
 #    without one (a bare GPU image), the stripped release binaries in .bench-bin/ (also made
 #    by `make device-pack` on a machine that has the toolchain).
 # 3. `rwkv-lens bench` for the 1.6B shape with packed-f16 weights (batches 1,8,64 × lengths
-#    16,128,1024 up to 16384 tokens), web-rwkv at the points it can do in seconds, the CPU
+#    16,64,128,1024 up to 16384 tokens: the default GPU grid, web-rwkv's best cases 1×128 and
+#    8×64 included), web-rwkv at the points it can do in seconds, the CPU
 #    reference at 16 tokens, the roofline, the kernel profile, and the embedding workload
 #    (MRPC: 1000 GLUE train + 408 validation pairs, all layers pooled) when mrpc/glue/ is
 #    found ($RWKV_LENS_DATA, .bench-data/ or ../shared/data); then, with the time left, the
@@ -86,8 +87,8 @@ done
 DATA_ARGS=(--no-embedding)
 [ -n "$DATA" ] && DATA_ARGS=(--data "$DATA" --embedding-shape "${EMBED_SHAPE:-finch-1b6}" --mrpc "${MRPC:-1000,408}")
 left() { echo $(( ${BUDGET_S:-470} - ($(date +%s) - start) )); }
-GRID=(--shapes "${SHAPES:-finch-1b6}" --batches "${BATCHES:-1,8,64}" --lengths "${LENGTHS:-16,128,1024}"
-      --max-tokens "${MAX_TOKENS:-16384}" --cpu-flops 5e10)
+GRID=(--shapes "${SHAPES:-finch-1b6}" --batches "${BATCHES:-1,8,64}" --lengths "${LENGTHS:-16,64,128,1024}"
+      --max-tokens "${MAX_TOKENS:-16384}" --cpu-flops 5e10 --no-python)
 say "f16 run, $(left) s left"
 timeout "$(left)" "$BIN" bench "${GRID[@]}" --precisions f16 --peer-flops 1e13 \
   "${PEER_ARGS[@]}" "${DATA_ARGS[@]}" ${BENCH_ARGS:-} \
