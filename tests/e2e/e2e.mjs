@@ -381,6 +381,25 @@ async function recurrence(page, mode) {
     diff < 1e-4 && /max \|difference\|/.test(shown), `${diff} ${shown}`);
   const eqs = await page.$$eval('#rec-equations li', (l) => l.length);
   check(`${mode}: equations panel lists the equations with their source lines`, eqs >= 10, `${eqs}`);
+  // Hover values: every drawn heatmap cell carries a <title>; the half-life bands over time
+  // have one column per token and count every key channel of each token once.
+  const hover = await page.evaluate(() => ['rec-before', 'rec-after', 'rec-write', 'rec-mix', 'rec-half-life-time']
+    .map((id) => { const r = [...document.querySelectorAll(`#${id} svg rect`)];
+      // the background's title covers the white cells (the demo's mixes are all zero)
+      return r.length > 0 && r.every((x) => x.querySelector('title')); }));
+  check(`${mode}: every heatmap cell shows its value on hover`, hover.every(Boolean), JSON.stringify(hover));
+  const bands = await page.evaluate(() => {
+    const svg = document.querySelector('#rec-half-life-time svg');
+    const cols = Number(svg.getAttribute('viewBox').split(' ')[2]);
+    const per = new Array(cols).fill(0);
+    for (const t of svg.querySelectorAll('rect title')) {
+      const m = /^token (\d+): (\d+) channel/.exec(t.textContent);
+      if (m) per[Number(m[1]) - 1] += Number(m[2]);
+    }
+    return { cols, per };
+  });
+  check(`${mode}: half-life bands over time: ${R.tokens} token columns, each counting the head's channels`,
+    bands.cols === R.tokens && bands.per.every((n) => n === bands.per[0] && n > 0), JSON.stringify(bands));
 }
 
 async function run(mode, base) {

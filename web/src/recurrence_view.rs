@@ -35,23 +35,40 @@ pub fn max_abs(values: &[f32]) -> f32 {
         .fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
-/// A `rows × cols` row-major matrix as a heatmap, colour scale ±`scale`; near-white cells
-/// are left out (the background is white). Rows = key channel, columns = value channel.
+/// What hovering a heatmap cell shows: (row, column, value) → text.
+pub type CellTitle<'a> = &'a dyn Fn(usize, usize, f32) -> String;
+
+/// A state-shaped heatmap (rows = key channel, columns = value channel), values on hover.
 pub fn heatmap(m: &[f32], rows: usize, cols: usize, scale: f32, label: &str) -> String {
+    let title = |r: usize, c: usize, v: f32| format!("key {r}, value {c}: {v:.4}");
+    heatmap_titled(m, rows, cols, scale, label, &title)
+}
+
+/// A `rows × cols` row-major matrix as a heatmap, colour scale ±`scale`; near-white cells
+/// are left out (the background is white, and its hover says so); every drawn cell
+/// carries its value in a `<title>` (the browser shows it on hover).
+pub fn heatmap_titled(
+    m: &[f32],
+    rows: usize,
+    cols: usize,
+    scale: f32,
+    label: &str,
+    title: CellTitle,
+) -> String {
     let mut s = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {cols} {rows}" class="heatmap" shape-rendering="crispEdges" preserveAspectRatio="none" role="img" aria-label="{}"><rect width="{cols}" height="{rows}" fill="#fff"/>"##,
-        escape(label)
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {cols} {rows}" class="heatmap" shape-rendering="crispEdges" preserveAspectRatio="none" role="img" aria-label="{label}"><rect width="{cols}" height="{rows}" fill="#fff"><title>{label}: white cells are within 2% of 0 (scale ±{scale:.4})</title></rect>"##,
+        label = escape(label)
     );
     for (i, &v) in m.iter().enumerate().take(rows * cols) {
         if scale <= 0.0 || (v / scale).abs() < 0.02 {
             continue;
         }
+        let (r, c) = (i / cols, i % cols);
         let _ = write!(
             s,
-            r#"<rect x="{}" y="{}" width="1" height="1" fill="{}"/>"#,
-            i % cols,
-            i / cols,
-            colour(v, scale)
+            r#"<rect x="{c}" y="{r}" width="1" height="1" fill="{}"><title>{}</title></rect>"#,
+            colour(v, scale),
+            escape(&title(r, c, v))
         );
     }
     s.push_str("</svg>");
@@ -138,11 +155,37 @@ pub fn half_life_histogram(half_lives: &[f32]) -> String {
     bars(&counts, Some(&labels), "#2ca02c")
 }
 
+/// Half-life bands over time: rows = the bands of [`half_life_bins`] (shortest first),
+/// columns = tokens; a cell counts the key channels of that token in that band.
+pub fn half_life_over_time(per_token: &[&[f32]]) -> String {
+    let names: Vec<String> = half_life_bins(&[]).into_iter().map(|b| b.0).collect();
+    let (bands, t) = (names.len(), per_token.len());
+    let mut m = vec![0f32; bands * t];
+    for (j, h) in per_token.iter().enumerate() {
+        for (b, (_, n)) in half_life_bins(h).iter().enumerate() {
+            m[b * t + j] = *n as f32;
+        }
+    }
+    let title = |r: usize, c: usize, v: f32| {
+        format!(
+            "token {}: {v} channel(s) with a half-life of {} tokens",
+            c + 1,
+            names[r]
+        )
+    };
+    let label = "half-life bands (rows) over tokens (columns)";
+    heatmap_titled(&m, bands, t, max_abs(&m), label, &title)
+}
+
 /// Token-shift mix amounts, 5 rows (w, k, v, r, g) × C channels, scale 0..1.
 pub fn mix_heatmap(rows: [&[f32]; 5]) -> String {
     let c = rows[0].len();
     let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    heatmap(&flat, 5, c, 1.0, "token-shift mix amounts, rows w k v r g")
+    let title = |r: usize, c: usize, v: f32| {
+        format!("a_{} channel {c}: {v:.4}", "wkvrg".as_bytes()[r] as char)
+    };
+    let label = "token-shift mix amounts, rows w k v r g";
+    heatmap_titled(&flat, 5, c, 1.0, label, &title)
 }
 
 /// The side panel: each equation, its maths and the reference's line that computes it.
@@ -203,6 +246,40 @@ mod tests {
         assert_eq!(s.matches("<rect").count(), 3); // background + 2 cells
         assert!(s.contains(r##"x="1" y="0" width="1" height="1" fill="#ff0000""##));
         assert!(s.contains(r##"x="0" y="1" width="1" height="1" fill="#0000ff""##));
+    }
+
+    #[test]
+    fn every_drawn_cell_says_its_value_on_hover() {
+        let s = heatmap(&[0.0, 1.0, -1.0, 0.001], 2, 2, 1.0, "m");
+        assert!(s.contains("<title>key 0, value 1: 1.0000</title>"), "{s}");
+        assert!(s.contains("<title>key 1, value 0: -1.0000</title>"), "{s}");
+        assert!(s.contains("white cells are within 2% of 0"), "{s}");
+        let mix = mix_heatmap([&[0.5], &[0.0], &[0.0], &[0.0], &[0.25]]);
+        assert!(
+            mix.contains("<title>a_w channel 0: 0.5000</title>"),
+            "{mix}"
+        );
+        assert!(
+            mix.contains("<title>a_g channel 0: 0.2500</title>"),
+            "{mix}"
+        );
+    }
+
+    #[test]
+    fn half_lives_over_time_count_each_token_column() {
+        let (a, b) = ([0.5f32, 3.0], [3.0f32, f32::INFINITY]);
+        let s = half_life_over_time(&[&a, &b]);
+        // token 1: one channel < 1, one in 2–4; token 2: one in 2–4, one ∞
+        assert!(s.contains(r#"viewBox="0 0 2 13""#), "{s}");
+        assert!(
+            s.contains("token 1: 1 channel(s) with a half-life of &lt;1 tokens"),
+            "{s}"
+        );
+        assert!(
+            s.contains("token 2: 1 channel(s) with a half-life of ∞ tokens"),
+            "{s}"
+        );
+        assert_eq!(s.matches("<rect").count(), 1 + 4);
     }
 
     #[test]
