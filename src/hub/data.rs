@@ -202,7 +202,8 @@ pub fn fetch(tasks: &[&DataTask], dir: &Path, hub: &Hub) -> Result<Vec<PathBuf>>
             "# {} from the Hugging Face Hub\n\nWritten by `rwkv-lens data fetch --tasks {}` (files checked against the hub's sha256).\n\n| dataset | file | rows | pairs whose score differs from the source files' |\n|---|---|---|---|",
             task.name, task.name
         )];
-        let (mut sts, mut sick) = (provenance::sts(), provenance::sick());
+        // Parsed on first use: only the STS and SICK sources need them.
+        let (mut sts, mut sick) = (None, None);
         let mut rows: Vec<Row> = Vec::new();
         for s in task.sources {
             let local = download(hub, s)?;
@@ -302,7 +303,7 @@ fn convert(
     path: &Path,
     s: &Source,
     rows: &mut Vec<Row>,
-    (sts, sick): (&mut Index, &mut Index),
+    (sts, sick): (&mut Option<Index>, &mut Option<Index>),
 ) -> Result<Option<usize>> {
     let records = records(shown, path)?;
     if records.len() != s.rows {
@@ -372,19 +373,21 @@ fn indexed(
     row: usize,
     columns: Columns,
     [s1, s2, score]: [String; 3],
-    (sts, sick): (&mut Index, &mut Index),
+    (sts, sick): (&mut Option<Index>, &mut Option<Index>),
 ) -> Result<(&'static str, usize, Vec<String>, bool)> {
     let gold: f64 = score
         .parse()
         .map_err(|_| Error::row(shown, row, format!("score `{score}` is not a number")))?;
     if let Columns::Sts(year, split) = columns {
         let group = format!("{year}/{split}");
+        let sts = sts.get_or_insert_with(provenance::sts);
         let (at, f, agrees) = sts.take(shown, row, &group, (&s1, &s2, gold))?;
         // year, split, subset, line, score, sentence1, sentence2
         let mut cells = f.to_vec();
         cells.extend([score, s1, s2]);
         return Ok((STS_OUT, at, cells, agrees));
     }
+    let sick = sick.get_or_insert_with(provenance::sick);
     let (at, f, agrees) = sick.take(shown, row, "", (&s1, &s2, gold))?;
     let out = SICK_OUT
         .iter()
