@@ -81,6 +81,9 @@ pub fn show_trace(trace: Trace) -> Result<()> {
     let slider = by_id::<HtmlInputElement>("rec-slider");
     slider.set_max(&tokens.saturating_sub(1).to_string());
     slider.set_value("0");
+    // The bands over time depend on the whole trace only: drawn once, not per step.
+    let per_token: Vec<&[f32]> = trace.steps.iter().map(|s| s.half_life.as_slice()).collect();
+    set_html("rec-half-life-time", &rv::half_life_over_time(&per_token));
     VIEW.with(|v| {
         let mut v = v.borrow_mut();
         v.trace = Some(trace);
@@ -180,8 +183,6 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
     set_html("rec-u", &rv::bars(&trace.u, None, "#9467bd"));
     set_html("rec-out", &rv::bars(&s.output, None, "#d62728"));
     draw_half_life(s, demo);
-    let per_token: Vec<&[f32]> = trace.steps.iter().map(|s| s.half_life.as_slice()).collect();
-    set_html("rec-half-life-time", &rv::half_life_over_time(&per_token));
     let m = &s.mix;
     set_html("rec-mix", &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
     let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
