@@ -9,6 +9,8 @@
 //! and drop the connection mid-body.
 #![allow(dead_code)]
 
+pub mod datasets;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
