@@ -520,3 +520,13 @@ fn bench_measures_a_model_by_id() {
     assert!(!agreement.is_empty() && agreement.iter().all(|a| a["pass"] == true));
     assert!(json["notes"].to_string().contains("model test/tiny@f16"));
 }
+
+/// `quantize` takes a MODEL by id like every other command.
+#[test]
+fn quantize_reads_a_model_by_id() {
+    let env = Env::new("quantize");
+    let out = env.ok("quantize test/tiny q.safetensors --format int8");
+    assert!(out.starts_with("wrote q.safetensors"), "{out}");
+    let bytes = std::fs::read(env.dir.join("q.safetensors")).unwrap();
+    assert!(read_safetensors("q", &bytes).is_ok());
+}

@@ -1,17 +1,20 @@
-//! `rwkv-lens quantize IN OUT --format int8|nf4`: the eight projection matrices of every
-//! block block-quantized (docs/quantization.md), everything else copied as stored.
+//! `rwkv-lens quantize MODEL OUT --format int8|nf4`: the eight projection matrices of every
+//! block block-quantized (docs/quantization.md), everything else copied as stored. MODEL is
+//! a local file or a hub id (`ORG/NAME[:FILE][@REV]`), as everywhere else.
 
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use rwkv_lens::hub::{model::resolve, Hub};
 use rwkv_lens::io::write_atomic;
 use rwkv_lens::model::quant::{quantize_tensor, QuantFormat};
-use rwkv_lens::model::{checkpoint::write_safetensors, load::load, Tensor};
+use rwkv_lens::model::{checkpoint::write_safetensors, Tensor};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Input: .pth, .safetensors or a shard index (any dtype; already quantized works too).
-    input: PathBuf,
+    /// Input: .pth, .safetensors, a shard index or a hub id (any dtype; already quantized
+    /// works too).
+    input: String,
     /// Output .safetensors file.
     output: PathBuf,
     /// Quantized format of the projections.
@@ -21,7 +24,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let format = QuantFormat::parse(&a.format)?;
-    let ckpt = load(&a.input)?; // validates version, every shape and finiteness
+    // validates version, every shape and finiteness
+    let ckpt = resolve(&a.input, &Hub::from_env()?)?.load()?;
     let bar = ProgressBar::new(ckpt.tensors().count() as u64).with_style(
         ProgressStyle::with_template("quantize {bar:40} {pos}/{len} tensors {msg}")?,
     );
