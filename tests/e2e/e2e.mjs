@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
+import { streamChecks } from './stream.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -509,6 +510,7 @@ try {
   }
   await deviceLimit(base);
   await workerFails(base);
+  report.stream = await streamChecks({ check, waitRuns, enterPairs, waitError, chromium: CHROMIUM, flags: BASE_FLAGS, dist: DIST });
 } catch (e) {
   failed++;
   console.log(`FAIL ${e.message}`);
