@@ -37,7 +37,7 @@ const CPU_F32 = 131_900_000 * 4;
 const BOUND = { webgpu: 3 * EMB + 64 * MB, fallback: CPU_F32 + 3 * EMB + 96 * MB };
 
 /** Writes the checkpoint (safetensors and .pth) and the tokenizer once; a stamp holds the command. */
-function files() {
+export function files() {
   const stamp = path.join(CACHE, 'command.txt');
   const out = { st: path.join(CACHE, 'model.safetensors'), pth: path.join(CACHE, 'model.pth'), tok: path.join(CACHE, 'tokenizer.json') };
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === WANT.command) return out;
@@ -132,6 +132,11 @@ async function fallback(port, report) {
   await h.waitRuns(page, runs + 1, 120000);
   const info = await page.textContent('#model-info');
   h.check('fallback: a server that ignores Range is downloaded whole into a Blob, then loads', /4 layers, C=128/.test(info), info);
+  await page.fill('#model-url', `${base}flaky/rwkv6-demo.safetensors`);
+  await page.click('#load');
+  const e = await h.waitError(page, /does not serve byte ranges/);
+  h.check('fallback: a server that stops answering range requests mid-load is one line naming the URL and the bytes',
+    /^http:\/\/stream\.test:\d+\/flaky\/rwkv6-demo\.safetensors: the server answered HTTP 200 instead of 206 to a range request for bytes \d+\.\.\d+: it does not serve byte ranges$/.test(e.trim()), JSON.stringify(e));
   await browser.close();
 }
 
@@ -147,11 +152,16 @@ async function highWater(page, mode, report) {
 export async function streamChecks(helpers) {
   h = helpers;
   const f = files();
-  const routes = (url) => ({
-    '/stream/model.safetensors': { file: f.st }, '/stream/model.pth': { file: f.pth },
-    '/stream/tokenizer.json': { file: f.tok },
-    '/norange/rwkv6-demo.safetensors': { file: path.join(h.dist, 'demo-model/rwkv6-demo.safetensors'), ranges: false },
-  }[url] || null);
+  // the flaky server answers the header's range requests (preview, probe, header), then 200
+  let flaky = 0;
+  const demo = path.join(h.dist, 'demo-model/rwkv6-demo.safetensors');
+  const routes = (url) => {
+    if (url === '/flaky/rwkv6-demo.safetensors') return { file: demo, ranges: ++flaky <= 5 };
+    return {
+      '/stream/model.safetensors': { file: f.st }, '/stream/model.pth': { file: f.pth },
+      '/stream/tokenizer.json': { file: f.tok }, '/norange/rwkv6-demo.safetensors': { file: demo, ranges: false },
+    }[url] || null;
+  };
   const server = await serve(h.dist, 0, routes);
   const port = server.address().port;
   const report = [];
