@@ -15,7 +15,7 @@ use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
 use super::{GpuOptions, MatmulKind, WkvKind};
 use crate::embed::{Embeddings, Pooling};
-use crate::model::{Checkpoint, Config, Tensor, TensorSource};
+use crate::model::{Config, Tensor, TensorSource};
 use crate::{Error, Result};
 
 /// Most sequences per pass by default (bounds the pooled-output buffers).
@@ -67,7 +67,7 @@ struct GroupOutput {
 
 impl GpuEngine {
     /// Opens the device, uploads the weights and builds the cached pass.
-    /// `ck`: a [`Checkpoint`], or any [`TensorSource`] (the page streams tensors from a
+    /// `ck`: a [`Checkpoint`](crate::model::Checkpoint), or any [`TensorSource`] (the page streams tensors from a
     /// `Blob`): each tensor is read, converted, uploaded and dropped in turn.
     pub async fn new_async(ck: &impl TensorSource, opts: GpuOptions) -> Result<GpuEngine> {
         let config = ck.config().clone();
@@ -113,7 +113,7 @@ impl GpuEngine {
 
     /// Blocking constructor for native code.
     #[cfg(feature = "native")]
-    pub fn new(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
+    pub fn new(ck: &crate::model::Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
         pollster::block_on(Self::new_async(ck, opts))
     }
 
