@@ -2,24 +2,15 @@
 //!
 //! `cargo run --release --example load_memory -- MODEL.safetensors [f32|f16|int8|nf4] [max_batch_tokens]`
 //!
-//! A sampling thread reads `RssAnon` from `/proc/self/status` every 2 ms (the kernel keeps
+//! `RssAnon` is sampled every 2 ms (`rwkv_lens::kit::memory::AnonPeak`: the kernel keeps
 //! no high-water mark for anonymous memory alone; `VmHWM` also counts mapped file pages).
 //! On a CPU adapter (lavapipe) device buffers are host memory too, so the engine's own
 //! device bytes are printed alongside: host overhead = peak RssAnon − device bytes.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
-
-/// A field of /proc/self/status in bytes (`None` when absent, e.g. not on Linux).
-fn status_bytes(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+use rwkv_lens::kit::memory::{peak_rss_bytes, AnonPeak};
 
 fn mib(b: u64) -> f64 {
     b as f64 / (1 << 20) as f64
@@ -35,22 +26,10 @@ fn main() -> rwkv_lens::Result<()> {
         .get(3)
         .map_or(Ok(4096), |s| s.parse())
         .expect("a number");
-    let (peak, stop) = (
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let sampler = {
-        let (peak, stop) = (peak.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(status_bytes("RssAnon:").unwrap_or(0), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let sampler = AnonPeak::start();
     let t = Instant::now();
     let ck = rwkv_lens::model::load::load(std::path::Path::new(path))?;
-    let after_load = peak.load(Ordering::Relaxed);
+    let after_load = sampler.peak();
     println!(
         "loaded {} in {:.1} s: peak RssAnon {:.0} MiB",
         ck.source,
@@ -63,15 +42,13 @@ fn main() -> rwkv_lens::Result<()> {
         ..GpuOptions::default()
     };
     let engine = GpuEngine::new(&ck, opts)?;
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().ok();
+    let rss = sampler.stop();
     let (_, device_peak) = engine.memory_bytes();
-    let rss = peak.load(Ordering::Relaxed);
     println!("engine: {}", engine.report());
     println!(
         "{precision:?}: peak RssAnon {:.0} MiB, VmHWM {:.0} MiB, device peak {:.0} MiB, host overhead {:.0} MiB ({:.1} s)",
         mib(rss),
-        mib(status_bytes("VmHWM:").unwrap_or(0)),
+        mib(peak_rss_bytes().unwrap_or(0)),
         mib(device_peak),
         mib(rss.saturating_sub(device_peak)),
         t.elapsed().as_secs_f64()

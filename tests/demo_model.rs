@@ -7,11 +7,14 @@
 //!
 //! Regenerate the expected file: `RWKV_LENS_UPDATE_EXPECTED=1 cargo test --test demo_model`.
 
+mod common;
+
 use std::path::PathBuf;
 
-use rwkv_lens::embed::{Engine, Pooling};
+use common::pairs::{assert_close, similarities, Table};
+
 use rwkv_lens::model::{load::load, Checkpoint};
-use rwkv_lens::reference::{self, CpuEngine, Options, Weights};
+use rwkv_lens::reference::{self, Options, Weights};
 use rwkv_lens::tokenizer::Tokenizer;
 
 fn root(rel: &str) -> PathBuf {
@@ -127,13 +130,6 @@ struct Tiny {
     pth: Table,
 }
 
-/// `[pair][layer]` cosine similarities per pooling.
-#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
-struct Table {
-    mean: Vec<Vec<f64>>,
-    last: Vec<Vec<f64>>,
-}
-
 /// One traced sentence: `state_after[key][value]` at one cell for some steps, and the
 /// recurrent-vs-chunked check.
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -172,38 +168,6 @@ fn recurrence(want: &Recurrence) -> Recurrence {
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
-
-/// Per-layer cosines of each pair with the CPU reference, both poolings.
-fn similarities(ck: &Checkpoint, tok: &Tokenizer, pairs: &[(String, String)]) -> Table {
-    let mut engine = CpuEngine::new(ck).unwrap();
-    let texts: Vec<Vec<u32>> = pairs
-        .iter()
-        .flat_map(|(a, b)| [tok.encode(a).unwrap(), tok.encode(b).unwrap()])
-        .collect();
-    let layers: Vec<usize> = (0..=engine.config().n_layer).collect();
-    let poolings = [Pooling::Mean, Pooling::Last];
-    let emb = engine.embed_tokens(&texts, &layers, &poolings).unwrap();
-    let table = |p: usize| -> Vec<Vec<f64>> {
-        (0..pairs.len())
-            .map(|i| {
-                (0..layers.len())
-                    .map(|l| cosine(emb.get(p, l, 2 * i), emb.get(p, l, 2 * i + 1)))
-                    .collect()
-            })
-            .collect()
-    };
-    Table {
-        mean: table(0),
-        last: table(1),
-    }
-}
-
 fn tiny(pairs: &[(String, String)]) -> Tiny {
     let tok = Tokenizer::from_spec(
         root("tests/fixtures/tokenizer/tiny_bpe.json")
@@ -228,17 +192,6 @@ fn compute(want: &Expected) -> Expected {
         last,
         recurrence: recurrence(&want.recurrence),
         tiny: tiny(&want.tiny.pairs),
-    }
-}
-
-fn assert_close(name: &str, got: &[Vec<f64>], want: &[Vec<f64>]) {
-    for (i, (gp, wp)) in got.iter().zip(want).enumerate() {
-        for (l, (a, b)) in gp.iter().zip(wp).enumerate() {
-            assert!(
-                (a - b).abs() < 1e-5,
-                "{name} pair {i} layer {l}: {a} vs {b}"
-            );
-        }
     }
 }
 

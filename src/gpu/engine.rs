@@ -15,7 +15,7 @@ use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
 use super::{GpuOptions, MatmulKind, WkvKind};
 use crate::embed::{Embeddings, Pooling};
-use crate::model::{Checkpoint, Config, Tensor};
+use crate::model::{Config, Tensor, TensorSource};
 use crate::{Error, Result};
 
 /// Most sequences per pass by default (bounds the pooled-output buffers).
@@ -67,16 +67,19 @@ struct GroupOutput {
 
 impl GpuEngine {
     /// Opens the device, uploads the weights and builds the cached pass.
-    pub async fn new_async(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
-        let config = ck.config.clone();
+    /// `ck`: a [`Checkpoint`](crate::model::Checkpoint), or any [`TensorSource`] (the page streams tensors from a
+    /// `Blob`): each tensor is read, converted, uploaded and dropped in turn.
+    pub async fn new_async(ck: &impl TensorSource, opts: GpuOptions) -> Result<GpuEngine> {
+        let config = ck.config().clone();
         if config.head_size == 0 || config.head_size > 256 {
             return Err(Error::gpu(format!(
                 "{}: head size {} is not supported (1..=256)",
-                ck.source, config.head_size
+                ck.source(),
+                config.head_size
             )));
         }
         let ctx = Context::new(&opts).await?;
-        let weights = GpuWeights::upload(&ctx, ck, opts.precision)?;
+        let weights = GpuWeights::upload(&ctx, ck, opts.precision).await?;
         let tiled = match opts.matmul {
             MatmulKind::Auto => ctx.info.device_type != wgpu::DeviceType::Cpu,
             MatmulKind::Registers => false,
@@ -95,7 +98,7 @@ impl GpuEngine {
         )
         .await?;
         ctx.flush()?;
-        let emb = ck.get("emb.weight")?.clone();
+        let emb = ck.tensor("emb.weight").await?.into_owned();
         Ok(GpuEngine {
             ctx,
             config,
@@ -110,7 +113,7 @@ impl GpuEngine {
 
     /// Blocking constructor for native code.
     #[cfg(feature = "native")]
-    pub fn new(ck: &Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
+    pub fn new(ck: &crate::model::Checkpoint, opts: GpuOptions) -> Result<GpuEngine> {
         pollster::block_on(Self::new_async(ck, opts))
     }
 

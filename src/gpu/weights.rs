@@ -16,7 +16,7 @@
 
 use super::context::{Context, GpuBuffer};
 use super::Precision;
-use crate::model::{quant, Checkpoint, Config, DType, QuantFormat};
+use crate::model::{quant, Config, DType, QuantFormat, TensorSource};
 use crate::{Error, Result};
 
 /// One row block of a weight matrix.
@@ -227,8 +227,13 @@ fn upload_matrix(
 /// A checkpoint projection matrix in the requested precision: stored bytes are uploaded
 /// as they are when the checkpoint already has that format, else this one tensor is
 /// converted (dequantized, rounded or quantized) on the host and dropped after upload.
-fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) -> Result<Matrix> {
-    let t = ck.get(name)?;
+async fn projection(
+    ctx: &Context,
+    ck: &impl TensorSource,
+    name: &str,
+    precision: Precision,
+) -> Result<Matrix> {
+    let t = ck.tensor(name).await?;
     let (rows, cols) = (t.shape[0], t.cols());
     let upload = |bytes: &[u8]| upload_matrix(ctx, name, bytes, rows, cols, precision);
     match (precision, t.dtype) {
@@ -241,7 +246,7 @@ fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) 
             // finite in the checkpoint, infinite in f16: refuse rather than compute NaN
             if let Some(i) = bits.iter().position(|b| b & 0x7c00 == 0x7c00) {
                 return Err(Error::tensor(
-                    &ck.source,
+                    ck.source(),
                     name,
                     format!("value #{i} is beyond f16's range (±65504): use --precision f32"),
                 ));
@@ -254,16 +259,21 @@ fn projection(ctx: &Context, ck: &Checkpoint, name: &str, precision: Precision) 
 }
 
 /// A LoRA down-projection `[C][out]` uploaded transposed to `[out][C]`, f32.
-fn lora_down(ctx: &Context, ck: &Checkpoint, name: &str, cfg: &Config) -> Result<Matrix> {
-    let v = ck.f32(name)?;
+async fn lora_down(
+    ctx: &Context,
+    ck: &impl TensorSource,
+    name: &str,
+    cfg: &Config,
+) -> Result<Matrix> {
+    let v = ck.f32(name).await?;
     let out = v.len() / cfg.n_embd;
     let t = transpose(&v, cfg.n_embd, out);
     upload_matrix(ctx, name, f32_bytes(&t), out, cfg.n_embd, Precision::F32)
 }
 
 /// A LoRA up-projection used in its stored layout, f32.
-fn lora_up(ctx: &Context, ck: &Checkpoint, name: &str) -> Result<GpuBuffer> {
-    let v = ck.f32(name)?;
+async fn lora_up(ctx: &Context, ck: &impl TensorSource, name: &str) -> Result<GpuBuffer> {
+    let v = ck.f32(name).await?;
     if (v.len() * 4) as u64 > ctx.max_binding {
         return Err(Error::gpu(format!(
             "tensor `{name}` is above the storage-binding limit"
@@ -272,39 +282,40 @@ fn lora_up(ctx: &Context, ck: &Checkpoint, name: &str) -> Result<GpuBuffer> {
     ctx.storage_init(name, f32_bytes(&v))
 }
 
-fn layer_weights(
+async fn layer_weights(
     ctx: &Context,
-    ck: &Checkpoint,
+    ck: &impl TensorSource,
     i: usize,
     precision: Precision,
 ) -> Result<LayerWeights> {
     let n = |s: &str| format!("blocks.{i}.{s}");
-    let proj = |s: &str| projection(ctx, ck, &n(s), precision);
+    let proj = async |s: &str| projection(ctx, ck, &n(s), precision).await;
+    let cfg = ck.config();
     Ok(LayerWeights {
-        att_receptance: proj("att.receptance.weight")?,
-        att_key: proj("att.key.weight")?,
-        att_value: proj("att.value.weight")?,
-        att_gate: proj("att.gate.weight")?,
-        att_output: proj("att.output.weight")?,
-        ffn_key: proj("ffn.key.weight")?,
-        ffn_receptance: proj("ffn.receptance.weight")?,
-        ffn_value: proj("ffn.value.weight")?,
-        maa_w1: lora_down(ctx, ck, &n("att.time_maa_w1"), &ck.config)?,
-        maa_w2: lora_up(ctx, ck, &n("att.time_maa_w2"))?,
-        decay_w1: lora_down(ctx, ck, &n("att.time_decay_w1"), &ck.config)?,
-        decay_w2: lora_up(ctx, ck, &n("att.time_decay_w2"))?,
+        att_receptance: proj("att.receptance.weight").await?,
+        att_key: proj("att.key.weight").await?,
+        att_value: proj("att.value.weight").await?,
+        att_gate: proj("att.gate.weight").await?,
+        att_output: proj("att.output.weight").await?,
+        ffn_key: proj("ffn.key.weight").await?,
+        ffn_receptance: proj("ffn.receptance.weight").await?,
+        ffn_value: proj("ffn.value.weight").await?,
+        maa_w1: lora_down(ctx, ck, &n("att.time_maa_w1"), cfg).await?,
+        maa_w2: lora_up(ctx, ck, &n("att.time_maa_w2")).await?,
+        decay_w1: lora_down(ctx, ck, &n("att.time_decay_w1"), cfg).await?,
+        decay_w2: lora_up(ctx, ck, &n("att.time_decay_w2")).await?,
     })
 }
 
 /// All per-channel vectors, packed as described by [`VecLayout`].
-fn packed_vectors(ck: &Checkpoint) -> Result<Vec<f32>> {
-    let cfg = &ck.config;
+async fn packed_vectors(ck: &impl TensorSource) -> Result<Vec<f32>> {
+    let cfg = ck.config();
     let mut out = Vec::with_capacity((2 + 16 * cfg.n_layer) * cfg.n_embd);
-    out.extend(ck.f32("blocks.0.ln0.weight")?);
-    out.extend(ck.f32("blocks.0.ln0.bias")?);
+    out.extend(ck.f32("blocks.0.ln0.weight").await?);
+    out.extend(ck.f32("blocks.0.ln0.bias").await?);
     for i in 0..cfg.n_layer {
         for v in LayerVec::ALL {
-            out.extend(ck.f32(&format!("blocks.{i}.{}", v.tensor()))?);
+            out.extend(ck.f32(&format!("blocks.{i}.{}", v.tensor())).await?);
         }
     }
     Ok(out)
@@ -313,34 +324,37 @@ fn packed_vectors(ck: &Checkpoint) -> Result<Vec<f32>> {
 impl GpuWeights {
     /// Uploads every weight the forward pass needs (not the embedding, never the head).
     /// Pending uploads are flushed after each block so staging memory stays small.
-    pub fn upload(ctx: &Context, ck: &Checkpoint, precision: Precision) -> Result<GpuWeights> {
-        let n = ck.config.head_size;
+    pub async fn upload(
+        ctx: &Context,
+        ck: &impl TensorSource,
+        precision: Precision,
+    ) -> Result<GpuWeights> {
+        let cfg = ck.config();
+        let n = cfg.head_size;
         if !n.is_multiple_of(4) {
             return Err(Error::gpu(format!(
                 "{}: head size {n} is not a multiple of 4 (needed by the WKV kernels: four value columns per thread)",
-                ck.source
+                ck.source()
             )));
         }
-        let vecs = packed_vectors(ck)?;
+        let vecs = packed_vectors(ck).await?;
         if (vecs.len() * 4) as u64 > ctx.max_binding {
             return Err(Error::gpu(format!(
                 "{}: the packed per-channel vectors ({} bytes) exceed the storage-binding limit",
-                ck.source,
+                ck.source(),
                 vecs.len() * 4
             )));
         }
         let vecs = ctx.storage_init("vectors", f32_bytes(&vecs))?;
-        let mut layers = Vec::with_capacity(ck.config.n_layer);
-        for i in 0..ck.config.n_layer {
-            layers.push(layer_weights(ctx, ck, i, precision)?);
+        let mut layers = Vec::with_capacity(cfg.n_layer);
+        for i in 0..cfg.n_layer {
+            layers.push(layer_weights(ctx, ck, i, precision).await?);
             ctx.flush()?;
         }
         Ok(GpuWeights {
             layers,
             vecs,
-            layout: VecLayout {
-                dim: ck.config.n_embd,
-            },
+            layout: VecLayout { dim: cfg.n_embd },
         })
     }
 }

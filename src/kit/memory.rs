@@ -37,6 +37,58 @@ pub fn rss_bytes() -> Option<u64> {
     rss().map(|r| r.now)
 }
 
+/// Anonymous resident memory now (`RssAnon`: heap, and device buffers on a CPU adapter;
+/// not the pages of memory-mapped files).
+pub fn anon_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    field_bytes(&status, "RssAnon:")
+}
+
+/// The high-water mark of [`anon_rss_bytes`] while it lives: a thread samples it every
+/// 2 ms (the kernel keeps no high-water mark of anonymous memory alone; `VmHWM` also
+/// counts mapped file pages).
+#[cfg(feature = "native")]
+pub struct AnonPeak {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(feature = "native")]
+impl AnonPeak {
+    pub fn start() -> AnonPeak {
+        use std::sync::atomic::Ordering::Relaxed;
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Relaxed) {
+                p.fetch_max(anon_rss_bytes().unwrap_or(0), Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        AnonPeak {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The highest sample so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stops sampling; the high-water mark.
+    pub fn stop(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak().max(anon_rss_bytes().unwrap_or(0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

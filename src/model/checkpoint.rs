@@ -40,16 +40,7 @@ impl Checkpoint {
         }
         let config = Config::from_tensors(source, &tensors)?;
         for (name, t) in &tensors {
-            if let Some(pos) = t.first_non_finite() {
-                let msg = match t.dtype {
-                    DType::Quant(f) => format!(
-                        "{} scale #{pos} is negative or non-finite: corrupt quantized file",
-                        f.name()
-                    ),
-                    _ => format!("non-finite weight at flat index {pos}"),
-                };
-                return Err(Error::tensor(source, name, msg));
-            }
+            check_finite(source, name, t)?;
         }
         Ok(Checkpoint {
             source: source.to_string(),
@@ -108,6 +99,21 @@ impl Checkpoint {
             .max_by_key(|&(_, n)| n)
             .map_or(DType::F32, |(d, _)| d)
     }
+}
+
+/// Refuses a tensor holding NaN or ±Inf (quantized: a negative or non-finite scale).
+pub fn check_finite(source: &str, name: &str, t: &Tensor) -> Result<()> {
+    let Some(pos) = t.first_non_finite() else {
+        return Ok(());
+    };
+    let msg = match t.dtype {
+        DType::Quant(f) => format!(
+            "{} scale #{pos} is negative or non-finite: corrupt quantized file",
+            f.name()
+        ),
+        _ => format!("non-finite weight at flat index {pos}"),
+    };
+    Err(Error::tensor(source, name, msg))
 }
 
 /// Reads every tensor of a safetensors buffer, validating header offsets and sizes

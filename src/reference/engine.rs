@@ -16,6 +16,10 @@ impl CpuEngine {
             weights: Weights::from_checkpoint(ckpt)?,
         })
     }
+    /// An engine on weights already read (e.g. [`Weights::from_source`], streaming).
+    pub fn from_weights(weights: Weights) -> Self {
+        CpuEngine { weights }
+    }
     pub fn weights(&self) -> &Weights {
         &self.weights
     }

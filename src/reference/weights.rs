@@ -1,8 +1,9 @@
 //! The weights of one RWKV-6 model as f32 vectors and matrices, read from a
-//! [`Checkpoint`] by their official names.
+//! [`Checkpoint`] (or any [`TensorSource`], one tensor at a time) by their official names.
 
 use super::ops::Matrix;
-use crate::model::{Checkpoint, Config};
+use crate::model::source::ready;
+use crate::model::{Checkpoint, Config, TensorSource};
 use crate::Result;
 
 /// LayerNorm affine parameters, `[C]` each.
@@ -75,21 +76,21 @@ pub struct Weights {
     pub head: Option<Matrix>,
 }
 
-struct Reader<'a>(&'a Checkpoint);
+struct Reader<'a, S>(&'a S);
 
-impl Reader<'_> {
-    fn vec(&self, name: &str) -> Result<Vec<f32>> {
-        self.0.f32(name)
+impl<S: TensorSource> Reader<'_, S> {
+    async fn vec(&self, name: &str) -> Result<Vec<f32>> {
+        self.0.f32(name).await
     }
     /// A tensor as a matrix with the given rows (columns follow from the size).
-    fn mat(&self, name: &str, rows: usize) -> Result<Matrix> {
-        let data = self.vec(name)?;
+    async fn mat(&self, name: &str, rows: usize) -> Result<Matrix> {
+        let data = self.vec(name).await?;
         Ok(Matrix::new(rows, data.len() / rows, data))
     }
-    fn norm(&self, prefix: &str) -> Result<Norm> {
+    async fn norm(&self, prefix: &str) -> Result<Norm> {
         Ok(Norm {
-            weight: self.vec(&format!("{prefix}.weight"))?,
-            bias: self.vec(&format!("{prefix}.bias"))?,
+            weight: self.vec(&format!("{prefix}.weight")).await?,
+            bias: self.vec(&format!("{prefix}.bias")).await?,
         })
     }
 }
@@ -97,18 +98,24 @@ impl Reader<'_> {
 impl Weights {
     /// Converts every tensor the forward pass needs to f32.
     pub fn from_checkpoint(ckpt: &Checkpoint) -> Result<Weights> {
-        let cfg = ckpt.config.clone();
-        let rd = Reader(ckpt);
-        let blocks = (0..cfg.n_layer)
-            .map(|i| read_block(&rd, &cfg, i))
-            .collect::<Result<Vec<_>>>()?;
+        ready(Self::from_source(ckpt))
+    }
+
+    /// [`Weights::from_checkpoint`] from any source, one tensor read at a time.
+    pub async fn from_source(src: &impl TensorSource) -> Result<Weights> {
+        let cfg = src.config().clone();
+        let rd = Reader(src);
+        let mut blocks = Vec::with_capacity(cfg.n_layer);
+        for i in 0..cfg.n_layer {
+            blocks.push(read_block(&rd, &cfg, i).await?);
+        }
         Ok(Weights {
-            emb: rd.mat("emb.weight", cfg.vocab_size)?,
-            ln0: rd.norm("blocks.0.ln0")?,
+            emb: rd.mat("emb.weight", cfg.vocab_size).await?,
+            ln0: rd.norm("blocks.0.ln0").await?,
             blocks,
-            ln_out: rd.norm("ln_out")?,
-            head: if ckpt.has_head() {
-                Some(rd.mat("head.weight", cfg.vocab_size)?)
+            ln_out: rd.norm("ln_out").await?,
+            head: if src.has("head.weight") {
+                Some(rd.mat("head.weight", cfg.vocab_size).await?)
             } else {
                 None
             },
@@ -117,44 +124,44 @@ impl Weights {
     }
 }
 
-fn read_block(rd: &Reader, cfg: &Config, i: usize) -> Result<Block> {
+async fn read_block<S: TensorSource>(rd: &Reader<'_, S>, cfg: &Config, i: usize) -> Result<Block> {
     let p = |s: &str| format!("blocks.{i}.{s}");
     let (c, r) = (cfg.n_embd, cfg.mix_lora);
-    let w2 = rd.vec(&p("att.time_maa_w2"))?; // [5][R][C]
+    let w2 = rd.vec(&p("att.time_maa_w2")).await?; // [5][R][C]
     let slice = |j: usize| Matrix::new(r, c, w2[j * r * c..(j + 1) * r * c].to_vec());
     let att = TimeMix {
-        maa_x: rd.vec(&p("att.time_maa_x"))?,
+        maa_x: rd.vec(&p("att.time_maa_x")).await?,
         maa: [
-            rd.vec(&p("att.time_maa_w"))?,
-            rd.vec(&p("att.time_maa_k"))?,
-            rd.vec(&p("att.time_maa_v"))?,
-            rd.vec(&p("att.time_maa_r"))?,
-            rd.vec(&p("att.time_maa_g"))?,
+            rd.vec(&p("att.time_maa_w")).await?,
+            rd.vec(&p("att.time_maa_k")).await?,
+            rd.vec(&p("att.time_maa_v")).await?,
+            rd.vec(&p("att.time_maa_r")).await?,
+            rd.vec(&p("att.time_maa_g")).await?,
         ],
-        maa_w1: rd.mat(&p("att.time_maa_w1"), c)?,
+        maa_w1: rd.mat(&p("att.time_maa_w1"), c).await?,
         maa_w2: [slice(0), slice(1), slice(2), slice(3), slice(4)],
-        decay: rd.vec(&p("att.time_decay"))?,
-        decay_w1: rd.mat(&p("att.time_decay_w1"), c)?,
-        decay_w2: rd.mat(&p("att.time_decay_w2"), cfg.decay_lora)?,
+        decay: rd.vec(&p("att.time_decay")).await?,
+        decay_w1: rd.mat(&p("att.time_decay_w1"), c).await?,
+        decay_w2: rd.mat(&p("att.time_decay_w2"), cfg.decay_lora).await?,
         heads: cfg.n_head,
-        u: rd.vec(&p("att.time_faaaa"))?,
-        receptance: rd.mat(&p("att.receptance.weight"), c)?,
-        key: rd.mat(&p("att.key.weight"), c)?,
-        value: rd.mat(&p("att.value.weight"), c)?,
-        gate: rd.mat(&p("att.gate.weight"), c)?,
-        output: rd.mat(&p("att.output.weight"), c)?,
-        ln_x: rd.norm(&p("att.ln_x"))?,
+        u: rd.vec(&p("att.time_faaaa")).await?,
+        receptance: rd.mat(&p("att.receptance.weight"), c).await?,
+        key: rd.mat(&p("att.key.weight"), c).await?,
+        value: rd.mat(&p("att.value.weight"), c).await?,
+        gate: rd.mat(&p("att.gate.weight"), c).await?,
+        output: rd.mat(&p("att.output.weight"), c).await?,
+        ln_x: rd.norm(&p("att.ln_x")).await?,
     };
     let ffn = ChannelMix {
-        maa_k: rd.vec(&p("ffn.time_maa_k"))?,
-        maa_r: rd.vec(&p("ffn.time_maa_r"))?,
-        key: rd.mat(&p("ffn.key.weight"), cfg.ffn_dim)?,
-        receptance: rd.mat(&p("ffn.receptance.weight"), c)?,
-        value: rd.mat(&p("ffn.value.weight"), c)?,
+        maa_k: rd.vec(&p("ffn.time_maa_k")).await?,
+        maa_r: rd.vec(&p("ffn.time_maa_r")).await?,
+        key: rd.mat(&p("ffn.key.weight"), cfg.ffn_dim).await?,
+        receptance: rd.mat(&p("ffn.receptance.weight"), c).await?,
+        value: rd.mat(&p("ffn.value.weight"), c).await?,
     };
     Ok(Block {
-        ln1: rd.norm(&p("ln1"))?,
-        ln2: rd.norm(&p("ln2"))?,
+        ln1: rd.norm(&p("ln1")).await?,
+        ln2: rd.norm(&p("ln2")).await?,
         att,
         ffn,
     })

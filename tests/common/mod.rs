@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fuzz;
+pub mod pairs;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,8 @@
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API, that clicks are handled within 100 ms during a long
-// Compare (the Web Worker runs it), Cancel, and a worker that cannot start. Screenshots
+// Compare (the Web Worker runs it), Cancel, and a worker that cannot start; and (stream.mjs)
+// a ~170M-shaped checkpoint streamed tensor by tensor at f16, int8 and NF4. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
+import { streamChecks } from './stream.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -509,6 +511,7 @@ try {
   }
   await deviceLimit(base);
   await workerFails(base);
+  report.stream = await streamChecks({ check, waitRuns, enterPairs, waitError, chromium: CHROMIUM, flags: BASE_FLAGS, dist: DIST });
 } catch (e) {
   failed++;
   console.log(`FAIL ${e.message}`);

@@ -1,5 +1,5 @@
-//! An official PyTorch `.pth` (a `torch.save` zip) read from a `Blob` without holding the
-//! file: the end-of-directory records and the central directory first, then `data.pkl`
+//! An official PyTorch `.pth` (a `torch.save` zip) read by slices (of a `Blob`, or by
+//! range requests) without holding the file: the end-of-directory records and the central directory first, then `data.pkl`
 //! (parsed by the library's safe pickle VM), then one local header per storage. The
 //! result is a [`Header`] whose entries hold each tensor's absolute byte range, so the
 //! tensors are then sliced out one by one exactly as from a safetensors file.
@@ -12,7 +12,7 @@ use rwkv_lens::model::zip::{self, Entry as ZipEntry};
 use rwkv_lens::Result;
 
 use crate::header::{Entry, Header};
-use crate::loader::{slice, ModelFile};
+use crate::loader::ModelFile;
 
 /// Whether a file's first bytes open a zip archive (a `torch.save` file).
 pub fn is_zip(first: &[u8]) -> bool {
@@ -22,7 +22,7 @@ pub fn is_zip(first: &[u8]) -> bool {
 /// The tensors of a `.pth` blob as header entries (names as stored, absolute ranges).
 pub async fn read_pth_header(file: &ModelFile) -> Result<Header> {
     let name = &file.name;
-    let first = slice(&file.blob, 0, 4.min(file.bytes), name).await?;
+    let first = file.read(0, 4).await?;
     pth::check_magic(name, &first)?;
     let entries = central_directory(file).await?;
     let pkl = pth::find_pickle(name, &entries)?;
@@ -65,13 +65,13 @@ pub async fn read_pth_header(file: &ModelFile) -> Result<Header> {
 async fn central_directory(file: &ModelFile) -> Result<Vec<ZipEntry>> {
     let name = &file.name;
     let tail_start = file.bytes.saturating_sub(zip::TAIL_BYTES);
-    let tail = slice(&file.blob, tail_start, file.bytes, name).await?;
+    let tail = file.read(tail_start, file.bytes).await?;
     let dir = zip::locate_directory(name, &tail, tail_start)?;
     let cd = if dir.offset >= tail_start {
         let at = (dir.offset - tail_start) as usize;
         tail[at..at + dir.size as usize].to_vec()
     } else {
-        slice(&file.blob, dir.offset, dir.offset + dir.size, name).await?
+        file.read(dir.offset, dir.offset + dir.size).await?
     };
     zip::read_directory(name, &dir, &cd)
 }
@@ -79,13 +79,12 @@ async fn central_directory(file: &ModelFile) -> Result<Vec<ZipEntry>> {
 /// Where a stored entry's data lies, from its local header.
 async fn data_range(file: &ModelFile, entry: &ZipEntry) -> Result<Range<u64>> {
     let at = entry.local_offset.min(file.bytes);
-    let end = (at + zip::LOCAL_HEADER_LEN).min(file.bytes);
-    let local = slice(&file.blob, at, end, &file.name).await?;
+    let local = file.read(at, at + zip::LOCAL_HEADER_LEN).await?;
     zip::data_range(&file.name, entry, &local, file.bytes)
 }
 
 /// A (small) entry's data.
 async fn entry_bytes(file: &ModelFile, entry: &ZipEntry) -> Result<Vec<u8>> {
     let r = data_range(file, entry).await?;
-    slice(&file.blob, r.start, r.end, &file.name).await
+    file.read(r.start, r.end).await
 }

@@ -9,9 +9,8 @@ use crate::dom::{await_js, get};
 pub use crate::protocol::WebGpuInfo;
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
-use rwkv_lens::model::Checkpoint;
-use rwkv_lens::reference::CpuEngine;
-use rwkv_lens::Result;
+use rwkv_lens::reference::{CpuEngine, Weights};
+use rwkv_lens::{Error, Result};
 
 /// Asks the browser for a WebGPU adapter; `Err` says in one line why there is none.
 pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
@@ -74,11 +73,12 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Builds the engine for this checkpoint: the GPU engine when the probe found an
-    /// adapter, else (or if the GPU engine cannot be built) the CPU reference. `note`
-    /// receives why the GPU was not used, when it was available but failed.
+    /// Builds the engine for this checkpoint, reading it tensor by tensor: the GPU engine
+    /// when the probe found an adapter, else (or if the GPU engine cannot be built) the
+    /// CPU reference. `note` receives why the GPU was not used, when it was available but
+    /// failed.
     pub async fn build(
-        ck: &Checkpoint,
+        ck: &crate::stream::Stream,
         (webgpu, precision): (&std::result::Result<WebGpuInfo, String>, Precision),
         binding_limit: Option<u64>,
         note: &mut Option<String>,
@@ -102,10 +102,14 @@ impl Backend {
                     let name = format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
                     return Ok(Backend::Gpu(Box::new(engine), name));
                 }
+                // a cancelled load, or the file failing to read: the CPU would fail the same
+                Err(e @ (Error::Input(_) | Error::File { .. })) => return Err(e),
                 Err(e) => *note = Some(format!("the GPU engine could not start ({e}); ")),
             }
+            ck.restart();
         }
-        Ok(Backend::Cpu(CpuEngine::new(ck)?))
+        let weights = Weights::from_source(ck).await?;
+        Ok(Backend::Cpu(CpuEngine::from_weights(weights)))
     }
 
     /// "WebGPU: <adapter>" or "CPU: …".

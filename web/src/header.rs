@@ -231,11 +231,12 @@ pub fn check_device_limits(source: &str, header: &Header, max_binding: u64) -> R
 pub const WASM_MEMORY_LIMIT: u64 = 4 << 30;
 
 impl Summary {
-    /// Estimated peak wasm memory while loading: every tensor as stored, plus the
-    /// largest one as f32 (the finiteness check), plus — on the CPU path — all weights
-    /// as f32 (the reference keeps f32) or — on the GPU path — the host-side embedding.
+    /// Estimated peak wasm memory while loading (streaming, web/src/stream.rs): the
+    /// largest tensor as stored and as f32 (its conversion), plus — on the CPU path — all
+    /// weights as f32 (the reference keeps f32) or — on the GPU path — the host-side
+    /// embedding. The file itself is never held.
     pub fn loading_bytes(&self, gpu: bool) -> u64 {
-        let stored = self.file_bytes;
+        let stored = self.largest.1;
         let largest_f32 = self.largest.1 / self.dtype.size() as u64 * 4;
         let engine = if gpu {
             (self.config.vocab_size * self.config.n_embd * self.dtype.size()) as u64
@@ -383,9 +384,10 @@ mod tests {
     #[test]
     fn memory_estimate_refuses_what_wasm32_cannot_hold() {
         let mut s = demo_summary();
-        // GPU: the file + emb as f32 (largest tensor) + emb as stored (kept on the host).
+        // GPU: emb as stored and as f32 (largest tensor) + emb as stored (kept on the
+        // host); the file is streamed, never held.
         let emb = 65536 * 128 * 2;
-        assert_eq!(s.loading_bytes(true), s.file_bytes + 2 * emb + emb);
+        assert_eq!(s.loading_bytes(true), emb + 2 * emb + emb);
         assert!(s.check_memory("demo", false).is_ok());
         // A 1.6B-shaped f16 model (3.2 GB file) does not fit on the CPU path.
         s.file_bytes = 3_200_000_000;

@@ -3,14 +3,14 @@
 //!
 //! Two threads: the page (main thread) only does the UI ([`app`], [`client`], [`view`],
 //! [`pairs`], [`models`], [`recurrence`]); a Web Worker running the same wasm owns loading
-//! and both engines ([`worker`], [`session`], [`loader`], [`archive`], [`backend`],
+//! and both engines ([`worker`], [`session`], [`loader`], [`archive`], [`stream`], [`backend`],
 //! [`tokens`]). They talk in [`protocol`]'s typed messages.
 //!
 //! Pure parts (tested natively): [`header`] (safetensors header → summary and limits), [`protocol`],
 //! [`glove`] (the reference line), [`compare`] (cosines per layer), [`chart`] (SVG), [`presets`]
 //! (real checkpoints, checked before download).
 //! Browser parts (wasm32 only): [`app`] (state and buttons), [`archive`] (`.pth` from a blob), [`loader`] (blobs, fetch
-//! with progress, Cache API), [`backend`] (WebGPU probe, engine choice), [`tokens`] (which tokenizer), [`models`] (presets, cached list), [`view`], [`pairs`], [`dom`].
+//! with progress, Cache API, range requests), [`stream`] (the engine built tensor by tensor), [`backend`] (WebGPU probe, engine choice), [`tokens`] (which tokenizer), [`models`] (presets, cached list), [`view`], [`pairs`], [`dom`].
 
 pub mod chart;
 pub mod compare;
@@ -40,6 +40,8 @@ pub mod pairs;
 pub mod recurrence;
 #[cfg(target_arch = "wasm32")]
 pub mod session;
+#[cfg(target_arch = "wasm32")]
+pub mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod tokens;
 #[cfg(target_arch = "wasm32")]

@@ -1,19 +1,23 @@
-//! Getting a checkpoint into the page without ever holding the whole file in one buffer:
+//! Getting a checkpoint into the page without ever holding the whole file in wasm memory:
 //! the file stays a `Blob` (the user's file on disk, or the Cache API's copy of a
-//! download), the header is read from its first bytes, and tensors are sliced out and
-//! copied into wasm memory one by one.
+//! download) or on the server (read by range requests where there is no Cache API), the
+//! header is read from its first bytes, and the engine reads tensors one by one
+//! ([`crate::stream`]).
 //!
 //! All of it runs in the page's worker, except the cached-models list (page).
 //! Downloads stream through `fetch` with an "x / y MB" progress callback and are stored in
-//! the Cache API (`rwkv-lens-models`), so a reload reads them from disk instead.
+//! the Cache API (`rwkv-lens-models`), so a reload reads them from disk instead. Without a
+//! Cache API (a page not served from a secure origin) a URL is read by range requests
+//! while the engine is built; a server that ignores `Range` is then downloaded whole into
+//! a `Blob` (browser memory, outside wasm's).
 
 use js_sys::Uint8Array;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, Cache, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
 use crate::dom::{await_js, caches, fetch_request, get};
 use crate::header::{self, Header};
-use rwkv_lens::model::{Checkpoint, Tensor};
+use crate::stream::ByteSource;
 use rwkv_lens::{Error, Result};
 
 /// Where the bundled demo model is served (copied into dist/ by trunk).
@@ -25,7 +29,7 @@ const CACHE_NAME: &str = "rwkv-lens-models";
 pub struct ModelFile {
     /// File name or URL, used in every message.
     pub name: String,
-    pub blob: Blob,
+    pub source: ByteSource,
     pub bytes: u64,
     /// Whether it came from the Cache API rather than the network.
     pub cached: bool,
@@ -36,9 +40,15 @@ impl ModelFile {
         ModelFile {
             name: name.to_string(),
             bytes: blob.size() as u64,
-            blob,
+            source: ByteSource::Blob(blob),
             cached: false,
         }
+    }
+
+    /// Bytes `begin..end` (past the end: as many as there are, like a slice of a blob).
+    pub async fn read(&self, begin: u64, end: u64) -> Result<Vec<u8>> {
+        let end = end.min(self.bytes);
+        self.source.read(begin.min(end), end, &self.name).await
     }
 }
 
@@ -57,33 +67,13 @@ pub async fn slice(blob: &Blob, begin: u64, end: u64, name: &str) -> Result<Vec<
 
 /// Reads and parses the safetensors header, or the tensor list of a `.pth` archive.
 pub async fn read_header(file: &ModelFile) -> Result<Header> {
-    let first8 = slice(&file.blob, 0, 8.min(file.bytes), &file.name).await?;
+    let first8 = file.read(0, 8).await?;
     if crate::archive::is_zip(&first8) {
         return crate::archive::read_pth_header(file).await;
     }
     let n = header::header_len(&file.name, &first8, file.bytes)?;
-    let json = slice(&file.blob, 8, 8 + n, &file.name).await?;
+    let json = file.read(8, 8 + n).await?;
     header::parse(&file.name, &json, file.bytes)
-}
-
-/// Copies the tensors into wasm memory one at a time (`progress(done, total)`), then
-/// canonicalises and checks them.
-pub async fn read_checkpoint(
-    file: &ModelFile,
-    header: &Header,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<Checkpoint> {
-    let mut raw = Vec::with_capacity(header.entries.len());
-    for (i, e) in header.entries.iter().enumerate() {
-        progress(i, header.entries.len());
-        crate::dom::check_cancel("loading")?;
-        let bytes = slice(&file.blob, e.begin, e.end, &file.name).await?;
-        let t = Tensor::new(e.shape.clone(), e.dtype, bytes)
-            .map_err(|err| Error::tensor(&file.name, &e.name, err))?;
-        raw.push((e.name.clone(), t));
-    }
-    progress(header.entries.len(), header.entries.len());
-    Checkpoint::from_tensors(&file.name, raw, file.bytes)
 }
 
 async fn fetch(url: &str) -> Result<Response> {
@@ -196,13 +186,32 @@ pub async fn preview(url: &str) -> Result<Option<(Header, Option<u64>)>> {
 /// Bytes `begin..end` of a URL by a range request, with the total size from
 /// `Content-Range`; `None` unless the server answers 206 with exactly those bytes.
 async fn fetch_range(url: &str, begin: u64, end: u64) -> Option<(Vec<u8>, Option<u64>)> {
-    let req = Request::new_with_str_and_init(url, &RequestInit::new()).ok()?;
-    let range = format!("bytes={begin}-{}", end - 1);
-    req.headers().set("Range", &range).ok()?;
-    let resp = await_js(fetch_request(&req), url).await.ok()?;
-    let resp = resp.dyn_into::<Response>().ok()?;
+    ranged(url, begin, end).await.ok()
+}
+
+/// Bytes `begin..end` of a URL by a range request (a tensor streamed from the server).
+pub async fn range(url: &str, begin: u64, end: u64) -> Result<Vec<u8>> {
+    Ok(ranged(url, begin, end).await?.0)
+}
+
+/// [`fetch_range`], saying in one line what went wrong.
+async fn ranged(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>)> {
+    let err = |e: &JsValue| Error::file(url, crate::dom::js_message(e));
+    let req = Request::new_with_str_and_init(url, &RequestInit::new()).map_err(|e| err(&e))?;
+    let range = format!("bytes={begin}-{}", end.max(begin + 1) - 1);
+    req.headers().set("Range", &range).map_err(|e| err(&e))?;
+    let what =
+        format!("range request for bytes {begin}..{end} failed (offline, or the server went away)");
+    let resp = await_js(fetch_request(&req), &format!("{url}: {what}")).await?;
+    let resp = resp.unchecked_into::<Response>();
     if resp.status() != 206 {
-        return None;
+        return Err(Error::file(
+            url,
+            format!(
+                "the server answered HTTP {} instead of 206 to a range request for bytes {begin}..{end}: it does not serve byte ranges",
+                resp.status()
+            ),
+        ));
     }
     let total = resp
         .headers()
@@ -210,9 +219,19 @@ async fn fetch_range(url: &str, begin: u64, end: u64) -> Option<(Vec<u8>, Option
         .ok()
         .flatten()
         .and_then(|v| v.rsplit('/').next()?.parse::<u64>().ok());
-    let buf = await_js(resp.array_buffer().ok()?, url).await.ok()?;
+    let promise = resp.array_buffer().map_err(|e| err(&e))?;
+    let buf = await_js(promise, &format!("{url}: {what}")).await?;
     let bytes = Uint8Array::new(&buf).to_vec();
-    (bytes.len() as u64 == end - begin).then_some((bytes, total))
+    if bytes.len() as u64 != end - begin {
+        return Err(Error::file(
+            url,
+            format!(
+                "a range request for bytes {begin}..{end} returned {} bytes (file changed or truncated on the server?)",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok((bytes, total))
 }
 
 /// Downloads `url` with progress (`progress(received, total)`), or reads it from the
@@ -228,6 +247,17 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
             return Ok(file);
         }
     }
+    if cache.is_none() {
+        if let Some((_, Some(total))) = fetch_range(url, 0, 8).await {
+            // No Cache API to keep a copy: the engine reads the tensors from the server.
+            return Ok(ModelFile {
+                name: url.to_string(),
+                source: ByteSource::Range(url.to_string()),
+                bytes: total,
+                cached: false,
+            });
+        }
+    }
     let resp = fetch(url).await?;
     let headers = resp.headers();
     // A compressed transfer's length is not the file's: then the total is unknown.
@@ -239,7 +269,8 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|_| !encoded);
     let Some(cache) = cache else {
-        // No Cache API (e.g. not a secure context): keep the download as a blob.
+        // No Cache API and a server that ignores `Range`: the whole download as a blob
+        // (browser memory, outside wasm's; the engine still reads it tensor by tensor).
         let blob = response_blob(&resp, url).await?;
         progress(blob.size() as u64, total);
         return Ok(ModelFile::from_blob(url, blob));

@@ -97,7 +97,7 @@ pub enum Request {
 pub enum Stage {
     /// Bytes of a URL download.
     Download,
-    /// Tensors copied from the file into wasm memory and checked.
+    /// Tensors read one at a time, checked, converted and uploaded (web/src/stream.rs).
     Parse,
     /// The engine built from the tensors (GPU upload, or the CPU engine's f32 weights).
     Upload,

@@ -13,6 +13,7 @@ use crate::glove::Glove;
 use crate::header::check_device_limits;
 use crate::loader::{self, ModelFile};
 use crate::protocol::{Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat};
+use crate::stream::Stream;
 use crate::tokens::{self, TokenizerSource};
 
 /// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
@@ -27,8 +28,11 @@ pub struct Session {
     backend: Option<Backend>,
     n_layer: usize,
     /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are
-    /// reused); `Err` says why there are none (model too large to hold twice).
+    /// reused), read from [`Session::stream`] on the first trace; `Err` says why there
+    /// are none (model too large to hold twice).
     trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
+    /// The loaded model's file, to read again for the Recurrence view.
+    stream: Option<Stream>,
 }
 
 fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) {
@@ -54,6 +58,7 @@ impl Session {
             backend: None,
             n_layer: 0,
             trace_weights: Ok(None),
+            stream: None,
         };
         Ok((session, reply))
     }
@@ -83,16 +88,14 @@ impl Session {
             self.describe_and_check(&file.name, &header, file.bytes, file.cached, post)?;
         let vocab = summary.config.vocab_size;
         let tokenizer = tokens::choose(tokenizer, model_url.as_deref(), vocab).await?;
-        let ck = loader::read_checkpoint(&file, &header, |i, n| {
-            progress(post, Stage::Parse, i as f64, Some(n as f64));
-        })
-        .await?;
+        // Streaming: the engine reads, converts and uploads one tensor at a time.
+        let stream = Stream::new(file, &header, summary.config.clone())?;
         progress(post, Stage::Upload, 0.0, None);
         yield_now().await;
         let mut note = None;
-        let precision = weights.precision(ck.dominant_dtype());
+        let precision = weights.precision(summary.dtype);
         let backend = Backend::build(
-            &ck,
+            &stream,
             (&self.webgpu, precision),
             self.binding_limit,
             &mut note,
@@ -100,9 +103,8 @@ impl Session {
         .await?;
         let trace_weights = match &backend {
             Backend::Cpu(_) => Ok(None),
-            Backend::Gpu(..) => weights_for_trace(&file.name, &summary, &ck),
+            Backend::Gpu(..) => trace_allowed(&stream.file_name(), &summary).map(|()| None),
         };
-        drop(ck);
         let loaded = Loaded {
             engine: backend.name(),
             warning: note.map(|why| format!("{why}so the CPU runs instead")),
@@ -116,6 +118,7 @@ impl Session {
         self.n_layer = summary.config.n_layer;
         self.backend = Some(backend);
         self.trace_weights = trace_weights;
+        self.stream = Some(stream);
         Ok(loaded)
     }
 
@@ -186,7 +189,13 @@ impl Session {
 
     /// Traces the Recurrence view's sentence with the loaded model's CPU weights; the
     /// trace as JSON for the page.
-    pub fn trace(&self, sentence: &str, layer: usize, head: usize) -> Result<String> {
+    pub async fn trace(&mut self, sentence: &str, layer: usize, head: usize) -> Result<String> {
+        if let (Ok(w @ None), Some(Backend::Gpu(..)), Some(stream)) =
+            (&mut self.trace_weights, &self.backend, &self.stream)
+        {
+            stream.restart();
+            *w = Some(rwkv_lens::reference::Weights::from_source(stream).await?);
+        }
         let weights = match (&self.trace_weights, self.backend.as_ref()) {
             (Err(why), _) => return Err(Error::input(why.clone())),
             (Ok(Some(w)), _) => w,
@@ -232,13 +241,10 @@ async fn open(
     }
 }
 
-/// The f32 reference weights for the Recurrence view, next to the GPU engine: only for
-/// models up to [`TRACE_MAX_PARAMS`] (wasm memory is 4 GB).
-fn weights_for_trace(
-    name: &str,
-    summary: &crate::header::Summary,
-    ck: &rwkv_lens::model::Checkpoint,
-) -> std::result::Result<Option<rwkv_lens::reference::Weights>, String> {
+/// Whether the Recurrence view may keep f32 reference weights beside the GPU engine
+/// (read on its first trace): only for models up to [`TRACE_MAX_PARAMS`] (wasm memory
+/// is 4 GB).
+fn trace_allowed(name: &str, summary: &crate::header::Summary) -> std::result::Result<(), String> {
     if summary.parameters > TRACE_MAX_PARAMS {
         return Err(format!(
             "{name}: {:.0} M parameters is too large for the Recurrence view beside the GPU engine \
@@ -247,9 +253,7 @@ fn weights_for_trace(
             TRACE_MAX_PARAMS / 1_000_000
         ));
     }
-    rwkv_lens::reference::Weights::from_checkpoint(ck)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// A tokenizer choice as it arrived: the pick and the file beside it.

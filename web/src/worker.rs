@@ -134,6 +134,7 @@ async fn run_with(session: &mut Session, job: Job) -> Reply {
             head,
         } => session
             .trace(&sentence, layer, head)
+            .await
             .map_or_else(error, |json| Reply::Traced { json }),
         Request::Start { .. } | Request::Cancel => Reply::Error {
             message: "the worker got Start or Cancel as a job".into(),

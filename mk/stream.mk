@@ -1,0 +1,9 @@
+# Streaming load (docs/quantization.md, docs/web.md). Included by the root Makefile.
+.PHONY: test-load-memory
+
+## Native streaming load: host memory beyond the device buffers stays under a bound set by
+## the largest tensor, for two checkpoint sizes (tests/load_memory.rs, about 20 s)
+test-load-memory:
+	$(CARGO) test --test load_memory -- --ignored --nocapture
+
+test: test-load-memory
