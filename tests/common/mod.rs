@@ -290,3 +290,36 @@ pub fn fake_model<'a>(
         reference: None,
     }
 }
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// `[mean, last]` pooling: each pair's cosine similarity at every layer `0..=L`, `[pair][layer]`
+/// (what the browser's chart shows; its end-to-end test is held to these).
+pub fn layer_cosines(
+    engine: &mut dyn Engine,
+    tok: &rwkv_lens::tokenizer::Tokenizer,
+    pairs: &[(String, String)],
+) -> [Vec<Vec<f64>>; 2] {
+    let texts: Vec<Vec<u32>> = pairs
+        .iter()
+        .flat_map(|(a, b)| [tok.encode(a).unwrap(), tok.encode(b).unwrap()])
+        .collect();
+    let layers: Vec<usize> = (0..=engine.config().n_layer).collect();
+    let poolings = [Pooling::Mean, Pooling::Last];
+    let emb = engine.embed_tokens(&texts, &layers, &poolings).unwrap();
+    let table = |p: usize| -> Vec<Vec<f64>> {
+        (0..pairs.len())
+            .map(|i| {
+                (0..layers.len())
+                    .map(|l| cosine(emb.get(p, l, 2 * i), emb.get(p, l, 2 * i + 1)))
+                    .collect()
+            })
+            .collect()
+    };
+    [table(0), table(1)]
+}

@@ -29,6 +29,8 @@ pub struct Session {
     /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are
     /// reused); `Err` says why there are none (model too large to hold twice).
     trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
+    /// Attention models loaded beside the RWKV (`crate::duo`): Compare runs each.
+    pub attention: Vec<crate::duo::AttentionModel>,
 }
 
 fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) {
@@ -54,6 +56,7 @@ impl Session {
             backend: None,
             n_layer: 0,
             trace_weights: Ok(None),
+            attention: Vec::new(),
         };
         Ok((session, reply))
     }
@@ -149,6 +152,19 @@ impl Session {
         post: &impl Fn(Reply),
     ) -> Result<Comparison> {
         let start = now_ms();
+        let mut c = self.compare_rwkv(texts, post).await?;
+        c.more = crate::duo::compare(&mut self.attention, texts, post).await?;
+        c.millis = now_ms() - start;
+        Ok(c)
+    }
+
+    /// The RWKV's part of [`Session::compare`].
+    async fn compare_rwkv(
+        &mut self,
+        texts: &[(String, String)],
+        post: &impl Fn(Reply),
+    ) -> Result<Comparison> {
+        let start = now_ms();
         let backend = self
             .backend
             .as_mut()
@@ -181,6 +197,7 @@ impl Session {
             layers,
             pairs: out,
             millis: now_ms() - start,
+            more: Vec::new(),
         })
     }
 
