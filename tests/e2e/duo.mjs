@@ -29,6 +29,21 @@ function worstDiff(gotPairs, want) {
   return worst;
 }
 
+/** The same f16 MiniLM as three local files: a third model (labelled by its file name)
+ *  with the same numbers. */
+async function localFiles(page, h) {
+  const dir = path.join(h.dist, 'minilm');
+  await page.setInputFiles('#duo-files', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(dir, f)));
+  const shown = Number(await page.getAttribute('#duo-card', 'data-shown'));
+  await page.click('#duo-add');
+  await page.waitForFunction((n) => Number(document.getElementById('duo-card').dataset.shown) > n, shown, { timeout: 120000 });
+  const got = JSON.parse(await page.getAttribute('#results-card', 'data-json'));
+  const files = got.more.find((m) => m.label === 'model');
+  const worst = files ? worstDiff(files.pairs, DUO.minilm) : Infinity;
+  h.check('fallback: an attention model from local files (config.json, model.safetensors, tokenizer.json) runs beside the others with the same numbers',
+    got.more.length === 2 && worst < 1e-3, `(models ${got.more.map((m) => m.label)}, max |diff| ${worst})`);
+}
+
 /** `h`: {check, enterPairs, waitRuns, dist, art} from e2e.mjs. Returns the timings. */
 export async function duo(browser, mode, base, h) {
   const minilm = path.join(h.dist, 'minilm/model.safetensors');
@@ -86,6 +101,7 @@ export async function duo(browser, mode, base, h) {
   h.check(`${mode}: attention vs recurrence: values on hover in both matrices and the memory chart, the explanation links docs/recurrence.md`,
     hover.every(Boolean) && /sums to 1\.0000/.test(text) && /^recurrence\.md/.test(link || ''), JSON.stringify({ hover, link }));
   await (await page.$('#duo-card')).screenshot({ path: path.join(h.art, `duo-view-${mode}.png`) });
+  if (mode === 'fallback') await localFiles(page, h);
   await page.close();
   return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };
 }

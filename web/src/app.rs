@@ -326,13 +326,13 @@ async fn trace() -> Result<()> {
     }
 }
 
-/// Loads an attention model beside the RWKV (the bundled MiniLM, or a folder URL), then
+/// Loads an attention model beside the RWKV (the bundled MiniLM, a folder URL or files), then
 /// compares the pairs with every model and draws the "Attention vs recurrence" view.
 async fn add_attention(app: &Shared) -> Result<()> {
     {
         let _busy = Busy::take(app)?;
         view::error(None);
-        crate::duo_page::add(crate::duo_page::picked()).await?;
+        crate::duo_page::add().await?;
     }
     compare(app).await?;
     crate::duo_page::show_view().await?;

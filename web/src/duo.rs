@@ -18,8 +18,9 @@ use rwkv_lens::{Error, Result};
 
 use crate::compare::{pair_cosines, ModelRun, PairResult, POOLINGS};
 use crate::dom::yield_now;
-use crate::loader;
+use crate::loader::{self, ModelFile};
 use crate::protocol::{Added, AttentionMap, AttentionPick, Reply, Stage};
+use web_sys::File;
 
 /// Where the bundled MiniLM lies, relative to the page.
 pub const MINILM_DIR: &str = "minilm/";
@@ -35,56 +36,107 @@ fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) 
     post(Reply::Progress { stage, done, total });
 }
 
-/// Downloads (or reads from the Cache API) the three files and builds the model.
-pub async fn load(pick: AttentionPick, post: &impl Fn(Reply)) -> Result<AttentionModel> {
-    let (base, label) = match &pick {
-        AttentionPick::MiniLm => (MINILM_DIR.to_string(), "all-MiniLM-L6-v2 (f16)".to_string()),
+/// What a pick gives: `config.json` (name, text), `sentence_bert_config.json`'s text if
+/// any, `tokenizer.json` (name, bytes) and the `.safetensors` file.
+struct Parts {
+    label: String,
+    config: (String, String),
+    sentence_config: Option<String>,
+    tokenizer: (String, Vec<u8>),
+    model: ModelFile,
+}
+
+/// Fetches, downloads (or reads from the Cache API) the files and builds the model; local
+/// files come as `model_file` (`.safetensors`) and `tokenizer_file`.
+pub async fn load(
+    pick: AttentionPick,
+    (model_file, tokenizer_file): (Option<File>, Option<File>),
+    post: &impl Fn(Reply),
+) -> Result<AttentionModel> {
+    let parts = match pick {
+        AttentionPick::MiniLm => fetch_parts(MINILM_DIR, "all-MiniLM-L6-v2 (f16)", post).await?,
         AttentionPick::Url(u) => {
-            let base = if u.ends_with('/') {
-                u.clone()
-            } else {
-                format!("{u}/")
-            };
+            let base = if u.ends_with('/') { u } else { format!("{u}/") };
             let name = base
                 .trim_end_matches('/')
                 .rsplit('/')
                 .next()
                 .unwrap_or("model");
-            (base.clone(), name.to_string())
+            fetch_parts(&base, &name.to_string(), post).await?
         }
+        AttentionPick::Files { config } => file_parts(config, model_file, tokenizer_file).await?,
     };
-    let text = |name: &str| {
-        let url = format!("{base}{name}");
-        async move {
-            let bytes = loader::fetch_bytes(&url).await?;
-            String::from_utf8(bytes).map_err(|_| Error::file(&url, "not UTF-8 text"))
-        }
-    };
+    build(parts, post).await
+}
+
+async fn fetch_text(url: &str) -> Result<String> {
+    let bytes = loader::fetch_bytes(url).await?;
+    String::from_utf8(bytes).map_err(|_| Error::file(url, "not UTF-8 text"))
+}
+
+/// The files of a folder URL.
+async fn fetch_parts(base: &str, label: &str, post: &impl Fn(Reply)) -> Result<Parts> {
     let config_url = format!("{base}config.json");
-    let config = TransformerConfig::from_json(&config_url, &text("config.json").await?)?;
-    let max_len = match text("sentence_bert_config.json").await {
-        Ok(json) => max_seq_length(&json).unwrap_or(config.max_positions),
-        Err(_) => config.max_positions, // not a sentence-transformers folder: every position
-    };
+    let config = (config_url.clone(), fetch_text(&config_url).await?);
+    // not a sentence-transformers folder: no file, every learned position
+    let sentence_config = fetch_text(&format!("{base}sentence_bert_config.json"))
+        .await
+        .ok();
     let tok_url = format!("{base}tokenizer.json");
-    let tokenizer =
-        Tokenizer::for_encoder_bytes(&tok_url, &loader::fetch_bytes(&tok_url).await?, max_len)?;
-    let model_url = format!("{base}model.safetensors");
-    let file = loader::download(&model_url, |done, total| {
+    let tokenizer = (tok_url.clone(), loader::fetch_bytes(&tok_url).await?);
+    let model = loader::download(&format!("{base}model.safetensors"), |done, total| {
         progress(post, Stage::Download, done as f64, total.map(|t| t as f64));
     })
     .await?;
+    Ok(Parts {
+        label: label.to_string(),
+        config,
+        sentence_config,
+        tokenizer,
+        model,
+    })
+}
+
+/// The user's files: `config.json`'s text (read by the page), the model and the tokenizer.
+async fn file_parts(config: String, model: Option<File>, tokenizer: Option<File>) -> Result<Parts> {
+    let (Some(model), Some(tokenizer)) = (model, tokenizer) else {
+        return Err(Error::input(
+            "choose the model's config.json, model.safetensors and tokenizer.json together",
+        ));
+    };
+    let tok_name = tokenizer.name();
+    let tok_blob: web_sys::Blob = tokenizer.into();
+    let tok_bytes = loader::slice(&tok_blob, 0, tok_blob.size() as u64, &tok_name).await?;
+    let model = ModelFile::from_blob(&model.name(), model.into());
+    Ok(Parts {
+        label: model.name.trim_end_matches(".safetensors").to_string(),
+        config: ("config.json".into(), config),
+        sentence_config: None,
+        tokenizer: (tok_name, tok_bytes),
+        model,
+    })
+}
+
+/// The weights and tokenizer of `parts`, checked against each other.
+async fn build(parts: Parts, post: &impl Fn(Reply)) -> Result<AttentionModel> {
+    let config = TransformerConfig::from_json(&parts.config.0, &parts.config.1)?;
+    let max_len = (parts.sentence_config.as_deref())
+        .and_then(max_seq_length)
+        .unwrap_or(config.max_positions);
+    let (tok_name, tok_bytes) = &parts.tokenizer;
+    let tokenizer = Tokenizer::for_encoder_bytes(tok_name, tok_bytes, max_len)?;
     progress(post, Stage::Parse, 0.0, Some(1.0));
     yield_now().await;
-    let bytes = loader::slice(&file.blob, 0, file.bytes, &model_url).await?;
-    let raw = read_safetensors_where(&model_url, &bytes, |n| !is_buffer(n))?;
+    let file = &parts.model;
+    let bytes = loader::slice(&file.blob, 0, file.bytes, &file.name).await?;
+    let raw = read_safetensors_where(&file.name, &bytes, |n| !is_buffer(n))?;
     drop(bytes);
     progress(post, Stage::Upload, 0.0, None);
     yield_now().await;
-    let weights = TransformerWeights::from_tensors(&model_url, config, raw)?;
-    crate::tokens::fits(&tok_url, tokenizer.vocab_size(), weights.config.vocab_size)?;
+    let weights = TransformerWeights::from_tensors(&file.name, config, raw)?;
+    crate::tokens::fits(tok_name, tokenizer.vocab_size(), weights.config.vocab_size)?;
     Ok(AttentionModel {
-        label,
+        label: parts.label,
         engine: AttentionEngine::new(weights),
         tokenizer,
     })

@@ -4,13 +4,13 @@
 //! (`crate::duo_view`). `#duo-card` carries machine-readable copies for the
 //! end-to-end test (`data-probs`, `data-tokens`, `data-shown`).
 
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{File, HtmlInputElement, HtmlSelectElement};
 
 use rwkv_lens::trace::contrast::influence_matrix;
 use rwkv_lens::{Error, Result};
 
 use crate::client::request;
-use crate::dom::{by_id, set_html, set_text, show};
+use crate::dom::{await_js, by_id, set_html, set_text, show};
 use crate::duo_view::{self as dv, Recurrence};
 use crate::protocol::{Added, AttentionPick, Reply, Request};
 use crate::recurrence_view::select_options;
@@ -24,18 +24,39 @@ pub fn rwkv_loaded(n_layer: usize, n_head: usize) {
     );
 }
 
-/// The picker's attention model: the URL typed, or the bundled MiniLM.
-pub fn picked() -> AttentionPick {
-    match by_id::<HtmlInputElement>("duo-url").value().trim() {
-        "" => AttentionPick::MiniLm,
-        url => AttentionPick::Url(url.to_string()),
+/// The picker's attention model: local files (`config.json` read here), the URL typed,
+/// or the bundled MiniLM; with the model and tokenizer files that travel beside it.
+pub async fn picked() -> Result<(AttentionPick, Option<File>, Option<File>)> {
+    let files = by_id::<HtmlInputElement>("duo-files").files();
+    let files: Vec<File> = (0..files.as_ref().map_or(0, |f| f.length()))
+        .filter_map(|i| files.as_ref()?.get(i))
+        .collect();
+    if !files.is_empty() {
+        let named = |f: &dyn Fn(&str) -> bool| files.iter().find(|x| f(&x.name())).cloned();
+        let config = named(&|n| n == "config.json");
+        let model = named(&|n| n.ends_with(".safetensors"));
+        let tokenizer = named(&|n| n == "tokenizer.json");
+        let Some(config) = config else {
+            return Err(Error::input(
+                "the chosen files have no config.json (choose config.json, model.safetensors and tokenizer.json)",
+            ));
+        };
+        let text = await_js(config.text(), "config.json").await?;
+        let config = text.as_string().unwrap_or_default();
+        return Ok((AttentionPick::Files { config }, model, tokenizer));
     }
+    Ok(match by_id::<HtmlInputElement>("duo-url").value().trim() {
+        "" => (AttentionPick::MiniLm, None, None),
+        url => (AttentionPick::Url(url.to_string()), None, None),
+    })
 }
 
 /// Asks the worker to load an attention model; fills the view's pickers.
-pub async fn add(pick: AttentionPick) -> Result<Added> {
+pub async fn add() -> Result<Added> {
+    let (pick, model, tokenizer) = picked().await?;
     set_text("duo-models", "loading the attention model…");
-    let added = match request(&Request::AddModel { model: pick }, None, None).await {
+    let req = Request::AddModel { model: pick };
+    let added = match request(&req, model.as_ref(), tokenizer.as_ref()).await {
         Ok(Reply::Added(a)) => a,
         Ok(_) => {
             return Err(Error::input(

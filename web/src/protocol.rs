@@ -74,6 +74,9 @@ pub enum AttentionPick {
     MiniLm,
     /// A folder URL holding the three files, e.g. `https://huggingface.co/<repo>/resolve/main/`.
     Url(String),
+    /// Local files: `config.json`'s text here, `model.safetensors` in [`MODEL_FILE`],
+    /// `tokenizer.json` in [`TOKENIZER_FILE`].
+    Files { config: String },
 }
 
 /// Page → worker.

@@ -135,15 +135,18 @@ async fn run_with(session: &mut Session, job: Job) -> Reply {
         } => session
             .trace(&sentence, layer, head)
             .map_or_else(error, |json| Reply::Traced { json }),
-        Request::AddModel { model } => match crate::duo::load(model, &progress).await {
-            Ok(m) => {
-                let added = m.added();
-                session.attention.retain(|old| old.label != m.label);
-                session.attention.push(m);
-                Reply::Added(added)
+        Request::AddModel { model } => {
+            let files = (job.model_file, job.tokenizer_file);
+            match crate::duo::load(model, files, &progress).await {
+                Ok(m) => {
+                    let added = m.added();
+                    session.attention.retain(|old| old.label != m.label);
+                    session.attention.push(m);
+                    Reply::Added(added)
+                }
+                Err(e) => error(e),
             }
-            Err(e) => error(e),
-        },
+        }
         Request::Attend {
             sentence,
             layer,
