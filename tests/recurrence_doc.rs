@@ -385,7 +385,7 @@ fn contrast(ex: &Example) -> String {
     let p = attention_map(&bert, &TOKENS, 1, 0).unwrap();
     let a = influence_matrix(&ex.tr);
     let share = shares(&a, t_len);
-    let row = |m: &[f32]| &m[T * t_len..(T + 1) * t_len].to_vec();
+    let row = |m: &[f32]| m[T * t_len..(T + 1) * t_len].to_vec();
     let fmt = |r: &[f32]| {
         r.iter()
             .map(|v| format!("{v:+.4}"))
@@ -393,11 +393,8 @@ fn contrast(ex: &Example) -> String {
             .join(", ")
     };
     let sum = |r: &[f32]| r.iter().sum::<f32>();
-    let (p_t, a_t, s_t) = (row(&p).clone(), row(&a).clone(), row(&share).clone());
-    let mut s = String::from(
-        "```text
-",
-    );
+    let (p_t, a_t, s_t) = (row(&p), row(&a), row(&share));
+    let mut s = String::from("```text\n");
     writeln!(s, "token ids                       {TOKENS:?}").unwrap();
     writeln!(
         s,
@@ -449,10 +446,7 @@ fn contrast(ex: &Example) -> String {
         crossover(rwkv, attn)
     )
     .unwrap();
-    s.push_str(
-        "```
-",
-    );
+    s.push_str("```\n");
     s
 }
 

@@ -72,9 +72,10 @@ fn rwkv_tensors(input: &Path, layout: &str) -> anyhow::Result<Vec<(String, Tenso
 /// `make web` writes this way.
 fn attention_tensors(input: &Path) -> anyhow::Result<Vec<(String, Tensor)>> {
     TransformerWeights::load(input)?; // validates config.json, every shape and finiteness
-    let file = match input.is_dir() {
-        true => input.join("model.safetensors"),
-        false => input.to_path_buf(),
+    let file = if input.is_dir() {
+        input.join("model.safetensors")
+    } else {
+        input.to_path_buf()
     };
     let shown = file.display().to_string();
     let bytes =

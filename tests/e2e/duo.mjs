@@ -63,6 +63,7 @@ export async function duo(browser, mode, base, h) {
   const wallMs = Date.now() - t0;
   const pageMs = Number(await page.textContent('#first-duo'));
   const bytes = fs.statSync(minilm).size;
+  const wasmBytes = Number(await page.getAttribute('#model-card', 'data-wasm-bytes'));
   const models = await page.textContent('#duo-models');
   h.check(`${mode}: "Add attention model" loads MiniLM beside the RWKV`, /all-MiniLM-L6-v2/.test(models), models);
 
@@ -103,5 +104,5 @@ export async function duo(browser, mode, base, h) {
   await (await page.$('#duo-card')).screenshot({ path: path.join(h.art, `duo-view-${mode}.png`) });
   if (mode === 'fallback') await localFiles(page, h);
   await page.close();
-  return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };
+  return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, wasmBytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };
 }

@@ -507,7 +507,7 @@ try {
     console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}, wasm memory high-water ${(r.wasmBytes / 1e6).toFixed(1)} MB`);
     const rs = r.responsive;
     console.log(`${mode}: during a long Compare (${rs.status}) click waits ${rs.clickLagMs.map((v) => v.toFixed(1)).join(', ')} ms, a setTimeout(0) task waited ${rs.taskLagMs.toFixed(1)} ms`);
-    if (r.duo) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.duo.minilmBytes / 1e6).toFixed(1)} MB) ${r.duo.pageFirstDuoMs.toFixed(0)} ms (wall ${r.duo.wallFirstDuoMs} ms)`);
+    if (r.duo) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.duo.minilmBytes / 1e6).toFixed(1)} MB) ${r.duo.pageFirstDuoMs.toFixed(0)} ms (wall ${r.duo.wallFirstDuoMs} ms), worker wasm memory then ${(r.duo.wasmBytes / 1e6).toFixed(1)} MB`);
     if (r.speed) console.log(`${mode}: Compare speed on the demo model: ${r.speed.pairs} pairs, ${r.speed.tokens} tokens in ${r.speed.ms.toFixed(0)} ms = ${r.speed.msPerPair.toFixed(0)} ms/pair, ${r.speed.tokensPerS.toFixed(0)} tokens/s`);
   }
   await deviceLimit(base);
