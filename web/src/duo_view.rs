@@ -96,7 +96,7 @@ pub fn token_list(tokens: &[String]) -> String {
 
 const MW: f64 = 420.0;
 const MH: f64 = 160.0;
-const PAD: f64 = 30.0;
+const PAD: f64 = 42.0;
 
 /// Values carried after t = 1..=`t_max` tokens: the attention model's key/value cache
 /// (grows) and the RWKV's state (flat), one point per t with its value on hover.
