@@ -3,7 +3,10 @@
 #   make serve     serve web/dist on http://127.0.0.1:8080/
 #   make test-web  build, serve on loopback, drive headless Chromium (WebGPU and CPU
 #                  fallback) and compare the page's numbers with the native reference
-.PHONY: web web-tools serve test-web
+#   make web-minilm  all-MiniLM-L6-v2 in f16 into web/dist/minilm/ (part of `make web`;
+#                  from .cache/minilm, `make minilm`; never in git): the attention model
+#                  the page adds beside the RWKV on first use
+.PHONY: web web-tools serve test-web web-minilm
 
 WEB_PORT ?= 8080
 WEB_ENV := PATH="$$HOME/.cargo/bin:$$PATH" \
@@ -15,6 +18,18 @@ web-tools:
 web: web-tools
 	cd web && $(WEB_ENV) trunk build --release --offline
 	@ls -l web/dist/*.wasm | awk '{printf "wasm: %s (%.2f MB)\n", $$NF, $$5/1e6}'
+	@$(MAKE) --no-print-directory web-minilm
+
+WEB_MINILM := web/dist/minilm
+
+web-minilm:
+	@if [ -f $(MINILM)/model.safetensors ]; then \
+	  mkdir -p $(WEB_MINILM) && \
+	  $(CARGO) run --quiet --bin rwkv-lens -- convert $(MINILM) $(WEB_MINILM)/model.safetensors --dtype f16 && \
+	  cp $(MINILM)/config.json $(MINILM)/tokenizer.json $(MINILM)/sentence_bert_config.json $(WEB_MINILM)/; \
+	else \
+	  echo "web: no all-MiniLM-L6-v2 in $(MINILM) (make minilm): the page's bundled attention model is missing"; \
+	fi
 
 serve: web
 	node tests/e2e/serve.mjs web/dist $(WEB_PORT)

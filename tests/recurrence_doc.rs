@@ -374,6 +374,82 @@ fn carried(ex: &Example) -> String {
     s
 }
 
+/// §11: the attention model `tiny-bert` (layer 1, head 0) and this example's RWKV head on
+/// the same token ids: one row of each matrix, and what each carries after the sentence.
+fn contrast(ex: &Example) -> String {
+    use rwkv_lens::attention::{forward::attention_map, TransformerWeights};
+    use rwkv_lens::trace::contrast::{influence_matrix, shares};
+    use rwkv_lens::trace::memory::{crossover, Carrier};
+    let bert = TransformerWeights::load(&common::fixture("tiny-bert")).unwrap();
+    let t_len = TOKENS.len();
+    let p = attention_map(&bert, &TOKENS, 1, 0).unwrap();
+    let a = influence_matrix(&ex.tr);
+    let share = shares(&a, t_len);
+    let row = |m: &[f32]| m[T * t_len..(T + 1) * t_len].to_vec();
+    let fmt = |r: &[f32]| {
+        r.iter()
+            .map(|v| format!("{v:+.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sum = |r: &[f32]| r.iter().sum::<f32>();
+    let (p_t, a_t, s_t) = (row(&p), row(&a), row(&share));
+    let mut s = String::from("```text\n");
+    writeln!(s, "token ids                       {TOKENS:?}").unwrap();
+    writeln!(
+        s,
+        "tiny-bert P[{T}][·] (layer 1, head 0) [{}]   Σ = {:.4}",
+        fmt(&p_t),
+        sum(&p_t)
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "tiny-v6   A[{T}][·] (block {LAYER}, head {HEAD}) [{}]   Σ = {:+.4}",
+        fmt(&a_t),
+        sum(&a_t)
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "          share[{T}][·]              [{}]   Σ = {:.4}",
+        fmt(&s_t),
+        sum(&s_t)
+    )
+    .unwrap();
+    let above: f32 = (0..t_len)
+        .map(|i| p[i * t_len + i + 1..(i + 1) * t_len].iter().sum::<f32>())
+        .sum();
+    let above_a = (0..t_len)
+        .map(|i| {
+            a[i * t_len + i + 1..(i + 1) * t_len]
+                .iter()
+                .map(|v| v.abs())
+                .sum::<f32>()
+        })
+        .sum::<f32>();
+    writeln!(s, "mass above the diagonal         P: {above:.4} (encoder: reads both ways)   A: {above_a:.4}").unwrap();
+    let cfg = &ex.w.config;
+    let rwkv = Carrier::Rwkv {
+        n_layer: cfg.n_layer,
+        n_embd: cfg.n_embd,
+        head_size: cfg.head_size,
+    };
+    let attn = Carrier::Attention {
+        n_layer: bert.config.n_layer,
+        kv_width: bert.config.hidden,
+    };
+    writeln!(s, "carried after t = {t_len} tokens         tiny-bert KV cache {} values · tiny-v6 state {} values (any t)", attn.values_after(t_len), rwkv.values_after(t_len)).unwrap();
+    writeln!(
+        s,
+        "the cache outgrows the state from t = {}",
+        crossover(rwkv, attn)
+    )
+    .unwrap();
+    s.push_str("```\n");
+    s
+}
+
 fn generated(ex: &Example) -> Vec<(&'static str, String)> {
     vec![
         ("dims", dims(ex)),
@@ -385,6 +461,7 @@ fn generated(ex: &Example) -> Vec<(&'static str, String)> {
         ("chunked", chunked_form(ex)),
         ("block", format!("```text\n{}```\n", block_out(ex))),
         ("carried", carried(ex)),
+        ("contrast", contrast(ex)),
     ]
 }
 

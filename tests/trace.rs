@@ -211,3 +211,29 @@ fn decay_half_life_and_chunked_check_are_consistent() {
         check.max_abs_output
     );
 }
+
+/// The attention-like matrix of the recurrence (`trace::contrast`): row t reproduces the
+/// read-out `o_t = Σ_i A[t][i] v_i` and is zero after t; its shares sum to 1 per row.
+#[test]
+fn influence_matrix_reproduces_the_read_out() {
+    use rwkv_lens::trace::contrast::{influence_matrix, shares};
+    let (w, tokens) = setup();
+    let tr = trace(&w, &tokens, 2, 1).unwrap();
+    let (t_len, n) = (tokens.len(), w.config.head_size);
+    let a = influence_matrix(&tr);
+    assert_eq!(a.len(), t_len * t_len);
+    for (t, step) in tr.steps.iter().enumerate() {
+        let row = &a[t * t_len..(t + 1) * t_len];
+        assert!(row[t + 1..].iter().all(|&x| x == 0.0), "row {t} after t");
+        let o: Vec<f32> = (0..n)
+            .map(|m| (0..=t).map(|i| row[i] * tr.steps[i].v[m]).sum())
+            .collect();
+        let err = max_err(&o, &step.output);
+        assert!(err < TOL, "token {t}: Σ_i A[t][i] v_i vs o_t: {err:e}");
+    }
+    let s = shares(&a, t_len);
+    for row in s.chunks_exact(t_len) {
+        let sum: f32 = row.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5 && row.iter().all(|&x| x >= 0.0));
+    }
+}

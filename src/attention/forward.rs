@@ -78,21 +78,17 @@ fn head_columns(x: &[f32], c: usize, cols: &std::ops::Range<usize>) -> Matrix {
     Matrix::new(x.len() / c, cols.len(), data)
 }
 
-/// One head on one sequence: `O = softmax(Q Kᵀ / √d + M) V`, M causal when `causal`;
-/// both products through `gemm.rs` (`linear`: `Q Kᵀ`, `matmul`: `P V`).
-/// `[q, k, v]` and `out`: the sequence's rows `[T][C]`; the head is the columns `cols`.
-pub fn attention_head(
-    [q, k, v]: [&[f32]; 3],
+/// One head's attention probabilities on one sequence: `P = softmax(Q Kᵀ / √d + M)`,
+/// `[T][T]` (row i = query token i, column j = key token j; each row sums to 1), M causal
+/// when `causal` (then `P[i][j] = 0` for j > i). `q`, `k`: the sequence's rows `[T][C]`;
+/// the head is the columns `cols`.
+pub fn attention_probabilities(
+    [q, k]: [&[f32]; 2],
     c: usize,
-    cols: std::ops::Range<usize>,
+    cols: &std::ops::Range<usize>,
     causal: bool,
-    out: &mut [f32],
-) {
-    let (qh, kh, vh) = (
-        head_columns(q, c, &cols),
-        head_columns(k, c, &cols),
-        head_columns(v, c, &cols),
-    );
+) -> Vec<f32> {
+    let (qh, kh) = (head_columns(q, c, cols), head_columns(k, c, cols));
     let t = qh.rows;
     let scale = 1.0 / (cols.len() as f32).sqrt();
     // S = Q Kᵀ / √d   [T][T]
@@ -104,8 +100,23 @@ pub fn attention_head(
         }
         softmax(row);
     }
+    s
+}
+
+/// One head on one sequence: `O = softmax(Q Kᵀ / √d + M) V = P V`, M causal when
+/// `causal`; both products through `gemm.rs` (`linear`: `Q Kᵀ`, `matmul`: `P V`).
+/// `[q, k, v]` and `out`: the sequence's rows `[T][C]`; the head is the columns `cols`.
+pub fn attention_head(
+    [q, k, v]: [&[f32]; 3],
+    c: usize,
+    cols: std::ops::Range<usize>,
+    causal: bool,
+    out: &mut [f32],
+) {
+    let p = attention_probabilities([q, k], c, &cols, causal);
+    let vh = head_columns(v, c, &cols);
     // O = P V   [T][d]
-    let o = matmul(&s, t, &vh);
+    let o = matmul(&p, vh.rows, &vh);
     for (out_row, o_row) in out.chunks_exact_mut(c).zip(o.chunks_exact(cols.len())) {
         out_row[cols.clone()].copy_from_slice(o_row);
     }
@@ -206,4 +217,48 @@ pub fn forward_with(
         on_layer(i + 1, &x);
     }
     Ok(())
+}
+
+/// The attention probabilities `P` of head `head` (0-based) in layer `layer` (1-based) on
+/// one sentence, `[T][T]` ([`attention_probabilities`]): the layer's input from this
+/// forward, then its `Q`, `K` (BERT: of `x`; GPT-2: of `LN₁(x)`).
+pub fn attention_map(
+    w: &TransformerWeights,
+    tokens: &[u32],
+    layer: usize,
+    head: usize,
+) -> Result<Vec<f32>> {
+    let cfg = &w.config;
+    if layer == 0 || layer > cfg.n_layer {
+        return Err(crate::Error::input(format!(
+            "attention layer {layer} is out of range: this model has layers 1..={}",
+            cfg.n_layer
+        )));
+    }
+    if head >= cfg.n_head {
+        return Err(crate::Error::input(format!(
+            "attention head {head} is out of range: this model has heads 0..={}",
+            cfg.n_head - 1
+        )));
+    }
+    let mut input = Vec::new();
+    forward_with(w, &[tokens.to_vec()], |i, x| {
+        if i + 1 == layer {
+            input = x.to_vec();
+        }
+    })?;
+    let lw = &w.layers[layer - 1];
+    if let Stack::PreLn { .. } = w.stack {
+        input = layer_norm(&input, &lw.attn_norm, cfg.layer_norm_eps);
+    }
+    let n = tokens.len();
+    let (q, k) = (dense(&input, n, &lw.query), dense(&input, n, &lw.key));
+    let d = cfg.head_size();
+    let cols = head * d..(head + 1) * d;
+    Ok(attention_probabilities(
+        [&q, &k],
+        cfg.hidden,
+        &cols,
+        cfg.family.causal(),
+    ))
 }

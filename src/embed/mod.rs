@@ -40,6 +40,12 @@ impl Pooling {
     }
 }
 
+/// Where layer `layer` of an `n_layer`-block model sits on the common relative-depth axis
+/// the study and the page compare models on: `layer / L` (0 = embeddings, 1 = the last block).
+pub fn relative_depth(layer: usize, n_layer: usize) -> f64 {
+    layer as f64 / n_layer.max(1) as f64
+}
+
 /// Parses `all` or a comma list like `1,3,5` into layer indices in `0..=n_layer`.
 pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
     if spec.trim() == "all" {

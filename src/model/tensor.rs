@@ -154,6 +154,17 @@ impl Tensor {
         }
     }
 
+    /// The same values stored as f16 (rounded; f16 tensors are returned as they are).
+    pub fn to_f16(&self) -> Tensor {
+        let bits = self.to_f16_bits();
+        Tensor::new(
+            self.shape.clone(),
+            DType::F16,
+            bytemuck::cast_slice::<u16, u8>(&bits).to_vec(),
+        )
+        .expect("same element count")
+    }
+
     /// Same storage with a new shape of equal element count.
     pub fn reshaped(mut self, shape: Vec<usize>) -> Self {
         assert_eq!(shape.iter().product::<usize>(), self.numel());

@@ -197,7 +197,7 @@ fn curves(models: &[ComparedModel], rows: &[Row]) -> Vec<Curve> {
         });
         out[pos].points.push(CurvePoint {
             layer,
-            depth: layer as f64 / m.n_layer.max(1) as f64,
+            depth: crate::embed::relative_depth(layer, m.n_layer),
             spearman: r.spearman,
             spearman_ci: r.spearman_ci,
         });

@@ -71,7 +71,15 @@ impl Tokenizer {
     /// no padding (whatever the file asks for: the engines pad internally).
     #[cfg(feature = "native")]
     pub fn for_encoder(path: &str, max_len: usize) -> Result<Tokenizer> {
-        let mut inner = read_tokenizer_json(path)?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+        Self::for_encoder_bytes(path, &bytes, max_len)
+    }
+
+    /// As [`Tokenizer::for_encoder`], from the file's bytes (the browser's download).
+    #[cfg(feature = "tokenizer-json")]
+    pub fn for_encoder_bytes(path: &str, bytes: &[u8], max_len: usize) -> Result<Tokenizer> {
+        let mut inner = parse_tokenizer_json(path, bytes)?;
         inner.with_padding(None);
         let truncation = tokenizers::TruncationParams {
             max_length: max_len,
@@ -142,13 +150,6 @@ impl Tokenizer {
             Tokenizer::HuggingFace { inner, .. } => inner.get_vocab_size(true),
         }
     }
-}
-
-/// Parses a `tokenizer.json` file.
-#[cfg(feature = "native")]
-fn read_tokenizer_json(path: &str) -> Result<tokenizers::Tokenizer> {
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
-    parse_tokenizer_json(path, &bytes)
 }
 
 /// A `tokenizer.json`'s bytes through the `tokenizers` crate, refusing bad files in one line.

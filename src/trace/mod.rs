@@ -24,6 +24,7 @@
 //! browser renders it directly (no `native` feature needed).
 
 mod compute;
+pub mod contrast;
 pub mod equations;
 mod json;
 pub mod memory;

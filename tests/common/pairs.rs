@@ -23,7 +23,11 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 /// Per-layer cosines of each pair with the CPU reference, both poolings.
 pub fn similarities(ck: &Checkpoint, tok: &Tokenizer, pairs: &[(String, String)]) -> Table {
-    let mut engine = CpuEngine::new(ck).unwrap();
+    layer_cosines(&mut CpuEngine::new(ck).unwrap(), tok, pairs)
+}
+
+/// Per-layer cosines of each pair with any engine (layers `0..=L`), both poolings.
+pub fn layer_cosines(engine: &mut dyn Engine, tok: &Tokenizer, pairs: &[(String, String)]) -> Table {
     let texts: Vec<Vec<u32>> = pairs
         .iter()
         .flat_map(|(a, b)| [tok.encode(a).unwrap(), tok.encode(b).unwrap()])

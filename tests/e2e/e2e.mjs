@@ -20,6 +20,7 @@ import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
+import { duo } from './duo.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -460,12 +461,13 @@ async function run(mode, base) {
   await pthLoad(page, mode, base);
   if (mode === 'fallback') await errorCases(page, base);
   if (mode === 'fallback') await tinyModel(page, base);
+  const duoTimes = await duo(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
   // wasm memory only grows: its size after every load of this run is the high-water mark
   const wasmHigh = await page.getAttribute('#model-card', 'data-wasm-bytes');
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
-  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got };
+  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got, duo: duoTimes };
 }
 
 /** With a forced 256-byte storage-binding limit the demo model must be refused by tensor name. */
@@ -507,6 +509,7 @@ try {
     console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}, wasm memory high-water ${(r.wasmBytes / 1e6).toFixed(1)} MB`);
     const rs = r.responsive;
     console.log(`${mode}: during a long Compare (${rs.status}) click waits ${rs.clickLagMs.map((v) => v.toFixed(1)).join(', ')} ms, a setTimeout(0) task waited ${rs.taskLagMs.toFixed(1)} ms`);
+    if (r.duo) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.duo.minilmBytes / 1e6).toFixed(1)} MB) ${r.duo.pageFirstDuoMs.toFixed(0)} ms (wall ${r.duo.wallFirstDuoMs} ms), worker wasm memory then ${(r.duo.wasmBytes / 1e6).toFixed(1)} MB`);
     if (r.speed) console.log(`${mode}: Compare speed on the demo model: ${r.speed.pairs} pairs, ${r.speed.tokens} tokens in ${r.speed.ms.toFixed(0)} ms = ${r.speed.msPerPair.toFixed(0)} ms/pair, ${r.speed.tokensPerS.toFixed(0)} tokens/s`);
   }
   await deviceLimit(base);

@@ -156,6 +156,14 @@ fn wire(app: &Shared) {
             spawn_local(async { report(trace().await) })
         });
     }
+    let a = app.clone();
+    on_id("duo-add", "click", move |_| {
+        let a = a.clone();
+        spawn_local(async move { report(add_attention(&a).await) });
+    });
+    on_id("duo-run", "click", |_| {
+        spawn_local(async { report(crate::duo_page::show_view().await) })
+    });
     on_id("model-file", "change", |_| select_source("file"));
     on_id("model-url", "input", |_| select_source("url"));
 }
@@ -272,6 +280,7 @@ fn model_ready(app: &Shared, l: &Loaded) {
         view::warning(Some(w));
     }
     crate::recurrence::model_loaded(l.n_layer, l.n_head, l.demo);
+    crate::duo_page::rwkv_loaded(l.n_layer, l.n_head);
     crate::dom::set_text("tokenizer-name", &format!("tokenizer: {}", l.tokenizer));
     let card = by_id::<web_sys::Element>("model-card");
     let _ = card.set_attribute("data-wasm-bytes", &l.wasm_bytes.to_string());
@@ -315,4 +324,24 @@ async fn trace() -> Result<()> {
         }
         _ => Err(Error::input("the worker answered Trace with another reply")),
     }
+}
+
+/// Loads an attention model beside the RWKV (the bundled MiniLM, a folder URL or files), then
+/// compares the pairs with every model and draws the "Attention vs recurrence" view.
+async fn add_attention(app: &Shared) -> Result<()> {
+    {
+        let _busy = Busy::take(app)?;
+        view::error(None);
+        crate::duo_page::add().await?;
+    }
+    compare(app).await?;
+    crate::duo_page::show_view().await?;
+    let t = now_ms();
+    if crate::dom::document()
+        .get_element_by_id("first-duo")
+        .is_some_and(|e| e.text_content().unwrap_or_default() == "…")
+    {
+        crate::dom::set_text("first-duo", &format!("{t:.0}"));
+    }
+    Ok(())
 }

@@ -31,13 +31,26 @@ impl PairResult {
     }
 }
 
-/// Everything one "Compare" produced.
+/// Everything one "Compare" produced: the RWKV's numbers, and those of every attention
+/// model loaded beside it (`more`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Comparison {
     pub engine: String,
     pub layers: Vec<usize>,
     pub pairs: Vec<PairResult>,
     pub millis: f64,
+    #[serde(default)]
+    pub more: Vec<ModelRun>,
+}
+
+/// Another model's numbers on the same pairs (no GloVe: that line is the pairs', drawn once).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelRun {
+    pub label: String,
+    pub engine: String,
+    /// Its layers are `0..=n_layer`; the chart puts layer l at `relative_depth(l, n_layer)`.
+    pub n_layer: usize,
+    pub pairs: Vec<PairResult>,
 }
 
 /// Cosines per pair and layer. `emb` holds texts `2i` (a) and `2i+1` (b) of pair i,

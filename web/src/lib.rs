@@ -14,6 +14,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod duo_view;
 pub mod glove;
 pub mod header;
 pub mod presets;
@@ -30,6 +31,10 @@ pub mod backend;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod dom;
+#[cfg(target_arch = "wasm32")]
+pub mod duo;
+#[cfg(target_arch = "wasm32")]
+pub mod duo_page;
 #[cfg(target_arch = "wasm32")]
 pub mod loader;
 #[cfg(target_arch = "wasm32")]

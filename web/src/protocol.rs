@@ -66,6 +66,19 @@ impl WeightFormat {
     }
 }
 
+/// An attention model to run beside the RWKV (Hugging Face layout: `config.json`,
+/// `model.safetensors`, `tokenizer.json`; BERT-family encoder or GPT-2 decoder).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AttentionPick {
+    /// all-MiniLM-L6-v2 in f16, served from `minilm/` beside the page (`make web`).
+    MiniLm,
+    /// A folder URL holding the three files, e.g. `https://huggingface.co/<repo>/resolve/main/`.
+    Url(String),
+    /// Local files: `config.json`'s text here, `model.safetensors` in [`MODEL_FILE`],
+    /// `tokenizer.json` in [`TOKENIZER_FILE`].
+    Files { config: String },
+}
+
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -90,6 +103,44 @@ pub enum Request {
     },
     /// Stops the running load or Compare at its next chunk, tensor or pair.
     Cancel,
+    /// Loads an attention model beside the RWKV (Compare then runs both); answered by
+    /// [`Reply::Added`].
+    AddModel {
+        model: AttentionPick,
+    },
+    /// The attention probabilities of one layer (1-based) and head (0-based) of the
+    /// attention model on one sentence; answered by [`Reply::Attended`].
+    Attend {
+        sentence: String,
+        layer: usize,
+        head: usize,
+    },
+}
+
+/// An attention model the worker finished loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Added {
+    pub label: String,
+    pub engine: String,
+    pub n_layer: usize,
+    pub n_head: usize,
+    /// C (= the key/value width of each layer's cache).
+    pub hidden: usize,
+    pub wasm_bytes: u32,
+}
+
+/// One head's attention probabilities on one sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttentionMap {
+    pub model: String,
+    pub layer: usize,
+    pub head: usize,
+    /// The tokens' texts (with the tokenizer's special tokens).
+    pub tokens: Vec<String>,
+    /// `[T][T]` row-major: row = query token, column = key token; rows sum to 1.
+    pub probs: Vec<f32>,
+    pub n_layer: usize,
+    pub hidden: usize,
 }
 
 /// The long steps the page shows progress for.
@@ -153,6 +204,8 @@ pub enum Reply {
     Traced {
         json: String,
     },
+    Added(Added),
+    Attended(AttentionMap),
     /// The request failed or was cancelled: one line.
     Error {
         message: String,
@@ -210,6 +263,14 @@ mod tests {
                 pairs: vec![("a".into(), "b".into())],
             },
             Request::Cancel,
+            Request::AddModel {
+                model: AttentionPick::Url("https://x/repo/".into()),
+            },
+            Request::Attend {
+                sentence: "a b".into(),
+                layer: 2,
+                head: 3,
+            },
         ];
         for r in reqs {
             assert_eq!(from_json::<Request>(&to_json(&r)).unwrap(), r);

@@ -47,13 +47,11 @@ pub fn init() {
 
 /// Fills the layer and head pickers for a freshly loaded model.
 pub fn model_loaded(n_layer: usize, n_head: usize, demo: bool) {
-    let options = |from: usize, to: usize, name: &str| -> String {
-        (from..=to)
-            .map(|i| format!("<option value=\"{i}\">{name} {i}</option>"))
-            .collect()
-    };
-    set_html("rec-layer", &options(1, n_layer, "block"));
-    set_html("rec-head", &options(0, n_head.saturating_sub(1), "head"));
+    set_html("rec-layer", &rv::select_options(1, n_layer, "block"));
+    set_html(
+        "rec-head",
+        &rv::select_options(0, n_head.saturating_sub(1), "head"),
+    );
     VIEW.with(|v| {
         let mut v = v.borrow_mut();
         v.trace = None;

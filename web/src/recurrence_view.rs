@@ -11,6 +11,13 @@ pub const MAX_TOKENS: usize = 64;
 
 use rwkv_lens::trace::equations::{line, EQUATIONS};
 
+/// `<option>`s `name from` … `name to` for a `<select>` (blocks, layers, heads).
+pub fn select_options(from: usize, to: usize, name: &str) -> String {
+    (from..=to)
+        .map(|i| format!("<option value=\"{i}\">{name} {i}</option>"))
+        .collect()
+}
+
 /// Diverging colour for `v / scale` in [-1, 1]: blue (negative) → white → red (positive).
 pub fn colour(v: f32, scale: f32) -> String {
     let x = if scale > 0.0 {

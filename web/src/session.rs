@@ -33,6 +33,8 @@ pub struct Session {
     trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
     /// The loaded model's file, to read again for the Recurrence view.
     stream: Option<Stream>,
+    /// Attention models loaded beside the RWKV (`crate::duo`): Compare runs each.
+    pub attention: Vec<crate::duo::AttentionModel>,
 }
 
 fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) {
@@ -59,6 +61,7 @@ impl Session {
             n_layer: 0,
             trace_weights: Ok(None),
             stream: None,
+            attention: Vec::new(),
         };
         Ok((session, reply))
     }
@@ -152,6 +155,19 @@ impl Session {
         post: &impl Fn(Reply),
     ) -> Result<Comparison> {
         let start = now_ms();
+        let mut c = self.compare_rwkv(texts, post).await?;
+        c.more = crate::duo::compare(&mut self.attention, texts, post).await?;
+        c.millis = now_ms() - start;
+        Ok(c)
+    }
+
+    /// The RWKV's part of [`Session::compare`].
+    async fn compare_rwkv(
+        &mut self,
+        texts: &[(String, String)],
+        post: &impl Fn(Reply),
+    ) -> Result<Comparison> {
+        let start = now_ms();
         let backend = self
             .backend
             .as_mut()
@@ -184,6 +200,7 @@ impl Session {
             layers,
             pairs: out,
             millis: now_ms() - start,
+            more: Vec::new(),
         })
     }
 

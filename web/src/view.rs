@@ -148,16 +148,63 @@ pub fn model_info_html(name: &str, s: &Summary, cached: bool) -> String {
     html
 }
 
-/// Chart + table + the machine-readable copy the end-to-end test reads.
+/// Chart + table + the machine-readable copy the end-to-end test reads. With attention
+/// models beside the RWKV (`c.more`) the chart puts every model on the relative-depth axis
+/// and each model gets its own table under the RWKV's.
 pub fn results(c: &Comparison, n_layer: usize, pooling: Pooling, runs: u32) {
-    set_html("chart", &chart::svg(&c.pairs, n_layer, pooling));
+    let rwkv = format!("RWKV-6 ({n_layer} blocks)");
+    let mut models = vec![chart::Series {
+        label: &rwkv,
+        n_layer,
+        pairs: &c.pairs,
+    }];
+    models.extend(c.more.iter().map(|m| chart::Series {
+        label: &m.label,
+        n_layer: m.n_layer,
+        pairs: &m.pairs,
+    }));
+    set_html("chart", &chart::svg_models(&models, pooling));
+    set_html("results", &pairs_table(&c.layers, &c.pairs, pooling));
+    let more: String = (c.more.iter())
+        .map(|m| {
+            let layers: Vec<usize> = (0..=m.n_layer).collect();
+            format!(
+                "<h3>{} <small class=\"meta\">{}</small></h3><table class=\"results\">{}</table>",
+                escape(&m.label),
+                escape(&m.engine),
+                pairs_table(&layers, &m.pairs, pooling)
+            )
+        })
+        .collect();
+    set_html("results-more", &more);
+    let names: Vec<&str> = models.iter().map(|m| m.label).collect();
+    set_text(
+        "result-meta",
+        &format!(
+            "{} pooling · {} pair(s) in {:.0} ms on {} · {}",
+            pooling.name(),
+            c.pairs.len(),
+            c.millis,
+            c.engine,
+            names.join(" + ")
+        ),
+    );
+    let card = by_id::<web_sys::Element>("results-card");
+    let _ = card.set_attribute("data-json", &serde_json::to_string(c).unwrap_or_default());
+    let _ = card.set_attribute("data-runs", &runs.to_string());
+    let _ = card.set_attribute("data-models", &models.len().to_string());
+    show("results-card", true);
+}
+
+/// One model's numbers: a row per pair, a column per layer, and the GloVe value.
+fn pairs_table(layers: &[usize], pairs: &[crate::compare::PairResult], pooling: Pooling) -> String {
     let mut html =
         String::from("<thead><tr><th></th><th>sentence A</th><th>sentence B</th><th>tokens</th>");
-    for l in &c.layers {
+    for l in layers {
         html.push_str(&format!("<th>L{l}</th>"));
     }
     html.push_str("<th>GloVe</th></tr></thead><tbody>");
-    for (i, p) in c.pairs.iter().enumerate() {
+    for (i, p) in pairs.iter().enumerate() {
         html.push_str(&format!(
             "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{} / {}</td>",
             COLOURS[i % COLOURS.len()],
@@ -174,19 +221,5 @@ pub fn results(c: &Comparison, n_layer: usize, pooling: Pooling, runs: u32) {
         html.push_str(&format!("<td class=\"num glove\">{g}</td></tr>"));
     }
     html.push_str("</tbody>");
-    set_html("results", &html);
-    set_text(
-        "result-meta",
-        &format!(
-            "{} pooling · {} pair(s) in {:.0} ms on {}",
-            pooling.name(),
-            c.pairs.len(),
-            c.millis,
-            c.engine
-        ),
-    );
-    let card = by_id::<web_sys::Element>("results-card");
-    let _ = card.set_attribute("data-json", &serde_json::to_string(c).unwrap_or_default());
-    let _ = card.set_attribute("data-runs", &runs.to_string());
-    show("results-card", true);
+    html
 }

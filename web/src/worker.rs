@@ -136,6 +136,30 @@ async fn run_with(session: &mut Session, job: Job) -> Reply {
             .trace(&sentence, layer, head)
             .await
             .map_or_else(error, |json| Reply::Traced { json }),
+        Request::AddModel { model } => {
+            let files = (job.model_file, job.tokenizer_file);
+            match crate::duo::load(model, files, &progress).await {
+                Ok(m) => {
+                    let added = m.added();
+                    session.attention.retain(|old| old.label != m.label);
+                    session.attention.push(m);
+                    Reply::Added(added)
+                }
+                Err(e) => error(e),
+            }
+        }
+        Request::Attend {
+            sentence,
+            layer,
+            head,
+        } => match session.attention.last() {
+            Some(m) => m
+                .attend(&sentence, layer, head)
+                .map_or_else(error, Reply::Attended),
+            None => Reply::Error {
+                message: "no attention model loaded yet: press “Add MiniLM” first".into(),
+            },
+        },
         Request::Start { .. } | Request::Cancel => Reply::Error {
             message: "the worker got Start or Cancel as a job".into(),
         },

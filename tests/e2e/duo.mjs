@@ -1,0 +1,108 @@
+// Two models at once and "Attention vs recurrence" (issue #15), in a fresh page of the
+// same browser: the bundled demo RWKV loads by itself, "Add attention model" loads
+// all-MiniLM-L6-v2 (f16, web/dist/minilm/, written by `make web` from .cache/minilm) and
+// compares the pairs with both; then expected.json's pairs are compared and both models'
+// per-layer similarities are checked against the native numbers (expected.json for the
+// RWKV, expected-duo.json for MiniLM, held by tests/demo_model.rs and
+// tests/duo_expected.rs) within 1e-3, and the attention view's matrix for a fixed
+// sentence against the native encoder's attention probabilities within 1e-4.
+// Screenshots: duo-chart-MODE.png, duo-view-MODE.png. Page load → first two-model result
+// goes to report.json (`duo`). Without MiniLM in web/dist: a notice, and under CI=true a failure.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const EXPECTED = JSON.parse(fs.readFileSync(path.join(HERE, 'expected.json'), 'utf8'));
+const DUO = JSON.parse(fs.readFileSync(path.join(HERE, 'expected-duo.json'), 'utf8'));
+
+/** Largest |difference| between the page's numbers and the native table, both poolings. */
+function worstDiff(gotPairs, want) {
+  let worst = 0;
+  for (const pooling of ['mean', 'last']) {
+    want[pooling].forEach((row, i) => row.forEach((w, l) => {
+      const g = gotPairs[i]?.[pooling]?.[l];
+      worst = Math.max(worst, typeof g === 'number' ? Math.abs(g - w) : Infinity);
+    }));
+  }
+  return worst;
+}
+
+/** The same f16 MiniLM as three local files: a third model (labelled by its file name)
+ *  with the same numbers. */
+async function localFiles(page, h) {
+  const dir = path.join(h.dist, 'minilm');
+  await page.setInputFiles('#duo-files', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(dir, f)));
+  const shown = Number(await page.getAttribute('#duo-card', 'data-shown'));
+  await page.click('#duo-add');
+  await page.waitForFunction((n) => Number(document.getElementById('duo-card').dataset.shown) > n, shown, { timeout: 120000 });
+  const got = JSON.parse(await page.getAttribute('#results-card', 'data-json'));
+  const files = got.more.find((m) => m.label === 'model');
+  const worst = files ? worstDiff(files.pairs, DUO.minilm) : Infinity;
+  h.check('fallback: an attention model from local files (config.json, model.safetensors, tokenizer.json) runs beside the others with the same numbers',
+    got.more.length === 2 && worst < 1e-3, `(models ${got.more.map((m) => m.label)}, max |diff| ${worst})`);
+}
+
+/** `h`: {check, enterPairs, waitRuns, dist, art} from e2e.mjs. Returns the timings. */
+export async function duo(browser, mode, base, h) {
+  const minilm = path.join(h.dist, 'minilm/model.safetensors');
+  if (!fs.existsSync(minilm)) {
+    const why = `${mode}: MiniLM is not in ${path.relative(ROOT, h.dist)}/minilm (make minilm, then make web)`;
+    if (process.env.CI === 'true') h.check(why, false);
+    else console.log(`NOTICE: ${why}: the two-model checks are skipped`);
+    return null;
+  }
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  const t0 = Date.now();
+  await page.goto(base);
+  await h.waitRuns(page, 1);
+  await page.click('#duo-add');
+  await page.waitForFunction(() => document.getElementById('results-card').dataset.models === '2'
+    && document.getElementById('duo-card').dataset.shown === '1', null, { timeout: 120000 });
+  const wallMs = Date.now() - t0;
+  const pageMs = Number(await page.textContent('#first-duo'));
+  const bytes = fs.statSync(minilm).size;
+  const wasmBytes = Number(await page.getAttribute('#model-card', 'data-wasm-bytes'));
+  const models = await page.textContent('#duo-models');
+  h.check(`${mode}: "Add attention model" loads MiniLM beside the RWKV`, /all-MiniLM-L6-v2/.test(models), models);
+
+  await h.enterPairs(page, EXPECTED.pairs);
+  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
+  await page.click('#compare');
+  await h.waitRuns(page, runs + 1);
+  const got = JSON.parse(await page.getAttribute('#results-card', 'data-json'));
+  const rwkv = worstDiff(got.pairs, EXPECTED);
+  const attn = worstDiff(got.more[0]?.pairs ?? [], DUO.minilm);
+  h.check(`${mode}: two models: RWKV and MiniLM per-layer similarities equal the native numbers within 1e-3`,
+    DUO.minilm.mean.length === EXPECTED.pairs.length && rwkv < 1e-3 && attn < 1e-3, `(max |diff| RWKV ${rwkv}, MiniLM ${attn})`);
+  const chart = await page.$$eval('#chart svg .legend', (g) => g.length);
+  const tables = await page.$$eval('#results-more table', (t) => t.length);
+  h.check(`${mode}: the chart has one line style per model (legend) on the relative-depth axis, a table per model`,
+    chart === 2 && tables === 1 && /relative depth/.test(await page.textContent('#chart')), `legend ${chart}, tables ${tables}`);
+  await (await page.$('#results-card')).screenshot({ path: path.join(h.art, `duo-chart-${mode}.png`) });
+
+  const A = DUO.attention;
+  await page.fill('#duo-sentence', A.sentence);
+  await page.selectOption('#duo-attn-layer', String(A.layer));
+  await page.selectOption('#duo-attn-head', String(A.head));
+  await page.click('#duo-run');
+  await page.waitForFunction(() => document.getElementById('duo-card').dataset.shown === '2', null, { timeout: 60000 });
+  const probs = JSON.parse(await page.getAttribute('#duo-card', 'data-probs'));
+  const want = A.probs.flat();
+  const worst = probs.length === want.length ? Math.max(...want.map((w, i) => Math.abs(probs[i] - w))) : Infinity;
+  h.check(`${mode}: attention view: MiniLM layer ${A.layer} head ${A.head} probabilities (${A.probs.length}×${A.probs.length}) equal the native encoder's within 1e-4`,
+    worst < 1e-4, `(max |diff| ${worst}, ${probs.length} vs ${want.length} cells)`);
+  const hover = await page.evaluate(() => ['duo-attn', 'duo-rwkv', 'duo-memory'].map((id) => {
+    const cells = [...document.querySelectorAll(`#${id} svg rect, #${id} svg circle`)];
+    return cells.length > 0 && cells.every((c) => c.querySelector('title'));
+  }));
+  const text = await page.textContent('#duo-text');
+  const link = await page.getAttribute('#duo-text a', 'href');
+  h.check(`${mode}: attention vs recurrence: values on hover in both matrices and the memory chart, the explanation links docs/recurrence.md`,
+    hover.every(Boolean) && /sums to 1\.0000/.test(text) && /^recurrence\.md/.test(link || ''), JSON.stringify({ hover, link }));
+  await (await page.$('#duo-card')).screenshot({ path: path.join(h.art, `duo-view-${mode}.png`) });
+  if (mode === 'fallback') await localFiles(page, h);
+  await page.close();
+  return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, wasmBytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };
+}
