@@ -29,7 +29,10 @@ fn model() -> Option<PathBuf> {
     if dir.join("model.safetensors").exists() {
         return Some(dir);
     }
-    cannot_run(&format!("SmolLM2 not found at {} (run `make smollm`)", dir.display()));
+    cannot_run(&format!(
+        "SmolLM2 not found at {} (run `make smollm`)",
+        dir.display()
+    ));
     None
 }
 
@@ -52,7 +55,10 @@ fn smollm_matches_transformers_on_cpu_and_gpu() {
     };
     let enc = SentenceEncoder::load(&dir).unwrap();
     let cfg = enc.weights.config.clone();
-    assert_eq!((cfg.n_layer, cfg.hidden, cfg.n_head, cfg.n_kv_head), (30, 576, 9, 3));
+    assert_eq!(
+        (cfg.n_layer, cfg.hidden, cfg.n_head, cfg.n_kv_head),
+        (30, 576, 9, 3)
+    );
     let golden = golden_file();
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::fixture("smollm/meta.json")).unwrap(),

@@ -192,7 +192,10 @@ pub fn self_attention(
     let (causal, group) = (cfg.family.causal(), cfg.n_head / cfg.n_kv_head);
     let mut heads = vec![0.0f32; n * c];
     for (start, len) in packing.spans() {
-        let (rows, kv_rows) = (start * c..(start + len) * c, start * c_kv..(start + len) * c_kv);
+        let (rows, kv_rows) = (
+            start * c..(start + len) * c,
+            start * c_kv..(start + len) * c_kv,
+        );
         for h in 0..cfg.n_head {
             let qkv = [&q[rows.clone()], &k[kv_rows.clone()], &v[kv_rows.clone()]];
             let cols = [h * d..(h + 1) * d, (h / group) * d..(h / group + 1) * d];

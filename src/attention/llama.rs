@@ -69,7 +69,10 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
             ),
         ));
     }
-    let rope_type = raw.rope_parameters.as_ref().and_then(|r| r.rope_type.clone());
+    let rope_type = raw
+        .rope_parameters
+        .as_ref()
+        .and_then(|r| r.rope_type.clone());
     if let Some(t) = rope_type.filter(|t| t != "default") {
         return Err(Error::file(
             path,
@@ -79,7 +82,10 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
     let unsupported = [
         (raw.attention_bias, "attention_bias"),
         (raw.mlp_bias, "mlp_bias"),
-        (raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()), "rope_scaling"),
+        (
+            raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()),
+            "rope_scaling",
+        ),
     ];
     if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
         return Err(Error::file(path, format!("`{what}` is not supported")));
@@ -98,7 +104,10 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
     if raw.head_dim.is_some_and(|d| d * h != c) {
         return Err(Error::file(
             path,
-            format!("head_dim {:?} is not hidden_size / num_attention_heads", raw.head_dim),
+            format!(
+                "head_dim {:?} is not hidden_size / num_attention_heads",
+                raw.head_dim
+            ),
         ));
     }
     Ok(TransformerConfig {

@@ -238,7 +238,9 @@ impl GpuAttention {
                 rec.embed(cfg.hidden, tables, &acts.t).await?;
                 rec.norm(&norm, cfg, &acts.t, vecs, &acts.x).await?;
             }
-            (OuterNorm::Final(_), Family::Llama) => rec.copy(&acts.word_rows, &acts.x, 0, row_bytes),
+            (OuterNorm::Final(_), Family::Llama) => {
+                rec.copy(&acts.word_rows, &acts.x, 0, row_bytes)
+            }
             (OuterNorm::Final(_), _) => rec.embed(cfg.hidden, tables, &acts.x).await?,
         }
         let mut slot = 0;

@@ -156,8 +156,13 @@ impl<'a> Recorder<'a> {
         let groups = ceil_div(count, 64);
         let gx = groups.min(65535);
         let bufs = [(1, g), (2, h)];
-        self.dispatch(Kernel::SiluGate, &[count, gx], &bufs, [gx, ceil_div(groups, gx), 1])
-            .await
+        self.dispatch(
+            Kernel::SiluGate,
+            &[count, gx],
+            &bufs,
+            [gx, ceil_div(groups, gx), 1],
+        )
+        .await
     }
 
     /// `y = (residual ? base : 0) + b;  y += x Wᵀ`.
@@ -305,7 +310,8 @@ impl<'a> Recorder<'a> {
         vecs: &GpuBuffer,
         acts: &Activations,
     ) -> Result<()> {
-        self.norm(&lw.attn_norm, cfg, &acts.x, vecs, &acts.a).await?;
+        self.norm(&lw.attn_norm, cfg, &acts.x, vecs, &acts.a)
+            .await?;
         self.qkv(&acts.a, lw, vecs, acts).await?;
         if cfg.family == Family::Llama {
             self.rope(cfg, &acts.q, cfg.hidden, vecs).await?;
