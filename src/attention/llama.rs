@@ -69,29 +69,7 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
             ),
         ));
     }
-    let rope_type = raw
-        .rope_parameters
-        .as_ref()
-        .and_then(|r| r.rope_type.clone());
-    if let Some(t) = rope_type.filter(|t| t != "default") {
-        return Err(Error::file(
-            path,
-            format!("rope_type `{t}` is not supported (expected default)"),
-        ));
-    }
-    let unsupported = [
-        (raw.attention_bias, "attention_bias"),
-        (raw.mlp_bias, "mlp_bias"),
-        (
-            raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()),
-            "rope_scaling",
-        ),
-    ];
-    if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
-        return Err(Error::file(path, format!("`{what}` is not supported")));
-    }
-    let theta = (raw.rope_parameters.as_ref().and_then(|r| r.rope_theta)).or(raw.rope_theta);
-    let rope_theta = theta.unwrap_or(10000.0);
+    let rope_theta = rope_theta(path, &raw)?;
     let (c, h) = (raw.hidden_size, raw.num_attention_heads);
     check_heads(path, c, h)?;
     let kv = raw.num_key_value_heads.unwrap_or(h);
@@ -116,7 +94,7 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
         hidden: c,
         n_head: h,
         n_kv_head: kv,
-        rope_theta: rope_theta as f32,
+        rope_theta,
         intermediate: raw.intermediate_size,
         vocab_size: raw.vocab_size,
         max_positions: raw.max_position_embeddings,
@@ -124,6 +102,34 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
         layer_norm_eps: raw.rms_norm_eps as f32,
         activation: Activation::SwiGlu,
     })
+}
+
+/// RoPE's base θ (`rope_parameters.rope_theta`, else `rope_theta`, else 10⁴); biases and
+/// scaled RoPE variants are refused.
+fn rope_theta(path: &str, raw: &Raw) -> Result<f32> {
+    let rope_type = raw
+        .rope_parameters
+        .as_ref()
+        .and_then(|r| r.rope_type.clone());
+    if let Some(t) = rope_type.filter(|t| t != "default") {
+        return Err(Error::file(
+            path,
+            format!("rope_type `{t}` is not supported (expected default)"),
+        ));
+    }
+    let unsupported = [
+        (raw.attention_bias, "attention_bias"),
+        (raw.mlp_bias, "mlp_bias"),
+        (
+            raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()),
+            "rope_scaling",
+        ),
+    ];
+    if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
+        return Err(Error::file(path, format!("`{what}` is not supported")));
+    }
+    let theta = (raw.rope_parameters.as_ref().and_then(|r| r.rope_theta)).or(raw.rope_theta);
+    Ok(theta.unwrap_or(10000.0) as f32)
 }
 
 /// Every tensor the forward reads, with its shape (`nn.Linear`: `[out][in]`).
