@@ -4,7 +4,9 @@
 //   O[b,i,h] = Σ_j softmax_j(S[b,i,j,h]) · V[b,j,h],   S = Q[b,i,h]·K[b,j,h] / √d + M[b,i,j]
 //   M[b,i,j] = 0 for j < len_b (and j ≤ i when causal), −∞ otherwise (weight exactly 0)
 //
-// Q, K, V, O are [B·T][C] with head h in columns h·d .. h·d+d−1. One thread per (query, head)
+// Q, O are [B·T][C] with head h in columns h·d .. h·d+d−1; K, V are [B·T][C_kv] and query head h
+// reads key/value head h / group (grouped-query attention, group = H / H_kv; 1 in BERT and
+// GPT-2, where C_kv = C). One thread per (query, head)
 // keeps its output row in registers and walks the keys once with the online softmax
 // (running max m, running sum l: on a new maximum both rescale by e^(m_old − m_new)).
 // Pad queries (i ≥ len_b) are computed too and ignored by pooling. Prepend `HEAD_SIZE`.
@@ -15,7 +17,9 @@ struct Params {
     dim: u32,      // C
     heads: u32,    // H
     scale: f32,    // 1/√d
-    causal: u32,   // 1: query i sees keys j ≤ i only (GPT-2)
+    causal: u32,   // 1: query i sees keys j ≤ i only (GPT-2, Llama)
+    kv_dim: u32,   // C_kv = H_kv · d
+    group: u32,    // query heads per key/value head
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,7 +49,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var m = -3.0e38;
     var l = 0.0;
     for (var j = 0u; j < len; j = j + 1u) {
-        let ko = (b * p.tokens + j) * p.dim + h * HEAD_SIZE;
+        let ko = (b * p.tokens + j) * p.kv_dim + (h / p.group) * HEAD_SIZE;
         var s = 0.0;
         for (var e = 0u; e < HEAD_SIZE; e = e + 1u) {
             s = s + qi[e] * k[ko + e];

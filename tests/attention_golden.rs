@@ -1,8 +1,10 @@
 //! The attention models' plain-Rust reference against goldens written by the
 //! `transformers` package: the BERT encoder (`scripts/make_attention_goldens.py`,
-//! `tests/fixtures/tiny-bert`) and the GPT-2 decoder (`scripts/make_decoder_goldens.py`,
-//! `tests/fixtures/tiny-gpt2`): every layer, every position, the masked mean pooling, and
-//! the directories' packaging (tokenizer with special tokens and truncation, pooling).
+//! `tests/fixtures/tiny-bert`), the GPT-2 decoder (`scripts/make_decoder_goldens.py`,
+//! `tests/fixtures/tiny-gpt2`) and the Llama decoder (`scripts/make_llama_goldens.py`,
+//! `tests/fixtures/tiny-llama`: RoPE, grouped-query attention, RMSNorm, SwiGLU): every
+//! layer, every position, the masked mean pooling, and the directories' packaging
+//! (tokenizer with special tokens and truncation, pooling).
 
 mod common;
 
@@ -14,7 +16,7 @@ use rwkv_lens::embed::{Engine, Pooling};
 
 /// The RWKV goldens' tolerance: max |a − b| / max(1, max |b|) per tensor.
 const TOL: f32 = 1e-5;
-const FIXTURES: [&str; 2] = ["tiny-bert", "tiny-gpt2"];
+const FIXTURES: [&str; 3] = ["tiny-bert", "tiny-gpt2", "tiny-llama"];
 
 fn sequences(golden: &Golden) -> Vec<Vec<u32>> {
     (0..golden.sequences()).map(|s| golden.tokens(s)).collect()
@@ -54,7 +56,7 @@ fn every_layer_matches_transformers() {
 
 #[test]
 fn mean_pooling_matches_the_masked_mean_of_a_padded_batch() {
-    for (name, family) in FIXTURES.into_iter().zip(["BERT", "GPT-2"]) {
+    for (name, family) in FIXTURES.into_iter().zip(["BERT", "GPT-2", "Llama"]) {
         let weights = TransformerWeights::load(&fixture(name)).unwrap();
         let layers: Vec<usize> = (0..=weights.config.n_layer).collect();
         let mut engine = AttentionEngine::new(weights);
@@ -85,22 +87,24 @@ fn mean_pooling_matches_the_masked_mean_of_a_padded_batch() {
 
 /// Causal: a prefix gets exactly the hidden states it has inside the longer sequence.
 #[test]
-fn the_decoder_never_looks_ahead() {
-    let weights = TransformerWeights::load(&fixture("tiny-gpt2")).unwrap();
-    let seq = sequences(&Golden::open("tiny-gpt2"))[3].clone();
-    let c = weights.config.hidden;
-    let mut full = Vec::new();
-    forward_with(&weights, std::slice::from_ref(&seq), |_, x| {
-        full.push(x.to_vec())
-    })
-    .unwrap();
-    let mut prefix = Vec::new();
-    forward_with(&weights, &[seq[..10].to_vec()], |_, x| {
-        prefix.push(x.to_vec())
-    })
-    .unwrap();
-    for (l, (f, p)) in full.iter().zip(&prefix).enumerate() {
-        assert!(max_err(p, &f[..10 * c]) < 1e-6, "layer {l}");
+fn the_decoders_never_look_ahead() {
+    for name in ["tiny-gpt2", "tiny-llama"] {
+        let weights = TransformerWeights::load(&fixture(name)).unwrap();
+        let seq = sequences(&Golden::open(name))[3].clone();
+        let c = weights.config.hidden;
+        let mut full = Vec::new();
+        forward_with(&weights, std::slice::from_ref(&seq), |_, x| {
+            full.push(x.to_vec())
+        })
+        .unwrap();
+        let mut prefix = Vec::new();
+        forward_with(&weights, &[seq[..10].to_vec()], |_, x| {
+            prefix.push(x.to_vec())
+        })
+        .unwrap();
+        for (l, (f, p)) in full.iter().zip(&prefix).enumerate() {
+            assert!(max_err(p, &f[..10 * c]) < 1e-6, "{name} layer {l}");
+        }
     }
 }
 
@@ -132,6 +136,18 @@ fn gpt2_directory_tokenizes_like_transformers() {
     assert_eq!((enc.max_seq_length, enc.pooling), (64, Pooling::Mean));
     // byte-level BPE, no special tokens added
     tokenizes_texts_like_the_golden("tiny-gpt2", &enc, 3);
+}
+
+#[test]
+fn llama_directory_reads_grouped_query_attention_and_rope() {
+    let dir = fixture("tiny-llama");
+    assert_eq!(encoder_dir(&dir), Some(dir.clone()));
+    let enc = SentenceEncoder::load(&dir).unwrap();
+    let cfg = &enc.weights.config;
+    // transformers 5 writes `rope_parameters`; 4's `rope_theta` is read too (tests/errors.rs)
+    assert_eq!((cfg.n_head, cfg.n_kv_head, cfg.rope_theta), (4, 2, 10000.0));
+    assert_eq!((enc.max_seq_length, enc.pooling), (64, Pooling::Mean));
+    tokenizes_texts_like_the_golden("tiny-llama", &enc, 3);
 }
 
 fn tokenizes_texts_like_the_golden(name: &str, enc: &SentenceEncoder, count: usize) {

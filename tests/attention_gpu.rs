@@ -1,5 +1,5 @@
 //! The attention models on the GPU (lavapipe here) against the `transformers` goldens of
-//! `tests/fixtures/tiny-bert` and `tiny-gpt2` (every layer, every real position, one
+//! `tests/fixtures/tiny-bert`, `tiny-gpt2` and `tiny-llama` (every layer, every real position, one
 //! right-padded batch) and against the CPU reference's pooled embeddings; same tolerance
 //! as RWKV's GPU path.
 
@@ -11,7 +11,7 @@ use rwkv_lens::embed::{Engine, Pooling};
 use rwkv_lens::gpu::{GpuAttention, GpuOptions};
 
 const TOL_F32: f32 = 1e-4;
-const FIXTURES: [&str; 2] = ["tiny-bert", "tiny-gpt2"];
+const FIXTURES: [&str; 3] = ["tiny-bert", "tiny-gpt2", "tiny-llama"];
 
 fn setup(name: &str) -> (TransformerWeights, GpuAttention, Golden, Vec<Vec<u32>>) {
     std::env::set_var("XDG_RUNTIME_DIR", "/tmp");

@@ -91,6 +91,8 @@ const CASES: &[(&str, &str)] = &[
     ("encoder-missing-tensor", "$BARE_STUDY --model bert-no-key"),
     ("decoder-config-shape", "$BARE_STUDY --model gpt2-inner"),
     ("decoder-unsupported-variant", "$BARE_STUDY --model gpt2-layer-scaled"),
+    ("llama-kv-heads", "$BARE_STUDY --model llama-kv-heads"),
+    ("llama-rope-scaling", "$BARE_STUDY --model llama-rope-yarn"),
     // tokenizer
     ("tokenizer-missing", "$BARE_STUDY --model model.safetensors --tokenizer missing.json"),
     ("tokenizer-invalid", "$BARE_STUDY --model model.safetensors --tokenizer sentences.txt"),
@@ -200,7 +202,7 @@ fn checkpoints(dir: &Path) {
     quantized_lies(dir);
 }
 
-/// Copies of the tiny BERT and GPT-2 directories, each with one thing wrong: a text
+/// Copies of the tiny BERT, GPT-2 and Llama directories, each with one thing wrong: a text
 /// replaced in `config.json`, or a tensor dropped.
 fn encoders(dir: &Path) {
     let drop_key = "encoder.layer.1.attention.self.key.weight";
@@ -225,6 +227,18 @@ fn encoders(dir: &Path) {
                 r#""scale_attn_by_inverse_layer_idx": false"#,
                 r#""scale_attn_by_inverse_layer_idx": true"#,
             )),
+            None,
+        ),
+        (
+            "llama-kv-heads",
+            "tiny-llama",
+            Some((r#""num_key_value_heads": 2"#, r#""num_key_value_heads": 3"#)),
+            None,
+        ),
+        (
+            "llama-rope-yarn",
+            "tiny-llama",
+            Some((r#""rope_type": "default""#, r#""rope_type": "yarn""#)),
             None,
         ),
     ] {

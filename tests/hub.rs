@@ -101,6 +101,12 @@ fn repos() -> Vec<Repo> {
             vec![File::new("model.safetensors", hf_layout()), config(256)],
         ),
         Repo::model("test/bpe", vec![st(), tok()]),
+        Repo::model(
+            "test/llama",
+            ["config.json", "model.safetensors", "tokenizer.json"]
+                .map(|f| File::new(f, read(&format!("tiny-llama/{f}"))))
+                .to_vec(),
+        ),
         Repo::model("test/private", vec![st()]).private(),
         Repo::model("test/corrupt", vec![st().with(Mode::WrongHash)]),
         Repo::model("test/short", vec![st().with(Mode::Short)]),
@@ -529,4 +535,21 @@ fn quantize_reads_a_model_by_id() {
     assert!(out.starts_with("wrote q.safetensors"), "{out}");
     let bytes = std::fs::read(env.dir.join("q.safetensors")).unwrap();
     assert!(read_safetensors("q", &bytes).is_ok());
+}
+
+/// A Llama decoder by hub id (as `HuggingFaceTB/SmolLM2-135M-Instruct`): its config.json
+/// makes it an attention model, its files come from the cache and embed like the local folder.
+#[test]
+fn a_llama_repo_by_id_embeds_like_the_local_directory() {
+    let env = Env::new("llama");
+    let by_id = env.embed("test/llama", "--layers all", "id.safetensors");
+    let local = fixture("tiny-llama").display().to_string();
+    let from_dir = env.embed(&local, "--layers all", "dir.safetensors");
+    let values = |bytes: &[u8]| -> Vec<(String, Vec<f32>)> {
+        let t = read_safetensors("embed", bytes).unwrap();
+        t.into_iter().map(|(n, t)| (n, t.to_f32())).collect()
+    };
+    let got = values(&by_id);
+    assert_eq!(got.len(), 4, "layers 0..=3");
+    assert_eq!(got, values(&from_dir));
 }

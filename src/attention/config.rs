@@ -1,6 +1,6 @@
-//! The dimensions of an attention model (a BERT-family encoder or a GPT-2 decoder), read
-//! from its Hugging Face `config.json` and checked against the tensor shapes (the shapes
-//! must agree with the file). GPT-2's own fields are read in `gpt2.rs`.
+//! The dimensions of an attention model (a BERT-family encoder, a GPT-2 or a Llama decoder),
+//! read from its Hugging Face `config.json` and checked against the tensor shapes (the shapes
+//! must agree with the file). GPT-2's and Llama's own fields are read in `gpt2.rs`, `llama.rs`.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,9 @@ pub enum Activation {
     GeluErf,
     /// `gelu_new`: the tanh form `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))` (GPT-2).
     GeluTanh,
+    /// `silu` in a gated unit (SwiGLU, Llama): `SiLU(a W_gateᵀ) ⊙ (a W_upᵀ)`,
+    /// `SiLU(x) = x · σ(x)`.
+    SwiGlu,
 }
 
 /// Which Transformer stack: it fixes the mask, where the LayerNorms sit and the tensors.
@@ -23,6 +26,9 @@ pub enum Family {
     Bert,
     /// `model_type: gpt2`: causal, pre-LN, `ln_f` on the last layer's output.
     Gpt2,
+    /// `model_type: llama`: causal, pre-RMSNorm, rotary positions (RoPE), grouped-query
+    /// attention, SwiGLU; `norm` on the last layer's output.
+    Llama,
 }
 
 impl Family {
@@ -31,15 +37,21 @@ impl Family {
         match self {
             Family::Bert => "BERT encoder",
             Family::Gpt2 => "GPT-2 decoder",
+            Family::Llama => "Llama decoder",
         }
     }
     /// Whether a query sees only keys at or before its position.
     pub fn causal(self) -> bool {
-        self == Family::Gpt2
+        self != Family::Bert
+    }
+    /// Whether its norms are RMSNorms (`x / √(mean x² + ε) · γ`) rather than LayerNorms.
+    pub fn rms_norm(self) -> bool {
+        self == Family::Llama
     }
 }
 
-/// `config.json` of a `BertModel` or `GPT2Model` (only the fields the forward pass reads).
+/// `config.json` of a `BertModel`, `GPT2Model` or `LlamaModel` (only the fields the forward
+/// pass reads).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TransformerConfig {
     pub family: Family,
@@ -49,15 +61,22 @@ pub struct TransformerConfig {
     pub hidden: usize,
     /// Heads H (`num_attention_heads`); head size d = C / H.
     pub n_head: usize,
+    /// Key/value heads H_kv (`num_key_value_heads`; = H but in grouped-query attention,
+    /// where query head h reads key/value head h / (H / H_kv)).
+    pub n_kv_head: usize,
+    /// RoPE base θ (`rope_theta`; Llama only, 0 for learned positions).
+    pub rope_theta: f32,
     /// Feed-forward width F (`intermediate_size`).
     pub intermediate: usize,
     /// Word-piece vocabulary V.
     pub vocab_size: usize,
-    /// Learned positions P (`max_position_embeddings`): the longest input.
+    /// Positions P (`max_position_embeddings`, `n_positions`): the longest input (learned
+    /// rows in BERT and GPT-2; RoPE's trained context in Llama).
     pub max_positions: usize,
     /// Token-type (segment) rows; every sentence here is segment 0 (0 in GPT-2).
     pub type_vocab_size: usize,
-    /// ε of every LayerNorm (`layer_norm_eps`, 1e-12 in BERT; 1e-5 in GPT-2).
+    /// ε of every LayerNorm or RMSNorm (`layer_norm_eps`, 1e-12 in BERT; 1e-5 in GPT-2;
+    /// `rms_norm_eps` in Llama).
     pub layer_norm_eps: f32,
     pub activation: Activation,
 }
@@ -108,9 +127,10 @@ impl TransformerConfig {
         match kind.model_type.as_deref() {
             Some("bert") | None => Self::bert_from_json(path, text),
             Some("gpt2") => super::gpt2::config_from_json(path, text),
+            Some("llama") => super::llama::config_from_json(path, text),
             Some(other) => Err(Error::file(
                 path,
-                format!("model_type `{other}` is not supported (expected bert or gpt2)"),
+                format!("model_type `{other}` is not supported (expected bert, gpt2 or llama)"),
             )),
         }
     }
@@ -142,6 +162,8 @@ impl TransformerConfig {
             n_layer: raw.num_hidden_layers,
             hidden: raw.hidden_size,
             n_head: raw.num_attention_heads,
+            n_kv_head: raw.num_attention_heads,
+            rope_theta: 0.0,
             intermediate: raw.intermediate_size,
             vocab_size: raw.vocab_size,
             max_positions: raw.max_position_embeddings,
@@ -162,6 +184,7 @@ impl TransformerConfig {
             version: match self.family {
                 Family::Bert => Version::Bert,
                 Family::Gpt2 => Version::Gpt2,
+                Family::Llama => Version::Llama,
             },
             n_layer: self.n_layer,
             n_embd: self.hidden,
@@ -174,12 +197,13 @@ impl TransformerConfig {
         }
     }
 
-    /// Every tensor the forward pass reads (Hugging Face `BertModel` or `GPT2Model`
-    /// names), with its shape.
+    /// Every tensor the forward pass reads (Hugging Face `BertModel`, `GPT2Model` or
+    /// `LlamaModel` names), with its shape.
     pub fn expected_shapes(&self) -> Vec<(String, Vec<usize>)> {
         match self.family {
             Family::Bert => self.bert_shapes(),
             Family::Gpt2 => super::gpt2::expected_shapes(self),
+            Family::Llama => super::llama::expected_shapes(self),
         }
     }
 
@@ -222,11 +246,16 @@ impl TransformerConfig {
         out
     }
 
-    /// Checks that sequence `s` fits the learned positions and the vocabulary.
+    /// Width of K and V: H_kv · d.
+    pub fn kv_width(&self) -> usize {
+        self.n_kv_head * self.head_size()
+    }
+
+    /// Checks that sequence `s` fits the positions and the vocabulary.
     pub fn check_sequence(&self, s: usize, seq: &[u32]) -> Result<()> {
         if seq.is_empty() || seq.len() > self.max_positions {
             return Err(Error::input(format!(
-                "sequence {s} has {} tokens; this model takes 1..={} (its learned positions)",
+                "sequence {s} has {} tokens; this model takes 1..={} (its positions)",
                 seq.len(),
                 self.max_positions
             )));

@@ -1,11 +1,13 @@
-//! The plain-Rust forward of both attention families (Vaswani et al. 2017; Devlin et al.
-//! 2019, post-LN BERT; Radford et al. 2019, pre-LN GPT-2), one function per equation
-//! block. Sequences are packed row after row; a sequence's queries see only its own keys
-//! (and, in GPT-2, only those at or before their position): exactly the batched form's
-//! mask `M[i][j] = 0 if j < len (and j ≤ i) else −∞` (the masked weights are `exp(−∞) = 0`).
-//! Shapes: N packed rows, T a sequence's rows, C width, H heads of d = C/H, F feed-forward width.
+//! The plain-Rust forward of the attention families (Vaswani et al. 2017; Devlin et al.
+//! 2019, post-LN BERT; Radford et al. 2019, pre-LN GPT-2; Touvron et al. 2023, Llama:
+//! pre-RMSNorm, RoPE (Su et al. 2021), grouped-query attention, SwiGLU), one function per
+//! equation block. Sequences are packed row after row; a sequence's queries see only its own
+//! keys (and, in the decoders, only those at or before their position): exactly the batched
+//! form's mask `M[i][j] = 0 if j < len (and j ≤ i) else −∞` (the masked weights are
+//! `exp(−∞) = 0`). Shapes: N packed rows, T a sequence's rows, C width, H heads of d = C/H,
+//! H_kv key/value heads (C_kv = H_kv·d), F feed-forward width.
 
-use super::config::{Activation, TransformerConfig};
+use super::config::{Activation, Family, TransformerConfig};
 use super::weights::{Dense, LayerWeights, Norm, Stack, TransformerWeights};
 use crate::reference::ops::{layer_norm_rows, linear, matmul, Matrix};
 use crate::reference::Packing;
@@ -44,7 +46,50 @@ pub fn layer_norm(x: &[f32], norm: &Norm, eps: f32) -> Vec<f32> {
     layer_norm_rows(x, &norm.weight, &norm.bias, eps)
 }
 
+/// `RMSNorm(x) = x / √(mean_c x² + ε) · γ` over each row `[N][C]` (Llama; no centring, no β).
+pub fn rms_norm(x: &[f32], norm: &Norm, eps: f32) -> Vec<f32> {
+    let c = norm.weight.len();
+    let mut y = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(c) {
+        let ms = row.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / c as f64;
+        let inv = (1.0 / (ms + eps as f64).sqrt()) as f32;
+        y.extend(row.iter().zip(&norm.weight).map(|(v, g)| v * inv * g));
+    }
+    y
+}
+
+/// A decoder's sublayer norm: RMSNorm in Llama, LayerNorm in GPT-2.
+pub fn pre_norm(x: &[f32], norm: &Norm, cfg: &TransformerConfig) -> Vec<f32> {
+    match cfg.family.rms_norm() {
+        true => rms_norm(x, norm, cfg.layer_norm_eps),
+        false => layer_norm(x, norm, cfg.layer_norm_eps),
+    }
+}
+
+/// RoPE in place on `x` `[N][heads·d]`, HF's `rotate_half` convention: for each head's
+/// `(x_i, x_{i+d/2})`, i < d/2, at position t (restarting at 0 in each sequence),
+/// `x_i ← x_i cos tθ_i − x_{i+d/2} sin tθ_i`, `x_{i+d/2} ← x_{i+d/2} cos tθ_i + x_i sin tθ_i`,
+/// `θ_i = inv_freq[i] = base^(−2i/d)`; the angle `t·θ_i` is rounded to f32 as torch does.
+pub fn rope(x: &mut [f32], width: usize, d: usize, packing: &Packing, inv_freq: &[f32]) {
+    let half = d / 2;
+    for (start, len) in packing.spans() {
+        for t in 0..len {
+            let row = &mut x[(start + t) * width..(start + t + 1) * width];
+            for (i, f) in inv_freq.iter().enumerate() {
+                let angle = (t as f32 * f) as f64;
+                let (sin, cos) = (angle.sin() as f32, angle.cos() as f32);
+                for head in row.chunks_exact_mut(d) {
+                    let (a, b) = (head[i], head[i + half]);
+                    head[i] = a * cos - b * sin;
+                    head[i + half] = b * cos + a * sin;
+                }
+            }
+        }
+    }
+}
+
 /// Layer 0: `E_word[token_t] + E_pos[t] (+ E_type[0])`, then BERT's LayerNorm; `[N][C]`.
+/// Llama: `E_word[token_t]` alone (RoPE inside attention places the tokens).
 /// Every sentence is segment 0 and positions restart at 0 in each sequence.
 pub fn embeddings(w: &TransformerWeights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
     let cfg = &w.config;
@@ -53,8 +98,11 @@ pub fn embeddings(w: &TransformerWeights, tokens: &[Vec<u32>]) -> Result<Vec<f32
     for (s, seq) in tokens.iter().enumerate() {
         cfg.check_sequence(s, seq)?;
         for (t, &id) in seq.iter().enumerate() {
-            let (word, pos) = (w.word.row(id as usize), w.position.row(t));
-            x.extend(word.iter().zip(pos).map(|(a, b)| a + b));
+            let word = w.word.row(id as usize);
+            match cfg.family {
+                Family::Llama => x.extend_from_slice(word),
+                _ => x.extend(word.iter().zip(w.position.row(t)).map(|(a, b)| a + b)),
+            }
         }
     }
     Ok(match &w.stack {
@@ -80,17 +128,18 @@ fn head_columns(x: &[f32], c: usize, cols: &std::ops::Range<usize>) -> Matrix {
 
 /// One head's attention probabilities on one sequence: `P = softmax(Q Kᵀ / √d + M)`,
 /// `[T][T]` (row i = query token i, column j = key token j; each row sums to 1), M causal
-/// when `causal` (then `P[i][j] = 0` for j > i). `q`, `k`: the sequence's rows `[T][C]`;
-/// the head is the columns `cols`.
+/// when `causal` (then `P[i][j] = 0` for j > i). `q`: the sequence's rows `[T][C]`, the
+/// head is the columns `q_cols`; `k`: `[T][C_kv]`, the head's key/value head is the columns
+/// `kv_cols` (the same as `q_cols` without grouping).
 pub fn attention_probabilities(
     [q, k]: [&[f32]; 2],
-    c: usize,
-    cols: &std::ops::Range<usize>,
+    [c, c_kv]: [usize; 2],
+    [q_cols, kv_cols]: [&std::ops::Range<usize>; 2],
     causal: bool,
 ) -> Vec<f32> {
-    let (qh, kh) = (head_columns(q, c, cols), head_columns(k, c, cols));
+    let (qh, kh) = (head_columns(q, c, q_cols), head_columns(k, c_kv, kv_cols));
     let t = qh.rows;
-    let scale = 1.0 / (cols.len() as f32).sqrt();
+    let scale = 1.0 / (q_cols.len() as f32).sqrt();
     // S = Q Kᵀ / √d   [T][T]
     let mut s = linear(&qh.data, t, &kh);
     for (i, row) in s.chunks_exact_mut(t).enumerate() {
@@ -105,20 +154,21 @@ pub fn attention_probabilities(
 
 /// One head on one sequence: `O = softmax(Q Kᵀ / √d + M) V = P V`, M causal when
 /// `causal`; both products through `gemm.rs` (`linear`: `Q Kᵀ`, `matmul`: `P V`).
-/// `[q, k, v]` and `out`: the sequence's rows `[T][C]`; the head is the columns `cols`.
+/// `q` and `out`: the sequence's rows `[T][C]`, the head is the columns `q_cols`; `k`, `v`:
+/// `[T][C_kv]`, the head's key/value head is the columns `kv_cols`.
 pub fn attention_head(
     [q, k, v]: [&[f32]; 3],
-    c: usize,
-    cols: std::ops::Range<usize>,
+    [c, c_kv]: [usize; 2],
+    [q_cols, kv_cols]: [std::ops::Range<usize>; 2],
     causal: bool,
     out: &mut [f32],
 ) {
-    let p = attention_probabilities([q, k], c, &cols, causal);
-    let vh = head_columns(v, c, &cols);
+    let p = attention_probabilities([q, k], [c, c_kv], [&q_cols, &kv_cols], causal);
+    let vh = head_columns(v, c_kv, &kv_cols);
     // O = P V   [T][d]
     let o = matmul(&p, vh.rows, &vh);
-    for (out_row, o_row) in out.chunks_exact_mut(c).zip(o.chunks_exact(cols.len())) {
-        out_row[cols.clone()].copy_from_slice(o_row);
+    for (out_row, o_row) in out.chunks_exact_mut(c).zip(o.chunks_exact(q_cols.len())) {
+        out_row[q_cols.clone()].copy_from_slice(o_row);
     }
 }
 
@@ -131,40 +181,74 @@ pub fn softmax(s: &mut [f32]) {
 }
 
 /// Multi-head self-attention `MHA(x) = Concat(head₁..head_H) W_Oᵀ + b_O`, `[N][C]`,
-/// with `Q = x W_Qᵀ + b_Q`, `K`, `V` alike.
+/// with `Q = x W_Qᵀ + b_Q` `[N][C]`, `K`, `V` alike `[N][C_kv]`; Llama rotates Q and K
+/// (`rope`) and query head h reads key/value head `h / (H / H_kv)` (grouped-query attention).
 pub fn self_attention(
     lw: &LayerWeights,
     x: &[f32],
     packing: &Packing,
     cfg: &TransformerConfig,
 ) -> Vec<f32> {
-    let (c, n, d) = (cfg.hidden, packing.rows(), cfg.head_size());
-    let (q, k, v) = (
-        dense(x, n, &lw.query),
-        dense(x, n, &lw.key),
-        dense(x, n, &lw.value),
-    );
+    let (c, c_kv, n) = (cfg.hidden, cfg.kv_width(), packing.rows());
+    let (q, k) = queries_keys(lw, x, packing, cfg);
+    let v = dense(x, n, &lw.value);
     let causal = cfg.family.causal();
     let mut heads = vec![0.0f32; n * c];
     for (start, len) in packing.spans() {
-        let rows = start * c..(start + len) * c;
+        let (rows, kv_rows) = (
+            start * c..(start + len) * c,
+            start * c_kv..(start + len) * c_kv,
+        );
         for h in 0..cfg.n_head {
-            let qkv = [&q[rows.clone()], &k[rows.clone()], &v[rows.clone()]];
-            let cols = h * d..(h + 1) * d;
-            attention_head(qkv, c, cols, causal, &mut heads[rows.clone()]);
+            let qkv = [&q[rows.clone()], &k[kv_rows.clone()], &v[kv_rows.clone()]];
+            let cols = head_cols(cfg, h);
+            attention_head(qkv, [c, c_kv], cols, causal, &mut heads[rows.clone()]);
         }
     }
     dense(&heads, n, &lw.attn_output)
 }
 
-/// Position-wise feed-forward `FFN(a) = GELU(a W₁ᵀ + b₁) W₂ᵀ + b₂`, `[N][C]` (via `[N][F]`).
+/// The layer's queries `[T][C]` and keys `[T][C_kv]`; Llama rotates both (RoPE).
+fn queries_keys(
+    lw: &LayerWeights,
+    x: &[f32],
+    packing: &Packing,
+    cfg: &TransformerConfig,
+) -> (Vec<f32>, Vec<f32>) {
+    let (c, c_kv, n, d) = (cfg.hidden, cfg.kv_width(), packing.rows(), cfg.head_size());
+    let (mut q, mut k) = (dense(x, n, &lw.query), dense(x, n, &lw.key));
+    if cfg.family == Family::Llama {
+        let inv_freq = super::llama::rope_inv_freq(cfg);
+        rope(&mut q, c, d, packing, &inv_freq);
+        rope(&mut k, c_kv, d, packing, &inv_freq);
+    }
+    (q, k)
+}
+
+/// Head `h`'s query columns and its key/value head's columns (`h / group` with grouping).
+fn head_cols(cfg: &TransformerConfig, h: usize) -> [std::ops::Range<usize>; 2] {
+    let (d, group) = (cfg.head_size(), cfg.n_head / cfg.n_kv_head);
+    [h * d..(h + 1) * d, (h / group) * d..(h / group + 1) * d]
+}
+
+/// `SiLU(x) = x · σ(x) = x / (1 + e^(−x))`.
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// Position-wise feed-forward `FFN(a) = GELU(a W₁ᵀ + b₁) W₂ᵀ + b₂`, `[N][C]` (via `[N][F]`);
+/// SwiGLU (Llama): `FFN(a) = (SiLU(a W_gateᵀ) ⊙ a W_upᵀ) W_downᵀ`.
 pub fn feed_forward(lw: &LayerWeights, a: &[f32], n: usize, act: Activation) -> Vec<f32> {
     let mut hidden = dense(a, n, &lw.ffn_in);
-    let f = match act {
-        Activation::GeluErf => gelu,
-        Activation::GeluTanh => gelu_tanh,
-    };
-    hidden.iter_mut().for_each(|h| *h = f(*h));
+    match (act, &lw.ffn_gate) {
+        (Activation::SwiGlu, Some(gate)) => {
+            let g = dense(a, n, gate);
+            hidden.iter_mut().zip(g).for_each(|(h, g)| *h *= silu(g));
+        }
+        (Activation::GeluErf, _) => hidden.iter_mut().for_each(|h| *h = gelu(*h)),
+        (Activation::GeluTanh, _) => hidden.iter_mut().for_each(|h| *h = gelu_tanh(*h)),
+        (Activation::SwiGlu, None) => unreachable!("Llama weights always carry gate_proj"),
+    }
     dense(&hidden, n, &lw.ffn_out)
 }
 
@@ -181,23 +265,26 @@ pub fn encoder_layer(
     add_norm(&a, &f, &lw.ffn_norm, eps)
 }
 
-/// One GPT-2 block (pre-LN): `a = x + MHA(LN₁(x))`, then `x' = a + FFN(LN₂(a))`.
+/// One decoder block (pre-norm): `a = x + MHA(N₁(x))`, then `x' = a + FFN(N₂(a))`; N is
+/// GPT-2's LayerNorm (`ln_1`, `ln_2`) or Llama's RMSNorm (`input_layernorm`,
+/// `post_attention_layernorm`).
 pub fn decoder_layer(
     lw: &LayerWeights,
     x: &[f32],
     packing: &Packing,
     cfg: &TransformerConfig,
 ) -> Vec<f32> {
-    let (eps, n) = (cfg.layer_norm_eps, packing.rows());
-    let m = self_attention(lw, &layer_norm(x, &lw.attn_norm, eps), packing, cfg);
+    let n = packing.rows();
+    let m = self_attention(lw, &pre_norm(x, &lw.attn_norm, cfg), packing, cfg);
     let a: Vec<f32> = x.iter().zip(&m).map(|(x, m)| x + m).collect();
-    let f = feed_forward(lw, &layer_norm(&a, &lw.ffn_norm, eps), n, cfg.activation);
+    let f = feed_forward(lw, &pre_norm(&a, &lw.ffn_norm, cfg), n, cfg.activation);
     a.iter().zip(&f).map(|(a, f)| a + f).collect()
 }
 
 /// Runs the model on packed sequences; `on_layer(i, x)` sees every layer's hidden
 /// states `[N][C]`: 0 = the embeddings output, i = the output of layer i (1-based); in
-/// GPT-2 layer L is `ln_f` of the last block's output (as `output_hidden_states` gives it).
+/// the decoders layer L is the final norm of the last block's output (GPT-2's `ln_f`,
+/// Llama's `norm`), as `output_hidden_states` gives it.
 pub fn forward_with(
     w: &TransformerWeights,
     tokens: &[Vec<u32>],
@@ -212,7 +299,7 @@ pub fn forward_with(
             Stack::PreLn { .. } => decoder_layer(lw, &x, &packing, &w.config),
         };
         if let (Stack::PreLn { final_norm }, true) = (&w.stack, i + 1 == w.layers.len()) {
-            x = layer_norm(&x, final_norm, w.config.layer_norm_eps);
+            x = pre_norm(&x, final_norm, &w.config);
         }
         on_layer(i + 1, &x);
     }
@@ -249,16 +336,15 @@ pub fn attention_map(
     })?;
     let lw = &w.layers[layer - 1];
     if let Stack::PreLn { .. } = w.stack {
-        input = layer_norm(&input, &lw.attn_norm, cfg.layer_norm_eps);
+        input = pre_norm(&input, &lw.attn_norm, cfg);
     }
-    let n = tokens.len();
-    let (q, k) = (dense(&input, n, &lw.query), dense(&input, n, &lw.key));
-    let d = cfg.head_size();
-    let cols = head * d..(head + 1) * d;
+    let packing = Packing::new(&[tokens.len()]);
+    let (q, k) = queries_keys(lw, &input, &packing, cfg);
+    let [q_cols, kv_cols] = head_cols(cfg, head);
     Ok(attention_probabilities(
         [&q, &k],
-        cfg.hidden,
-        &cols,
+        [cfg.hidden, cfg.kv_width()],
+        [&q_cols, &kv_cols],
         cfg.family.causal(),
     ))
 }

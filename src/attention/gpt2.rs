@@ -73,6 +73,8 @@ pub fn config_from_json(path: &str, text: &str) -> Result<TransformerConfig> {
         n_layer: raw.n_layer,
         hidden: raw.n_embd,
         n_head: raw.n_head,
+        n_kv_head: raw.n_head,
+        rope_theta: 0.0,
         intermediate: raw.n_inner.unwrap_or(4 * raw.n_embd),
         vocab_size: raw.vocab_size,
         max_positions: raw.n_positions,
@@ -126,6 +128,7 @@ pub fn weights(t: &Tensors, config: TransformerConfig) -> Result<TransformerWeig
                 attn_output: one(&p("attn.c_proj"))?,
                 attn_norm: t.norm(&p("ln_1"))?,
                 ffn_in: one(&p("mlp.c_fc"))?,
+                ffn_gate: None,
                 ffn_out: one(&p("mlp.c_proj"))?,
                 ffn_norm: t.norm(&p("ln_2"))?,
             })

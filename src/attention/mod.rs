@@ -21,6 +21,7 @@ pub mod config;
 mod engine;
 pub mod forward;
 pub mod gpt2;
+pub mod llama;
 #[cfg(feature = "native")]
 pub mod sentence;
 pub mod weights;

@@ -1,8 +1,9 @@
 //! The weights of an attention model, from the Hugging Face layout (`model.safetensors`
-//! beside `config.json`; `BertModel` or `GPT2Model` names), as f32 matrices the reference
-//! multiplies directly. Both families load into one shape: `nn.Linear` matrices `[out][in]`
-//! (GPT-2's `Conv1D` `[in][out]` is transposed on load and its fused `c_attn` split into
-//! Q, K, V), so the reference's `dense` and the GPU's matmul serve both.
+//! beside `config.json`; `BertModel`, `GPT2Model` or `LlamaModel` names), as f32 matrices the
+//! reference multiplies directly. Every family loads into one shape: `nn.Linear` matrices
+//! `[out][in]` (GPT-2's `Conv1D` `[in][out]` is transposed on load and its fused `c_attn`
+//! split into Q, K, V; Llama's bias-free projections and RMSNorms get zero biases), so the
+//! reference's `dense` and the GPU's matmul serve all three.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ pub struct Dense {
     pub bias: Vec<f32>,
 }
 
-/// A LayerNorm's affine parameters `[C]`.
+/// A LayerNorm's affine parameters `[C]` (an RMSNorm's weight, with a zero bias).
 #[derive(Debug, Clone)]
 pub struct Norm {
     pub weight: Vec<f32>,
@@ -36,8 +37,10 @@ pub struct LayerWeights {
     /// The attention sublayer's LayerNorm: after its residual sum in BERT (post-LN),
     /// on its input in GPT-2 (pre-LN, `ln_1`).
     pub attn_norm: Norm,
-    /// Feed-forward `W₁` `[F][C]` and `W₂` `[C][F]`.
+    /// Feed-forward `W₁` `[F][C]` and `W₂` `[C][F]` (Llama: `up_proj`, `down_proj`).
     pub ffn_in: Dense,
+    /// SwiGLU's gate `W_gate` `[F][C]` (Llama's `gate_proj`); None in BERT and GPT-2.
+    pub ffn_gate: Option<Dense>,
     pub ffn_out: Dense,
     /// The feed-forward sublayer's LayerNorm (BERT: after, GPT-2: before, `ln_2`).
     pub ffn_norm: Norm,
@@ -48,7 +51,8 @@ pub struct LayerWeights {
 pub enum Stack {
     /// BERT: `x₀ = LN(E_word + E_pos + E_type[0])`; `type_row` = `E_type[0]` `[C]`.
     PostLn { type_row: Vec<f32>, emb_norm: Norm },
-    /// GPT-2: `x₀ = E_word + E_pos`; `ln_f` on the last layer's output.
+    /// GPT-2: `x₀ = E_word + E_pos`; `ln_f` on the last layer's output. Llama:
+    /// `x₀ = E_word`; the RMSNorm `norm` on the last layer's output.
     PreLn { final_norm: Norm },
 }
 
@@ -56,7 +60,7 @@ pub enum Stack {
 #[derive(Debug, Clone)]
 pub struct TransformerWeights {
     pub config: TransformerConfig,
-    /// `[V][C]`, `[P][C]`.
+    /// `[V][C]`, `[P][C]` (`[0][C]` for Llama: RoPE has no table).
     pub word: Matrix,
     pub position: Matrix,
     pub stack: Stack,
@@ -139,9 +143,11 @@ impl Tensors {
 }
 
 /// Names a checkpoint may hold besides weights, never read: BERT's integer buffers,
-/// GPT-2's causal-mask buffers (`h.N.attn.bias`, `masked_bias`) and its tied LM head.
+/// GPT-2's causal-mask buffers (`h.N.attn.bias`, `masked_bias`), old Llama files'
+/// `rotary_emb.inv_freq` and the (tied or not) LM head.
 pub fn is_buffer(name: &str) -> bool {
     name.ends_with("position_ids")
+        || name.ends_with("rotary_emb.inv_freq")
         || name.ends_with("token_type_ids")
         || name.ends_with(".attn.bias")
         || name.ends_with(".attn.masked_bias")
@@ -161,6 +167,10 @@ impl TransformerWeights {
                 let t = Tensors::new(path, &config, raw, "transformer.")?;
                 super::gpt2::weights(&t, config)
             }
+            Family::Llama => {
+                let t = Tensors::new(path, &config, raw, "model.")?;
+                super::llama::weights(&t, config)
+            }
         }
     }
 
@@ -176,6 +186,7 @@ impl TransformerWeights {
                     attn_output: t.dense(&p("attention.output.dense"))?,
                     attn_norm: t.norm(&p("attention.output.LayerNorm"))?,
                     ffn_in: t.dense(&p("intermediate.dense"))?,
+                    ffn_gate: None,
                     ffn_out: t.dense(&p("output.dense"))?,
                     ffn_norm: t.norm(&p("output.LayerNorm"))?,
                 })

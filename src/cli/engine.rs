@@ -1,8 +1,8 @@
 //! Choosing the engine behind `--device auto|gpu|cpu` (shared by embed and study) and the
 //! banner that says which engine and weight precision run, and why; attention models
-//! (BERT-family encoders, GPT-2 decoders).
+//! (BERT-family encoders, GPT-2 and Llama decoders), local or by hub id.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
 use rwkv_lens::attention::AttentionEngine;
@@ -10,6 +10,8 @@ use rwkv_lens::embed::device::Choice;
 use rwkv_lens::embed::{auto_engine, Engine, EngineKind};
 use rwkv_lens::gpu::context::chosen_adapter;
 use rwkv_lens::gpu::{GpuAttention, GpuEngine, GpuOptions, Precision};
+use rwkv_lens::hub::model::resolve;
+use rwkv_lens::hub::{Hub, ModelRef};
 use rwkv_lens::model::Checkpoint;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::tokenizer::Tokenizer;
@@ -104,16 +106,33 @@ fn gpu_options_base(a: &EngineArgs) -> GpuOptions {
     }
 }
 
-/// An attention model (a Hugging Face directory whose `config.json` has `model_type` `bert`,
-/// as sentence-transformers ships it, or `gpt2`), with its own tokenizer; `None` when
-/// `path` is not one.
-pub fn load_encoder(
-    path: &Path,
-    a: &EngineArgs,
-) -> anyhow::Result<Option<(Box<dyn Engine>, Tokenizer)>> {
-    if encoder_dir(path).is_none() {
+/// The attention model `spec` names: a local directory (or `.safetensors` file in one) whose
+/// `config.json` has a non-RWKV `model_type`, or a hub id (`ORG/NAME`) whose repo's
+/// `config.json` does (its files resolved into the hub cache first, as for RWKV ids:
+/// `model.safetensors`, `config.json`, `tokenizer.json`). `None` for anything else.
+fn attention_model(spec: &Path) -> anyhow::Result<Option<PathBuf>> {
+    if encoder_dir(spec).is_some() {
+        return Ok(Some(spec.to_path_buf()));
+    }
+    let text = spec.to_string_lossy();
+    if !matches!(ModelRef::parse(&text), ModelRef::Hub { .. }) {
         return Ok(None);
     }
+    let resolved = resolve(&text, &Hub::from_env()?)?;
+    Ok(encoder_dir(&resolved.weights).map(|_| resolved.weights))
+}
+
+/// An attention model (a Hugging Face directory whose `config.json` has `model_type` `bert`,
+/// as sentence-transformers ships it, `gpt2` or `llama`; local or by hub id), with its own
+/// tokenizer; `None` when `spec` is not one.
+pub fn load_encoder(
+    spec: &Path,
+    a: &EngineArgs,
+) -> anyhow::Result<Option<(Box<dyn Engine>, Tokenizer)>> {
+    let Some(path) = attention_model(spec)? else {
+        return Ok(None);
+    };
+    let path = path.as_path();
     let enc = SentenceEncoder::load(path)?;
     eprintln!(
         "{}: {}, max_seq_length {}, pooling {} (modules.json; mean without one)",

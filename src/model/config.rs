@@ -19,6 +19,8 @@ pub enum Version {
     Bert,
     /// A GPT-2 causal decoder (not RWKV; described the same way).
     Gpt2,
+    /// A Llama-family causal decoder (not RWKV; described the same way).
+    Llama,
 }
 
 impl Version {
@@ -31,6 +33,7 @@ impl Version {
             Version::V7 => "RWKV-7",
             Version::Bert => "BERT",
             Version::Gpt2 => "GPT-2",
+            Version::Llama => "Llama",
         }
     }
 }

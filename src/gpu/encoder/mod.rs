@@ -1,24 +1,26 @@
 //! [`GpuAttention`]: the attention models (`crate::attention`, whose reference forward is
-//! its oracle: the BERT encoder and the GPT-2 decoder) in the same wgpu engine as RWKV.
-//! Per batch of right-padded sequences:
+//! its oracle: the BERT encoder, the GPT-2 and Llama decoders) in the same wgpu engine as
+//! RWKV. Per batch of right-padded sequences:
 //!
 //! ```text
-//! BERT (post-LN)                                   GPT-2 (pre-LN)
-//! x = LN(embed_sum(rows))                          x = embed_sum(rows)     embed_sum.wgsl, layer_norm.wgsl
-//! for each layer:                                  for each block:
-//!                                                    a = LN₁(x)
-//!   q = b_Q;  q += x W_Qᵀ   (k, v alike)             q = b_Q;  q += a W_Qᵀ  bias_add.wgsl, matmul.wgsl (Add)
-//!   o = attention(q, k, v, lengths)                  o = attention(…, causal)              attention.wgsl
-//!   t = x + b_O;  t += o W_Oᵀ;  a = LN(t)            t = x + b_O;  t += o W_Oᵀ;  a = LN₂(t)
-//!   h = b₁;  h += a W₁ᵀ;  h = GELU(h)                h = … GELU_tanh(h)                    gelu.wgsl
-//!   t = a + b₂;  t += h W₂ᵀ;  x = LN(t)              x = t + b₂;  x += h W₂ᵀ
-//!                                                  layer L read out as LN_f(x)
+//! BERT (post-LN)                                   GPT-2 (pre-LN)                 Llama (pre-RMSNorm)
+//! x = LN(embed_sum(rows))                          x = embed_sum(rows)            x = rows (a copy)
+//! for each layer:                                  for each block:                for each block:
+//!                                                    a = LN₁(x)                     a = RMS₁(x)         rms_norm.wgsl
+//!   q = b_Q;  q += x W_Qᵀ   (k, v alike)             q = b_Q;  q += a W_Qᵀ          q, k as GPT-2 (b = 0), then
+//!                                                                                   q, k = RoPE(q), RoPE(k)   rope.wgsl
+//!   o = attention(q, k, v, lengths)                  o = attention(…, causal)       o = attention(…, causal, GQA)
+//!   t = x + b_O;  t += o W_Oᵀ;  a = LN(t)            t = x + b_O;  t += o W_Oᵀ;  a = LN₂(t)     (RMS₂ in Llama)
+//!   h = b₁;  h += a W₁ᵀ;  h = GELU(h)                h = … GELU_tanh(h)             h = a W_upᵀ, g = a W_gateᵀ,
+//!                                                                                   h = SiLU(g) ⊙ h    silu_gate.wgsl
+//!   t = a + b₂;  t += h W₂ᵀ;  x = LN(t)              x = t + b₂;  x += h W₂ᵀ        (alike)
+//!                                                  layer L read out as LN_f(x)    as RMS_f(x)
 //! ```
 //! `rows` are the tokens' word-embedding rows, gathered on the host (as the RWKV engine
 //! does): the table itself never goes to the device (GPT-2's is 154 MB, above WebGPU's
 //! 128 MiB binding limit). The matmul epilogue has no bias, so each product accumulates
-//! onto its bias (and residual), written first by `bias_add`. Weights are f32. The requested layers are
-//! copied out and pooled on the host.
+//! onto its bias (and residual), written first by `bias_add` (Llama's biases are zeros).
+//! Weights are f32. The requested layers are copied out and pooled on the host.
 
 mod record;
 
@@ -29,7 +31,7 @@ use super::kernels::norm::LayerNormOp;
 use super::kernels::{Pipelines, Shape};
 use super::GpuOptions;
 use crate::attention::weights::{Dense, Norm, Stack, TransformerWeights};
-use crate::attention::TransformerConfig;
+use crate::attention::{Family, TransformerConfig};
 use crate::embed::check_layers;
 #[cfg(feature = "native")]
 use crate::embed::{Embeddings, Engine, LayerPooler, Pooling};
@@ -54,12 +56,13 @@ struct GpuLayer {
     attn_output: GpuDense,
     attn_norm: LayerNormOp,
     ffn_in: GpuDense,
+    ffn_gate: Option<GpuDense>,
     ffn_out: GpuDense,
     ffn_norm: LayerNormOp,
 }
 
-/// The LayerNorm outside the layers: BERT's on the embeddings, GPT-2's `ln_f` on the
-/// last layer's output.
+/// The norm outside the layers: BERT's LayerNorm on the embeddings, GPT-2's `ln_f` or
+/// Llama's RMSNorm `norm` on the last layer's output.
 #[derive(Clone, Copy)]
 enum OuterNorm {
     Embeddings(LayerNormOp),
@@ -76,7 +79,10 @@ pub struct GpuAttention {
     summary: Config,
     /// `E_word` `[V][C]`, kept on the host: each batch uploads only its tokens' rows.
     word: Matrix,
+    /// `E_pos` `[P][C]`; one zero row for Llama (RoPE has no table).
     position: GpuBuffer,
+    /// Offset of RoPE's `inv_freq` `[d/2]` in `vecs` (Llama).
+    rope_off: u32,
     /// BERT's `E_type[0]`; zeros for GPT-2.
     type_row: GpuBuffer,
     vecs: GpuBuffer,
@@ -113,7 +119,8 @@ impl Packer<'_> {
     }
 }
 
-/// A storage buffer of f32 values, refused above the storage-binding limit.
+/// A storage buffer of f32 values, refused above the storage-binding limit; a copy source
+/// too (Llama's layer 0 is a copy of the gathered word rows).
 fn upload(ctx: &Context, label: &str, values: &[f32]) -> Result<GpuBuffer> {
     let bytes = std::mem::size_of_val(values) as u64;
     if bytes > ctx.max_binding {
@@ -122,7 +129,10 @@ fn upload(ctx: &Context, label: &str, values: &[f32]) -> Result<GpuBuffer> {
             ctx.max_binding
         )));
     }
-    ctx.storage_init(label, bytemuck::cast_slice(values))
+    let buf = ctx.buffer(label, bytes, U::STORAGE | U::COPY_DST | U::COPY_SRC)?;
+    ctx.queue
+        .write_buffer(&buf.buffer, 0, bytemuck::cast_slice(values));
+    Ok(buf)
 }
 
 impl GpuAttention {
@@ -161,14 +171,28 @@ impl GpuAttention {
                 attn_output: p.dense(&lw.attn_output, "attn_output")?,
                 attn_norm: p.norm(&lw.attn_norm),
                 ffn_in: p.dense(&lw.ffn_in, "ffn_in")?,
+                ffn_gate: match &lw.ffn_gate {
+                    Some(g) => Some(p.dense(g, "ffn_gate")?),
+                    None => None,
+                },
                 ffn_out: p.dense(&lw.ffn_out, "ffn_out")?,
                 ffn_norm: p.norm(&lw.ffn_norm),
             });
         }
+        let rope_off = match cfg.family {
+            Family::Llama => p.push(&crate::attention::llama::rope_inv_freq(&cfg)),
+            _ => 0,
+        };
         let vecs = upload(&ctx, "vecs", &p.vecs)?;
+        let zero_row = vec![0.0; cfg.hidden];
+        let positions = match w.position.rows {
+            0 => &zero_row,
+            _ => &w.position.data,
+        };
         let encoder = GpuAttention {
             word: w.word.clone(),
-            position: upload(&ctx, "position_embeddings", &w.position.data)?,
+            position: upload(&ctx, "position_embeddings", positions)?,
+            rope_off,
             type_row: upload(&ctx, "token_type_row", &type_row)?,
             dummy: ctx.buffer("dummy", 16, U::STORAGE)?,
             vecs,
@@ -205,28 +229,32 @@ impl GpuAttention {
         };
         let acts = Activations::new(&self.ctx, &self.cfg, &self.word, tokens, layers.len())?;
         let mut rec = Recorder::new(&self.ctx, &mut self.pipes, &self.dummy, shape);
+        rec.rope_off = self.rope_off;
         let tables = [&acts.word_rows, &self.position, &self.type_row];
-        let (eps, vecs) = (self.cfg.layer_norm_eps, &self.vecs);
-        match self.outer_norm {
-            OuterNorm::Embeddings(norm) => {
-                rec.embed(self.cfg.hidden, tables, &acts.t).await?;
-                rec.layer_norm(&norm, eps, &acts.t, vecs, &acts.x).await?;
-            }
-            OuterNorm::Final(_) => rec.embed(self.cfg.hidden, tables, &acts.x).await?,
-        }
+        let (cfg, vecs) = (&self.cfg, &self.vecs);
         let row_bytes = shape.rows() as u64 * self.cfg.hidden as u64 * 4;
+        match (self.outer_norm, cfg.family) {
+            (OuterNorm::Embeddings(norm), _) => {
+                rec.embed(cfg.hidden, tables, &acts.t).await?;
+                rec.norm(&norm, cfg, &acts.t, vecs, &acts.x).await?;
+            }
+            (OuterNorm::Final(_), Family::Llama) => {
+                rec.copy(&acts.word_rows, &acts.x, 0, row_bytes)
+            }
+            (OuterNorm::Final(_), _) => rec.embed(cfg.hidden, tables, &acts.x).await?,
+        }
         let mut slot = 0;
         for l in 0..=self.cfg.n_layer {
             if l > 0 {
                 let lw = &self.layers[l - 1];
-                rec.layer(lw, &self.cfg, vecs, &acts).await?;
+                rec.layer(lw, cfg, vecs, &acts).await?;
             }
             if !layers.contains(&l) {
                 continue;
             }
             let out = match self.outer_norm {
                 OuterNorm::Final(norm) if l == self.cfg.n_layer => {
-                    rec.layer_norm(&norm, eps, &acts.x, vecs, &acts.a).await?;
+                    rec.norm(&norm, cfg, &acts.x, vecs, &acts.a).await?;
                     &acts.a
                 }
                 _ => &acts.x,
@@ -280,6 +308,8 @@ struct Activations {
     v: GpuBuffer,
     o: GpuBuffer,
     h: GpuBuffer,
+    /// SwiGLU's gate `[B·T][F]` (one column when there is no gate).
+    g: GpuBuffer,
     readback: GpuBuffer,
 }
 
@@ -302,9 +332,14 @@ impl Activations {
         }
         let lengths: Vec<u32> = tokens.iter().map(|s| s.len() as u32).collect();
         let act = |label: &str, width: usize| {
-            ctx.buffer(label, rows * width as u64 * 4, U::STORAGE | U::COPY_SRC)
+            let usage = U::STORAGE | U::COPY_SRC | U::COPY_DST;
+            ctx.buffer(label, rows * width as u64 * 4, usage)
         };
         let c = cfg.hidden;
+        let gate_width = match cfg.activation {
+            crate::attention::config::Activation::SwiGlu => cfg.intermediate,
+            _ => 1,
+        };
         Ok(Activations {
             word_rows: upload(ctx, "word_rows", &word_rows)?,
             lengths: ctx.storage_init("lengths", bytemuck::cast_slice(&lengths))?,
@@ -316,6 +351,7 @@ impl Activations {
             v: act("v", c)?,
             o: act("o", c)?,
             h: act("h", cfg.intermediate)?,
+            g: act("g", gate_width)?,
             readback: ctx.buffer(
                 "readback",
                 rows * c as u64 * 4 * copies.max(1) as u64,

@@ -20,6 +20,8 @@ pub(super) struct Recorder<'a> {
     encoder: wgpu::CommandEncoder,
     /// Uniform buffers, kept alive until submission.
     uniforms: Vec<GpuBuffer>,
+    /// Offset of RoPE's `inv_freq` in `vecs` (Llama).
+    pub rope_off: u32,
 }
 
 /// Rows on the y (and z above 65535) axes of a grid whose x covers `width` columns.
@@ -46,6 +48,7 @@ impl<'a> Recorder<'a> {
             shape,
             encoder,
             uniforms: Vec::new(),
+            rope_off: 0,
         }
     }
 
@@ -113,21 +116,51 @@ impl<'a> Recorder<'a> {
             .await
     }
 
-    pub async fn layer_norm(
+    /// The family's norm: LayerNorm, or RMSNorm in Llama (same parameters, `bias_off` unused).
+    pub async fn norm(
         &mut self,
         op: &LayerNormOp,
-        eps: f32,
+        cfg: &TransformerConfig,
         x: &GpuBuffer,
         vecs: &GpuBuffer,
         y: &GpuBuffer,
     ) -> Result<()> {
-        let params = op.params_with_eps(self.shape, eps);
+        let params = op.params_with_eps(self.shape, cfg.layer_norm_eps);
         let groups = op.workgroups(self.shape);
+        let kernel = match cfg.family.rms_norm() {
+            true => Kernel::RmsNorm,
+            false => Kernel::LayerNorm,
+        };
+        self.dispatch(kernel, &params, &[(1, x), (2, vecs), (3, y)], groups)
+            .await
+    }
+
+    /// RoPE in place on `x` `[B·T][width]` (`width / d` heads).
+    async fn rope(
+        &mut self,
+        cfg: &TransformerConfig,
+        x: &GpuBuffer,
+        width: usize,
+        vecs: &GpuBuffer,
+    ) -> Result<()> {
+        let s = self.shape;
+        let half = cfg.head_size() as u32 / 2;
+        let params = [s.rows(), s.tokens, width as u32, half, self.rope_off];
+        let groups = grid(width as u32 / 2, s.rows());
+        self.dispatch(Kernel::Rope, &params, &[(1, x), (2, vecs)], groups)
+            .await
+    }
+
+    /// `h = SiLU(g) ⊙ h` in place over `count` elements.
+    async fn silu_gate(&mut self, g: &GpuBuffer, h: &GpuBuffer, count: u32) -> Result<()> {
+        let groups = ceil_div(count, 64);
+        let gx = groups.min(65535);
+        let bufs = [(1, g), (2, h)];
         self.dispatch(
-            Kernel::LayerNorm,
-            &params,
-            &[(1, x), (2, vecs), (3, y)],
-            groups,
+            Kernel::SiluGate,
+            &[count, gx],
+            &bufs,
+            [gx, ceil_div(groups, gx), 1],
         )
         .await
     }
@@ -170,7 +203,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// `o = softmax(q kᵀ / √d + M) v` per head, M the padding mask from `lengths` (and
-    /// the causal mask for a decoder).
+    /// the causal mask for a decoder); query head h reads key/value head h / (H / H_kv).
     async fn attention(&mut self, cfg: &TransformerConfig, acts: &Activations) -> Result<()> {
         let s = self.shape;
         let d = cfg.head_size();
@@ -182,6 +215,8 @@ impl<'a> Recorder<'a> {
             cfg.n_head as u32,
             scale.to_bits(),
             cfg.family.causal() as u32,
+            cfg.kv_width() as u32,
+            (cfg.n_head / cfg.n_kv_head) as u32,
         ];
         let bufs = [
             (1, &acts.q),
@@ -222,11 +257,12 @@ impl<'a> Recorder<'a> {
     ) -> Result<()> {
         match cfg.family {
             Family::Bert => self.encoder_layer(lw, cfg, vecs, acts).await,
-            Family::Gpt2 => self.decoder_layer(lw, cfg, vecs, acts).await,
+            Family::Gpt2 | Family::Llama => self.decoder_layer(lw, cfg, vecs, acts).await,
         }
     }
 
-    /// `h = GELU(a W₁ᵀ + b₁)`: the feed-forward's first half, from `acts.a` into `acts.h`.
+    /// `h = GELU(a W₁ᵀ + b₁)` or `SiLU(a W_gateᵀ) ⊙ a W_upᵀ`: the feed-forward's first
+    /// half, from `acts.a` into `acts.h`.
     async fn ffn_hidden(
         &mut self,
         lw: &GpuLayer,
@@ -236,7 +272,13 @@ impl<'a> Recorder<'a> {
     ) -> Result<()> {
         self.dense(&acts.a, &lw.ffn_in, None, vecs, &acts.h).await?;
         let count = self.shape.rows() * cfg.intermediate as u32;
-        self.gelu(&acts.h, count, cfg.activation).await
+        match &lw.ffn_gate {
+            Some(gate) => {
+                self.dense(&acts.a, gate, None, vecs, &acts.g).await?;
+                self.silu_gate(&acts.g, &acts.h, count).await
+            }
+            None => self.gelu(&acts.h, count, cfg.activation).await,
+        }
     }
 
     /// BERT (post-LN): `a = LN(x + MHA(x))`, `x = LN(a + FFN(a))`.
@@ -247,21 +289,20 @@ impl<'a> Recorder<'a> {
         vecs: &GpuBuffer,
         acts: &Activations,
     ) -> Result<()> {
-        let eps = cfg.layer_norm_eps;
         self.qkv(&acts.x, lw, vecs, acts).await?;
         self.attention(cfg, acts).await?;
         self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
             .await?;
-        self.layer_norm(&lw.attn_norm, eps, &acts.t, vecs, &acts.a)
+        self.norm(&lw.attn_norm, cfg, &acts.t, vecs, &acts.a)
             .await?;
         self.ffn_hidden(lw, cfg, vecs, acts).await?;
         self.dense(&acts.h, &lw.ffn_out, Some(&acts.a), vecs, &acts.t)
             .await?;
-        self.layer_norm(&lw.ffn_norm, eps, &acts.t, vecs, &acts.x)
-            .await
+        self.norm(&lw.ffn_norm, cfg, &acts.t, vecs, &acts.x).await
     }
 
-    /// GPT-2 (pre-LN): `t = x + MHA(LN₁(x))`, `x = t + FFN(LN₂(t))`.
+    /// GPT-2 (pre-LN) and Llama (pre-RMSNorm, RoPE on q and k): `t = x + MHA(N₁(x))`,
+    /// `x = t + FFN(N₂(t))`.
     async fn decoder_layer(
         &mut self,
         lw: &GpuLayer,
@@ -269,15 +310,17 @@ impl<'a> Recorder<'a> {
         vecs: &GpuBuffer,
         acts: &Activations,
     ) -> Result<()> {
-        let eps = cfg.layer_norm_eps;
-        self.layer_norm(&lw.attn_norm, eps, &acts.x, vecs, &acts.a)
+        self.norm(&lw.attn_norm, cfg, &acts.x, vecs, &acts.a)
             .await?;
         self.qkv(&acts.a, lw, vecs, acts).await?;
+        if cfg.family == Family::Llama {
+            self.rope(cfg, &acts.q, cfg.hidden, vecs).await?;
+            self.rope(cfg, &acts.k, cfg.kv_width(), vecs).await?;
+        }
         self.attention(cfg, acts).await?;
         self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
             .await?;
-        self.layer_norm(&lw.ffn_norm, eps, &acts.t, vecs, &acts.a)
-            .await?;
+        self.norm(&lw.ffn_norm, cfg, &acts.t, vecs, &acts.a).await?;
         self.ffn_hidden(lw, cfg, vecs, acts).await?;
         self.dense(&acts.h, &lw.ffn_out, Some(&acts.t), vecs, &acts.x)
             .await

@@ -39,6 +39,9 @@ const EMBED_SUM: &str = include_str!("../../../shaders/embed_sum.wgsl");
 const BIAS_ADD: &str = include_str!("../../../shaders/bias_add.wgsl");
 const GELU: &str = include_str!("../../../shaders/gelu.wgsl");
 const ATTENTION: &str = include_str!("../../../shaders/attention.wgsl");
+const RMS_NORM: &str = include_str!("../../../shaders/rms_norm.wgsl");
+const ROPE: &str = include_str!("../../../shaders/rope.wgsl");
+const SILU_GATE: &str = include_str!("../../../shaders/silu_gate.wgsl");
 
 /// Shape of the batch a pass runs on: `batch` right-padded sequences of `tokens` positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,10 @@ pub enum Kernel {
     Attention {
         head_size: u32,
     },
+    /// Llama's kernels (with `Attention`'s grouped-query form).
+    RmsNorm,
+    Rope,
+    SiluGate,
 }
 
 impl Kernel {
@@ -104,6 +111,9 @@ impl Kernel {
             Kernel::BiasAdd => "bias_add",
             Kernel::Gelu => "gelu",
             Kernel::Attention { .. } => "attention",
+            Kernel::RmsNorm => "rms_norm",
+            Kernel::Rope => "rope",
+            Kernel::SiluGate => "silu_gate",
         }
     }
 
@@ -150,6 +160,9 @@ impl Kernel {
             Kernel::Attention { head_size } => {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\n{ATTENTION}")
             }
+            Kernel::RmsNorm => format!("{NORM_COMMON}\n{RMS_NORM}"),
+            Kernel::Rope => ROPE.to_string(),
+            Kernel::SiluGate => SILU_GATE.to_string(),
         }
     }
 }
