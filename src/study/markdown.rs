@@ -110,25 +110,19 @@ fn source_study_readings(out: &mut String, r: &StudyReport) {
     out.push_str("The study took `hidden_states` \"1, 3, 5, 7, 9, 11\" of Hugging Face's RWKV-6. Read as block numbers they are our layers 1, 3, …, 11; read as indices into `hidden_states` (entry k = output of block k + 1, no embedding entry) they are our layers 2, 4, …, 12 (docs/study.md). Both come from the same pass.\n");
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {}\n", t.name);
-        md::header(
-            out,
-            "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100",
-            "",
-        );
         let rows: Vec<&Row> = (r.rows_for(&t.name, "all"))
             .filter(|x| x.layer.is_some()) // baselines have no layers
             .collect();
-        for model in distinct(rows.iter().map(|x| x.model.as_str())) {
-            let score = |layer: usize| {
-                let row = rows
-                    .iter()
-                    .find(|x| x.model == model && x.layer == Some(layer));
-                row.map_or("—".to_string(), |x| num(x.spearman, 2))
-            };
-            for k in [1, 3, 5, 7, 9, 11] {
-                md::row(out, &cells![model, k, k, score(k), k + 1, score(k + 1)]);
-            }
-        }
+        let score = |model: &str, layer: usize| {
+            let row = (rows.iter()).find(|x| x.model == model && x.layer == Some(layer));
+            row.map_or("—".to_string(), |x| num(x.spearman, 2))
+        };
+        let models = distinct(rows.iter().map(|x| x.model.as_str()));
+        let table = models.into_iter().flat_map(|m| {
+            [1, 3, 5, 7, 9, 11].map(|k| cells![m, k, k, score(m, k), k + 1, score(m, k + 1)])
+        });
+        let cols = "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100";
+        md::table(out, cols, "", table);
     }
 }
 
