@@ -16,6 +16,7 @@ mod common;
 use common::fixture;
 use rwkv_lens::model::checkpoint::{read_safetensors, write_safetensors};
 use rwkv_lens::model::quant::{quantize_tensor, QuantFormat};
+use rwkv_lens::model::random::{random_tensors, RandomSpec};
 use rwkv_lens::model::{DType, Tensor};
 
 const STUDY: &str =
@@ -107,6 +108,8 @@ const CASES: &[(&str, &str)] = &[
     ("gpu-f16-overflow", "embed --device gpu --precision f16 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
     ("gpu-non-finite-study", "study --device gpu --baseline none --task pairs:pairs.tsv --precision f32 --model overflow.safetensors --tokenizer tok.json"),
     ("gpu-non-finite-embed", "embed --device gpu --precision f32 --model overflow.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
+    ("gpu-head-size", "embed --device gpu --model head-size-2.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
+    ("gpu-inner-dimension", "embed --device gpu --model ffn-450.safetensors --tokenizer tok.json -o out.npy sentences.txt"),
     // hub (offline: HF_HUB_OFFLINE=1, an empty cache)
     ("model-id-not-cached", "inspect test/absent"),
     ("data-fetch-unknown-task", "data fetch --tasks glue"),
@@ -119,6 +122,8 @@ const NEED_ADAPTER: &[&str] = &[
     "gpu-f16-overflow",
     "gpu-non-finite-study",
     "gpu-non-finite-embed",
+    "gpu-head-size",
+    "gpu-inner-dimension",
 ];
 
 fn doc_path() -> PathBuf {
@@ -141,9 +146,8 @@ fn set_f32(t: &mut Tensor, index: usize, v: f32) {
     t.bytes[index * 4..index * 4 + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-/// The tiny model with its safetensors header edited as JSON by `f`.
-fn header_edited(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let bytes = std::fs::read(fixture("tiny-v6/model.safetensors")).unwrap();
+/// Safetensors `bytes` with their header edited as JSON by `f`.
+fn with_header(bytes: &[u8], f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     f(&mut header);
@@ -152,6 +156,14 @@ fn header_edited(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     out.extend(json);
     out.extend(&bytes[8 + n..]);
     out
+}
+
+/// The tiny model with its safetensors header edited as JSON by `f`.
+fn header_edited(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    with_header(
+        &std::fs::read(fixture("tiny-v6/model.safetensors")).unwrap(),
+        f,
+    )
 }
 
 /// Writes scratch files by name.
@@ -187,6 +199,20 @@ fn checkpoints(dir: &Path) {
     let inf = edited(|t| set_f32(tensor(t, "blocks.2.ln2.weight"), 3, f32::NEG_INFINITY));
     write("inf.safetensors", &inf);
     write("overflow.safetensors", &overflow());
+    // shapes the GPU kernels refuse: a head size, and a matrix's inner dimension (F), not
+    // a multiple of 4
+    let odd = |head_size, ffn_dim| {
+        let spec = RandomSpec {
+            n_layer: 1,
+            vocab_size: 512,
+            head_size,
+            ffn_dim,
+            ..RandomSpec::tiny(1)
+        };
+        write_safetensors(&random_tensors(&spec).unwrap()).unwrap()
+    };
+    write("head-size-2.safetensors", &odd(2, 448));
+    write("ffn-450.safetensors", &odd(64, 450));
     let index = r#"{"weight_map": {"emb.weight": "model-00001-of-00002.safetensors"}}"#;
     write("sharded.safetensors.index.json", index.as_bytes());
     for pth in [
@@ -271,22 +297,14 @@ fn quantized_lies(dir: &Path) {
         })
     };
     let bytes = quantized();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let edit_header = |f: &dyn Fn(&mut serde_json::Value)| {
-        let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-        f(&mut header);
-        let json = serde_json::to_vec(&header).unwrap();
-        let mut out = (json.len() as u64).to_le_bytes().to_vec();
-        out.extend(json);
-        out.extend(&bytes[8 + n..]);
-        out
-    };
     let key = "quant.blocks.1.att.key.weight";
-    let shape = edit_header(&|h| {
+    let shape = with_header(&bytes, |h| {
         h["__metadata__"][key] = r#"{"format":"int8","shape":[128,256],"group_size":64}"#.into()
     });
     writer(dir)("quant-shape.safetensors", &shape);
-    let meta = edit_header(&|h| h["__metadata__"][key] = r#"{"format":"int3"}"#.into());
+    let meta = with_header(&bytes, |h| {
+        h["__metadata__"][key] = r#"{"format":"int3"}"#.into()
+    });
     writer(dir)("quant-meta.safetensors", &meta);
     // the first scale of blocks.0.att.gate.weight (after its row's 32 code words): −1
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();

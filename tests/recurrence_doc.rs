@@ -342,12 +342,7 @@ fn carried(ex: &Example) -> String {
         "| model | L | width | t = 1 | t = 16 | t = 128 | t = 1024 | t = 4096 |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (name, m) in &models {
-        let (l, w) = match *m {
-            Carrier::Rwkv {
-                n_layer, n_embd, ..
-            } => (n_layer, n_embd),
-            Carrier::Attention { n_layer, kv_width } => (n_layer, kv_width),
-        };
+        let (l, w) = m.depth_width();
         let cells: Vec<String> = TS.iter().map(|&t| kib(m.bytes_after(t))).collect();
         writeln!(s, "| {name} | {l} | {w} | {} |", cells.join(" | ")).unwrap();
     }

@@ -61,8 +61,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     let model = model.as_ref();
     let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
     for job in &jobs {
-        let (name, n) = (&job.shape.name, job.points.len());
-        progress(&format!("{name} {}: {n} points", job.precision.name()));
+        progress(&format!("{}: {} points", job.label(), job.points.len()));
         let ck = model.map(|m| &m.checkpoint);
         let peers = (peer_bin.as_deref(), python.as_ref());
         run_job(opts, job, ck, peers, &scratch, &mut report)?;
@@ -172,8 +171,7 @@ fn run_job(
     )?;
     let finals = compare::reference_finals(&cpu, &agree_toks)?;
     drop(cpu);
-    let label = &format!("{} {}", job.shape.name, job.precision.name());
-    (report.agreement).extend(compare::gpu_agreement(label, &gpu_finals, &finals));
+    (report.agreement).extend(compare::gpu_agreement(&job.label(), &gpu_finals, &finals));
     if !job.peer_points.is_empty() {
         let files = PeerFiles::write(scratch, ck, &job.peer_points, opts.seed)?;
         let finals = (&gpu_finals, &finals);
@@ -209,10 +207,7 @@ fn run_peers(
     (gpu, finals): (&compare::GpuFinals, &compare::Finals),
     report: &mut Report,
 ) {
-    let (shape, label) = (
-        &job.shape,
-        &format!("{} {}", job.shape.name, job.precision.name()),
-    );
+    let (shape, label) = (&job.shape, &job.label());
     let mut peers = Vec::new();
     if let Some(bin) = peer_bin {
         progress("web-rwkv peer");
@@ -259,25 +254,10 @@ fn measure_roofline(
     cpu_adapter: bool,
     quick: bool,
 ) -> Result<report::Roofline> {
-    let job = jobs
-        .iter()
-        .rev()
-        .find(|j| j.precision == DType::F16)
-        .unwrap_or(&jobs[jobs.len() - 1]);
+    let job = roof_job(jobs);
     let cfg = &job.shape.spec;
-    let best = report
-        .prefill
-        .iter()
-        .filter(|r| {
-            r.engine == OURS
-                && r.ok()
-                && r.at.shape == job.shape.name
-                && r.at.precision == job.precision.name()
-        })
-        .max_by_key(|r| r.at.batch * r.at.length);
-    let rows = best
-        .map_or(64, |r| r.at.batch * r.at.length)
-        .clamp(16, 4096) as u32;
+    let best = largest_row(report, OURS, job);
+    let rows = best.map_or(64, |r| r.at.tokens()).clamp(16, 4096) as u32;
     let probe = match (quick, cpu_adapter) {
         (true, _) => roofline::Probe {
             mnk: [32, 256, 256],
@@ -298,7 +278,7 @@ fn measure_roofline(
     progress("roofline");
     let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
     if let Some(b) = best {
-        let tokens = (b.at.batch * b.at.length) as f64;
+        let tokens = b.at.tokens() as f64;
         let flops = job.shape.flops_per_token() * tokens;
         let bytes =
             job.shape.weight_bytes(job.precision) as f64 + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
@@ -311,26 +291,34 @@ fn measure_roofline(
     Ok(r)
 }
 
+/// The roofline's job: the last shape's f16 job (else the last job).
+fn roof_job(jobs: &[Job]) -> &Job {
+    let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
+    f16.unwrap_or(&jobs[jobs.len() - 1])
+}
+
+/// `engine`'s successful prefill row of `job` with the most tokens.
+fn largest_row<'r>(report: &'r Report, engine: &str, job: &Job) -> Option<&'r report::PrefillRow> {
+    let of_job = |p: &&report::PrefillRow| {
+        let at = (&p.at.shape, p.at.precision.as_str());
+        p.engine == engine && p.ok() && at == (&job.shape.name, job.precision.name())
+    };
+    report
+        .prefill
+        .iter()
+        .filter(of_job)
+        .max_by_key(|p| p.at.tokens())
+}
+
 /// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
 /// × C), and the reference's forward pass there in GFLOP/s.
 fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
-    let job =
-        (jobs.iter().rev().find(|j| j.precision == DType::F16)).unwrap_or(&jobs[jobs.len() - 1]);
-    let of_job = |p: &&report::PrefillRow| {
-        let at = (&p.at.shape, p.at.precision.as_str());
-        p.engine == "cpu reference" && p.ok() && at == (&job.shape.name, job.precision.name())
-    };
-    let Some(best) =
-        (report.prefill.iter().filter(of_job)).max_by_key(|p| p.at.batch * p.at.length)
-    else {
+    let job = roof_job(jobs);
+    let Some(best) = largest_row(report, "cpu reference", job) else {
         return;
     };
     let s = &job.shape.spec;
-    let mnk = [
-        (best.at.batch * best.at.length) as u32,
-        s.ffn_dim as u32,
-        s.n_embd as u32,
-    ];
+    let mnk = [best.at.tokens() as u32, s.ffn_dim as u32, s.n_embd as u32];
     progress("numpy GEMM roof");
     r.numpy_gemm_gflops = peer::numpy_gemm_gflops(mnk).ok();
     r.numpy_gemm_mnk = Some(mnk);

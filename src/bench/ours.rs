@@ -10,6 +10,7 @@ use super::spec::{budget_fraction, tokens, Point, Shape};
 use super::BenchOptions;
 use crate::embed::{Engine, Pooling};
 use crate::gpu::GpuEngine;
+use crate::kit::find_or_push;
 use crate::kit::memory::{peak_rss_bytes, rss_bytes};
 use crate::model::{Checkpoint, DType};
 use crate::study::tasks::Pair;
@@ -159,17 +160,13 @@ pub fn kernel_breakdown(
     let mut families: Vec<KernelShare> = Vec::new();
     for r in &profile.rows {
         let name = family(&r.kernel);
-        let i = families.iter().position(|f| f.family == name);
-        let i = i.unwrap_or_else(|| {
-            let new = KernelShare {
-                family: name.into(),
-                ..KernelShare::default()
-            };
-            families.push(new);
-            families.len() - 1
-        });
-        families[i].ms += r.ms;
-        families[i].gflops += r.flops; // FLOPs until divided by the time below
+        let new = || KernelShare {
+            family: name.into(),
+            ..KernelShare::default()
+        };
+        let f = find_or_push(&mut families, |f| f.family == name, new);
+        f.ms += r.ms;
+        f.gflops += r.flops; // FLOPs until divided by the time below
     }
     for f in &mut families {
         f.share = if total > 0.0 { f.ms / total } else { 0.0 };

@@ -298,22 +298,14 @@ mod tests {
 
     #[test]
     fn names_follow_the_web_rwkv_converter() {
-        assert_eq!(
-            web_rwkv_name("blocks.3.att.time_maa_w1"),
-            "blocks.3.att.time_mix_w1"
-        );
-        assert_eq!(
-            web_rwkv_name("blocks.0.att.time_faaaa"),
-            "blocks.0.att.time_first"
-        );
-        assert_eq!(
-            web_rwkv_name("blocks.0.ffn.time_maa_k"),
-            "blocks.0.ffn.time_mix_k"
-        );
-        assert_eq!(
-            web_rwkv_name("blocks.0.att.key.weight"),
-            "blocks.0.att.key.weight"
-        );
+        for (ours, theirs) in [
+            ("blocks.3.att.time_maa_w1", "blocks.3.att.time_mix_w1"),
+            ("blocks.0.att.time_faaaa", "blocks.0.att.time_first"),
+            ("blocks.0.ffn.time_maa_k", "blocks.0.ffn.time_mix_k"),
+            ("blocks.0.att.key.weight", "blocks.0.att.key.weight"),
+        ] {
+            assert_eq!(web_rwkv_name(ours), theirs);
+        }
     }
 
     #[test]

@@ -100,12 +100,7 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct Bare {
-            #[command(flatten)]
-            opts: BenchOptions,
-        }
-        <Bare as clap::Parser>::parse_from(["bench"]).opts
+        crate::kit::clap_defaults()
     }
 }
 
@@ -146,6 +141,13 @@ pub struct Job {
     pub points: Vec<Point>,
     pub cpu_points: Vec<Point>,
     pub peer_points: Vec<Point>,
+}
+
+impl Job {
+    /// `shape precision`, e.g. `small f16`.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.shape.name, self.precision.name())
+    }
 }
 
 /// The default batch and length lists for a shape on this kind of adapter. Every grid holds

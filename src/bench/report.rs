@@ -52,6 +52,13 @@ pub struct PrefillRow {
     pub status: String,
 }
 
+impl At {
+    /// B·T.
+    pub fn tokens(&self) -> usize {
+        self.batch * self.length
+    }
+}
+
 impl PrefillRow {
     pub fn ok(&self) -> bool {
         self.status == "ok" && self.tokens_per_s > 0.0
@@ -202,9 +209,8 @@ impl Report {
     pub fn finish(&mut self) {
         self.ratios = ratios(&self.prefill);
         self.headlines = headlines(&self.ratios);
-        self.host_rss_peak_bytes = self
-            .host_rss_peak_bytes
-            .max(crate::kit::memory::peak_rss_bytes().unwrap_or(0));
+        let peak = crate::kit::memory::peak_rss_bytes().unwrap_or(0);
+        self.host_rss_peak_bytes = self.host_rss_peak_bytes.max(peak);
     }
 
     pub fn to_json(&self) -> String {
@@ -216,10 +222,10 @@ impl Report {
 pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
     let mut out = Vec::new();
     for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
-        for peer in rows
+        let peers = rows
             .iter()
-            .filter(|r| r.engine != OURS && r.ok() && r.at == ours.at)
-        {
+            .filter(|r| r.engine != OURS && r.ok() && r.at == ours.at);
+        for peer in peers {
             out.push(Ratio {
                 at: ours.at.clone(),
                 peer: peer.engine.clone(),
@@ -245,13 +251,7 @@ pub struct Headline {
 
 /// One [`Headline`] per peer, in first-seen order.
 pub fn headlines(ratios: &[Ratio]) -> Vec<Headline> {
-    let mut peers: Vec<&str> = Vec::new();
-    for r in ratios {
-        if !peers.contains(&r.peer.as_str()) {
-            peers.push(&r.peer);
-        }
-    }
-    peers
+    crate::kit::distinct(ratios.iter().map(|r| r.peer.as_str()))
         .into_iter()
         .map(|peer| {
             let xs: Vec<f64> = (ratios.iter())

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::report::{At, Report};
-use crate::kit::markdown as md;
+use crate::kit::markdown::{self as md, cells};
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
@@ -13,18 +13,10 @@ fn bt(at: &At) -> String {
     format!("{}×{}", at.batch, at.length)
 }
 
-/// A row of cells, each formatted with `Display`.
-macro_rules! cells {
-    ($($cell:expr),* $(,)?) => { vec![$($cell.to_string()),*] };
-}
-
 /// `## title`, then the table (header `cols`, `align` as in [`md::header`]) and a blank line.
 fn section(out: &mut String, title: &str, cols: &str, align: &str, rows: Vec<Vec<String>>) {
     let _ = writeln!(out, "## {title}\n");
-    md::header(out, cols, align);
-    for r in &rows {
-        md::row(out, r);
-    }
+    md::table(out, cols, align, rows);
     out.push('\n');
 }
 
@@ -52,13 +44,13 @@ pub fn render(r: &Report) -> String {
     if !r.headlines.is_empty() {
         let rows = (r.headlines.iter())
             .map(|h| {
-                let g = format!("**{:.2}×**", h.geomean);
+                let (g, lo, hi) = (format!("**{:.2}×**", h.geomean), h.min, h.max);
                 cells![
                     h.peer,
                     h.points,
                     g,
-                    format!("{:.2}×", h.min),
-                    format!("{:.2}×", h.max)
+                    format!("{lo:.2}×"),
+                    format!("{hi:.2}×")
                 ]
             })
             .collect();
@@ -81,8 +73,7 @@ fn tables(r: &Report, out: &mut String) {
     let prefill = (r.prefill.iter())
         .map(|p| {
             let secs: Vec<String> = p.seconds.iter().map(|s| format!("{s:.3}")).collect();
-            let tps = format!("{:.2}", p.tokens_per_s);
-            let (a, secs) = (&p.at, secs.join(" "));
+            let (a, tps, secs) = (&p.at, format!("{:.2}", p.tokens_per_s), secs.join(" "));
             cells![
                 p.engine,
                 a.shape,
@@ -103,34 +94,19 @@ fn tables(r: &Report, out: &mut String) {
             .map(|x| {
                 let (ours, peer) = (x.ours_tokens_per_s, x.peer_tokens_per_s);
                 let (ours, peer) = (format!("{ours:.2}"), format!("{peer:.2}"));
-                let ratio = format!("**{:.2}×**", x.ratio);
-                cells![
-                    x.at.shape,
-                    x.at.precision,
-                    bt(&x.at),
-                    x.peer,
-                    ours,
-                    peer,
-                    ratio
-                ]
+                let (at, ratio) = (&x.at, format!("**{:.2}×**", x.ratio));
+                cells![at.shape, at.precision, bt(at), x.peer, ours, peer, ratio]
             })
             .collect();
         let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
-        section(
-            out,
-            "Ratios (ours ÷ peer, same point)",
-            cols,
-            "llrlrrr",
-            rows,
-        );
+        let title = "Ratios (ours ÷ peer, same point)";
+        section(out, title, cols, "llrlrrr", rows);
     }
     if !r.agreement.is_empty() {
         let rows = (r.agreement.iter())
             .map(|a| {
-                let (diff, reference) = (
-                    format!("{:.3e}", a.max_abs_diff),
-                    format!("{:.3e}", a.max_abs_ref),
-                );
+                let (diff, reference) = (a.max_abs_diff, a.max_abs_ref);
+                let (diff, reference) = (format!("{diff:.3e}"), format!("{reference:.3e}"));
                 let (tol, pass) = (
                     format!("{:.1e}", a.tolerance),
                     if a.pass { "yes" } else { "NO" },
@@ -181,16 +157,13 @@ fn kernels(r: &Report, out: &mut String) {
     let Some(k) = &r.kernels else { return };
     let rows = (k.families.iter())
         .map(|f| {
-            let g = if f.gflops > 0.0 {
-                format!("{:.2}", f.gflops)
-            } else {
-                String::new()
-            };
+            let g = (f.gflops > 0.0).then(|| format!("{:.2}", f.gflops));
+            let share = format!("{:.1}%", 100.0 * f.share);
             cells![
                 f.family,
                 format!("{:.2}", f.ms),
-                format!("{:.1}%", 100.0 * f.share),
-                g
+                share,
+                g.unwrap_or_default()
             ]
         })
         .collect();

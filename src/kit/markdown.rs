@@ -27,6 +27,28 @@ pub fn row<T: Display>(out: &mut String, cells: &[T]) {
     out.push('\n');
 }
 
+/// A whole table: the header (as in [`header`]) and one row per item of `rows`.
+pub fn table<T: Display>(
+    out: &mut String,
+    cols: &str,
+    align: &str,
+    rows: impl IntoIterator<Item = Vec<T>>,
+) {
+    header(out, cols, align);
+    rows.into_iter().for_each(|r| row(out, &r));
+}
+
+/// A row of cells of mixed types, each formatted with `Display`.
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => { vec![$($cell.to_string()),*] };
+}
+pub(crate) use cells;
+
+/// `x` with `digits` decimals, `—` when there is none.
+pub fn num(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |v| format!("{v:.digits$}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +59,13 @@ mod tests {
         header(&mut s, "name | n", "lr");
         row::<&dyn Display>(&mut s, &[&"a", &1.5]);
         assert_eq!(s, "| name | n |\n|---|---:|\n| a | 1.5 |\n");
+        let mut t = String::new();
+        table(
+            &mut t,
+            "x | y",
+            "",
+            [cells![1, "b"], cells![num(None, 1), num(Some(0.5), 1)]],
+        );
+        assert_eq!(t, "| x | y |\n|---|---|\n| 1 | b |\n| — | 0.5 |\n");
     }
 }

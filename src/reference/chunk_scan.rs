@@ -16,6 +16,7 @@
 
 use std::ops::Range;
 
+use super::chunked::{for_each_head, Head};
 use super::time_mix::Projections;
 use super::wkv::Step;
 use super::Packing;
@@ -33,81 +34,48 @@ pub fn chunk_scan(
     state: &mut [Vec<f32>],
     chunk_len: usize,
 ) -> Result<Vec<f32>> {
-    let c = u.len();
-    let n = c / heads;
-    let mut out = vec![0.0; p.r.len()];
-    for (b, chunks) in packing.chunks(chunk_len)?.into_iter().enumerate() {
-        for h in 0..heads {
-            let head = Head {
-                p,
-                c,
-                h,
-                n,
-                u: &u[h * n..(h + 1) * n],
-            };
-            let (mut starts, decays): (Vec<_>, Vec<_>) =
-                chunks.iter().map(|ch| head.chunk_state(ch.clone())).unzip();
-            scan(
-                &mut state[b][h * n * n..(h + 1) * n * n],
-                &mut starts,
-                &decays,
-            );
-            for (ch, s_start) in chunks.iter().zip(starts) {
-                head.chunk_outputs(ch.clone(), s_start, &mut out);
-            }
+    let per_head = |head: &Head, s: &mut [f32], out: &mut [f32]| {
+        let (mut starts, decays): (Vec<_>, Vec<_>) = (head.chunks.iter())
+            .map(|ch| chunk_state(head, ch.clone()))
+            .unzip();
+        scan(s, &mut starts, &decays);
+        for (ch, s_start) in head.chunks.iter().zip(starts) {
+            chunk_outputs(head, ch.clone(), s_start, out);
         }
-    }
-    Ok(out)
+    };
+    let chunks = packing.chunks(chunk_len)?;
+    Ok(for_each_head(p, &chunks, heads, u, state, per_head))
 }
 
-/// One head's slice of the projections.
-struct Head<'a> {
-    p: &'a Projections,
-    /// C, the row stride.
-    c: usize,
-    h: usize,
-    /// N, the head size.
-    n: usize,
-    /// This head's bonus `[N]`.
-    u: &'a [f32],
+/// The recurrence's step at row `t`, on this head's channels.
+fn step<'a>(head: &Head<'a>, t: usize) -> Step<'a> {
+    let ch = head.channels(t);
+    Step {
+        r: &head.p.r[ch.clone()],
+        k: &head.p.k[ch.clone()],
+        v: &head.p.v[ch.clone()],
+        log_w: &head.p.log_w[ch],
+    }
 }
 
-impl Head<'_> {
-    /// The channels of this head in row `t`.
-    fn channels(&self, t: usize) -> Range<usize> {
-        t * self.c + self.h * self.n..t * self.c + (self.h + 1) * self.n
-    }
-    fn step(&self, t: usize) -> Step<'_> {
-        let ch = self.channels(t);
-        Step {
-            r: &self.p.r[ch.clone()],
-            k: &self.p.k[ch.clone()],
-            v: &self.p.v[ch.clone()],
-            log_w: &self.p.log_w[ch],
+/// Phase 1: `(ΔS_c [N][N], D_c [N])` of the chunk `tokens` (its outputs are dropped).
+fn chunk_state(head: &Head, tokens: Range<usize>) -> (Vec<f32>, Vec<f32>) {
+    let n = head.n;
+    let (mut s, mut log_decay, mut unused) = (vec![0.0; n * n], vec![0.0f32; n], vec![0.0; n]);
+    for t in tokens {
+        let step = step(head, t);
+        step.apply(head.u, &mut s, &mut unused);
+        for (d, lw) in log_decay.iter_mut().zip(step.log_w) {
+            *d += lw;
         }
     }
+    (s, log_decay.iter().map(|d| d.exp()).collect())
+}
 
-    /// Phase 1: `(ΔS_c [N][N], D_c [N])` of the chunk `tokens` (its outputs are dropped).
-    fn chunk_state(&self, tokens: Range<usize>) -> (Vec<f32>, Vec<f32>) {
-        let mut s = vec![0.0; self.n * self.n];
-        let mut log_decay = vec![0.0f32; self.n];
-        let mut unused = vec![0.0; self.n];
-        for t in tokens {
-            let step = self.step(t);
-            step.apply(self.u, &mut s, &mut unused);
-            for (d, lw) in log_decay.iter_mut().zip(step.log_w) {
-                *d += lw;
-            }
-        }
-        (s, log_decay.iter().map(|d| d.exp()).collect())
-    }
-
-    /// Phase 3: the outputs of the chunk `tokens`, from its start state.
-    fn chunk_outputs(&self, tokens: Range<usize>, mut s: Vec<f32>, out: &mut [f32]) {
-        for t in tokens {
-            self.step(t)
-                .apply(self.u, &mut s, &mut out[self.channels(t)]);
-        }
+/// Phase 3: the outputs of the chunk `tokens`, from its start state.
+fn chunk_outputs(head: &Head, tokens: Range<usize>, mut s: Vec<f32>, out: &mut [f32]) {
+    for t in tokens {
+        step(head, t).apply(head.u, &mut s, &mut out[head.channels(t)]);
     }
 }
 

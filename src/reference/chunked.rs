@@ -24,6 +24,8 @@
 //! segment rather than subtracted, which also avoids cancellation (and `−∞ − −∞` if a
 //! log-decay is −∞).
 
+use std::ops::Range;
+
 use super::time_mix::Projections;
 use super::Packing;
 use crate::Result;
@@ -40,36 +42,81 @@ pub fn chunked(
     state: &mut [Vec<f32>],
     chunk_len: usize,
 ) -> Result<Vec<f32>> {
-    let c = u.len();
-    let n_h = c / heads;
-    let mut out = vec![0.0; p.r.len()];
-    for (b, chunks) in packing.chunks(chunk_len)?.into_iter().enumerate() {
-        for h in 0..heads {
-            let s = &mut state[b][h * n_h * n_h..(h + 1) * n_h * n_h];
-            let u_h = &u[h * n_h..(h + 1) * n_h];
-            for tokens in &chunks {
-                // this head's rows of the chunk, each [L][N]
-                let gather = |x: &[f32]| -> Vec<f32> {
-                    (tokens.clone())
-                        .flat_map(|t| x[t * c + h * n_h..t * c + (h + 1) * n_h].iter().copied())
-                        .collect()
-                };
-                let chunk = Chunk {
-                    r: &gather(&p.r),
-                    k: &gather(&p.k),
-                    v: &gather(&p.v),
-                    log_w: &gather(&p.log_w),
-                    n: n_h,
-                };
-                let o = chunk.apply(u_h, s);
-                for (j, t) in tokens.clone().enumerate() {
-                    out[t * c + h * n_h..t * c + (h + 1) * n_h]
-                        .copy_from_slice(&o[j * n_h..(j + 1) * n_h]);
-                }
+    let per_head = |head: &Head, s: &mut [f32], out: &mut [f32]| {
+        for tokens in head.chunks {
+            let chunk = Chunk {
+                r: &head.gather(&p.r, tokens),
+                k: &head.gather(&p.k, tokens),
+                v: &head.gather(&p.v, tokens),
+                log_w: &head.gather(&p.log_w, tokens),
+                n: head.n,
+            };
+            let o = chunk.apply(head.u, s);
+            for (j, t) in tokens.clone().enumerate() {
+                out[head.channels(t)].copy_from_slice(&o[j * head.n..(j + 1) * head.n]);
             }
         }
+    };
+    let chunks = packing.chunks(chunk_len)?;
+    Ok(for_each_head(p, &chunks, heads, u, state, per_head))
+}
+
+/// One head of one sequence, as both parallel forms (this file's and chunk_scan.rs's) walk
+/// them: its channels of the projections, its bonus and its sequence's chunks.
+pub(super) struct Head<'a> {
+    pub p: &'a Projections,
+    /// C, the row stride.
+    pub c: usize,
+    pub h: usize,
+    /// N, the head size.
+    pub n: usize,
+    /// This head's bonus `[N]`.
+    pub u: &'a [f32],
+    /// The sequence's chunks (token rows).
+    pub chunks: &'a [Range<usize>],
+}
+
+impl Head<'_> {
+    /// The channels of this head in row `t`.
+    pub fn channels(&self, t: usize) -> Range<usize> {
+        t * self.c + self.h * self.n..t * self.c + (self.h + 1) * self.n
     }
-    Ok(out)
+
+    /// This head's rows of `x` over `tokens`, `[L][N]`.
+    fn gather(&self, x: &[f32], tokens: &Range<usize>) -> Vec<f32> {
+        let rows = tokens.clone().map(|t| &x[self.channels(t)]);
+        rows.flatten().copied().collect()
+    }
+}
+
+/// The loop both parallel forms share: calls `per_head(head, its state [N][N], o)` for
+/// every (sequence, head), `chunks` holding each sequence's chunks; returns `o`, `[n][C]`.
+pub(super) fn for_each_head(
+    p: &Projections,
+    chunks: &[Vec<Range<usize>>],
+    heads: usize,
+    u: &[f32],
+    state: &mut [Vec<f32>],
+    mut per_head: impl FnMut(&Head, &mut [f32], &mut [f32]),
+) -> Vec<f32> {
+    let c = u.len();
+    let n = c / heads;
+    let mut out = vec![0.0; p.r.len()];
+    for (b, chunks) in chunks.iter().enumerate() {
+        for h in 0..heads {
+            let u = &u[h * n..(h + 1) * n];
+            let head = Head {
+                p,
+                c,
+                h,
+                n,
+                u,
+                chunks,
+            };
+            per_head(&head, &mut state[b][h * n * n..(h + 1) * n * n], &mut out);
+        }
+    }
+    out
 }
 
 /// One chunk of one head: `r`, `k`, `v`, `log w` are `[L][N]`.

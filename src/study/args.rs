@@ -86,12 +86,7 @@ pub struct StudyArgs {
 /// The defaults are clap's: `rwkv-lens study` with no flags.
 impl Default for StudyArgs {
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct Bare {
-            #[command(flatten)]
-            args: StudyArgs,
-        }
-        <Bare as clap::Parser>::parse_from(["study"]).args
+        crate::kit::clap_defaults()
     }
 }
 

@@ -14,7 +14,7 @@
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 pub use rand_xoshiro::SplitMix64;
 
-use super::metrics::{argsort, percentile};
+use super::metrics::{argsort, percentile, weighted_pearson};
 
 /// Uniform index in `0..n`.
 pub fn below(rng: &mut SplitMix64, n: usize) -> usize {
@@ -72,35 +72,6 @@ impl RankPlan {
             start = end as usize;
         }
     }
-}
-
-/// Count-weighted Pearson correlation; `None` when either side is constant.
-pub fn weighted_pearson(x: &[f64], y: &[f64], w: &[u32]) -> Option<f64> {
-    let total: f64 = w.iter().map(|&c| c as f64).sum();
-    if total < 2.0 {
-        return None;
-    }
-    let (mut mx, mut my) = (0.0, 0.0);
-    for ((&a, &b), &c) in x.iter().zip(y).zip(w) {
-        mx += c as f64 * a;
-        my += c as f64 * b;
-    }
-    mx /= total;
-    my /= total;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for ((&a, &b), &c) in x.iter().zip(y).zip(w) {
-        if c == 0 {
-            continue;
-        }
-        let (dx, dy, c) = (a - mx, b - my, c as f64);
-        sxy += c * dx * dy;
-        sxx += c * dx * dx;
-        syy += c * dy * dy;
-    }
-    if sxx == 0.0 || syy == 0.0 {
-        return None;
-    }
-    Some((sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0))
 }
 
 /// Spearman of `reps` bootstrap replicates of the pairs (x[i], y[i]).

@@ -19,6 +19,7 @@ use super::evaluate::Row;
 use super::ood::OodReport;
 use super::report::ModelInfo;
 use crate::embed::Pooling;
+use crate::kit::{distinct, find_or_push};
 use crate::model::Version;
 
 /// Which side of the research question a model is on.
@@ -186,16 +187,13 @@ fn curves(models: &[ComparedModel], rows: &[Row]) -> Vec<Curve> {
             continue;
         };
         let same = |c: &Curve| c.task == r.task && c.model == r.model && c.pooling == r.pooling;
-        let pos = out.iter().position(same).unwrap_or_else(|| {
-            out.push(Curve {
-                task: r.task.clone(),
-                model: r.model.clone(),
-                pooling: r.pooling,
-                points: Vec::new(),
-            });
-            out.len() - 1
-        });
-        out[pos].points.push(CurvePoint {
+        let new = || Curve {
+            task: r.task.clone(),
+            model: r.model.clone(),
+            pooling: r.pooling,
+            points: Vec::new(),
+        };
+        find_or_push(&mut out, same, new).points.push(CurvePoint {
             layer,
             depth: crate::embed::relative_depth(layer, m.n_layer),
             spearman: r.spearman,
@@ -258,7 +256,7 @@ fn differences(
     let mut out = Vec::new();
     for (r, a) in of(Family::Rwkv).flat_map(|r| of(Family::Attention).map(move |a| (r, a))) {
         let mine = degs.iter().filter(|d| d.model == r.label);
-        for pooling in super::evaluate::distinct(mine.map(|d| d.pooling)) {
+        for pooling in distinct(mine.map(|d| d.pooling)) {
             let find = |m: &str, d: &str| {
                 (degs.iter()).find(|x| x.model == m && x.pooling == pooling && x.domain == d)
             };

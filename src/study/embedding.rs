@@ -119,6 +119,43 @@ pub struct Profile {
     pub peak_rss_bytes: Option<u64>,
 }
 
+impl Profile {
+    /// `tokens` of a task's sentences embedded in `seconds` (one pass, nothing cached,
+    /// no device memory: the callers set what differs).
+    fn timed(
+        model: &str,
+        task: &str,
+        table: &SentenceTable,
+        tokens: usize,
+        seconds: f64,
+    ) -> Profile {
+        let pairs = table.pair_ids.len();
+        let per_s = |x: usize| {
+            if seconds > 0.0 {
+                x as f64 / seconds
+            } else {
+                0.0
+            }
+        };
+        Profile {
+            model: model.to_string(),
+            task: task.to_string(),
+            engine: String::new(),
+            pairs,
+            unique_sentences: table.texts.len(),
+            tokens,
+            passes: 1,
+            seconds,
+            cached: false,
+            pairs_per_s: per_s(pairs),
+            tokens_per_s: per_s(tokens),
+            ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
+            peak_gpu_bytes: 0,
+            peak_rss_bytes: peak_rss_bytes(),
+        }
+    }
+}
+
 /// Knobs of the embedding step.
 pub struct EmbedOptions<'a> {
     pub task: &'a str,
@@ -228,7 +265,13 @@ pub fn embed_model(
     }
     by_key.sort_by_key(|(k, _)| *k);
     let n_tokens = tokens.iter().map(Vec::len).sum();
-    let profile = make_profile(model, opt.task, table, n_tokens, chunks.len(), &forward);
+    let profile = Profile {
+        engine: model.engine.name(),
+        passes: chunks.len(),
+        cached: forward.cached,
+        peak_gpu_bytes: forward.peak_gpu_bytes,
+        ..Profile::timed(&model.label, opt.task, table, n_tokens, forward.seconds)
+    };
     Ok((by_key.into_iter().map(|(_, s)| s).collect(), profile))
 }
 
@@ -264,7 +307,15 @@ impl Forward<'_> {
         }
         self.cached = false;
         let t = Instant::now();
-        let store = forward_all(model, self.tokens, self.texts, layers, opt, on_batch)?;
+        let (tokens, texts) = (self.tokens, self.texts);
+        let store = Pass {
+            model,
+            tokens,
+            texts,
+            layers,
+            opt,
+        }
+        .run(on_batch)?;
         let seconds = t.elapsed().as_secs_f64();
         self.check(model, layers, opt, &store)?;
         self.seconds += seconds;
@@ -324,131 +375,110 @@ impl Forward<'_> {
     }
 }
 
-/// Runs the length-sorted batches (longest first) and scatters the pooled vectors
-/// back to sentence order; NaN/Inf stops the run naming model, layer and sentence.
-fn forward_all(
-    model: &mut StudyModel,
-    tokens: &[Vec<u32>],
-    texts: &[String],
-    layers: &[usize],
-    opt: &EmbedOptions,
-    on_batch: &mut dyn FnMut(usize),
-) -> Result<Embeddings> {
-    let dim = model.engine.config().n_embd;
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
-    let mut store = Embeddings::zeros(layers, opt.poolings, tokens.len(), dim);
-    let mut done = 0;
-    let n_batches = order.len().div_ceil(opt.batch_size);
-    for (k, batch) in order.chunks(opt.batch_size).enumerate() {
-        let out = match embed_halving(model, batch, tokens, texts, layers, opt) {
-            Err(Error::NonFinite(why)) => {
-                return Err(locate_non_finite(
-                    model, batch, tokens, texts, layers, opt, why,
-                ))
-            }
-            Err(e @ (Error::Gpu(_) | Error::OutOfMemory(_))) => {
-                let why = e.gpu_detail().unwrap_or_default();
-                return Err(Error::gpu(format!(
-                    "{} on task {}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
-                    model.label, opt.task, k + 1
+/// One model's forward passes over a task's sentences at one layer group.
+struct Pass<'p, 'm> {
+    model: &'p mut StudyModel<'m>,
+    tokens: &'p [Vec<u32>],
+    texts: &'p [String],
+    layers: &'p [usize],
+    opt: &'p EmbedOptions<'p>,
+}
+
+impl Pass<'_, '_> {
+    /// `MODEL on task TASK`, for messages.
+    fn what(&self) -> String {
+        format!("{} on task {}", self.model.label, self.opt.task)
+    }
+
+    /// Runs the length-sorted batches (longest first) and scatters the pooled vectors
+    /// back to sentence order; NaN/Inf stops the run naming model, layer and sentence.
+    fn run(&mut self, on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
+        let (layers, poolings) = (self.layers, self.opt.poolings);
+        let dim = self.model.engine.config().n_embd;
+        let mut order: Vec<usize> = (0..self.tokens.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.tokens[i].len()));
+        let mut store = Embeddings::zeros(layers, poolings, self.tokens.len(), dim);
+        let mut done = 0;
+        let n_batches = order.len().div_ceil(self.opt.batch_size);
+        for (k, batch) in order.chunks(self.opt.batch_size).enumerate() {
+            let out = match self.halving(batch) {
+                Err(Error::NonFinite(why)) => return Err(self.locate_non_finite(batch, why)),
+                Err(e @ (Error::Gpu(_) | Error::OutOfMemory(_))) => {
+                    let why = e.gpu_detail().unwrap_or_default();
+                    return Err(Error::gpu(format!(
+                        "{}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
+                        self.what(), k + 1
+                    )));
+                }
+                other => other?,
+            };
+            if out.n != batch.len() || out.dim != dim || out.layers != layers {
+                return Err(Error::input(format!(
+                    "engine `{}` returned {} vectors of dim {} for layers {:?}; expected {} of dim {dim} for {layers:?}",
+                    self.model.engine.name(), out.n, out.dim, out.layers, batch.len()
                 )));
             }
-            other => other?,
-        };
-        if out.n != batch.len() || out.dim != dim || out.layers != layers {
-            return Err(Error::input(format!(
-                "engine `{}` returned {} vectors of dim {} for layers {:?}; expected {} of dim {dim} for {layers:?}",
-                model.engine.name(), out.n, out.dim, out.layers, batch.len()
-            )));
-        }
-        for p in 0..opt.poolings.len() {
-            for (l, &layer) in layers.iter().enumerate() {
-                for (k, &i) in batch.iter().enumerate() {
-                    let v = out.get(p, l, k);
-                    if v.iter().any(|x| !x.is_finite()) {
-                        return Err(Error::NonFinite(format!(
-                            "{} on task {}: layer {layer} output is NaN/Inf for sentence {}",
-                            model.label,
-                            opt.task,
-                            shown(&texts[i])
-                        )));
+            for p in 0..poolings.len() {
+                for (l, &layer) in layers.iter().enumerate() {
+                    for (k, &i) in batch.iter().enumerate() {
+                        let v = out.get(p, l, k);
+                        if v.iter().any(|x| !x.is_finite()) {
+                            return Err(Error::NonFinite(format!(
+                                "{}: layer {layer} output is NaN/Inf for sentence {}",
+                                self.what(),
+                                shown(&self.texts[i])
+                            )));
+                        }
+                        store.get_mut(p, l, i).copy_from_slice(v);
                     }
-                    store.get_mut(p, l, i).copy_from_slice(v);
                 }
             }
+            done += batch.len();
+            on_batch(done);
         }
-        done += batch.len();
-        on_batch(done);
+        Ok(store)
     }
-    Ok(store)
-}
 
-/// One batch through the engine; when the device runs out of memory, the batch is
-/// split in halves (recursively) before giving up at a single sentence.
-fn embed_halving(
-    model: &mut StudyModel,
-    batch: &[usize],
-    tokens: &[Vec<u32>],
-    texts: &[String],
-    layers: &[usize],
-    opt: &EmbedOptions,
-) -> Result<Embeddings> {
-    let batch_tokens: Vec<Vec<u32>> = batch.iter().map(|&i| tokens[i].clone()).collect();
-    match model.engine.embed_tokens(&batch_tokens, layers, opt.poolings) {
-        Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
-            eprintln!(
-                "warning: {} on task {}: {e} with a batch of {}: retrying in halves",
-                model.label,
-                opt.task,
-                batch.len()
-            );
-            let (a, b) = batch.split_at(batch.len() / 2);
-            let a = embed_halving(model, a, tokens, texts, layers, opt)?;
-            let b = embed_halving(model, b, tokens, texts, layers, opt)?;
-            Embeddings::concat(&[a, b])
+    /// The sentences `batch` through the engine.
+    fn embed(&mut self, batch: &[usize]) -> Result<Embeddings> {
+        let tokens: Vec<Vec<u32>> = batch.iter().map(|&i| self.tokens[i].clone()).collect();
+        (self.model.engine).embed_tokens(&tokens, self.layers, self.opt.poolings)
+    }
+
+    /// One batch through the engine; when the device runs out of memory, the batch is
+    /// split in halves (recursively) before giving up at a single sentence.
+    fn halving(&mut self, batch: &[usize]) -> Result<Embeddings> {
+        match self.embed(batch) {
+            Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
+                let n = batch.len();
+                eprintln!("warning: {}: {e} with a batch of {n}: retrying in halves", self.what());
+                let (a, b) = batch.split_at(n / 2);
+                Embeddings::concat(&[self.halving(a)?, self.halving(b)?])
+            }
+            Err(e) if e.is_out_of_memory() => Err(Error::out_of_memory(format!(
+                "even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
+                shown(&self.texts[batch[0]])
+            ))),
+            other => other,
         }
-        Err(e) if e.is_out_of_memory() => Err(Error::out_of_memory(format!(
-            "even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
-            shown(&texts[batch[0]])
-        ))),
-        other => other,
     }
-}
 
-/// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
-/// name the first one that fails (the engine's message names the layer).
-fn locate_non_finite(
-    model: &mut StudyModel,
-    batch: &[usize],
-    tokens: &[Vec<u32>],
-    texts: &[String],
-    layers: &[usize],
-    opt: &EmbedOptions,
-    why: String,
-) -> Error {
-    let at = |i: usize, why: &str| {
+    /// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
+    /// name the first one that fails (the engine's message names the layer).
+    fn locate_non_finite(&mut self, batch: &[usize], why: String) -> Error {
+        for &i in batch {
+            if let Err(Error::NonFinite(why)) = self.embed(&[i]) {
+                let text = shown(&self.texts[i]);
+                return Error::NonFinite(format!("{}: sentence {text}: {why}", self.what()));
+            }
+        }
         Error::NonFinite(format!(
-            "{} on task {}: sentence {}: {why}",
-            model.label,
-            opt.task,
-            shown(&texts[i])
+            "{}: a batch of {} sentences (first {}): {why}; each alone is finite",
+            self.what(),
+            batch.len(),
+            shown(&self.texts[batch[0]])
         ))
-    };
-    for &i in batch {
-        let alone = [tokens[i].clone()];
-        if let Err(Error::NonFinite(why)) = model.engine.embed_tokens(&alone, layers, opt.poolings)
-        {
-            return at(i, &why);
-        }
     }
-    let n = batch.len();
-    Error::NonFinite(format!(
-        "{} on task {}: a batch of {n} sentences (first {}): {why}; each alone is finite",
-        model.label,
-        opt.task,
-        shown(&texts[batch[0]])
-    ))
 }
 
 /// Cosines of the task's pairs and of the random pairs, for one vector lookup.
@@ -473,40 +503,6 @@ fn series_from<'v>(
         sims: cos.iter().map(|c| c.unwrap_or(0.0)).collect(),
         undefined: cos.iter().map(Option::is_none).collect(),
         anisotropy: (!random.is_empty()).then(|| random.iter().sum::<f64>() / random.len() as f64),
-    }
-}
-
-fn make_profile(
-    model: &StudyModel,
-    task: &str,
-    table: &SentenceTable,
-    tokens: usize,
-    passes: usize,
-    forward: &Forward,
-) -> Profile {
-    let (pairs, seconds) = (table.pair_ids.len(), forward.seconds);
-    let per_s = |x: usize| {
-        if seconds > 0.0 {
-            x as f64 / seconds
-        } else {
-            0.0
-        }
-    };
-    Profile {
-        model: model.label.clone(),
-        task: task.to_string(),
-        engine: model.engine.name(),
-        pairs,
-        unique_sentences: table.texts.len(),
-        tokens,
-        passes,
-        seconds,
-        cached: forward.cached,
-        pairs_per_s: per_s(pairs),
-        tokens_per_s: per_s(tokens),
-        ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
-        peak_gpu_bytes: forward.peak_gpu_bytes,
-        peak_rss_bytes: peak_rss_bytes(),
     }
 }
 
@@ -541,22 +537,9 @@ pub fn glove_series(
         sentences_without_vector: vectors.iter().filter(|v| v.vector.is_none()).count(),
         undefined_pairs: series.undefined.iter().filter(|&&u| u).count(),
     };
-    let pairs = table.pair_ids.len();
     let profile = Profile {
-        model: name.to_string(),
-        task: task.to_string(),
         engine: "cpu (word-vector average)".into(),
-        pairs,
-        unique_sentences: table.texts.len(),
-        tokens: coverage.tokens,
-        passes: 1,
-        seconds,
-        cached: false,
-        pairs_per_s: pairs as f64 / seconds.max(1e-9),
-        tokens_per_s: coverage.tokens as f64 / seconds.max(1e-9),
-        ms_per_pair: seconds * 1000.0 / pairs.max(1) as f64,
-        peak_gpu_bytes: 0,
-        peak_rss_bytes: peak_rss_bytes(),
+        ..Profile::timed(name, task, table, coverage.tokens, seconds)
     };
     (series, profile, coverage)
 }

@@ -10,6 +10,7 @@ use super::embedding::Series;
 use super::hash::xxh64;
 use super::metrics::{best_accuracy, best_f1, pearson, roc_auc, spearman, Thresholded};
 use super::tasks::Task;
+use crate::kit::distinct;
 use crate::embed::Pooling;
 
 /// A set of pairs of one task that gets its own scores.
@@ -22,17 +23,6 @@ pub struct Group {
     /// The domain all its pairs share, if they do.
     pub domain: Option<String>,
     pub idx: Vec<u32>,
-}
-
-/// The distinct items, in first-seen order.
-pub fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for x in items {
-        if !out.contains(&x) {
-            out.push(x);
-        }
-    }
-    out
 }
 
 fn group_of(

@@ -4,17 +4,14 @@ use std::fmt::Write;
 
 use super::args::Preset;
 use super::compare::{Comparison, Curve};
-use super::evaluate::{distinct, Row};
-use super::ood::{OodCell, OodReport};
+use super::evaluate::Row;
+use super::ood::{column_title, OodCell, OodReport};
 use super::report::StudyReport;
 use crate::embed::Pooling;
-use crate::kit::markdown as md;
+use crate::kit::distinct;
+use crate::kit::markdown::{self as md, cells, num};
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn num(x: Option<f64>, digits: usize) -> String {
-    x.map_or("—".into(), |v| format!("{v:.digits$}"))
-}
 
 fn ci(x: Option<[f64; 2]>) -> String {
     x.map_or("—".into(), |[a, b]| format!("[{a:.1}, {b:.1}]"))
@@ -51,29 +48,26 @@ fn summary_tables(r: &StudyReport, timing: bool) -> String {
     }
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
-        md::header(&mut out, &cols.join(" | "), "");
-        for row in r.rows_for(&t.name, "all") {
-            let _ = write!(
-                out,
-                "| {} | {} | {} | {} | {} |",
+        let rows = r.rows_for(&t.name, "all").map(|row| {
+            let (pooling, layer) = (pooling_name(row.pooling), layer_name(row.layer));
+            let mut cells = cells![
                 row.model,
-                pooling_name(row.pooling),
-                layer_name(row.layer),
+                pooling,
+                layer,
                 num(row.spearman, 2),
-                ci(row.spearman_ci),
-            );
+                ci(row.spearman_ci)
+            ];
             if timing {
                 let p = (r.profile.iter()).find(|p| p.model == row.model && p.task == t.name);
-                let _ = write!(
-                    out,
-                    " {} | {} | {} |",
+                cells.extend([
                     num(p.map(|p| p.ms_per_pair), 3),
                     num(p.map(|p| p.peak_gpu_bytes as f64 / MIB), 1),
                     num(p.and_then(|p| p.peak_rss_bytes).map(|b| b as f64 / MIB), 0),
-                );
+                ]);
             }
-            out.push('\n');
-        }
+            cells
+        });
+        md::table(&mut out, &cols.join(" | "), "", rows);
     }
     out
 }
@@ -116,30 +110,19 @@ fn source_study_readings(out: &mut String, r: &StudyReport) {
     out.push_str("The study took `hidden_states` \"1, 3, 5, 7, 9, 11\" of Hugging Face's RWKV-6. Read as block numbers they are our layers 1, 3, …, 11; read as indices into `hidden_states` (entry k = output of block k + 1, no embedding entry) they are our layers 2, 4, …, 12 (docs/study.md). Both come from the same pass.\n");
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {}\n", t.name);
-        md::header(
-            out,
-            "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100",
-            "",
-        );
         let rows: Vec<&Row> = (r.rows_for(&t.name, "all"))
             .filter(|x| x.layer.is_some()) // baselines have no layers
             .collect();
-        for model in distinct(rows.iter().map(|x| x.model.as_str())) {
-            let score = |layer: usize| {
-                (rows.iter())
-                    .find(|x| x.model == model && x.layer == Some(layer))
-                    .map_or("—".to_string(), |x| num(x.spearman, 2))
-            };
-            for k in [1, 3, 5, 7, 9, 11] {
-                let _ = writeln!(
-                    out,
-                    "| {model} | {k} | {k} | {} | {} | {} |",
-                    score(k),
-                    k + 1,
-                    score(k + 1)
-                );
-            }
-        }
+        let score = |model: &str, layer: usize| {
+            let row = (rows.iter()).find(|x| x.model == model && x.layer == Some(layer));
+            row.map_or("—".to_string(), |x| num(x.spearman, 2))
+        };
+        let models = distinct(rows.iter().map(|x| x.model.as_str()));
+        let table = models.into_iter().flat_map(|m| {
+            [1, 3, 5, 7, 9, 11].map(|k| cells![m, k, k, score(m, k), k + 1, score(m, k + 1)])
+        });
+        let cols = "model | study's index | as block number: our layer | Spearman ×100 | as `hidden_states[i]`: our layer | Spearman ×100";
+        md::table(out, cols, "", table);
     }
 }
 
@@ -166,17 +149,14 @@ fn inputs(out: &mut String, r: &StudyReport) {
     if !r.models.is_empty() {
         out.push_str("## Models\n\n");
         let cols = "model | engine | layers × width | file xxh64 | bytes";
-        md::header(out, cols, "");
-        for m in &r.models {
+        let rows = r.models.iter().map(|m| {
             let (hash, bytes) = m.file.as_ref().map_or(("—".into(), "—".into()), |f| {
                 (f.xxh64.clone(), f.bytes.to_string())
             });
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} × {} | {hash} | {bytes} |",
-                m.label, m.engine, m.config.n_layer, m.config.n_embd
-            );
-        }
+            let shape = format!("{} × {}", m.config.n_layer, m.config.n_embd);
+            cells![m.label, m.engine, shape, hash, bytes]
+        });
+        md::table(out, cols, "", rows);
     }
     for b in &r.baselines {
         let _ = writeln!(
@@ -191,33 +171,27 @@ fn inputs(out: &mut String, r: &StudyReport) {
 fn tasks_table(out: &mut String, r: &StudyReport) {
     out.push_str("## Tasks\n\n");
     let cols = "task | pairs | unique sentences | domains | files (xxh64) | GloVe tokens known | sentences without GloVe vector";
-    md::header(out, cols, "");
-    for t in &r.tasks {
+    let rows = r.tasks.iter().map(|t| {
         let domains: Vec<String> = t.domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
-        let files: Vec<String> = t
-            .files
-            .iter()
+        let files: Vec<String> = (t.files.iter())
             .map(|f| format!("{} ({})", f.path, f.xxh64))
             .collect();
         let g = t.glove.as_ref();
-        let known = g.map(|g| {
-            format!(
-                "{:.1}%",
-                100.0 * g.known_tokens as f64 / g.tokens.max(1) as f64
-            )
-        });
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+        let known = g.map(|g| 100.0 * g.known_tokens as f64 / g.tokens.max(1) as f64);
+        let known = known.map_or("—".into(), |k| format!("{k:.1}%"));
+        let without = g.map_or("—".into(), |g| g.sentences_without_vector.to_string());
+        let (domains, files) = (domains.join(", "), files.join("<br>"));
+        cells![
             t.name,
             t.rows,
             t.unique_sentences,
-            domains.join(", "),
-            files.join("<br>"),
-            known.unwrap_or("—".into()),
-            g.map_or("—".into(), |g| g.sentences_without_vector.to_string()),
-        );
-    }
+            domains,
+            files,
+            known,
+            without
+        ]
+    });
+    md::table(out, cols, "", rows);
 }
 
 fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
@@ -227,25 +201,24 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
         cols.extend(["ROC-AUC", "best acc", "best F1"]);
     }
     cols.extend(["anisotropy", "undefined pairs"]);
-    md::header(out, &cols.join(" | "), "");
-    for row in r.rows_for(task, "all") {
-        let mut cells = vec![
-            row.model.clone(),
-            pooling_name(row.pooling).into(),
-            layer_name(row.layer),
+    let rows = r.rows_for(task, "all").map(|row| {
+        let (pooling, layer) = (pooling_name(row.pooling), layer_name(row.layer));
+        let (spearman, ci, pearson) = (
             num(row.spearman, 2),
             ci(row.spearman_ci),
             num(row.pearson, 2),
-        ];
+        );
+        let mut cells = cells![row.model, pooling, layer, spearman, ci, pearson];
         if binary {
-            cells.push(num(row.roc_auc, 2));
-            cells.push(num(row.best_accuracy.map(|t| t.value), 2));
-            cells.push(num(row.best_f1.map(|t| t.value), 2));
+            let (acc, f1) = (row.best_accuracy, row.best_f1);
+            cells.extend(
+                [row.roc_auc, acc.map(|t| t.value), f1.map(|t| t.value)].map(|x| num(x, 2)),
+            );
         }
-        cells.push(num(row.anisotropy, 4));
-        cells.push(row.undefined_pairs.to_string());
-        md::row(out, &cells);
-    }
+        cells.extend([num(row.anisotropy, 4), row.undefined_pairs.to_string()]);
+        cells
+    });
+    md::table(out, &cols.join(" | "), "", rows);
 }
 
 /// Spearman per subset / domain (rows) and layer (columns), one table per model × pooling.
@@ -274,37 +247,24 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
             let mut cols = vec![kind.to_string(), "n".into()];
             cols.extend(layers.iter().map(|l| format!("L{l}")));
             cols.extend(baseline.first().map(|b| b.model.clone()));
-            md::header(out, &cols.join(" | "), "");
-            for name in &names {
+            let rows = names.iter().map(|name| {
                 let of = |x: &&&Row| group_name(x) == name.as_str();
                 let n = mine.iter().find(of).map_or(0, |x| x.n);
-                let mut cells = vec![name.clone(), n.to_string()];
-                for l in &layers {
-                    cells.push(num(
-                        mine.iter()
-                            .find(|x| of(x) && x.layer == Some(*l))
-                            .and_then(|x| x.spearman),
-                        1,
-                    ));
-                }
-                if !baseline.is_empty() {
-                    cells.push(num(baseline.iter().find(of).and_then(|x| x.spearman), 1));
-                }
-                md::row(out, &cells);
-            }
+                let score = |x: Option<&&Row>| num(x.and_then(|x| x.spearman), 1);
+                let mut cells = cells![name, n];
+                let at = |l: &usize| score(mine.iter().find(|x| of(x) && x.layer == Some(*l)));
+                cells.extend(layers.iter().map(at));
+                cells.extend((!baseline.is_empty()).then(|| score(baseline.iter().find(of))));
+                cells
+            });
+            md::table(out, &cols.join(" | "), "", rows);
         }
     }
 }
 
 fn group_name(r: &Row) -> &str {
-    r.subset
-        .as_deref()
-        .or(if r.group == "domain" {
-            r.domain.as_deref()
-        } else {
-            None
-        })
-        .unwrap_or("")
+    let domain = r.domain.as_deref().filter(|_| r.group == "domain");
+    r.subset.as_deref().or(domain).unwrap_or("")
 }
 
 fn distinct_names(rows: &[&Row]) -> Vec<String> {
@@ -322,24 +282,21 @@ fn ood_tables(out: &mut String, ood: &OodReport) {
     }
     out.push_str("\nBest layer per domain:\n\n");
     let cols = "model | pooling | domain | best layer | Spearman ×100";
-    md::header(out, cols, "");
-    for b in &ood.best_layers {
-        let pool = pooling_name(b.pooling);
-        let (m, d, l, v) = (&b.model, &b.domain, b.layer, b.spearman);
-        let _ = writeln!(out, "| {m} | {pool} | {d} | {l} | {v:.1} |");
-    }
+    let rows = ood.best_layers.iter().map(|b| {
+        let (pooling, score) = (pooling_name(b.pooling), format!("{:.1}", b.spearman));
+        cells![b.model, pooling, b.domain, b.layer, score]
+    });
+    md::table(out, cols, "", rows);
 }
 
 fn ood_cell_text(c: Option<&OodCell>) -> String {
     match c {
         None => "—".to_string(),
         Some(c) if c.delta.is_none() => num(c.spearman, 1),
-        Some(c) => format!(
-            "{} (Δ {} {})",
-            num(c.spearman, 1),
-            num(c.delta, 1),
-            ci(c.delta_ci)
-        ),
+        Some(c) => {
+            let (score, delta) = (num(c.spearman, 1), num(c.delta, 1));
+            format!("{score} (Δ {delta} {})", ci(c.delta_ci))
+        }
     }
 }
 
@@ -352,24 +309,15 @@ fn ood_series_table(out: &mut String, ood: &OodReport, model: &str, pooling: Opt
         "\n{model} ({pool}): score, and Δ [CI] from {reference}\n"
     );
     let mut head = vec!["domain".to_string(), "n".into()];
-    head.extend(cols.iter().map(|(layer, cells)| {
-        match layer {
-            Some(l) => format!("L{l}"),
-            None => cells
-                .iter()
-                .flatten()
-                .next()
-                .map_or(String::new(), |c| c.model.clone()),
-        }
-    }));
-    md::header(out, &head.join(" | "), "");
-    for (i, d) in ood.domains.iter().enumerate() {
+    head.extend(cols.iter().map(column_title));
+    let rows = ood.domains.iter().enumerate().map(|(i, d)| {
         let layered = cols.iter().filter(|c| c.0.is_some());
         let n = layered.filter_map(|c| c.1[i]).next().map_or(0, |c| c.n);
-        let mut row = vec![d.clone(), n.to_string()];
+        let mut row = cells![d, n];
         row.extend(cols.iter().map(|c| ood_cell_text(c.1[i])));
-        md::row(out, &row);
-    }
+        row
+    });
+    md::table(out, &head.join(" | "), "", rows);
 }
 
 /// Distinct (model, pooling) of the layered OOD cells.
@@ -402,11 +350,9 @@ pub fn profile_page(r: &StudyReport) -> String {
 fn profile(out: &mut String, r: &StudyReport) {
     out.push_str("\n## Profile\n\n");
     let cols = "model | task | engine | pairs | sentences | tokens | passes | cached | seconds | pairs/s | tokens/s | ms/pair | peak GPU MiB | peak RSS MiB";
-    md::header(out, cols, "");
-    for p in &r.profile {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {} |",
+    let rows = r.profile.iter().map(|p| {
+        let cached = if p.cached { "yes" } else { "no" };
+        let mut cells = cells![
             p.model,
             p.task,
             p.engine,
@@ -414,15 +360,24 @@ fn profile(out: &mut String, r: &StudyReport) {
             p.unique_sentences,
             p.tokens,
             p.passes,
-            if p.cached { "yes" } else { "no" },
-            p.seconds,
-            p.pairs_per_s,
-            p.tokens_per_s,
-            p.ms_per_pair,
+            cached
+        ];
+        let (gpu, rss) = (
             p.peak_gpu_bytes as f64 / MIB,
-            num(p.peak_rss_bytes.map(|b| b as f64 / MIB), 0),
+            p.peak_rss_bytes.map(|b| b as f64 / MIB),
         );
-    }
+        let times = [
+            (p.seconds, 3),
+            (p.pairs_per_s, 1),
+            (p.tokens_per_s, 1),
+            (p.ms_per_pair, 3),
+            (gpu, 1),
+        ];
+        cells.extend(times.map(|(x, digits)| num(Some(x), digits)));
+        cells.push(num(rss, 0));
+        cells
+    });
+    md::table(out, cols, "", rows);
 }
 
 /// The model comparison: the answer, the models, each task's curves by relative depth,
@@ -433,17 +388,11 @@ fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
         let _ = writeln!(out, "- {a}");
     });
     out.push('\n');
-    md::header(out, "model | family | blocks | weights", "");
-    for m in &c.models {
-        let w = m.untrained.as_deref().unwrap_or("not marked untrained");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {w} |",
-            m.label,
-            m.family.name(),
-            m.n_layer
-        );
-    }
+    let rows = c.models.iter().map(|m| {
+        let weights = m.untrained.as_deref().unwrap_or("not marked untrained");
+        cells![m.label, m.family.name(), m.n_layer, weights]
+    });
+    md::table(out, "model | family | blocks | weights", "", rows);
     for task in distinct(c.curves.iter().map(|x| x.task.as_str())) {
         let _ = writeln!(
             out,
@@ -462,8 +411,7 @@ fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
                 .iter()
                 .map(|x| format!("{} ({})", x.model, pooling_name(x.pooling))),
         );
-        md::header(out, &cols.join(" | "), "");
-        for d in depths {
+        let rows = depths.into_iter().map(|d| {
             let mut cells = vec![format!("{d:.3}")];
             for x in &curves {
                 let p = x.points.iter().find(|p| p.depth == d);
@@ -471,8 +419,9 @@ fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
                     format!("{} (L{})", num(p.spearman, 1), p.layer)
                 }));
             }
-            md::row(out, &cells);
-        }
+            cells
+        });
+        md::table(out, &cols.join(" | "), "", rows);
     }
     if c.degradations.is_empty() {
         return;
@@ -483,37 +432,32 @@ fn comparison(out: &mut String, c: &Comparison, confidence: f64) {
         c.layer_rule,
         confidence * 100.0
     );
-    md::header(
-        out,
-        "model | pooling | layer | domain | Spearman ×100 | degradation | CI",
-        "",
-    );
-    for d in &c.degradations {
-        let cells = [
-            d.model.to_string(),
-            pooling_name(d.pooling).to_string(),
-            d.layer.to_string(),
-            d.domain.to_string(),
-            num(d.spearman, 1),
-            num(d.degradation, 1),
-            ci(d.ci),
-        ];
-        md::row(out, &cells);
-    }
+    let cols = "model | pooling | layer | domain | Spearman ×100 | degradation | CI";
+    let rows = c.degradations.iter().map(|d| {
+        let (spearman, degradation) = (num(d.spearman, 1), num(d.degradation, 1));
+        cells![
+            d.model,
+            pooling_name(d.pooling),
+            d.layer,
+            d.domain,
+            spearman,
+            degradation,
+            ci(d.ci)
+        ]
+    });
+    md::table(out, cols, "", rows);
     let _ = writeln!(out, "\nDifference of degradations D = RWKV's − attention's (< 0: RWKV degrades less), paired bootstrap CI; \"mean\" = over the non-reference domains:\n");
-    md::header(out, "RWKV | attention | pooling | domain | RWKV degradation | attention degradation | D | CI | verdict", "");
-    for x in &c.differences {
-        let cells = [
-            x.rwkv.to_string(),
-            x.attention.to_string(),
-            pooling_name(x.pooling).to_string(),
-            x.domain.as_deref().unwrap_or("mean").to_string(),
-            num(x.rwkv_degradation, 1),
-            num(x.attention_degradation, 1),
-            num(x.difference, 1),
-            ci(x.ci),
-            x.verdict.text(confidence).to_string(),
-        ];
-        md::row(out, &cells);
-    }
+    let cols = "RWKV | attention | pooling | domain | RWKV degradation | attention degradation | D | CI | verdict";
+    let rows = c.differences.iter().map(|x| {
+        let (pooling, domain) = (
+            pooling_name(x.pooling),
+            x.domain.as_deref().unwrap_or("mean"),
+        );
+        let mut cells = cells![x.rwkv, x.attention, pooling, domain];
+        let degradations = [x.rwkv_degradation, x.attention_degradation, x.difference];
+        cells.extend(degradations.map(|d| num(d, 1)));
+        cells.extend([ci(x.ci), x.verdict.text(confidence)]);
+        cells
+    });
+    md::table(out, cols, "", rows);
 }

@@ -2,7 +2,7 @@
 //!
 //! - `average_ranks`: ranks 1..n, tied values share the mean of their ranks
 //!   (`scipy.stats.rankdata(method="average")`).
-//! - `pearson`: r = Σ(x-x̄)(y-ȳ) / sqrt(Σ(x-x̄)² Σ(y-ȳ)²).
+//! - `pearson`: r = Σ(x-x̄)(y-ȳ) / sqrt(Σ(x-x̄)² Σ(y-ȳ)²) (`weighted_pearson` with unit weights).
 //! - `spearman`: Pearson of the average ranks (`scipy.stats.spearmanr`).
 //! - `roc_auc`: P(score⁺ > score⁻) + ½·P(score⁺ = score⁻), which is what
 //!   `sklearn.metrics.roc_auc_score` integrates (trapezoids over distinct thresholds).
@@ -58,18 +58,34 @@ pub fn average_ranks(x: &[f64]) -> Vec<f64> {
 
 /// Pearson correlation; `None` for fewer than 2 points or a constant input.
 pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let n = x.len();
-    if n < 2 || y.len() != n {
+    (y.len() == x.len())
+        .then(|| weighted_pearson(x, y, &vec![1; x.len()]))
+        .flatten()
+}
+
+/// Count-weighted Pearson correlation (point i counted `w[i]` times, as in a bootstrap
+/// resample); `None` for fewer than 2 points or when either side is constant.
+pub fn weighted_pearson(x: &[f64], y: &[f64], w: &[u32]) -> Option<f64> {
+    let total: f64 = w.iter().map(|&c| c as f64).sum();
+    if total < 2.0 {
         return None;
     }
-    let mx = x.iter().sum::<f64>() / n as f64;
-    let my = y.iter().sum::<f64>() / n as f64;
+    let (mut mx, mut my) = (0.0, 0.0);
+    for ((&a, &b), &c) in x.iter().zip(y).zip(w) {
+        mx += c as f64 * a;
+        my += c as f64 * b;
+    }
+    mx /= total;
+    my /= total;
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (&a, &b) in x.iter().zip(y) {
-        let (dx, dy) = (a - mx, b - my);
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
+    for ((&a, &b), &c) in x.iter().zip(y).zip(w) {
+        if c == 0 {
+            continue;
+        }
+        let (dx, dy, c) = (a - mx, b - my, c as f64);
+        sxy += c * dx * dy;
+        sxx += c * dx * dx;
+        syy += c * dy * dy;
     }
     if sxx == 0.0 || syy == 0.0 {
         return None;

@@ -9,8 +9,6 @@
 //! results.md and SVG plots.
 
 pub mod bootstrap;
-#[cfg(feature = "native")]
-pub mod cache;
 pub mod domains;
 pub mod glove;
 pub mod hash;
@@ -19,32 +17,26 @@ pub mod pairs;
 pub mod table;
 pub mod tasks;
 
-#[cfg(feature = "native")]
-pub mod args;
-#[cfg(feature = "native")]
-pub mod check;
-#[cfg(feature = "native")]
-pub mod compare;
-#[cfg(feature = "native")]
-pub mod embedding;
-#[cfg(feature = "native")]
-pub mod evaluate;
-#[cfg(feature = "native")]
-pub mod markdown;
-#[cfg(feature = "native")]
-pub mod ood;
-#[cfg(feature = "native")]
-pub mod plots;
-#[cfg(feature = "native")]
-pub mod report;
-#[cfg(feature = "native")]
-pub mod run;
+/// Marks each item native-only (files, threads, progress bars: not in the page's wasm).
+macro_rules! native {
+    ($($item:item)*) => { $(#[cfg(feature = "native")] $item)* };
+}
 
-#[cfg(feature = "native")]
-pub use args::{Preset, StudyArgs};
-#[cfg(feature = "native")]
-pub use embedding::StudyModel;
-#[cfg(feature = "native")]
-pub use report::StudyReport;
-#[cfg(feature = "native")]
-pub use run::run;
+native! {
+    pub mod args;
+    pub mod cache;
+    pub mod check;
+    pub mod compare;
+    pub mod embedding;
+    pub mod evaluate;
+    pub mod markdown;
+    pub mod ood;
+    pub mod plots;
+    pub mod report;
+    pub mod run;
+
+    pub use args::{Preset, StudyArgs};
+    pub use embedding::StudyModel;
+    pub use report::StudyReport;
+    pub use run::run;
+}

@@ -15,6 +15,7 @@ use super::bootstrap::percentile_ci;
 use super::domains::order_key;
 use super::evaluate::DomainStat;
 use crate::embed::Pooling;
+use crate::kit::find_or_push;
 
 /// One domain score of one series.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -87,6 +88,14 @@ impl OodReport {
     }
 }
 
+/// A column's title: `L{layer}`, or the baseline's name (its cells' model).
+pub fn column_title((layer, cells): &Column) -> String {
+    match layer {
+        Some(l) => format!("L{l}"),
+        None => (cells.iter().flatten().next()).map_or(String::new(), |c| c.model.clone()),
+    }
+}
+
 /// Weighted mean over groups of a statistic; `None` if any group lacks it.
 fn weighted(stats: &[&DomainStat], value: impl Fn(&DomainStat) -> Option<f64>) -> Option<f64> {
     let n: usize = stats.iter().map(|s| s.n).sum();
@@ -109,18 +118,9 @@ fn group_by_series(stats: &[DomainStat]) -> Vec<(SeriesKey, BTreeMap<String, Vec
     let mut by_series: Vec<(SeriesKey, BTreeMap<String, Vec<&DomainStat>>)> = Vec::new();
     for s in stats {
         let key = (s.model.clone(), s.pooling, s.layer);
-        let pos = match by_series.iter().position(|(k, _)| *k == key) {
-            Some(p) => p,
-            None => {
-                by_series.push((key, BTreeMap::new()));
-                by_series.len() - 1
-            }
-        };
-        by_series[pos]
-            .1
-            .entry(s.domain.clone())
-            .or_default()
-            .push(s);
+        let (_, per_domain) =
+            find_or_push(&mut by_series, |(k, _)| *k == key, || (key.clone(), BTreeMap::new()));
+        per_domain.entry(s.domain.clone()).or_default().push(s);
     }
     by_series
 }

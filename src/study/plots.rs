@@ -4,11 +4,11 @@
 
 use std::fmt::Write;
 
-use super::evaluate::distinct;
 use super::markdown::{ood_keys, series_keys};
-use super::ood::OodReport;
+use super::ood::{column_title, OodReport};
 use super::report::{slug, StudyReport};
 use crate::embed::Pooling;
+use crate::kit::distinct;
 use crate::kit::svg::{colour, escape as esc};
 
 /// Every plot of a report as (file name, SVG text).
@@ -376,19 +376,12 @@ fn heat_cell(
 }
 
 fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
-    let cols: Vec<(String, Vec<Option<f64>>)> = (ood.columns(model, pooling).into_iter())
-        .map(|(layer, cells)| {
-            let name = match layer {
-                Some(l) => l.to_string(),
-                None => cells
-                    .iter()
-                    .flatten()
-                    .next()
-                    .map_or(String::new(), |c| c.model.clone()),
-            };
+    let cols: Vec<(String, Vec<Option<f64>>)> = (ood.columns(model, pooling).iter())
+        .map(|col| {
+            let name = col.0.map_or_else(|| column_title(col), |l| l.to_string());
             (
                 name,
-                cells.iter().map(|c| c.and_then(|c| c.spearman)).collect(),
+                col.1.iter().map(|c| c.and_then(|c| c.spearman)).collect(),
             )
         })
         .collect();

@@ -67,7 +67,7 @@ pub enum Gold {
 
 /// One split of a built-in family: its file (header on line 1, tab-separated), the
 /// columns read, and the rows kept (column = value; all rows when empty).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Source {
     pub family: &'static str,
     pub split: &'static str,
@@ -205,17 +205,10 @@ fn canonical_split(split: &str) -> &str {
 }
 
 /// A parsed part of a spec: a split and an optional "first N".
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Part {
     pub source: &'static Source,
     pub first: Option<usize>,
-}
-
-impl PartialEq for Part {
-    fn eq(&self, other: &Part) -> bool {
-        let key = |p: &Part| (p.source.family, p.source.split, p.first);
-        key(self) == key(other)
-    }
 }
 
 /// A parsed task spec.

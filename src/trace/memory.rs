@@ -37,6 +37,16 @@ impl Carrier {
         }
     }
 
+    /// Depth L and width (C for RWKV-6, the key/value width d for attention).
+    pub fn depth_width(self) -> (usize, usize) {
+        match self {
+            Carrier::Rwkv {
+                n_layer, n_embd, ..
+            } => (n_layer, n_embd),
+            Carrier::Attention { n_layer, kv_width } => (n_layer, kv_width),
+        }
+    }
+
     /// Bytes carried after `t` tokens in f32.
     pub fn bytes_after(self, t: usize) -> usize {
         4 * self.values_after(t)
@@ -71,6 +81,10 @@ mod tests {
         assert_eq!(rwkv.values_after(7), 24 * 135_168);
         assert_eq!(rwkv.values_after(7), rwkv.values_after(7000));
         assert_eq!(attn.values_after(10), 24 * 2 * 10 * 2048);
+        assert_eq!(
+            (rwkv.depth_width(), attn.depth_width()),
+            ((24, 2048), (24, 2048))
+        );
         let t = crossover(rwkv, attn);
         assert_eq!(t, 34);
         assert!(attn.values_after(t) > rwkv.values_after(t));
