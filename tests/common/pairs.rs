@@ -27,7 +27,11 @@ pub fn similarities(ck: &Checkpoint, tok: &Tokenizer, pairs: &[(String, String)]
 }
 
 /// Per-layer cosines of each pair with any engine (layers `0..=L`), both poolings.
-pub fn layer_cosines(engine: &mut dyn Engine, tok: &Tokenizer, pairs: &[(String, String)]) -> Table {
+pub fn layer_cosines(
+    engine: &mut dyn Engine,
+    tok: &Tokenizer,
+    pairs: &[(String, String)],
+) -> Table {
     let texts: Vec<Vec<u32>> = pairs
         .iter()
         .flat_map(|(a, b)| [tok.encode(a).unwrap(), tok.encode(b).unwrap()])
