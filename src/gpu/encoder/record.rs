@@ -123,8 +123,9 @@ impl<'a> Recorder<'a> {
     ) -> Result<()> {
         let params = op.params_with_eps(self.shape, eps);
         let groups = op.workgroups(self.shape);
+        let subgroups = self.ctx.subgroups;
         self.dispatch(
-            Kernel::LayerNorm,
+            Kernel::LayerNorm { subgroups },
             &params,
             &[(1, x), (2, vecs), (3, y)],
             groups,
