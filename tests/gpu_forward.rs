@@ -6,9 +6,7 @@ mod common;
 
 use common::{checkpoint, max_err, Golden};
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
-use rwkv_lens::gpu::{
-    GpuEngine, GpuOptions, Hidden, MatmulKind, Precision, ReduceKind, WkvKind,
-};
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, Hidden, MatmulKind, Precision, ReduceKind, WkvKind};
 use rwkv_lens::reference::CpuEngine;
 
 const TOL_F32: f32 = 1e-4;

@@ -33,7 +33,13 @@ fn model() -> Checkpoint {
 }
 
 /// Median over three profiled passes of (ms of the kernels named in `kernels`, ms of all).
-fn profiled_ms(ck: &Checkpoint, opts: GpuOptions, batch: usize, tokens: usize, kernels: &[&str]) -> (f64, f64) {
+fn profiled_ms(
+    ck: &Checkpoint,
+    opts: GpuOptions,
+    batch: usize,
+    tokens: usize,
+    kernels: &[&str],
+) -> (f64, f64) {
     std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
     let opts = GpuOptions {
         precision: Precision::F16,
@@ -43,12 +49,21 @@ fn profiled_ms(ck: &Checkpoint, opts: GpuOptions, batch: usize, tokens: usize, k
     };
     let mut gpu = GpuEngine::new(ck, opts).expect("GPU engine starts");
     let seqs: Vec<Vec<u32>> = (0..batch)
-        .map(|b| (0..tokens).map(|t| ((b * 31 + t * 7) % 512) as u32).collect())
+        .map(|b| {
+            (0..tokens)
+                .map(|t| ((b * 31 + t * 7) % 512) as u32)
+                .collect()
+        })
         .collect();
     let mut pass = || {
         gpu.embed_tokens(&seqs, &[2], &[Pooling::Mean]).unwrap();
-        let p = gpu.last_profile().expect("timestamp queries on this adapter");
-        let part = p.rows.iter().filter(|r| kernels.contains(&r.kernel.as_str()));
+        let p = gpu
+            .last_profile()
+            .expect("timestamp queries on this adapter");
+        let part = p
+            .rows
+            .iter()
+            .filter(|r| kernels.contains(&r.kernel.as_str()));
         (part.map(|r| r.ms).sum::<f64>(), p.total_ms())
     };
     pass(); // warm-up: pipelines, caches

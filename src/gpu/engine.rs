@@ -143,8 +143,16 @@ impl GpuEngine {
         };
         format!(
             "matmul {}, WKV {wkv}, norms' sums {}",
-            if self.tiled { "tiled" } else { "register-blocked" },
-            if self.ctx.subgroups { "subgroup" } else { "workgroup tree" },
+            if self.tiled {
+                "tiled"
+            } else {
+                "register-blocked"
+            },
+            if self.ctx.subgroups {
+                "subgroup"
+            } else {
+                "workgroup tree"
+            },
         )
     }
 

@@ -10,7 +10,8 @@
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API, that clicks are handled within 100 ms during a long
-// Compare (the Web Worker runs it), Cancel, and a worker that cannot start. Screenshots
+// Compare (the Web Worker runs it), Cancel, a worker that cannot start, and (speed.mjs) the
+// GPU kernels forced on SwiftShader and the fallback's speed. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';

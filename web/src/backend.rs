@@ -105,7 +105,8 @@ impl Backend {
                         _ => "adapter".into(),
                     };
                     let on_gpu = engine.memory_bytes().0 as f64 / 1e6;
-                    let mut name = format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
+                    let mut name =
+                        format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
                     if kernels != ForcedKernels::default() {
                         name += &format!(" · {}", engine.kernels());
                     }
