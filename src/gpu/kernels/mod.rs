@@ -63,7 +63,7 @@ pub fn ceil_div(a: u32, b: u32) -> u32 {
 /// One compiled pipeline per kernel variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// `subgroups`: the norms' sums through subgroup operations (see [`norm_prelude`]).
+    /// `subgroups`: the norms' sums through subgroup operations (see `norm_prelude`).
     LayerNorm {
         subgroups: bool,
     },
