@@ -17,7 +17,12 @@
 #    (MRPC: 1000 GLUE train + 408 validation pairs, all layers pooled) when mrpc/glue/ is
 #    found ($RWKV_LENS_DATA, .bench-data/ or ../shared/data); then, with the time left, the
 #    same shape with f32 weights (ours and the CPU reference only).
-# 4. Writes $OUT/bench.json (+ bench-f32.json), bench.md, env.txt and log.txt.
+#    On a GPU the engine's defaults pick the tiled matmul, the norms' subgroup sums (where
+#    the adapter has Features::SUBGROUP) and, at 1×1024, the chunked WKV.
+# 4. The kernel variants side by side (tests/gpu_speed.rs, timestamp profile; at most 60 s,
+#    before the f32 run): serial vs chunked WKV at T = 128 and 1024, the norms' workgroup
+#    tree vs subgroup sums → kernels.txt (from .bench-bin/gpu-speed without cargo).
+# 5. Writes $OUT/bench.json (+ bench-f32.json), bench.md, kernels.txt, env.txt and log.txt.
 #
 # Budget: under 8 minutes including the build; every step runs under `timeout`.
 # Overrides (environment): SHAPES, BATCHES, LENGTHS, MAX_TOKENS, EMBED_SHAPE, MRPC (train,dev),
@@ -69,7 +74,10 @@ if [ -z "${NO_BUILD:-}" ] && command -v cargo >/dev/null; then
   timeout 300 cargo build --release --offline --bin rwkv-lens && BIN=target/release/rwkv-lens
   timeout 200 cargo build --release --offline --manifest-path peer/web-rwkv/Cargo.toml \
     && PEER=peer/web-rwkv/target/release/web-rwkv-peer
+  SPEED=$(timeout 200 cargo test --release --offline --no-run --test gpu_speed --message-format=json \
+    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 fi
+SPEED=${SPEED:-.bench-bin/gpu-speed}
 if [ ! -x "$BIN" ]; then
   say "no rwkv-lens binary: no cargo here and no .bench-bin/ (run 'make device-pack', carry .bench-bin)"
   echo '{"error": "no rwkv-lens binary"}' > "$OUT/bench.json"
@@ -95,6 +103,11 @@ timeout "$(left)" "$BIN" bench "${GRID[@]}" --precisions f16 --peer-flops 1e13 \
   --json "$OUT/bench.json" > "$OUT/bench.md"
 rc=$?
 cat "$OUT/bench.md"
+if [ -x "$SPEED" ] && [ "$(left)" -gt 120 ]; then
+  say "kernel variants (serial vs chunked WKV, norms' reductions), $(left) s left"
+  timeout 60 "$SPEED" --ignored --nocapture --test-threads 1 > "$OUT/kernels.txt" 2>&1
+  grep -E '^(wkv|norms) ' "$OUT/kernels.txt"
+fi
 if [ "$rc" -eq 0 ] && [ "$(left)" -gt 90 ]; then
   say "f32 run, $(left) s left"
   timeout "$(left)" "$BIN" bench "${GRID[@]}" --precisions f32 --no-peer --no-embedding \

@@ -24,15 +24,15 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, l: Lanes) {
     let head = wg.x;
     let row = wg.y;
     if row >= p.rows || head >= p.heads {
         return;
     }
     let base = row * p.dim + head * p.head_size;
-    let stats = mean_inv_std(tid, base, p.head_size, p.eps);
-    for (var i = tid; i < p.head_size; i = i + WG) {
+    let stats = mean_inv_std(l, base, p.head_size, p.eps);
+    for (var i = l.tid; i < p.head_size; i = i + WG) {
         let c = head * p.head_size + i;
         let n = (x[base + i] - stats.x) * stats.y;
         y[base + i] = (n * vecs[p.weight_off + c] + vecs[p.bias_off + c]) * g[base + i];

@@ -4,7 +4,8 @@
 //   var_t   = Σ_c (x[t][c] − mean_t)² / C                      (biased, as torch)
 //   y[t][c] = (x[t][c] − mean_t) / √(var_t + eps) · weight[c] + bias[c]
 //
-// One workgroup of 64 threads per row; the statistics come from norm_common.wgsl (prepended).
+// One workgroup of 64 threads per row; the statistics come from norm_common.wgsl and a
+// reduction prelude (prepended; kernels::norm_prelude).
 // `weight`/`bias` live in the packed vector buffer.
 // Bindings: kernels::bindings::layer_norm (Rust), in the order below.
 
@@ -23,14 +24,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, l: Lanes) {
     let row = wg.y * p.row_groups_x + wg.x;
     if row >= p.rows {
         return;
     }
     let base = row * p.dim;
-    let stats = mean_inv_std(tid, base, p.dim, p.eps);
-    for (var c = tid; c < p.dim; c = c + WG) {
+    let stats = mean_inv_std(l, base, p.dim, p.eps);
+    for (var c = l.tid; c < p.dim; c = c + WG) {
         let n = (x[base + c] - stats.x) * stats.y;
         y[base + c] = n * vecs[p.weight_off + c] + vecs[p.bias_off + c];
     }

@@ -4,8 +4,9 @@
 //   ms_t    = Σ_c x[t][c]² / C
 //   y[t][c] = x[t][c] / √(ms_t + eps) · weight[c]               (no centring, no bias)
 //
-// One workgroup of 64 threads per row; the sum comes from norm_common.wgsl's workgroup_sum
-// (prepended). `weight` lives in the packed vector buffer. Same Params as layer_norm.wgsl
+// One workgroup of 64 threads per row; the sum is the reduction prelude's workgroup_sum
+// (prepended with norm_common.wgsl; kernels::norm_prelude). `weight` lives in the packed
+// vector buffer. Same Params as layer_norm.wgsl
 // (`bias_off` unused), so `LayerNormOp` drives both.
 
 struct Params {
@@ -23,18 +24,18 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, l: Lanes) {
     let row = wg.y * p.row_groups_x + wg.x;
     if row >= p.rows {
         return;
     }
     let base = row * p.dim;
     var s = 0.0;
-    for (var c = tid; c < p.dim; c = c + WG) {
+    for (var c = l.tid; c < p.dim; c = c + WG) {
         s = s + x[base + c] * x[base + c];
     }
-    let inv = 1.0 / sqrt(workgroup_sum(tid, s) / f32(p.dim) + p.eps);
-    for (var c = tid; c < p.dim; c = c + WG) {
+    let inv = 1.0 / sqrt(workgroup_sum(l, s) / f32(p.dim) + p.eps);
+    for (var c = l.tid; c < p.dim; c = c + WG) {
         y[base + c] = x[base + c] * inv * vecs[p.weight_off + c];
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{checkpoint, max_err, Golden};
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
-use rwkv_lens::gpu::{GpuEngine, GpuOptions, Hidden, MatmulKind, Precision, WkvKind};
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, Hidden, MatmulKind, Precision, ReduceKind, WkvKind};
 use rwkv_lens::reference::CpuEngine;
 
 const TOL_F32: f32 = 1e-4;
@@ -61,6 +61,11 @@ fn check_against_goldens(name: &str, precision: Precision, matmul: MatmulKind, t
         matmul,
         ..Default::default()
     };
+    check_options_against_goldens(name, opts, tol);
+}
+
+fn check_options_against_goldens(name: &str, opts: GpuOptions, tol: f32) {
+    let (precision, matmul) = (opts.precision, opts.matmul);
     let mut gpu = engine(name, opts);
     let (golden, seqs) = golden_sequences(name);
     let hidden = gpu.forward_hidden(&seqs).unwrap();
@@ -107,22 +112,57 @@ fn tiled_matmul_matches_too() {
     check_against_goldens("tiny-v6-f16", Precision::F16, MatmulKind::Tiled, TOL_F16);
 }
 
+/// The norms' two reductions, each forced: subgroup sums (lavapipe has `Features::SUBGROUP`;
+/// an adapter without it fails here in one line) and the workgroup-memory tree.
+#[test]
+fn both_norm_reductions_match_the_goldens() {
+    for reduce in [ReduceKind::Subgroup, ReduceKind::Workgroup] {
+        for (name, precision, tol) in [
+            ("tiny-v6", Precision::F32, TOL_F32),
+            ("tiny-v6-f16", Precision::F16, TOL_F16),
+        ] {
+            println!("norms' sums: {reduce:?}");
+            let opts = GpuOptions {
+                precision,
+                reduce,
+                ..Default::default()
+            };
+            check_options_against_goldens(name, opts, tol);
+        }
+    }
+}
+
+/// Batch vs alone on the default kernels, and on the GPU-oriented ones (tiled matmul,
+/// chunked WKV) with f32 and f16 weights.
 #[test]
 fn unequal_lengths_in_one_batch_equal_each_sentence_alone() {
-    let mut gpu = engine("tiny-v6", GpuOptions::default());
-    let (_, seqs) = golden_sequences("tiny-v6");
-    let batch = gpu.forward_hidden(&seqs).unwrap();
-    let c = batch.dim;
-    for (b, seq) in seqs.iter().enumerate() {
-        let alone = gpu.forward_hidden(std::slice::from_ref(seq)).unwrap();
-        for l in 0..batch.hidden.len() {
-            let row = b * batch.tokens * c;
-            let got = &batch.hidden[l][row..row + seq.len() * c];
-            let err = max_err(got, &alone.hidden[l]);
-            assert!(
-                err <= 1e-6,
-                "sequence {b} layer {l}: batch differs from alone by {err:e}"
-            );
+    let gpu_kernels = |precision| GpuOptions {
+        precision,
+        matmul: MatmulKind::Tiled,
+        wkv: WkvKind::Chunked(8),
+        ..Default::default()
+    };
+    for (name, opts) in [
+        ("tiny-v6", GpuOptions::default()),
+        ("tiny-v6", gpu_kernels(Precision::F32)),
+        ("tiny-v6-f16", gpu_kernels(Precision::F16)),
+    ] {
+        let mut gpu = engine(name, opts);
+        let kernels = gpu.kernels();
+        let (_, seqs) = golden_sequences(name);
+        let batch = gpu.forward_hidden(&seqs).unwrap();
+        let c = batch.dim;
+        for (b, seq) in seqs.iter().enumerate() {
+            let alone = gpu.forward_hidden(std::slice::from_ref(seq)).unwrap();
+            for l in 0..batch.hidden.len() {
+                let row = b * batch.tokens * c;
+                let got = &batch.hidden[l][row..row + seq.len() * c];
+                let err = max_err(got, &alone.hidden[l]);
+                assert!(
+                    err <= 1e-6,
+                    "{name}, {kernels}: sequence {b} layer {l}: batch differs from alone by {err:e}"
+                );
+            }
         }
     }
 }

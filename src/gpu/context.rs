@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::GpuOptions;
+use super::{GpuOptions, ReduceKind};
 use crate::{Error, Result};
 
 /// Bytes of device memory held by the engine's buffers, now and at most.
@@ -53,6 +53,8 @@ pub struct Context {
     pub max_binding: u64,
     /// Whether timestamp queries were enabled.
     pub timestamps: bool,
+    /// Whether the device was opened with subgroup operations (the norms' reduction uses them).
+    pub subgroups: bool,
     pub memory: Arc<MemoryTracker>,
     errors: Arc<Mutex<Vec<Captured>>>,
 }
@@ -249,6 +251,25 @@ fn check_limits(l: &wgpu::Limits, info: &wgpu::AdapterInfo) -> Result<()> {
     Ok(())
 }
 
+/// Whether to open the device with subgroup operations: `Auto` where the adapter has them
+/// (wgpu 30 maps none on its WebGPU backend, so the page always gets the tree).
+fn use_subgroups(
+    kind: ReduceKind,
+    features: wgpu::Features,
+    info: &wgpu::AdapterInfo,
+) -> Result<bool> {
+    let has = features.contains(wgpu::Features::SUBGROUP);
+    match kind {
+        ReduceKind::Auto => Ok(has),
+        ReduceKind::Workgroup => Ok(false),
+        ReduceKind::Subgroup if has => Ok(true),
+        ReduceKind::Subgroup => Err(Error::gpu(format!(
+            "adapter `{}` has no subgroup operations (Features::SUBGROUP): use the workgroup reduction",
+            info.name
+        ))),
+    }
+}
+
 impl Context {
     /// Picks the adapter, opens a device within WebGPU's default limits, installs error capture.
     pub async fn new(opts: &GpuOptions) -> Result<Context> {
@@ -260,11 +281,10 @@ impl Context {
         check_limits(&limits, &info)?;
         let timestamps =
             opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let features = if timestamps {
-            wgpu::Features::TIMESTAMP_QUERY
-        } else {
-            wgpu::Features::empty()
-        };
+        let subgroups = use_subgroups(opts.reduce, adapter.features(), &info)?;
+        let mut features = wgpu::Features::empty();
+        features.set(wgpu::Features::TIMESTAMP_QUERY, timestamps);
+        features.set(wgpu::Features::SUBGROUP, subgroups);
         let desc = wgpu::DeviceDescriptor {
             label: Some("rwkv-lens"),
             required_features: features,
@@ -290,6 +310,7 @@ impl Context {
             limits,
             max_binding,
             timestamps,
+            subgroups,
             memory: Arc::new(MemoryTracker::default()),
             errors,
         })
@@ -442,6 +463,19 @@ mod tests {
             "GPU: adapter `WebGL2 device` offers max_storage_buffers_per_shader_stage = 0, the engine needs at least 7"
         );
         assert!(check_limits(&wgpu::Limits::default(), &info()).is_ok());
+    }
+
+    #[test]
+    fn subgroup_sums_where_the_adapter_has_them_and_a_clear_line_where_forced_without() {
+        let (none, has) = (wgpu::Features::empty(), wgpu::Features::SUBGROUP);
+        assert!(!use_subgroups(ReduceKind::Auto, none, &info()).unwrap());
+        assert!(use_subgroups(ReduceKind::Auto, has, &info()).unwrap());
+        assert!(!use_subgroups(ReduceKind::Workgroup, has, &info()).unwrap());
+        let e = use_subgroups(ReduceKind::Subgroup, none, &info()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GPU: adapter `WebGL2 device` has no subgroup operations (Features::SUBGROUP): use the workgroup reduction"
+        );
     }
 
     #[test]

@@ -121,18 +121,41 @@ impl GpuEngine {
     pub fn report(&self) -> String {
         let i = &self.ctx.info;
         format!(
-            "adapter `{}` ({:?}, {:?}, driver {} {}); weights {}; matmul {}; pass ≤ {} tokens / {} sequences; storage binding ≤ {} MiB; timestamps {}",
+            "adapter `{}` ({:?}, {:?}, driver {} {}); weights {}; {}; pass ≤ {} tokens / {} sequences; storage binding ≤ {} MiB; timestamps {}",
             i.name,
             i.backend,
             i.device_type,
             i.driver,
             i.driver_info,
             self.opts.precision,
-            if self.tiled { "tiled (workgroup memory)" } else { "register-blocked" },
+            self.kernels(),
             self.plan.cap.tokens,
             self.plan.cap.batch,
             self.ctx.max_binding >> 20,
             if self.ctx.timestamps { "on" } else { "off" },
+        )
+    }
+
+    /// The kernels chosen: matmul, WKV form, the norms' reduction (e.g. `matmul tiled,
+    /// WKV chunked (L=16), norms' sums workgroup tree`).
+    pub fn kernels(&self) -> String {
+        let wkv = match self.opts.wkv {
+            WkvKind::Auto => "auto".to_string(),
+            WkvKind::Serial => "serial".to_string(),
+            WkvKind::Chunked(l) => format!("chunked (L={l})"),
+        };
+        format!(
+            "matmul {}, WKV {wkv}, norms' sums {}",
+            if self.tiled {
+                "tiled"
+            } else {
+                "register-blocked"
+            },
+            if self.ctx.subgroups {
+                "subgroup"
+            } else {
+                "workgroup tree"
+            },
         )
     }
 

@@ -171,8 +171,10 @@ impl<'a> Builder<'a> {
             (bind::layer_norm::VECS, whole(&self.weights.vecs)),
             (bind::layer_norm::Y, whole(dst)),
         ];
-        self.dispatch(Op::LayerNorm(op), Kernel::LayerNorm, label, b)
-            .await
+        let kernel = Kernel::LayerNorm {
+            subgroups: self.ctx.subgroups,
+        };
+        self.dispatch(Op::LayerNorm(op), kernel, label, b).await
     }
 
     /// `y (op)= act(x @ Wᵀ)`, one dispatch per row block of W.
@@ -397,7 +399,10 @@ impl<'a> Builder<'a> {
             (bind::group_norm::VECS, whole(&self.weights.vecs)),
             (bind::group_norm::Y, whole(bufs.att_out())),
         ];
-        self.dispatch(Op::GroupNorm(op), Kernel::GroupNorm, "att.group_norm", b)
+        let kernel = Kernel::GroupNorm {
+            subgroups: self.ctx.subgroups,
+        };
+        self.dispatch(Op::GroupNorm(op), kernel, "att.group_norm", b)
             .await
     }
 

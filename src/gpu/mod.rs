@@ -161,6 +161,17 @@ pub enum WkvKind {
     Chunked(u32),
 }
 
+/// How the norms' workgroup sums are reduced (`shaders/norm_common.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceKind {
+    /// Subgroup operations where the adapter has them (`Features::SUBGROUP`), else the tree.
+    Auto,
+    /// `reduce_workgroup.wgsl`: a tree in workgroup memory (log₂ 64 = 6 barriers).
+    Workgroup,
+    /// `reduce_subgroup.wgsl`: `subgroupAdd` (2 barriers); an error where the adapter lacks it.
+    Subgroup,
+}
+
 /// How to build the engine.
 #[derive(Debug, Clone)]
 pub struct GpuOptions {
@@ -175,6 +186,7 @@ pub struct GpuOptions {
     pub max_batch_tokens: usize,
     pub matmul: MatmulKind,
     pub wkv: WkvKind,
+    pub reduce: ReduceKind,
     /// Time every kernel with timestamp queries (when the adapter has them).
     pub profile: bool,
     /// Use a storage-binding limit lower than the device's (to exercise splitting in tests).
@@ -190,6 +202,7 @@ impl Default for GpuOptions {
             max_batch_tokens: 4096,
             matmul: MatmulKind::Auto,
             wkv: WkvKind::Auto,
+            reduce: ReduceKind::Auto,
             profile: false,
             max_binding_bytes: None,
         }

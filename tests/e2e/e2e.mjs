@@ -10,8 +10,10 @@
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API, that clicks are handled within 100 ms during a long
-// Compare (the Web Worker runs it), Cancel, and a worker that cannot start; and (stream.mjs)
-// a ~170M-shaped checkpoint streamed tensor by tensor at f16, int8 and NF4. Screenshots
+// Compare (the Web Worker runs it), Cancel, a worker that cannot start, (speed.mjs) the GPU
+// kernels forced on SwiftShader and the fallback's speed, (stream.mjs) a ~170M-shaped
+// checkpoint streamed tensor by tensor at f16, int8 and NF4, and (duo.mjs) two models side
+// by side with the attention-vs-recurrence view. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +23,8 @@ import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
 import { duo } from './duo.mjs';
+import { waitRuns, enterPairs } from './page.mjs';
+import { LONG, compareSpeed, forcedKernels } from './speed.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -155,23 +159,6 @@ async function tinyModel(page, base) {
     JSON.parse(await page.getAttribute('#results-card', 'data-json')), { pairs: T.pairs, ...T.pth });
 }
 
-const LONG = 'the quick brown fox jumps over the lazy dog and then it ran on '.repeat(30).trim();
-
-/** The CPU fallback's Compare speed on the demo model: four pairs of long sentences run
- *  to the end; tokens per second and ms per pair from the page's own timing. */
-async function compareSpeed(page) {
-  await enterPairs(page, Array.from({ length: 4 }, () => [LONG, LONG]));
-  const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
-  await page.click('#compare');
-  await waitRuns(page, runs + 1, 300000);
-  const c = JSON.parse(await page.getAttribute('#results-card', 'data-json'));
-  const tokens = c.pairs.reduce((n, p) => n + p.tokens[0] + p.tokens[1], 0);
-  const speed = { pairs: c.pairs.length, tokens, ms: c.millis, msPerPair: c.millis / c.pairs.length, tokensPerS: tokens / (c.millis / 1000) };
-  check('fallback: a Compare of 4 long pairs on the demo model finishes (speed recorded)',
-    c.pairs.length === 4 && tokens > 1000 && speed.tokensPerS > 0, JSON.stringify(speed));
-  return speed;
-}
-
 /** The page stays responsive during a long Compare (100 long pairs): the worker runs it,
  *  so clicks on "Add pair" are handled at once. Each click's wait is measured in the page
  *  from the input event's timestamp to its handler (performance.now()), as is the wait of a
@@ -226,22 +213,6 @@ const extra = (url) => {
   if (url === '/demo.pth') return { status: 200, type: 'application/octet-stream', body: demoPth() };
   return null;
 };
-
-async function waitRuns(page, n, timeout = 120000) {
-  await page.waitForFunction((n) => {
-    const el = document.getElementById('results-card');
-    return el && Number(el.dataset.runs) >= n;
-  }, n, { timeout });
-}
-
-async function enterPairs(page, pairs) {
-  for (const b of await page.$$('.pair-row .remove')) await b.click();
-  for (const [a, b] of pairs) {
-    await page.click('#add-pair');
-    await page.fill('.pair-row:last-child input.sa', a);
-    await page.fill('.pair-row:last-child input.sb', b);
-  }
-}
 
 /** `want`: {pairs, mean, last} from expected.json (the native CPU reference). */
 function compareNumbers(mode, got, want = EXPECTED) {
@@ -453,7 +424,8 @@ async function run(mode, base) {
   await page.selectOption('#pooling', 'mean');
   await recurrence(page, mode);
   await presetList(page, mode);
-  const speed = mode === 'fallback' ? await compareSpeed(page) : null;
+  const speed = mode === 'fallback' ? await compareSpeed(page, check) : null;
+  if (mode === 'webgpu') await forcedKernels(page.context(), base, { check, compareNumbers });
   const responsive = await responsiveness(page, mode);
   if (mode === 'webgpu') await quantizedLoad(page, mode);
   if (mode === 'webgpu') await urlLoad(page, base);

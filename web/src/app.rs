@@ -52,7 +52,15 @@ pub fn start() {
     }
     spawn_local(async move {
         let binding_limit = query_param("binding_limit").and_then(|v| v.parse().ok());
-        let ready = match request(&Request::Start { binding_limit }, None, None).await {
+        let kernels = crate::protocol::ForcedKernels {
+            tiled_matmul: query_param("matmul").is_some_and(|v| v == "tiled"),
+            wkv_chunk: query_param("wkv_chunk").and_then(|v| v.parse().ok()),
+        };
+        let start = Request::Start {
+            binding_limit,
+            kernels,
+        };
+        let ready = match request(&start, None, None).await {
             Ok(r) => r,
             Err(e) => return view::error(Some(&e.to_string())),
         };

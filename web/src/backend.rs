@@ -6,9 +6,10 @@
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::dom::{await_js, get};
+use crate::protocol::ForcedKernels;
 pub use crate::protocol::WebGpuInfo;
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
-use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision};
+use rwkv_lens::gpu::{GpuEngine, GpuOptions, MatmulKind, Precision, WkvKind};
 use rwkv_lens::reference::{CpuEngine, Weights};
 use rwkv_lens::{Error, Result};
 
@@ -80,7 +81,7 @@ impl Backend {
     pub async fn build(
         ck: &crate::stream::Stream,
         (webgpu, precision): (&std::result::Result<WebGpuInfo, String>, Precision),
-        binding_limit: Option<u64>,
+        (binding_limit, kernels): (Option<u64>, ForcedKernels),
         note: &mut Option<String>,
     ) -> Result<Backend> {
         if webgpu.is_ok() {
@@ -88,6 +89,11 @@ impl Backend {
                 backend: Some("webgpu".into()),
                 precision,
                 max_binding_bytes: binding_limit,
+                matmul: match kernels.tiled_matmul {
+                    true => MatmulKind::Tiled,
+                    false => MatmulKind::Auto,
+                },
+                wkv: kernels.wkv_chunk.map_or(WkvKind::Auto, WkvKind::Chunked),
                 ..GpuOptions::default()
             };
             match GpuEngine::new_async(ck, opts).await {
@@ -99,7 +105,11 @@ impl Backend {
                         _ => "adapter".into(),
                     };
                     let on_gpu = engine.memory_bytes().0 as f64 / 1e6;
-                    let name = format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
+                    let mut name =
+                        format!("{name} · {precision} weights, {on_gpu:.1} MB on the GPU");
+                    if kernels != ForcedKernels::default() {
+                        name += &format!(" · {}", engine.kernels());
+                    }
                     return Ok(Backend::Gpu(Box::new(engine), name));
                 }
                 // a cancelled load, or the file failing to read: the CPU would fail the same

@@ -79,6 +79,16 @@ pub enum AttentionPick {
     Files { config: String },
 }
 
+/// GPU kernels forced by the page's URL instead of the adapter-type defaults, so the
+/// kernels built for GPUs also run (and are checked) on SwiftShader, a CPU adapter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForcedKernels {
+    /// `?matmul=tiled`: the workgroup-tiled matmul.
+    pub tiled_matmul: bool,
+    /// `?wkv_chunk=L`: the chunked WKV with chunk length L.
+    pub wkv_chunk: Option<u32>,
+}
+
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -86,6 +96,9 @@ pub enum Request {
     /// the page's `?binding_limit=BYTES` (a storage-binding limit below the adapter's).
     Start {
         binding_limit: Option<u64>,
+        /// The page's `?matmul=tiled` and `?wkv_chunk=L` (the GPU kernels' e2e check).
+        #[serde(default)]
+        kernels: ForcedKernels,
     },
     Load {
         model: ModelPick,
@@ -253,6 +266,10 @@ mod tests {
         let reqs = [
             Request::Start {
                 binding_limit: Some(256),
+                kernels: ForcedKernels {
+                    tiled_matmul: true,
+                    wkv_chunk: Some(16),
+                },
             },
             Request::Load {
                 model: ModelPick::Url("https://x/m.pth".into()),

@@ -12,7 +12,9 @@ use crate::dom::{now_ms, yield_now};
 use crate::glove::Glove;
 use crate::header::check_device_limits;
 use crate::loader::{self, ModelFile};
-use crate::protocol::{Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat};
+use crate::protocol::{
+    ForcedKernels, Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat,
+};
 use crate::stream::Stream;
 use crate::tokens::{self, TokenizerSource};
 
@@ -23,6 +25,8 @@ pub struct Session {
     webgpu: std::result::Result<WebGpuInfo, String>,
     /// `?binding_limit=BYTES` of the page: a storage-binding limit below the adapter's.
     binding_limit: Option<u64>,
+    /// `?matmul=tiled`, `?wkv_chunk=L` of the page.
+    kernels: ForcedKernels,
     tokenizer: Tokenizer,
     glove: Option<Glove>,
     backend: Option<Backend>,
@@ -43,7 +47,10 @@ fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) 
 
 impl Session {
     /// Probes WebGPU and loads the GloVe table; the reply says what was found.
-    pub async fn start(binding_limit: Option<u64>) -> Result<(Session, Reply)> {
+    pub async fn start(
+        binding_limit: Option<u64>,
+        kernels: ForcedKernels,
+    ) -> Result<(Session, Reply)> {
         let webgpu = probe_webgpu().await;
         let glove = loader::fetch_bytes(loader::GLOVE_URL)
             .await
@@ -55,6 +62,7 @@ impl Session {
         let session = Session {
             webgpu,
             binding_limit,
+            kernels,
             tokenizer: Tokenizer::from_spec("world")?,
             glove: glove.ok(),
             backend: None,
@@ -100,7 +108,7 @@ impl Session {
         let backend = Backend::build(
             &stream,
             (&self.webgpu, precision),
-            self.binding_limit,
+            (self.binding_limit, self.kernels),
             &mut note,
         )
         .await?;

@@ -86,8 +86,12 @@ async fn drain() {
 }
 
 async fn run(job: Job) -> Reply {
-    if let Request::Start { binding_limit } = job.request {
-        return match Session::start(binding_limit).await {
+    if let Request::Start {
+        binding_limit,
+        kernels,
+    } = job.request
+    {
+        return match Session::start(binding_limit, kernels).await {
             Ok((session, ready)) => {
                 SESSION.with(|s| *s.borrow_mut() = Some(session));
                 ready

@@ -127,9 +127,10 @@ impl<'a> Recorder<'a> {
     ) -> Result<()> {
         let params = op.params_with_eps(self.shape, cfg.layer_norm_eps);
         let groups = op.workgroups(self.shape);
+        let subgroups = self.ctx.subgroups;
         let kernel = match cfg.family.rms_norm() {
-            true => Kernel::RmsNorm,
-            false => Kernel::LayerNorm,
+            true => Kernel::RmsNorm { subgroups },
+            false => Kernel::LayerNorm { subgroups },
         };
         self.dispatch(kernel, &params, &[(1, x), (2, vecs), (3, y)], groups)
             .await

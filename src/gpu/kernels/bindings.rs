@@ -95,10 +95,18 @@ mod tests {
             tiled: false,
         }
         .source();
+        // both reductions: the subgroup prelude must not move a binding
+        let norm = |layer: bool| {
+            let k = |subgroups| match layer {
+                true => Kernel::LayerNorm { subgroups },
+                false => Kernel::GroupNorm { subgroups },
+            };
+            k(false).source() + &k(true).source()
+        };
         type Expected<'a> = (&'a str, String, &'a [(&'a str, u32)]);
         let kernels: [Expected; 8] = [
-            ("layer_norm", Kernel::LayerNorm.source(), layer_norm::ALL),
-            ("group_norm", Kernel::GroupNorm.source(), group_norm::ALL),
+            ("layer_norm", norm(true), layer_norm::ALL),
+            ("group_norm", norm(false), group_norm::ALL),
             ("token_shift", Kernel::TokenShift.source(), token_shift::ALL),
             ("ddlerp", Kernel::Ddlerp.source(), ddlerp::ALL),
             ("decay", Kernel::Decay.source(), decay::ALL),

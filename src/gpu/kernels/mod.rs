@@ -15,6 +15,8 @@ use super::Precision;
 use crate::{Error, Result};
 
 const RUN: &str = include_str!("../../../shaders/run.wgsl");
+const REDUCE_WORKGROUP: &str = include_str!("../../../shaders/reduce_workgroup.wgsl");
+const REDUCE_SUBGROUP: &str = include_str!("../../../shaders/reduce_subgroup.wgsl");
 const NORM_COMMON: &str = include_str!("../../../shaders/norm_common.wgsl");
 const LAYER_NORM: &str = include_str!("../../../shaders/layer_norm.wgsl");
 const GROUP_NORM: &str = include_str!("../../../shaders/group_norm.wgsl");
@@ -64,8 +66,13 @@ pub fn ceil_div(a: u32, b: u32) -> u32 {
 /// One compiled pipeline per kernel variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    LayerNorm,
-    GroupNorm,
+    /// `subgroups`: the norms' sums through subgroup operations (see `norm_prelude`).
+    LayerNorm {
+        subgroups: bool,
+    },
+    GroupNorm {
+        subgroups: bool,
+    },
     TokenShift,
     Ddlerp,
     Decay,
@@ -86,7 +93,9 @@ pub enum Kernel {
         head_size: u32,
     },
     /// Llama's kernels (with `Attention`'s grouped-query form).
-    RmsNorm,
+    RmsNorm {
+        subgroups: bool,
+    },
     Rope,
     SiluGate,
 }
@@ -94,8 +103,8 @@ pub enum Kernel {
 impl Kernel {
     pub fn name(self) -> &'static str {
         match self {
-            Kernel::LayerNorm => "layer_norm",
-            Kernel::GroupNorm => "group_norm",
+            Kernel::LayerNorm { .. } => "layer_norm",
+            Kernel::GroupNorm { .. } => "group_norm",
             Kernel::TokenShift => "token_shift",
             Kernel::Ddlerp => "ddlerp",
             Kernel::Decay => "decay",
@@ -111,7 +120,7 @@ impl Kernel {
             Kernel::BiasAdd => "bias_add",
             Kernel::Gelu => "gelu",
             Kernel::Attention { .. } => "attention",
-            Kernel::RmsNorm => "rms_norm",
+            Kernel::RmsNorm { .. } => "rms_norm",
             Kernel::Rope => "rope",
             Kernel::SiluGate => "silu_gate",
         }
@@ -129,8 +138,8 @@ impl Kernel {
     /// previous-token, LoRA up-projection and WKV-step pieces, the weight format) + the kernel file.
     pub fn source(self) -> String {
         match self {
-            Kernel::LayerNorm => format!("{NORM_COMMON}\n{LAYER_NORM}"),
-            Kernel::GroupNorm => format!("{NORM_COMMON}\n{GROUP_NORM}"),
+            Kernel::LayerNorm { subgroups } => format!("{}\n{LAYER_NORM}", norm_prelude(subgroups)),
+            Kernel::GroupNorm { subgroups } => format!("{}\n{GROUP_NORM}", norm_prelude(subgroups)),
             Kernel::TokenShift => format!("{RUN}\n{SHIFT_COMMON}\n{TOKEN_SHIFT}"),
             Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{LORA_UP}\n{DDLERP}"),
             Kernel::Decay => format!("{LORA_UP}\n{DECAY}"),
@@ -160,11 +169,26 @@ impl Kernel {
             Kernel::Attention { head_size } => {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\n{ATTENTION}")
             }
-            Kernel::RmsNorm => format!("{NORM_COMMON}\n{RMS_NORM}"),
+            Kernel::RmsNorm { subgroups } => format!("{}\n{RMS_NORM}", norm_prelude(subgroups)),
             Kernel::Rope => ROPE.to_string(),
             Kernel::SiluGate => SILU_GATE.to_string(),
         }
     }
+}
+
+/// The norms' prelude: the workgroup sum (a tree in workgroup memory, or `subgroupAdd`)
+/// and the statistics. WGSL in a browser must declare `enable subgroups;` to use them;
+/// naga (native wgpu 30) rejects that directive and takes the device feature instead.
+fn norm_prelude(subgroups: bool) -> String {
+    if !subgroups {
+        return format!("{REDUCE_WORKGROUP}\n{NORM_COMMON}");
+    }
+    let enable = if cfg!(target_arch = "wasm32") {
+        "enable subgroups;\n"
+    } else {
+        ""
+    };
+    format!("{enable}{REDUCE_SUBGROUP}\n{NORM_COMMON}")
 }
 
 /// Compiled pipelines, created on first use and kept for the engine's lifetime.
