@@ -1,32 +1,35 @@
 //! The attention probabilities the browser's "Attention vs recurrence" view shows
 //! (`attention::forward::attention_map`), held to the reference forward that the
 //! `transformers` goldens check (tests/attention_golden.rs): each head's `P V`, through
-//! `W_O`, is that forward's self-attention output; rows sum to 1; GPT-2's are causal.
+//! `W_O`, is that forward's self-attention output (BERT, GPT-2, and Llama with grouped
+//! key/value heads); rows sum to 1; the decoders' are causal.
 
 mod common;
 
 use common::{fixture, max_err, Golden};
-use rwkv_lens::attention::forward::{
-    attention_map, dense, forward_with, layer_norm, self_attention,
-};
+use rwkv_lens::attention::forward::{attention_map, dense, forward_with, pre_norm, self_attention};
 use rwkv_lens::attention::weights::Stack;
 use rwkv_lens::attention::TransformerWeights;
 use rwkv_lens::reference::Packing;
 
 #[test]
 fn attention_maps_recompose_the_self_attention_output() {
-    for name in ["tiny-bert", "tiny-gpt2"] {
+    for name in ["tiny-bert", "tiny-gpt2", "tiny-llama"] {
         let w = TransformerWeights::load(&fixture(name)).unwrap();
         let tokens = Golden::open(name).tokens(0);
         let (cfg, n) = (&w.config, tokens.len());
-        let (c, d) = (cfg.hidden, cfg.head_size());
+        let (c, c_kv, d) = (cfg.hidden, cfg.kv_width(), cfg.head_size());
+        let group = cfg.n_head / cfg.n_kv_head;
         let mut inputs = Vec::new();
-        forward_with(&w, &[tokens.clone()], |_, x| inputs.push(x.to_vec())).unwrap();
+        forward_with(&w, std::slice::from_ref(&tokens), |_, x| {
+            inputs.push(x.to_vec())
+        })
+        .unwrap();
         for layer in 1..=cfg.n_layer {
             let lw = &w.layers[layer - 1];
             let mut x = inputs[layer - 1].clone();
             if let Stack::PreLn { .. } = w.stack {
-                x = layer_norm(&x, &lw.attn_norm, cfg.layer_norm_eps);
+                x = pre_norm(&x, &lw.attn_norm, cfg);
             }
             let v = dense(&x, n, &lw.value);
             let mut heads = vec![0.0f32; n * c];
@@ -41,8 +44,10 @@ fn attention_maps_recompose_the_self_attention_output() {
                     if cfg.family.causal() {
                         assert!(row[i + 1..].iter().all(|&p| p == 0.0), "{name}: not causal");
                     }
-                    for m in h * d..(h + 1) * d {
-                        heads[i * c + m] = (0..n).map(|j| row[j] * v[j * c + m]).sum();
+                    // the head's value columns: its key/value head's (h / group with grouping)
+                    for m in 0..d {
+                        let vm = (h / group) * d + m;
+                        heads[i * c + h * d + m] = (0..n).map(|j| row[j] * v[j * c_kv + vm]).sum();
                     }
                 }
             }

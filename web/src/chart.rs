@@ -178,7 +178,7 @@ fn curves(
         for (l, &v) in values.iter().enumerate() {
             let (x, y) = at(l, v);
             let title = format!("{who}pair {}, layer {l}: {v:.4}", i + 1);
-            s.push_str(&marker.draw(x, y, &colour, &title));
+            s.push_str(&marker.draw(x, y, colour, &title));
         }
     }
 }
