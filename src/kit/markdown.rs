@@ -38,10 +38,13 @@ pub fn table<T: Display>(
     rows.into_iter().for_each(|r| row(out, &r));
 }
 
-/// A row of cells of mixed types, each formatted with `Display`.
+/// A row of cells of mixed types, each formatted with `Display` (the study's and bench's
+/// tables: native only).
+#[cfg(any(test, feature = "native"))]
 macro_rules! cells {
     ($($cell:expr),* $(,)?) => { vec![$($cell.to_string()),*] };
 }
+#[cfg(any(test, feature = "native"))]
 pub(crate) use cells;
 
 /// `x` with `digits` decimals, `—` when there is none.

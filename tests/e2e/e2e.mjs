@@ -425,7 +425,7 @@ async function run(mode, base) {
   await recurrence(page, mode);
   await presetList(page, mode);
   const speed = mode === 'fallback' ? await compareSpeed(page, check) : null;
-  if (mode === 'webgpu') await forcedKernels(page.context(), base, { check, compareNumbers });
+  if (mode === 'webgpu') await forcedKernels(browser, base, { check, compareNumbers });
   const responsive = await responsiveness(page, mode);
   if (mode === 'webgpu') await quantizedLoad(page, mode);
   if (mode === 'webgpu') await urlLoad(page, base);

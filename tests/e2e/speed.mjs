@@ -40,9 +40,11 @@ export async function compareSpeed(page, check) {
 /** The kernels built for GPUs, forced on SwiftShader (a CPU adapter, where the engine would
  *  pick the register-blocked matmul and the serial WKV): `?matmul=tiled&wkv_chunk=L`, the
  *  demo model's numbers against the native reference, for a chunk length that splits the
- *  sentences into many chunks and one longer than them. `context`: the WebGPU browser's. */
-export async function forcedKernels(context, base, { check, compareNumbers }) {
+ *  sentences into many chunks and one longer than them. `browser`: the WebGPU run's (each
+ *  page in its own context: a page opened by `browser.newPage()` owns its context). */
+export async function forcedKernels(browser, base, { check, compareNumbers }) {
   for (const chunk of [3, 64]) {
+    const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${base}?matmul=tiled&wkv_chunk=${chunk}`);
     await waitRuns(page, 1);
@@ -55,7 +57,7 @@ export async function forcedKernels(context, base, { check, compareNumbers }) {
     await waitRuns(page, 2);
     compareNumbers(`webgpu (tiled matmul, chunked WKV L=${chunk})`,
       JSON.parse(await page.getAttribute('#results-card', 'data-json')));
-    await page.close();
+    await context.close();
   }
 }
 

@@ -128,7 +128,7 @@ async fn build(parts: Parts, post: &impl Fn(Reply)) -> Result<AttentionModel> {
     progress(post, Stage::Parse, 0.0, Some(1.0));
     yield_now().await;
     let file = &parts.model;
-    let bytes = loader::slice(&file.blob, 0, file.bytes, &file.name).await?;
+    let bytes = file.read(0, file.bytes).await?;
     let raw = read_safetensors_where(&file.name, &bytes, |n| !is_buffer(n))?;
     drop(bytes);
     progress(post, Stage::Upload, 0.0, None);
