@@ -130,9 +130,12 @@ fn panel(s: &mut String, f: Frame, lengths: &[usize], lines: &[Line], y: YAxis, 
     }
 }
 
+/// A tick: its value on the axis and its label.
+type Tick = (f64, String);
+
 /// The y ticks as (axis value, label) and the map from a value to the axis: decades
 /// of the log axis (at least one), or steps of a linear one from 0.
-fn y_ticks(y: YAxis, lo: f64, hi: f64) -> (Vec<(f64, String)>, fn(f64) -> f64) {
+fn y_ticks(y: YAxis, lo: f64, hi: f64) -> (Vec<Tick>, fn(f64) -> f64) {
     match y {
         YAxis::Log => {
             let a = lo.log10().floor() as i32;
