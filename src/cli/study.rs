@@ -6,6 +6,7 @@ use rwkv_lens::embed::{Engine, EngineKind};
 use rwkv_lens::hub::model::open;
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::study::check::LazyReference;
+use rwkv_lens::study::cost::{self, CostArgs};
 use rwkv_lens::study::run::{run_with, RunOptions};
 use rwkv_lens::study::{StudyArgs, StudyModel};
 
@@ -21,6 +22,8 @@ pub struct Args {
     tokenizer: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    cost: CostArgs,
     /// Embedding cache: each finished model × task is kept here, so that an interrupted
     /// run resumes where it stopped (default OUT/cache).
     #[arg(long, value_name = "DIR")]
@@ -35,6 +38,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if !a.cost.lengths.is_empty() {
+        refuse_tasks(&a)?;
+    }
     let mut models = Vec::new();
     for spec in &a.study.models {
         if let Some((engine, tokenizer)) = load_encoder(spec, &a.engine)? {
@@ -64,6 +70,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         models.push(m);
     }
+    if !a.cost.lengths.is_empty() {
+        let report = cost::run(&mut models, &a.cost, a.study.seed, true)?;
+        return print_written(report.write(&a.study.out)?);
+    }
     let cache_dir =
         (!a.no_cache).then(|| (a.cache_dir.clone()).unwrap_or_else(|| a.study.out.join("cache")));
     let opts = RunOptions {
@@ -74,8 +84,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let report = run_with(&a.study, &mut models, &opts)?;
     let written = report.write(&a.study.out)?;
     println!("{}", report.summary());
+    print_written(written)
+}
+
+fn print_written(written: Vec<PathBuf>) -> anyhow::Result<()> {
     for p in written {
         println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// The cost mode measures synthetic sentences: a task or preset would be ignored.
+fn refuse_tasks(a: &Args) -> anyhow::Result<()> {
+    if !a.study.tasks.is_empty() || a.study.preset.is_some() {
+        anyhow::bail!(
+            "--lengths measures the cost on synthetic sentences: drop --task/--preset, or --lengths"
+        );
     }
     Ok(())
 }

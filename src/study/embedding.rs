@@ -194,7 +194,7 @@ pub fn shown(text: &str) -> String {
 }
 
 /// Token ids of every sentence, each non-empty and inside the model's vocabulary.
-fn tokenize_all(model: &StudyModel, table: &SentenceTable, task: &str) -> Result<Vec<Vec<u32>>> {
+pub(super) fn tokenize_all(model: &StudyModel, table: &SentenceTable, task: &str) -> Result<Vec<Vec<u32>>> {
     let vocab = model.engine.config().vocab_size;
     let at = |t: &str| format!("{} on task {task}: sentence {}", model.label, shown(t));
     table

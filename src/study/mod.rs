@@ -27,6 +27,8 @@ native! {
     pub mod cache;
     pub mod check;
     pub mod compare;
+    pub mod cost;
+    pub mod cost_plot;
     pub mod embedding;
     pub mod evaluate;
     pub mod markdown;

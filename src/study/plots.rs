@@ -9,7 +9,7 @@ use super::ood::{column_title, OodReport};
 use super::report::{slug, StudyReport};
 use crate::embed::Pooling;
 use crate::kit::distinct;
-use crate::kit::svg::{colour, escape as esc};
+use crate::kit::svg::{self, colour, dash_attr, escape as esc, scale, tick_step, Frame};
 
 /// Every plot of a report as (file name, SVG text).
 pub fn all(r: &StudyReport) -> Vec<(String, String)> {
@@ -49,22 +49,6 @@ struct Line {
 
 /// Dash patterns of a model's poolings when several models share a plot (colour = model).
 const DASHES: [&str; 3] = ["", "2 3", "8 3 2 3"];
-
-/// A step of 1, 2, 2.5 or 5 × 10^k giving at most 8 ticks over `span`.
-fn tick_step(span: f64) -> f64 {
-    let raw = span.max(1e-9) / 8.0;
-    let base = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * base)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * base)
-}
-
-/// Linear map of [lo, hi] onto [a, b].
-fn scale(lo: f64, hi: f64, a: f64, b: f64) -> impl Fn(f64) -> f64 {
-    move |v| a + (v - lo) / (hi - lo) * (b - a)
-}
 
 /// Spearman by layer index, or (`depth`) by relative depth layer / blocks. One model:
 /// a colour per pooling; several: a colour per model and a dash pattern per pooling.
@@ -174,14 +158,19 @@ fn draw_lines(title: &str, axis: XAxis, lines: &[Line], baseline: &[(String, f64
     );
     let sx = scale(x0, x1, left, right);
     let sy = scale(y0, y1, bottom, top);
-    let mut s = svg_open(w, h, title);
+    let mut s = svg::open(w, h, title);
     axes(
         &mut s,
         (axis, axis.ticks((x0, x1))),
         (y0, y1, step),
         &sx,
         &sy,
-        (left, right, top, bottom),
+        Frame {
+            left,
+            right,
+            top,
+            bottom,
+        },
     );
     for (i, line) in lines.iter().enumerate() {
         draw_line(&mut s, line, axis, &sx, &sy);
@@ -205,68 +194,24 @@ fn draw_lines(title: &str, axis: XAxis, lines: &[Line], baseline: &[(String, f64
     s
 }
 
-fn svg_open(w: f64, h: f64, title: &str) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-        w / 2.0,
-        esc(title)
-    );
-    s
-}
-
 fn axes(
     s: &mut String,
     (axis, xticks): (XAxis, Vec<f64>),
     (y0, y1, step): (f64, f64, f64),
     sx: &impl Fn(f64) -> f64,
     sy: &impl Fn(f64) -> f64,
-    (left, right, top, bottom): (f64, f64, f64, f64),
+    frame: Frame,
 ) {
-    let _ = writeln!(
-        s,
-        r##"<rect x="{left}" y="{top}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
-        right - left,
-        bottom - top
-    );
+    frame.border(s);
     let mut y = y0;
     while y <= y1 + step * 1e-6 {
-        let py = sy(y);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{y:.1}</text>"##,
-            left - 6.0,
-            py + 4.0
-        );
+        frame.y_tick(s, sy(y), &format!("{y:.1}"));
         y += step;
     }
     for x in xticks {
-        let px = sx(x);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{px:.1}" y1="{bottom}" x2="{px:.1}" y2="{}" stroke="#999"/><text x="{px:.1}" y="{}" text-anchor="middle">{x}</text>"##,
-            bottom + 5.0,
-            bottom + 20.0
-        );
+        frame.x_tick(s, sx(x), &x.to_string());
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-        (left + right) / 2.0,
-        bottom + 42.0,
-        axis.label()
-    );
-    let _ = writeln!(
-        s,
-        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">Spearman ×100</text>"#,
-        (top + bottom) / 2.0
-    );
+    frame.titles(s, axis.label(), "Spearman ×100");
 }
 
 fn draw_line(
@@ -322,24 +267,9 @@ fn draw_line(
     }
 }
 
-fn dash_attr(dash: &str) -> String {
-    match dash {
-        "" => String::new(),
-        d => format!(r#" stroke-dasharray="{d}""#),
-    }
-}
-
-fn legend_entry(s: &mut String, i: usize, label: &str, color: &str, dash: &str) {
-    let (x, y) = (576.0, 56.0 + 20.0 * i as f64);
-    let dash = dash_attr(dash);
-    let _ = writeln!(
-        s,
-        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
-        x + 22.0,
-        x + 28.0,
-        y + 4.0,
-        esc(label)
-    );
+/// Legend line `i` at the right of the plot.
+fn legend_entry(s: &mut String, i: usize, label: &str, colour: &str, dash: &str) {
+    svg::legend_entry(s, (576.0, 56.0 + 20.0 * i as f64), label, colour, dash);
 }
 
 /// Colour of t ∈ [0, 1] from light (#f7fbff) to dark blue (#08306b).
@@ -394,7 +324,7 @@ fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
     let h = top + ch * ood.domains.len() as f64 + 50.0;
     let pool = pooling.map_or("—", Pooling::name);
     let title = format!("{model} ({pool}): Spearman ×100 by domain and layer");
-    let mut s = svg_open((col_x(cols.len()) + 110.0).max(520.0), h, &title);
+    let mut s = svg::open((col_x(cols.len()) + 110.0).max(520.0), h, &title);
     for (j, (name, vals)) in cols.iter().enumerate() {
         let x = col_x(j);
         let label = if j >= n_layers {
@@ -440,9 +370,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticks_and_colours() {
-        assert_eq!(tick_step(40.0), 5.0);
-        assert_eq!(tick_step(7.0), 1.0);
+    fn heat_colours() {
         assert_eq!(blue(0.0), "#f7fbff");
         assert_eq!(blue(1.0), "#08306b");
     }
