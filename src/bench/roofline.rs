@@ -9,9 +9,7 @@ use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
 use crate::gpu::kernels::{Kernel, Pipelines, Shape};
 use crate::gpu::{GpuOptions, Precision};
-use crate::{Error, Result};
-
-const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
+use crate::Result;
 
 /// Opens a device the way the engine does (same adapter choice and limits).
 pub fn open(opts: &GpuOptions) -> Result<Context> {
@@ -177,36 +175,9 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
     })
 }
 
-/// Compiles one of our WGSL files (validation errors become `Error::Gpu`).
-fn pipeline(ctx: &Context, name: &str, source: &str) -> Result<wgpu::ComputePipeline> {
-    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(name),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-    let pipe = ctx
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-    match pollster::block_on(scope.pop()) {
-        Some(e) => Err(Error::gpu(format!(
-            "kernel `{name}` failed to compile: {e}"
-        ))),
-        None => Ok(pipe),
-    }
-}
-
 /// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
 pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
-    let pipe = pipeline(ctx, "bench_copy", COPY)?;
+    let pipe = pollster::block_on(Pipelines::default().get(ctx, Kernel::BenchCopy))?;
     let n = (bytes / 16) as u32;
     let groups = n.div_ceil(256);
     let gx = groups.clamp(1, 65535);
