@@ -194,11 +194,6 @@ fn upload_matrix(
     cols: usize,
     format: Precision,
 ) -> Result<Matrix> {
-    if !cols.is_multiple_of(4) {
-        return Err(Error::gpu(format!(
-            "tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)"
-        )));
-    }
     let row_bytes = format.row_bytes(cols);
     let per = rows_per_block(ctx, name, rows, row_bytes as u64)?;
     let mut blocks = Vec::new();
@@ -235,6 +230,14 @@ async fn projection(
 ) -> Result<Matrix> {
     let t = ck.tensor(name).await?;
     let (rows, cols) = (t.shape[0], t.cols());
+    // (the LoRA down-projections' inner dimension is C = heads × head size, a multiple of 4
+    // since the head size is one, checked in `GpuWeights::upload`)
+    if !cols.is_multiple_of(4) {
+        return Err(Error::gpu(format!(
+            "{}: tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)",
+            ck.source()
+        )));
+    }
     let upload = |bytes: &[u8]| upload_matrix(ctx, name, bytes, rows, cols, precision);
     match (precision, t.dtype) {
         (Precision::F32, DType::F32) | (Precision::F16, DType::F16) => upload(&t.bytes),
