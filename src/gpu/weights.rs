@@ -156,17 +156,6 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
 }
 
-/// `[rows][cols]` → `[cols][rows]`.
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
-        }
-    }
-    out
-}
-
 /// Rows per block so that one block fits the binding limit (a multiple of 64 when possible).
 fn rows_per_block(ctx: &Context, name: &str, rows: usize, row_bytes: u64) -> Result<usize> {
     let fit = (ctx.max_binding / row_bytes) as usize;
@@ -270,7 +259,7 @@ async fn lora_down(
 ) -> Result<Matrix> {
     let v = ck.f32(name).await?;
     let out = v.len() / cfg.n_embd;
-    let t = transpose(&v, cfg.n_embd, out);
+    let t = crate::kit::transpose(&v, cfg.n_embd, out);
     upload_matrix(ctx, name, f32_bytes(&t), out, cfg.n_embd, Precision::F32)
 }
 
