@@ -45,11 +45,13 @@ fn group_of(
     }
 }
 
+/// The field of a pair that a kind of group is named by.
+type PairKey = fn(&Pair) -> &String;
+
 /// `all`, then subsets (if more than one), then domains (if more than one).
 pub fn groups(task: &Task) -> Vec<Group> {
     let mut out = vec![group_of(task, "all", None, |_| true)];
-    let by: [(&str, fn(&Pair) -> &String); 2] =
-        [("subset", |p| &p.subset), ("domain", |p| &p.domain)];
+    let by: [(&str, PairKey); 2] = [("subset", |p| &p.subset), ("domain", |p| &p.domain)];
     for (kind, key) in by {
         let names = distinct(task.pairs.iter().map(|p| key(p).clone()));
         if names.len() > 1 {
