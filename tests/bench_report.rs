@@ -62,7 +62,7 @@ fn quick_bench_report_is_complete_and_consistent() {
         let mut sorted = p.seconds.clone();
         sorted.sort_by(f64::total_cmp);
         let median = (sorted[0] + sorted[1]) / 2.0; // two timed passes
-        let want = (p.at.batch * p.at.length) as f64 / median;
+        let want = (p.at.point.batch * p.at.point.length) as f64 / median;
         assert!(
             (p.tokens_per_s - want).abs() <= 1e-9 * want,
             "tokens/s is B·T / median seconds"

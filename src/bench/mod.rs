@@ -125,13 +125,13 @@ pub(crate) fn progress(msg: &str) {
     *step = Some(Progress::spinner(true, format!("bench: {msg}")));
 }
 
-/// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
 /// The web-rwkv binary, and whether the Python peers run (`Err`: why they cannot).
 type Peers<'a> = (
     Option<&'a Path>,
     Option<&'a std::result::Result<(), String>>,
 );
 
+/// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
@@ -257,7 +257,7 @@ fn measure_roofline(
     let job = roof_job(jobs);
     let cfg = &job.shape.spec;
     let best = largest_row(report, OURS, job);
-    let rows = best.map_or(64, |r| r.at.tokens()).clamp(16, 4096) as u32;
+    let rows = best.map_or(64, |r| r.at.point.tokens()).clamp(16, 4096) as u32;
     let probe = match (quick, cpu_adapter) {
         (true, _) => roofline::Probe {
             mnk: [32, 256, 256],
@@ -278,14 +278,11 @@ fn measure_roofline(
     progress("roofline");
     let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
     if let Some(b) = best {
-        let tokens = b.at.tokens() as f64;
+        let tokens = b.at.point.tokens() as f64;
         let flops = job.shape.flops_per_token() * tokens;
         let bytes =
             job.shape.weight_bytes(job.precision) as f64 + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
-        let point = format!(
-            "{} {} {}×{}",
-            b.at.shape, b.at.precision, b.at.batch, b.at.length
-        );
+        let point = format!("{} {} {}", b.at.shape, b.at.precision, b.at.point.label());
         roofline::place_forward(&mut r, point, flops, bytes, report::median(&b.seconds));
     }
     Ok(r)
@@ -307,7 +304,7 @@ fn largest_row<'r>(report: &'r Report, engine: &str, job: &Job) -> Option<&'r re
         .prefill
         .iter()
         .filter(of_job)
-        .max_by_key(|p| p.at.tokens())
+        .max_by_key(|p| p.at.point.tokens())
 }
 
 /// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
@@ -318,7 +315,8 @@ fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
         return;
     };
     let s = &job.shape.spec;
-    let mnk = [best.at.tokens() as u32, s.ffn_dim as u32, s.n_embd as u32];
+    let rows = best.at.point.tokens() as u32;
+    let mnk = [rows, s.ffn_dim as u32, s.n_embd as u32];
     progress("numpy GEMM roof");
     r.numpy_gemm_gflops = peer::numpy_gemm_gflops(mnk).ok();
     r.numpy_gemm_mnk = Some(mnk);

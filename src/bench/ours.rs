@@ -48,8 +48,7 @@ pub fn row(
         at: At {
             shape: shape.name.clone(),
             precision: precision.name().into(),
-            batch: p.batch,
-            length: p.length,
+            point: p,
         },
         vocab: shape.spec.vocab_size,
         tokens_per_s: p.tokens() as f64 / median(&seconds),

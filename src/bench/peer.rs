@@ -47,24 +47,6 @@ fn transposed(web_name: &str) -> bool {
     .any(|t| web_name.ends_with(t))
 }
 
-/// Swaps the last two axes of a row-major tensor of 2-byte elements.
-fn transpose_last_two(shape: &[usize], bits: &[u16]) -> (Vec<usize>, Vec<u16>) {
-    let nd = shape.len();
-    let (rows, cols) = (shape[nd - 2], shape[nd - 1]);
-    let mut out = vec![0u16; bits.len()];
-    for (m, block) in bits.chunks_exact(rows * cols).enumerate() {
-        let dst = &mut out[m * rows * cols..(m + 1) * rows * cols];
-        for r in 0..rows {
-            for c in 0..cols {
-                dst[c * rows + r] = block[r * cols + c];
-            }
-        }
-    }
-    let mut new_shape = shape.to_vec();
-    new_shape.swap(nd - 2, nd - 1);
-    (new_shape, out)
-}
-
 /// The checkpoint in web-rwkv's `.st` layout: every tensor f16, renamed, the LoRA
 /// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
 pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
@@ -78,12 +60,14 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     let mut out = Vec::new();
     for (name, t) in ckpt.tensors() {
         let web = web_rwkv_name(name);
-        let bits = t.to_f16_bits();
-        let (shape, bits) = if transposed(&web) && t.shape.len() >= 2 {
-            transpose_last_two(&t.shape, &bits)
-        } else {
-            (t.shape.clone(), bits)
-        };
+        let (mut shape, mut bits) = (t.shape.clone(), t.to_f16_bits());
+        if let [.., rows, cols] = shape[..] {
+            if transposed(&web) {
+                bits = crate::kit::transpose(&bits, rows, cols);
+                let nd = shape.len();
+                shape.swap(nd - 2, nd - 1);
+            }
+        }
         let bytes = bytemuck::cast_slice(&bits).to_vec();
         out.push((web, Tensor::new(shape, DType::F16, bytes)?));
     }
@@ -306,14 +290,6 @@ mod tests {
         ] {
             assert_eq!(web_rwkv_name(ours), theirs);
         }
-    }
-
-    #[test]
-    fn transpose_swaps_the_last_two_axes() {
-        // two 2×3 matrices → two 3×2 matrices
-        let (shape, out) = transpose_last_two(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-        assert_eq!(shape, vec![2, 3, 2]);
-        assert_eq!(out, vec![1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
     }
 
     #[test]

@@ -189,10 +189,10 @@ impl BenchOptions {
             .unwrap_or(if self.quick { 1e9 } else { 2e11 })
     }
 
-    /// FLOPs budget of one peer pass (on lavapipe enough for the 1.6B shape's 1×128).
+    /// FLOPs budget of one peer pass (on CPU adapters enough for the 1.6B shape's 1×128,
+    /// web-rwkv's best case).
     fn peer_budget(&self, cpu_adapter: bool) -> f64 {
         self.peer_flops
-            // on CPU adapters enough for the 1.6B shape's 1×128 (web-rwkv's best case)
             .unwrap_or(if cpu_adapter { 5e11 } else { 2e13 })
     }
 

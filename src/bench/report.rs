@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use super::spec::Point;
+
 /// JSON schema tag; bump when a field changes meaning.
 pub const SCHEMA: &str = "rwkv-lens-bench/1";
 
@@ -30,10 +32,8 @@ pub struct At {
     pub shape: String,
     /// Weight storage: `f16` or `f32`.
     pub precision: String,
-    /// Sequences B.
-    pub batch: usize,
-    /// Tokens per sequence T.
-    pub length: usize,
+    #[serde(flatten)]
+    pub point: Point,
 }
 
 /// One prefill measurement: an engine at one point.
@@ -50,13 +50,6 @@ pub struct PrefillRow {
     pub tokens_per_s: f64,
     /// `ok`, or why there is no number (`peer not built`, the peer's error...).
     pub status: String,
-}
-
-impl At {
-    /// B·T.
-    pub fn tokens(&self) -> usize {
-        self.batch * self.length
-    }
 }
 
 impl PrefillRow {
@@ -293,8 +286,7 @@ mod tests {
         At {
             shape: "small".into(),
             precision: "f16".into(),
-            batch,
-            length: 16,
+            point: Point { batch, length: 16 },
         }
     }
 

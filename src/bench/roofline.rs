@@ -9,9 +9,7 @@ use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
 use crate::gpu::kernels::{Kernel, Pipelines, Shape};
 use crate::gpu::{GpuOptions, Precision};
-use crate::{Error, Result};
-
-const COPY: &str = include_str!("../../shaders/bench_copy.wgsl");
+use crate::Result;
 
 /// Opens a device the way the engine does (same adapter choice and limits).
 pub fn open(opts: &GpuOptions) -> Result<Context> {
@@ -71,13 +69,12 @@ fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
     Ok(b)
 }
 
-/// Fills a buffer with small non-zero values (no denormals, no NaN).
-fn fill(ctx: &Context, b: &GpuBuffer) {
-    let words: Vec<u32> = (0..b.size / 4)
+/// A storage buffer of small non-zero values (no denormals, no NaN).
+fn filled(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
+    let words: Vec<u32> = (0..bytes / 4)
         .map(|i| 0x3C00_3C00 ^ (i as u32 & 0x0101))
         .collect();
-    ctx.queue
-        .write_buffer(&b.buffer, 0, bytemuck::cast_slice(&words));
+    ctx.storage_init(label, bytemuck::cast_slice(&words))
 }
 
 /// One kernel with its buffers bound, ready to dispatch (also used by `benches/kernels.rs`).
@@ -161,12 +158,10 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
         tokens: m,
     };
     let params = uniform(ctx, &op.params(shape))?;
-    let x = storage(ctx, "x", m as u64 * k as u64 * 4)?;
-    let w = storage(ctx, "w", n as u64 * k as u64 * if f16 { 2 } else { 4 })?;
+    let x = filled(ctx, "x", m as u64 * k as u64 * 4)?;
+    let w = filled(ctx, "w", n as u64 * k as u64 * if f16 { 2 } else { 4 })?;
     let y = storage(ctx, "y", m as u64 * n as u64 * 4)?;
     let aux = storage(ctx, "aux", 16)?;
-    fill(ctx, &x);
-    fill(ctx, &w);
     let bind = bind(ctx, &pipe, &[&params, &x, &w, &y, &aux]);
     Ok(Dispatch {
         pipe,
@@ -177,45 +172,17 @@ pub fn gemm_dispatch(ctx: &Context, mnk: [u32; 3], f16: bool, tiled: bool) -> Re
     })
 }
 
-/// Compiles one of our WGSL files (validation errors become `Error::Gpu`).
-fn pipeline(ctx: &Context, name: &str, source: &str) -> Result<wgpu::ComputePipeline> {
-    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(name),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-    let pipe = ctx
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-    match pollster::block_on(scope.pop()) {
-        Some(e) => Err(Error::gpu(format!(
-            "kernel `{name}` failed to compile: {e}"
-        ))),
-        None => Ok(pipe),
-    }
-}
-
 /// `shaders/bench_copy.wgsl` over `bytes` (rounded down to 16); work = bytes read + written.
 pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, GpuBuffer)> {
-    let pipe = pipeline(ctx, "bench_copy", COPY)?;
+    let pipe = pollster::block_on(Pipelines::default().get(ctx, Kernel::BenchCopy))?;
     let n = (bytes / 16) as u32;
     let groups = n.div_ceil(256);
     let gx = groups.clamp(1, 65535);
     let gy = groups.div_ceil(gx).max(1);
     let params = uniform(ctx, &[n, gx * 256])?;
     use wgpu::BufferUsages as U;
-    let src = storage(ctx, "src", n as u64 * 16)?;
+    let src = filled(ctx, "src", n as u64 * 16)?;
     let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
-    fill(ctx, &src);
     let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
     let d = Dispatch {
         pipe,

@@ -135,7 +135,7 @@ pub fn budget_fraction(peak: u64, weights: u64, activations: u64) -> f64 {
 }
 
 /// One point of the grid: B sequences of T tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Point {
     pub batch: usize,
     pub length: usize,

@@ -2,15 +2,11 @@
 
 use std::fmt::Write;
 
-use super::report::{At, Report};
+use super::report::Report;
 use crate::kit::markdown::{self as md, cells};
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
-}
-
-fn bt(at: &At) -> String {
-    format!("{}×{}", at.batch, at.length)
 }
 
 /// `## title`, then the table (header `cols`, `align` as in [`md::header`]) and a blank line.
@@ -79,7 +75,7 @@ fn tables(r: &Report, out: &mut String) {
                 a.shape,
                 p.vocab,
                 a.precision,
-                bt(a),
+                a.point.label(),
                 tps,
                 secs,
                 p.status
@@ -95,7 +91,8 @@ fn tables(r: &Report, out: &mut String) {
                 let (ours, peer) = (x.ours_tokens_per_s, x.peer_tokens_per_s);
                 let (ours, peer) = (format!("{ours:.2}"), format!("{peer:.2}"));
                 let (at, ratio) = (&x.at, format!("**{:.2}×**", x.ratio));
-                cells![at.shape, at.precision, bt(at), x.peer, ours, peer, ratio]
+                let bt = at.point.label();
+                cells![at.shape, at.precision, bt, x.peer, ours, peer, ratio]
             })
             .collect();
         let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
@@ -123,8 +120,8 @@ fn tables(r: &Report, out: &mut String) {
             .map(|m| {
                 let (w, a) = (mib(m.weight_bytes), mib(m.activation_bytes));
                 let (p, h) = (mib(m.peak_gpu_bytes), mib(m.host_rss_peak_bytes));
-                let f = format!("{:.3}", m.budget_fraction);
-                cells![m.at.shape, m.at.precision, bt(&m.at), w, a, p, f, h]
+                let (f, bt) = (format!("{:.3}", m.budget_fraction), m.at.point.label());
+                cells![m.at.shape, m.at.precision, bt, w, a, p, f, h]
             })
             .collect();
         let title = "Device memory (target: peak ≤ 1.15 × weights + activations)";

@@ -156,17 +156,6 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
 }
 
-/// `[rows][cols]` → `[cols][rows]`.
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
-        }
-    }
-    out
-}
-
 /// Rows per block so that one block fits the binding limit (a multiple of 64 when possible).
 fn rows_per_block(ctx: &Context, name: &str, rows: usize, row_bytes: u64) -> Result<usize> {
     let fit = (ctx.max_binding / row_bytes) as usize;
@@ -194,11 +183,6 @@ fn upload_matrix(
     cols: usize,
     format: Precision,
 ) -> Result<Matrix> {
-    if !cols.is_multiple_of(4) {
-        return Err(Error::gpu(format!(
-            "tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)"
-        )));
-    }
     let row_bytes = format.row_bytes(cols);
     let per = rows_per_block(ctx, name, rows, row_bytes as u64)?;
     let mut blocks = Vec::new();
@@ -235,6 +219,14 @@ async fn projection(
 ) -> Result<Matrix> {
     let t = ck.tensor(name).await?;
     let (rows, cols) = (t.shape[0], t.cols());
+    // (the LoRA down-projections' inner dimension is C = heads × head size, a multiple of 4
+    // since the head size is one, checked in `GpuWeights::upload`)
+    if !cols.is_multiple_of(4) {
+        return Err(Error::gpu(format!(
+            "{}: tensor `{name}`: inner dimension {cols} is not a multiple of 4 (needed by the matmul kernels)",
+            ck.source()
+        )));
+    }
     let upload = |bytes: &[u8]| upload_matrix(ctx, name, bytes, rows, cols, precision);
     match (precision, t.dtype) {
         (Precision::F32, DType::F32) | (Precision::F16, DType::F16) => upload(&t.bytes),
@@ -267,7 +259,7 @@ async fn lora_down(
 ) -> Result<Matrix> {
     let v = ck.f32(name).await?;
     let out = v.len() / cfg.n_embd;
-    let t = transpose(&v, cfg.n_embd, out);
+    let t = crate::kit::transpose(&v, cfg.n_embd, out);
     upload_matrix(ctx, name, f32_bytes(&t), out, cfg.n_embd, Precision::F32)
 }
 

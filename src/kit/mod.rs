@@ -1,7 +1,7 @@
 //! Small tools every room uses: Markdown tables (study and bench reports), the SVG
 //! palette and escaping (study plots and the page's chart), the host's memory counters,
-//! progress on stderr, and three helpers below (a flag struct's defaults, first-seen
-//! maps and distinct items over `Vec`s).
+//! progress on stderr, and four helpers below (a flag struct's defaults, first-seen
+//! maps and distinct items over `Vec`s, the transpose of stacked matrices).
 
 pub mod markdown;
 pub mod memory;
@@ -31,6 +31,23 @@ pub fn find_or_push<T>(
     &mut items[i]
 }
 
+/// Swaps the last two axes of a row-major `[..][rows][cols]` array: each `rows × cols`
+/// block becomes `cols × rows`.
+pub fn transpose<T: Copy>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut out = data.to_vec();
+    let blocks = data
+        .chunks_exact(rows * cols)
+        .zip(out.chunks_exact_mut(rows * cols));
+    for (block, dst) in blocks {
+        for r in 0..rows {
+            for c in 0..cols {
+                dst[c * rows + r] = block[r * cols + c];
+            }
+        }
+    }
+    out
+}
+
 /// The distinct items, in first-seen order.
 pub fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out = Vec::new();
@@ -40,4 +57,14 @@ pub fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn transpose_swaps_the_last_two_axes() {
+        // two 2×3 matrices → two 3×2 matrices
+        let out = super::transpose(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 2, 3);
+        assert_eq!(out, vec![1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
+    }
 }

@@ -90,6 +90,11 @@ pub fn bootstrap_spearman(x: &[f64], y: &[f64], reps: usize, seed: u64) -> Vec<O
         .collect()
 }
 
+/// Replicate-wise a − b (undefined where either is): the replicates of a difference.
+pub fn minus(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<Option<f64>> {
+    a.iter().zip(b).map(|(x, y)| Some((*x)? - (*y)?)).collect()
+}
+
 /// Percentile interval (numpy linear percentiles) of the defined replicate values.
 /// `level` is e.g. 0.95 → the 2.5th and 97.5th percentiles.
 pub fn percentile_ci(stats: &[Option<f64>], level: f64) -> Option<[f64; 2]> {

@@ -14,7 +14,7 @@
 //!   task × domain group (its seed depends on the group only, `evaluate`), so D's
 //!   replicate r is D computed on one shared resample; the CI is their percentile interval.
 
-use super::bootstrap::percentile_ci;
+use super::bootstrap::{minus, percentile_ci};
 use super::evaluate::Row;
 use super::ood::OodReport;
 use super::report::ModelInfo;
@@ -201,11 +201,6 @@ fn curves(models: &[ComparedModel], rows: &[Row]) -> Vec<Curve> {
         });
     }
     out
-}
-
-/// Replicate-wise a − b (undefined where either is).
-fn minus(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<Option<f64>> {
-    a.iter().zip(b).map(|(x, y)| Some((*x)? - (*y)?)).collect()
 }
 
 /// Every model × pooling on every domain at its best layer on the reference domain.

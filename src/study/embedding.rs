@@ -240,9 +240,11 @@ pub fn embed_model(
     let per_layer = table.texts.len() * dim * opt.poolings.len() * 4;
     let chunks = layer_chunks(opt.layers, per_layer, opt.embed_memory_bytes);
     let mut forward = Forward {
+        hashes: content_hashes(&table.texts, &tokens),
+        model,
+        opt,
         tokens: &tokens,
         texts: &table.texts,
-        hashes: content_hashes(&table.texts, &tokens),
         seconds: start.elapsed().as_secs_f64(),
         cached: true,
         peak_gpu_bytes: 0,
@@ -253,11 +255,12 @@ pub fn embed_model(
     let total = tokens.len() * chunks.len();
     for (c, chunk) in chunks.iter().enumerate() {
         let mut report = |done: usize| on_batch(c * tokens.len() + done, total);
-        let store = forward.chunk(model, chunk, opt, &mut report)?;
+        let store = forward.chunk(chunk, &mut report)?;
+        let label = &forward.model.label;
         for (p, &pooling) in opt.poolings.iter().enumerate() {
             for (l, &layer) in chunk.iter().enumerate() {
                 let get = |i: u32| store.get(p, l, i as usize);
-                let mut s = series_from(&model.label, &table.pair_ids, get, &random_pairs);
+                let mut s = series_from(label, &table.pair_ids, get, &random_pairs);
                 (s.pooling, s.layer) = (Some(pooling), Some(layer));
                 by_key.push(((p, layer), s));
             }
@@ -266,19 +269,21 @@ pub fn embed_model(
     by_key.sort_by_key(|(k, _)| *k);
     let n_tokens = tokens.iter().map(Vec::len).sum();
     let profile = Profile {
-        engine: model.engine.name(),
+        engine: forward.model.engine.name(),
         passes: chunks.len(),
         cached: forward.cached,
         peak_gpu_bytes: forward.peak_gpu_bytes,
-        ..Profile::timed(&model.label, opt.task, table, n_tokens, forward.seconds)
+        ..Profile::timed(&forward.model.label, opt.task, table, n_tokens, forward.seconds)
     };
     Ok((by_key.into_iter().map(|(_, s)| s).collect(), profile))
 }
 
 /// The forward passes of one model over one task, layer group by layer group.
-struct Forward<'t> {
-    tokens: &'t [Vec<u32>],
-    texts: &'t [String],
+struct Forward<'f, 'm> {
+    model: &'f mut StudyModel<'m>,
+    opt: &'f EmbedOptions<'f>,
+    tokens: &'f [Vec<u32>],
+    texts: &'f [String],
     /// xxh64s of the sentences and of their token ids (cache key).
     hashes: (String, String),
     seconds: f64,
@@ -287,18 +292,15 @@ struct Forward<'t> {
     peak_gpu_bytes: u64,
 }
 
-impl Forward<'_> {
+impl Forward<'_, '_> {
+    /// `MODEL on task TASK`, for messages.
+    fn what(&self) -> String {
+        format!("{} on task {}", self.model.label, self.opt.task)
+    }
+
     /// One layer group's vectors: from the cache, else computed (and then cached).
-    fn chunk(
-        &mut self,
-        model: &mut StudyModel,
-        layers: &[usize],
-        opt: &EmbedOptions,
-        on_batch: &mut dyn FnMut(usize),
-    ) -> Result<Embeddings> {
-        let cache = opt
-            .cache
-            .map(|(cache, file)| (cache, self.key(model, layers, opt, file)));
+    fn chunk(&mut self, layers: &[usize], on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
+        let cache = (self.opt.cache).map(|(cache, file)| (cache, self.key(layers, file)));
         if let Some(hit) = cache.as_ref().and_then(|(c, key)| c.load(key)) {
             on_batch(self.tokens.len());
             self.seconds += hit.forward_seconds;
@@ -307,19 +309,11 @@ impl Forward<'_> {
         }
         self.cached = false;
         let t = Instant::now();
-        let (tokens, texts) = (self.tokens, self.texts);
-        let store = Pass {
-            model,
-            tokens,
-            texts,
-            layers,
-            opt,
-        }
-        .run(on_batch)?;
+        let store = self.run(layers, on_batch)?;
         let seconds = t.elapsed().as_secs_f64();
-        self.check(model, layers, opt, &store)?;
+        self.check(layers, &store)?;
         self.seconds += seconds;
-        let peak = model.engine.peak_memory_bytes();
+        let peak = self.model.engine.peak_memory_bytes();
         self.peak_gpu_bytes = self.peak_gpu_bytes.max(peak);
         if let Some((c, key)) = &cache {
             c.store(key, &store, seconds, peak);
@@ -329,80 +323,55 @@ impl Forward<'_> {
 
     /// The reference check of freshly computed vectors (not of cached ones: those were
     /// checked when computed).
-    fn check(
-        &self,
-        model: &mut StudyModel,
-        layers: &[usize],
-        opt: &EmbedOptions,
-        store: &Embeddings,
-    ) -> Result<()> {
-        let tol = check::tolerance(model.engine.precision());
-        let Some(reference) = model.reference.as_deref_mut() else {
+    fn check(&mut self, layers: &[usize], store: &Embeddings) -> Result<()> {
+        let tol = check::tolerance(self.model.engine.precision());
+        let Some(reference) = self.model.reference.as_deref_mut() else {
             return Ok(());
         };
         let input = check::CheckInput {
-            label: &model.label,
-            task: opt.task,
+            label: &self.model.label,
+            task: self.opt.task,
             tokens: self.tokens,
             texts: self.texts,
             layers,
-            poolings: opt.poolings,
-            seed: opt.seed,
+            poolings: self.opt.poolings,
+            seed: self.opt.seed,
         };
         check::check(&input, store, reference, tol)
     }
 
-    fn key(
-        &self,
-        model: &StudyModel,
-        layers: &[usize],
-        opt: &EmbedOptions,
-        file: &FileId,
-    ) -> CacheKey {
+    fn key(&self, layers: &[usize], file: &FileId) -> CacheKey {
+        let engine = &self.model.engine;
         CacheKey {
             model_xxh64: file.xxh64.clone(),
             model_bytes: file.bytes,
-            engine: model.engine.name(),
-            precision: model.engine.precision().name().to_string(),
+            engine: engine.name(),
+            precision: engine.precision().name().to_string(),
             layers: layers.to_vec(),
-            poolings: opt.poolings.to_vec(),
-            batch_size: opt.batch_size,
+            poolings: self.opt.poolings.to_vec(),
+            batch_size: self.opt.batch_size,
             sentences: self.texts.len(),
-            dim: model.engine.config().n_embd,
+            dim: engine.config().n_embd,
             texts_xxh64: self.hashes.0.clone(),
             tokens_xxh64: self.hashes.1.clone(),
         }
     }
-}
-
-/// One model's forward passes over a task's sentences at one layer group.
-struct Pass<'p, 'm> {
-    model: &'p mut StudyModel<'m>,
-    tokens: &'p [Vec<u32>],
-    texts: &'p [String],
-    layers: &'p [usize],
-    opt: &'p EmbedOptions<'p>,
-}
-
-impl Pass<'_, '_> {
-    /// `MODEL on task TASK`, for messages.
-    fn what(&self) -> String {
-        format!("{} on task {}", self.model.label, self.opt.task)
-    }
 
     /// Runs the length-sorted batches (longest first) and scatters the pooled vectors
     /// back to sentence order; NaN/Inf stops the run naming model, layer and sentence.
-    fn run(&mut self, on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
-        let (layers, poolings) = (self.layers, self.opt.poolings);
+    fn run(&mut self, layers: &[usize], on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
+        let (poolings, batch_size) = (self.opt.poolings, self.opt.batch_size);
         let dim = self.model.engine.config().n_embd;
         let mut order: Vec<usize> = (0..self.tokens.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.tokens[i].len()));
         let mut store = Embeddings::zeros(layers, poolings, self.tokens.len(), dim);
         let mut done = 0;
-        let n_batches = order.len().div_ceil(self.opt.batch_size);
-        for (k, batch) in order.chunks(self.opt.batch_size).enumerate() {
-            let out = match self.halving(batch) {
-                Err(Error::NonFinite(why)) => return Err(self.locate_non_finite(batch, why)),
+        let n_batches = order.len().div_ceil(batch_size);
+        for (k, batch) in order.chunks(batch_size).enumerate() {
+            let out = match self.halving(batch, layers) {
+                Err(Error::NonFinite(why)) => {
+                    return Err(self.locate_non_finite(batch, layers, why))
+                }
                 Err(e @ (Error::Gpu(_) | Error::OutOfMemory(_))) => {
                     let why = e.gpu_detail().unwrap_or_default();
                     return Err(Error::gpu(format!(
@@ -440,20 +409,20 @@ impl Pass<'_, '_> {
     }
 
     /// The sentences `batch` through the engine.
-    fn embed(&mut self, batch: &[usize]) -> Result<Embeddings> {
+    fn embed(&mut self, batch: &[usize], layers: &[usize]) -> Result<Embeddings> {
         let tokens: Vec<Vec<u32>> = batch.iter().map(|&i| self.tokens[i].clone()).collect();
-        (self.model.engine).embed_tokens(&tokens, self.layers, self.opt.poolings)
+        (self.model.engine).embed_tokens(&tokens, layers, self.opt.poolings)
     }
 
     /// One batch through the engine; when the device runs out of memory, the batch is
     /// split in halves (recursively) before giving up at a single sentence.
-    fn halving(&mut self, batch: &[usize]) -> Result<Embeddings> {
-        match self.embed(batch) {
+    fn halving(&mut self, batch: &[usize], layers: &[usize]) -> Result<Embeddings> {
+        match self.embed(batch, layers) {
             Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
                 let n = batch.len();
                 eprintln!("warning: {}: {e} with a batch of {n}: retrying in halves", self.what());
                 let (a, b) = batch.split_at(n / 2);
-                Embeddings::concat(&[self.halving(a)?, self.halving(b)?])
+                Embeddings::concat(&[self.halving(a, layers)?, self.halving(b, layers)?])
             }
             Err(e) if e.is_out_of_memory() => Err(Error::out_of_memory(format!(
                 "even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
@@ -465,9 +434,9 @@ impl Pass<'_, '_> {
 
     /// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
     /// name the first one that fails (the engine's message names the layer).
-    fn locate_non_finite(&mut self, batch: &[usize], why: String) -> Error {
+    fn locate_non_finite(&mut self, batch: &[usize], layers: &[usize], why: String) -> Error {
         for &i in batch {
-            if let Err(Error::NonFinite(why)) = self.embed(&[i]) {
+            if let Err(Error::NonFinite(why)) = self.embed(&[i], layers) {
                 let text = shown(&self.texts[i]);
                 return Error::NonFinite(format!("{}: sentence {text}: {why}", self.what()));
             }

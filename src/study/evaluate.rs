@@ -9,7 +9,7 @@ use super::bootstrap::{bootstrap_spearman, percentile_ci};
 use super::embedding::Series;
 use super::hash::xxh64;
 use super::metrics::{best_accuracy, best_f1, pearson, roc_auc, spearman, Thresholded};
-use super::tasks::Task;
+use super::tasks::{Pair, Task};
 use crate::kit::distinct;
 use crate::embed::Pooling;
 
@@ -45,23 +45,20 @@ fn group_of(
     }
 }
 
+/// The field of a pair that a kind of group is named by.
+type PairKey = fn(&Pair) -> &String;
+
 /// `all`, then subsets (if more than one), then domains (if more than one).
 pub fn groups(task: &Task) -> Vec<Group> {
     let mut out = vec![group_of(task, "all", None, |_| true)];
-    let subsets = distinct(task.pairs.iter().map(|p| p.subset.clone()));
-    if subsets.len() > 1 {
-        for s in subsets {
-            out.push(group_of(task, "subset", Some(s.clone()), |i| {
-                task.pairs[i].subset == s
-            }));
-        }
-    }
-    let domains = distinct(task.pairs.iter().map(|p| p.domain.clone()));
-    if domains.len() > 1 {
-        for d in domains {
-            out.push(group_of(task, "domain", Some(d.clone()), |i| {
-                task.pairs[i].domain == d
-            }));
+    let by: [(&str, PairKey); 2] = [("subset", |p| &p.subset), ("domain", |p| &p.domain)];
+    for (kind, key) in by {
+        let names = distinct(task.pairs.iter().map(|p| key(p).clone()));
+        if names.len() > 1 {
+            for name in names {
+                let keep = |i: usize| *key(&task.pairs[i]) == name;
+                out.push(group_of(task, kind, Some(name.clone()), keep));
+            }
         }
     }
     out

@@ -25,9 +25,9 @@ use std::io::{BufRead, BufReader, Read};
 #[cfg(feature = "native")]
 use std::path::Path;
 
+use super::hash::FileId;
 #[cfg(feature = "native")]
 use super::hash::Xxh64;
-use super::hash::{xxh64, FileId};
 use super::metrics::cosine;
 use crate::{Error, Result};
 
@@ -182,15 +182,10 @@ impl Glove {
             let q = &bytes[q_at + row * dim..q_at + (row + 1) * dim];
             vectors.extend(q.iter().map(|&b| b as i8 as f32 * scale));
         }
-        let id = FileId {
-            path: source.to_string(),
-            xxh64: format!("{:016x}", xxh64(bytes, 0)),
-            bytes: bytes.len() as u64,
-        };
         Ok(Glove {
             dim,
             vocab_size: n,
-            id,
+            id: FileId::of_bytes(source, bytes),
             index,
             vectors,
         })
@@ -246,7 +241,6 @@ impl Glove {
             hash: Xxh64::new(0),
             bytes: 0,
         };
-        let gz = path.extension().is_some_and(|e| e == "gz");
         let mut glove = Glove {
             dim: 0,
             vocab_size: 0,
@@ -258,12 +252,12 @@ impl Glove {
             index: HashMap::new(),
             vectors: Vec::new(),
         };
-        if gz {
-            let decoder = flate2::read::MultiGzDecoder::new(&mut hashing);
-            glove.read_lines(BufReader::with_capacity(1 << 20, decoder), wanted)?;
-        } else {
-            glove.read_lines(BufReader::with_capacity(1 << 20, &mut hashing), wanted)?;
-        }
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let text: Box<dyn Read + '_> = match gz {
+            true => Box::new(flate2::read::MultiGzDecoder::new(&mut hashing)),
+            false => Box::new(&mut hashing),
+        };
+        glove.read_lines(BufReader::with_capacity(1 << 20, text), wanted)?;
         std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| Error::file(&shown, e))?;
         glove.id.xxh64 = format!("{:016x}", hashing.hash.digest());
         glove.id.bytes = hashing.bytes;

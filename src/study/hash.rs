@@ -18,6 +18,17 @@ pub struct FileId {
     pub bytes: u64,
 }
 
+impl FileId {
+    /// The identity of bytes held in memory, named `path`.
+    pub fn of_bytes(path: &str, bytes: &[u8]) -> FileId {
+        FileId {
+            path: path.to_string(),
+            xxh64: format!("{:016x}", xxh64(bytes, 0)),
+            bytes: bytes.len() as u64,
+        }
+    }
+}
+
 /// Hashes a file in 1 MiB chunks; a directory hashes its regular files in name order.
 pub fn file_id(path: &Path) -> Result<FileId> {
     let shown = path.display().to_string();

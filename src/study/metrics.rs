@@ -13,6 +13,8 @@
 //!
 //! Undefined statistics (constant input, one class only) are `None`, never NaN.
 
+use super::bootstrap::RankPlan;
+
 /// Cosine similarity in f64; `None` when either vector has zero norm.
 pub fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
@@ -35,24 +37,10 @@ pub fn argsort(x: &[f64]) -> Vec<u32> {
     order
 }
 
-/// 1-based ranks with ties averaged.
+/// 1-based ranks with ties averaged: the bootstrap's ranks with every point drawn once.
 pub fn average_ranks(x: &[f64]) -> Vec<f64> {
-    let order = argsort(x);
-    let mut ranks = vec![0.0; x.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let value = x[order[start] as usize];
-        let mut end = start + 1;
-        while end < order.len() && x[order[end] as usize] == value {
-            end += 1;
-        }
-        // positions start..end hold ranks start+1 ..= end; their mean:
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i as usize] = rank;
-        }
-        start = end;
-    }
+    let mut ranks = Vec::new();
+    RankPlan::new(x).ranks(&vec![1; x.len()], &mut ranks);
     ranks
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::bootstrap::percentile_ci;
+use super::bootstrap::{minus, percentile_ci};
 use super::domains::order_key;
 use super::evaluate::DomainStat;
 use crate::embed::Pooling;
@@ -136,12 +136,7 @@ fn cell(
 ) -> OodCell {
     let reps = replicates(group);
     let score = weighted(group, |s| s.spearman);
-    let delta_reps: Option<Vec<Option<f64>>> = reference.map(|(_, rr)| {
-        reps.iter()
-            .zip(rr)
-            .map(|(a, b)| Some((*a)? - (*b)?))
-            .collect()
-    });
+    let delta_reps = reference.map(|(_, rr)| minus(&reps, rr));
     OodCell {
         model: key.0.clone(),
         pooling: key.1,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::hash::{xxh64, FileId};
+use super::hash::FileId;
 use crate::{Error, Result};
 
 /// A text file read whole, with its identity.
@@ -19,11 +19,7 @@ pub fn read_text(path: &Path) -> Result<TextFile> {
     let shown = path.display().to_string();
     let bytes =
         std::fs::read(path).map_err(|e| Error::file(&shown, format!("cannot read: {e}")))?;
-    let id = FileId {
-        path: shown.clone(),
-        xxh64: format!("{:016x}", xxh64(&bytes, 0)),
-        bytes: bytes.len() as u64,
-    };
+    let id = FileId::of_bytes(&shown, &bytes);
     let mut text = String::from_utf8(bytes)
         .map_err(|e| Error::file(&shown, format!("not UTF-8 text: {e}")))?;
     if text.starts_with('\u{feff}') {

@@ -3,6 +3,7 @@
 //! (no data, no adapter): a notice locally, a failure under `CI=true`.
 #![allow(dead_code)]
 
+pub mod bad_files;
 pub mod fuzz;
 pub mod pairs;
 

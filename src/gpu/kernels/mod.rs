@@ -44,6 +44,7 @@ const ATTENTION: &str = include_str!("../../../shaders/attention.wgsl");
 const RMS_NORM: &str = include_str!("../../../shaders/rms_norm.wgsl");
 const ROPE: &str = include_str!("../../../shaders/rope.wgsl");
 const SILU_GATE: &str = include_str!("../../../shaders/silu_gate.wgsl");
+const BENCH_COPY: &str = include_str!("../../../shaders/bench_copy.wgsl");
 
 /// Shape of the batch a pass runs on: `batch` right-padded sequences of `tokens` positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +99,8 @@ pub enum Kernel {
     },
     Rope,
     SiluGate,
+    /// The copy-bandwidth probe of `rwkv-lens bench` (`crate::bench::roofline`).
+    BenchCopy,
 }
 
 impl Kernel {
@@ -123,6 +126,7 @@ impl Kernel {
             Kernel::RmsNorm { .. } => "rms_norm",
             Kernel::Rope => "rope",
             Kernel::SiluGate => "silu_gate",
+            Kernel::BenchCopy => "bench_copy",
         }
     }
 
@@ -172,6 +176,7 @@ impl Kernel {
             Kernel::RmsNorm { subgroups } => format!("{}\n{RMS_NORM}", norm_prelude(subgroups)),
             Kernel::Rope => ROPE.to_string(),
             Kernel::SiluGate => SILU_GATE.to_string(),
+            Kernel::BenchCopy => BENCH_COPY.to_string(),
         }
     }
 }
