@@ -2,12 +2,16 @@
 //! each sentence pair at every layer, for mean and last-token pooling.
 
 use rwkv_lens::embed::{Embeddings, Pooling};
-use rwkv_lens::tokenizer::Tokenizer;
-use rwkv_lens::{Error, Result};
 
-use crate::dom::yield_now;
-use crate::glove::{cosine, Glove};
-use crate::protocol::{Reply, Stage};
+use crate::glove::cosine;
+#[cfg(target_arch = "wasm32")]
+use {
+    crate::dom::yield_now,
+    crate::glove::Glove,
+    crate::protocol::{Reply, Stage},
+    rwkv_lens::tokenizer::Tokenizer,
+    rwkv_lens::{Error, Result},
+};
 
 /// The poolings computed in every run (the selector only switches the view).
 pub const POOLINGS: [Pooling; 2] = [Pooling::Mean, Pooling::Last];
@@ -72,6 +76,7 @@ pub fn pair_cosines(emb: &Embeddings, pair: usize) -> (Vec<f32>, Vec<f32>) {
 /// (an error names the pair and side, after `label` when given), embedded by `embed` at
 /// every layer with [`POOLINGS`], their cosines. Before each pair a progress message and
 /// a yield, so a Cancel is read.
+#[cfg(target_arch = "wasm32")]
 pub async fn compare_pairs(
     texts: &[(String, String)],
     (tokenizer, label): (&Tokenizer, Option<&str>),

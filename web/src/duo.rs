@@ -62,7 +62,7 @@ pub async fn load(
                 .rsplit('/')
                 .next()
                 .unwrap_or("model");
-            fetch_parts(&base, &name.to_string(), post).await?
+            fetch_parts(&base, name, post).await?
         }
         AttentionPick::Files { config } => file_parts(config, model_file, tokenizer_file).await?,
     };
