@@ -151,6 +151,10 @@ pub async fn request(
         .map_err(|e| Error::input(js_message(&e)))?
         .as_string()
         .unwrap_or_default();
+    if matches!(request, Request::Trace { .. }) {
+        // a trace beside the GPU engine reads tensors (progress) outside any Busy guard
+        view::progress_done();
+    }
     match protocol::from_json::<Reply>(&text).map_err(Error::input)? {
         Reply::Error { message } => Err(Error::input(message)),
         reply => Ok(reply),
