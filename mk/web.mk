@@ -6,7 +6,10 @@
 #   make web-minilm  all-MiniLM-L6-v2 in f16 into web/dist/minilm/ (part of `make web`;
 #                  from .cache/minilm, `make minilm`; never in git): the attention model
 #                  the page adds beside the RWKV on first use
-.PHONY: web web-tools serve test-web web-minilm
+#   make measure-web-big  the page on the random 1.6B shape (2.9 GB in .cache/big; opt-in,
+#                  not part of `make test`; WEIGHTS=int8,stored): load, Compare, trace times
+#                  and wasm memory (tests/e2e/big.mjs, docs/web.md)
+.PHONY: web web-tools serve test-web web-minilm measure-web-big
 
 WEB_PORT ?= 8080
 WEB_ENV := PATH="$$HOME/.cargo/bin:$$PATH" \
@@ -36,6 +39,9 @@ serve: web
 
 test-web: web
 	node tests/e2e/e2e.mjs
+
+measure-web-big: web
+	node tests/e2e/big.mjs
 
 # `make test` runs the browser test too.
 test: test-web

@@ -237,3 +237,71 @@ fn influence_matrix_reproduces_the_read_out() {
         assert!((sum - 1.0).abs() < 1e-5 && row.iter().all(|&x| x >= 0.0));
     }
 }
+
+/// A checkpoint that records the names of the tensors read from it.
+struct Counted(
+    rwkv_lens::model::Checkpoint,
+    std::cell::RefCell<Vec<String>>,
+);
+
+impl rwkv_lens::model::TensorSource for Counted {
+    fn source(&self) -> &str {
+        self.0.source()
+    }
+    fn config(&self) -> &rwkv_lens::model::Config {
+        self.0.config()
+    }
+    fn has(&self, name: &str) -> bool {
+        self.0.has(name)
+    }
+    async fn tensor(
+        &self,
+        name: &str,
+    ) -> rwkv_lens::Result<std::borrow::Cow<'_, rwkv_lens::model::Tensor>> {
+        self.1.borrow_mut().push(name.to_string());
+        self.0.tensor(name).await
+    }
+}
+
+/// The trace read one block at a time (`trace::Streamed`, the page's Recurrence view beside
+/// its GPU engine) equals the trace on the whole weights bit for bit, for every block and
+/// head, and reads only the blocks up to the traced one (a second trace of the same
+/// sentence only the traced block).
+#[test]
+fn streamed_trace_equals_the_whole_weights_trace_and_reads_one_block() {
+    use rwkv_lens::trace::Streamed;
+    let (w, tokens) = setup();
+    let src = Counted(checkpoint("tiny-v6"), Default::default());
+    let blocks_read = |src: &Counted| {
+        let mut b: Vec<usize> = (src.1.take().iter())
+            .filter_map(|n| n.strip_prefix("blocks.")?.split('.').next()?.parse().ok())
+            .collect();
+        b.dedup();
+        b
+    };
+    let mut streamed = Streamed::new();
+    let (l_max, h_max) = (w.config.n_layer, w.config.n_head);
+    for (l, h) in (1..=l_max)
+        .rev()
+        .flat_map(|l| (0..h_max).map(move |h| (l, h)))
+    {
+        let got = pollster::block_on(streamed.trace(&src, &tokens, (l, h), |_| None)).unwrap();
+        assert_eq!(got, trace(&w, &tokens, l, h).unwrap(), "layer {l} head {h}");
+        let read = blocks_read(&src);
+        if (l, h) == (l_max, 0) {
+            assert_eq!(read, (0..l_max).collect::<Vec<_>>(), "first trace");
+        } else {
+            assert_eq!(read, [l - 1], "layer {l} head {h}: only the traced block");
+        }
+    }
+    let other = &tokens[..5];
+    pollster::block_on(streamed.trace(&src, other, (1, 0), |_| None)).unwrap();
+    let names = src.1.borrow().clone();
+    assert!(names.iter().any(|n| n == "emb.weight"), "{names:?}");
+    assert_eq!(blocks_read(&src), [0], "a new sentence, block 1");
+    let err = pollster::block_on(streamed.trace(&src, &[1 << 30], (1, 0), |_| None)).unwrap_err();
+    assert!(
+        err.to_string().contains("outside the model's vocabulary"),
+        "{err}"
+    );
+}

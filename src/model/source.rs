@@ -13,7 +13,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{Checkpoint, Config, Tensor};
-use crate::Result;
+use crate::{Error, Result};
 
 /// A model's tensors, read on demand. Not `Send`: the page's reader awaits JavaScript
 /// promises on wasm32's single thread.
@@ -31,6 +31,25 @@ pub trait TensorSource {
     async fn f32(&self, name: &str) -> Result<Vec<f32>> {
         Ok(self.tensor(name).await?.to_f32())
     }
+    /// Rows `rows` of the tensor's `[shape[0]][rest]` view as f32, `[rows.len()][rest]`
+    /// (the embedding rows of a few tokens). This default reads the whole tensor; a
+    /// streaming source reads only these rows' bytes.
+    async fn f32_rows(&self, name: &str, rows: &[usize]) -> Result<Vec<f32>> {
+        let t = self.tensor(name).await?;
+        let mut out = Vec::with_capacity(rows.len() * t.cols());
+        for &r in rows {
+            let row = t
+                .row(r)
+                .ok_or_else(|| no_row(self.source(), name, r, &t.shape))?;
+            out.extend(row.to_f32());
+        }
+        Ok(out)
+    }
+}
+
+/// The error for a row past the end of a tensor.
+pub fn no_row(source: &str, name: &str, row: usize, shape: &[usize]) -> Error {
+    Error::tensor(source, name, format!("has no row {row} (shape {shape:?})"))
 }
 
 impl TensorSource for Checkpoint {

@@ -44,6 +44,14 @@ impl DType {
             _ => numel * self.size(),
         }
     }
+    /// Byte range of row `row` of a tensor of this shape seen as `[shape[0]][rest]`
+    /// (rows are contiguous in every dtype, quantized ones included); `None` past the end.
+    pub fn row_range(self, shape: &[usize], row: usize) -> Option<std::ops::Range<usize>> {
+        let rows = shape.first().copied().unwrap_or(1);
+        let cols = shape.iter().product::<usize>() / rows.max(1);
+        let len = self.byte_len(&[1, cols]);
+        (row < rows).then(|| row * len..(row + 1) * len)
+    }
 }
 
 /// One tensor: row-major, little-endian bytes of `dtype`.
@@ -95,6 +103,13 @@ impl Tensor {
     /// Shape with every size-1 axis removed: `(1,1,C)` → `(C)`.
     pub fn squeezed_shape(&self) -> Vec<usize> {
         self.shape.iter().copied().filter(|&d| d != 1).collect()
+    }
+
+    /// Row `row` of the `[shape[0]][rest]` view as a `[1][rest]` tensor; `None` past the end.
+    pub fn row(&self, row: usize) -> Option<Tensor> {
+        let range = self.dtype.row_range(&self.shape, row)?;
+        let bytes = self.bytes[range].to_vec();
+        Some(Tensor::new(vec![1, self.cols()], self.dtype, bytes).expect("one row's bytes"))
     }
 
     /// Values converted to f32 (exact for f16/bf16).

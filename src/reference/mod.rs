@@ -24,9 +24,11 @@ pub mod wkv;
 pub use engine::CpuEngine;
 pub use weights::Weights;
 
+use crate::model::Config;
 use crate::{Error, Result};
 use ops::{layer_norm, linear};
 use time_mix::{TimeMixState, LN_EPS};
+use weights::{Block, Norm};
 
 /// Where each sequence's tokens sit among the packed rows.
 #[derive(Debug, Clone)]
@@ -142,28 +144,46 @@ pub fn forward_with(
     on_layer(0, &x);
     let mut states = Vec::new();
     for (i, block) in w.blocks.iter().enumerate() {
-        let fresh = fresh_state(w, tokens.len());
-        let (att, att_state) = time_mix::time_mix(&x, &packing, &block.ln1, &block.att, fresh);
-        x.iter_mut().zip(&att).for_each(|(x, a)| *x += a);
-        let zeros = vec![vec![0.0; w.config.n_embd]; tokens.len()];
-        let (ffn, ffn_shift) =
-            channel_mix::channel_mix(&x, &packing, &block.ln2, &block.ffn, &zeros);
-        x.iter_mut().zip(&ffn).for_each(|(x, f)| *x += f);
+        let state = block_step(&w.config, block, &mut x, &packing);
         on_layer(i + 1, &x);
         if keep_states {
-            states.push(LayerState {
-                att_shift: att_state.shift.concat(),
-                wkv: att_state.wkv.concat(),
-                ffn_shift: ffn_shift.concat(),
-            });
+            states.push(state);
         }
     }
     Ok((x, keep_states.then_some(states)))
 }
 
+/// One block on the packed residual `x` (`[n][C]`, in place), from a fresh state:
+/// `x ← x + TimeMix(LN1(x))`, `x ← x + ChannelMix(LN2(x))`; returns the block's final state.
+pub fn block_step(cfg: &Config, block: &Block, x: &mut [f32], packing: &Packing) -> LayerState {
+    let batch = packing.lengths.len();
+    let fresh = fresh_state(cfg, batch);
+    let (att, att_state) = time_mix::time_mix(x, packing, &block.ln1, &block.att, fresh);
+    x.iter_mut().zip(&att).for_each(|(x, a)| *x += a);
+    let zeros = vec![vec![0.0; cfg.n_embd]; batch];
+    let (ffn, ffn_shift) = channel_mix::channel_mix(x, packing, &block.ln2, &block.ffn, &zeros);
+    x.iter_mut().zip(&ffn).for_each(|(x, f)| *x += f);
+    LayerState {
+        att_shift: att_state.shift.concat(),
+        wkv: att_state.wkv.concat(),
+        ffn_shift: ffn_shift.concat(),
+    }
+}
+
 /// `x₀ = LN0(emb[token])` for every packed token, `[n][C]`.
 pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
-    let c = w.config.n_embd;
+    embed_rows(&w.config, &w.ln0, tokens, |tok| w.emb.row(tok as usize))
+}
+
+/// [`embed`] with `emb[token]` given by `row` (called only for ids inside the vocabulary):
+/// the embedding need not be held whole.
+pub fn embed_rows<'a>(
+    cfg: &Config,
+    ln0: &Norm,
+    tokens: &[Vec<u32>],
+    row: impl Fn(u32) -> &'a [f32],
+) -> Result<Vec<f32>> {
+    let c = cfg.n_embd;
     let mut x = Vec::with_capacity(tokens.iter().map(Vec::len).sum::<usize>() * c);
     for (b, seq) in tokens.iter().enumerate() {
         if seq.is_empty() {
@@ -172,21 +192,15 @@ pub fn embed(w: &Weights, tokens: &[Vec<u32>]) -> Result<Vec<f32>> {
             )));
         }
         for &tok in seq {
-            if tok as usize >= w.config.vocab_size {
+            if tok as usize >= cfg.vocab_size {
                 return Err(Error::input(format!(
                     "token id {tok} in sequence {b} is outside the model's vocabulary of {} (is the tokenizer right for this model?)",
-                    w.config.vocab_size
+                    cfg.vocab_size
                 )));
             }
-            let mut row = vec![0.0; c];
-            layer_norm(
-                w.emb.row(tok as usize),
-                &w.ln0.weight,
-                &w.ln0.bias,
-                LN_EPS,
-                &mut row,
-            );
-            x.extend_from_slice(&row);
+            let mut out = vec![0.0; c];
+            layer_norm(row(tok), &ln0.weight, &ln0.bias, LN_EPS, &mut out);
+            x.extend_from_slice(&out);
         }
     }
     Ok(x)
@@ -203,11 +217,11 @@ pub fn logits(w: &Weights, x: &[f32]) -> Result<Vec<f32>> {
     Ok(linear(&normed, x.len() / c, head))
 }
 
-fn fresh_state(w: &Weights, batch: usize) -> TimeMixState {
-    let (c, n) = (w.config.n_embd, w.config.head_size);
+fn fresh_state(cfg: &Config, batch: usize) -> TimeMixState {
+    let (c, n) = (cfg.n_embd, cfg.head_size);
     TimeMixState {
         shift: vec![vec![0.0; c]; batch],
-        wkv: vec![vec![0.0; w.config.n_head * n * n]; batch],
+        wkv: vec![vec![0.0; cfg.n_head * n * n]; batch],
     }
 }
 

@@ -111,7 +111,7 @@ impl Weights {
         }
         Ok(Weights {
             emb: rd.mat("emb.weight", cfg.vocab_size).await?,
-            ln0: rd.norm("blocks.0.ln0").await?,
+            ln0: Norm::ln0(src).await?,
             blocks,
             ln_out: rd.norm("ln_out").await?,
             head: if src.has("head.weight") {
@@ -121,6 +121,20 @@ impl Weights {
             },
             config: cfg,
         })
+    }
+}
+
+impl Norm {
+    /// `blocks.0.ln0`, the LayerNorm after the embedding.
+    pub async fn ln0(src: &impl TensorSource) -> Result<Norm> {
+        Reader(src).norm("blocks.0.ln0").await
+    }
+}
+
+impl Block {
+    /// Block `i` (0-based) alone: what a caller that walks the blocks one at a time holds.
+    pub async fn from_source(src: &impl TensorSource, i: usize) -> Result<Block> {
+        read_block(&Reader(src), src.config(), i).await
     }
 }
 

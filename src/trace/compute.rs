@@ -2,27 +2,27 @@
 //! the token-shift mix amounts, and the traced head's recurrence written out step by step.
 
 use super::{ChunkedCheck, Influence, ModelDims, ShiftMix, Step, Trace, CHECK_CHUNK_LEN, FORMAT};
+use crate::model::Config;
 use crate::reference::ops::layer_norm_rows;
 use crate::reference::time_mix::{project, shift_amounts, token_shift, Projections, LN_EPS};
-use crate::reference::weights::TimeMix;
+use crate::reference::weights::{Block, TimeMix};
 use crate::reference::{chunked, wkv, Packing, Weights};
 use crate::Result;
 
+/// Head `head` of `block` (block `layer`, 1-based) on its input `x` (`[T][C]`, the
+/// residual stream entering it).
 pub(super) fn trace_block(
-    w: &Weights,
+    cfg: &Config,
+    (block, x): (&Block, &[f32]),
     tokens: &[u32],
-    layer: usize,
-    head: usize,
+    (layer, head): (usize, usize),
     piece: &dyn Fn(u32) -> Option<String>,
 ) -> Result<Trace> {
-    let cfg = &w.config;
     let (c, n_t) = (cfg.n_embd, tokens.len());
     let packing = Packing::new(&[n_t]);
-    let att = &w.blocks[layer - 1].att;
-    let ln1 = &w.blocks[layer - 1].ln1;
+    let (att, ln1) = (&block.att, &block.ln1);
     // xx = LN1(x), sx = the previous token's xx (zeros before the first), [T][C]
-    let x = block_input(w, tokens, layer)?;
-    let xx = layer_norm_rows(&x, &ln1.weight, &ln1.bias, LN_EPS);
+    let xx = layer_norm_rows(x, &ln1.weight, &ln1.bias, LN_EPS);
     let sx = token_shift(&xx, c, &packing, &[vec![0.0; c]]);
     let p = project(&xx, &sx, n_t, att);
     let [mw, mk, mv, mr, mg] = shift_amounts(&xx, &sx, n_t, att);

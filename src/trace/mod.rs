@@ -28,12 +28,14 @@ pub mod contrast;
 pub mod equations;
 mod json;
 pub mod memory;
+mod streamed;
 
 pub use crate::reference::time_mix::shift_amounts;
 pub use compute::half_life;
 #[cfg(feature = "native")]
 pub use json::write_json;
 pub use json::{from_json, read_json, to_json};
+pub use streamed::Streamed;
 
 use serde::{Deserialize, Serialize};
 
@@ -182,7 +184,14 @@ pub fn trace_with(
     head: usize,
     piece: impl Fn(u32) -> Option<String>,
 ) -> Result<Trace> {
-    let cfg = &w.config;
+    check(&w.config, tokens, layer, head)?;
+    let x = compute::block_input(w, tokens, layer)?;
+    let block = &w.blocks[layer - 1];
+    compute::trace_block(&w.config, (block, &x), tokens, (layer, head), &piece)
+}
+
+/// Refuses what no trace can do: no tokens, a block or head the model lacks.
+fn check(cfg: &crate::model::Config, tokens: &[u32], layer: usize, head: usize) -> Result<()> {
     if tokens.is_empty() {
         return Err(Error::input("trace needs at least one token (empty text?)"));
     }
@@ -199,5 +208,5 @@ pub fn trace_with(
             cfg.n_head - 1
         )));
     }
-    compute::trace_block(w, tokens, layer, head, &piece)
+    Ok(())
 }

@@ -10,7 +10,8 @@
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API, that clicks are handled within 100 ms during a long
-// Compare (the Web Worker runs it), Cancel, a worker that cannot start, (speed.mjs) the GPU
+// Compare (the Web Worker runs it), Cancel, a worker that cannot start, (panic.mjs) a worker
+// panic between requests, (speed.mjs) the GPU
 // kernels forced on SwiftShader and the fallback's speed, (stream.mjs) a ~170M-shaped
 // checkpoint streamed tensor by tensor at f16, int8 and NF4, and (duo.mjs) two models side
 // by side with the attention-vs-recurrence view. Screenshots
@@ -23,6 +24,7 @@ import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
 import { duo } from './duo.mjs';
+import { workerPanic } from './panic.mjs';
 import { waitRuns, enterPairs } from './page.mjs';
 import { LONG, compareSpeed, forcedKernels } from './speed.mjs';
 
@@ -486,6 +488,7 @@ try {
   }
   await deviceLimit(base);
   await workerFails(base);
+  await workerPanic({ check, waitError, chromium: CHROMIUM, flags: BASE_FLAGS }, base);
   report.stream = await streamChecks({ check, waitRuns, enterPairs, waitError, chromium: CHROMIUM, flags: BASE_FLAGS, dist: DIST });
 } catch (e) {
   failed++;

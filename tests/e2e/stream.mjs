@@ -36,7 +36,21 @@ const CPU_F32 = 131_900_000 * 4;
  *  the page no longer holds (measured 158 MiB). CPU, after load and Compare: the
  *  reference's f32 weights, the embedding in flight as f16 and f32, and 96 MiB for the
  *  base state, the demo model and the Compare (measured 673 MiB). */
-const BOUND = { webgpu: 2 * EMB + 64 * MB, fallback: CPU_F32 + 3 * EMB + 96 * MB };
+/** After load, Compare and a trace of the last block beside the GPU engine (the int8 load
+ *  while the f16 engine is held): two embeddings and one in flight, one block's f32
+ *  weights (≈ 8 M parameters) and 96 MiB (measured 135 MiB after load + Compare + trace
+ *  of block 1; before the trace read one block at a time, 714 MiB: all 528 MB as f32). */
+const BLOCK_F32 = 8_100_000 * 4;
+const BOUND = { webgpu: 2 * EMB + 64 * MB, fallback: CPU_F32 + 3 * EMB + 96 * MB, traced: 3 * EMB + BLOCK_F32 + 96 * MB };
+
+/** Runs `command` (`rwkv-lens random-model …`) with `LENS` or a debug `cargo run`, writing
+ *  `out` atomically (a temporary file, then rename). */
+export function randomModel(command, out) {
+  const args = [...command.split(' ').slice(1), '-o', `${out}.tmp`];
+  const [cmd, pre] = process.env.LENS ? [process.env.LENS, []] : ['cargo', ['run', '--quiet', '--bin', 'rwkv-lens', '--']];
+  execFileSync(cmd, [...pre, ...args], { cwd: ROOT, stdio: 'inherit' });
+  fs.renameSync(`${out}.tmp`, out);
+}
 
 /** Writes the checkpoint (safetensors and .pth) and the tokenizer once; a stamp holds the command. */
 export function files() {
@@ -44,10 +58,7 @@ export function files() {
   const out = { st: path.join(CACHE, 'model.safetensors'), pth: path.join(CACHE, 'model.pth'), tok: path.join(CACHE, 'tokenizer.json') };
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === WANT.command) return out;
   fs.mkdirSync(CACHE, { recursive: true });
-  const args = [...WANT.command.split(' ').slice(1), '-o', `${out.st}.tmp`];
-  const [cmd, pre] = process.env.LENS ? [process.env.LENS, []] : ['cargo', ['run', '--quiet', '--bin', 'rwkv-lens', '--']];
-  execFileSync(cmd, [...pre, ...args], { cwd: ROOT, stdio: 'inherit' });
-  fs.renameSync(`${out.st}.tmp`, out.st);
+  randomModel(WANT.command, out.st);
   fs.writeFileSync(`${out.pth}.tmp`, writePth(readSafetensors(fs.readFileSync(out.st))));
   fs.renameSync(`${out.pth}.tmp`, out.pth);
   const tok = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenizer/tiny_bpe.json'), 'utf8'));
@@ -120,8 +131,10 @@ async function webgpu(base, report) {
   await h.waitRuns(page, runs + 1, 300000);
   await numbers(page, 'webgpu', 'model.pth', 'stored', 'f16', null, report);
   for (const weights of ['int8', 'nf4']) {
+    await page.evaluate(() => delete document.getElementById('recurrence-card').dataset.wasmBytes);
     const ms = await load(page, `${base}stream/model.safetensors`, weights);
     await numbers(page, 'webgpu', 'model.safetensors', weights, weights, ms, report);
+    if (weights === 'int8') await traced(page, report);
   }
   await page.fill('#model-url', `${base}stream/model.safetensors`);
   await page.selectOption('#weights', 'stored');
@@ -158,6 +171,23 @@ async function fallback(port, report) {
   h.check('fallback: a server that stops answering range requests mid-load is one line naming the URL and the bytes',
     /^http:\/\/stream\.test:\d+\/flaky\/rwkv6-demo\.safetensors: the server answered HTTP 200 instead of 206 to a range request for bytes \d+\.\.\d+: it does not serve byte ranges$/.test(e.trim()), JSON.stringify(e));
   await browser.close();
+}
+
+/** The Recurrence view beside the GPU engine after load and Compare: block 1 (traced by
+ *  the click), then the last block (all 12 read in turn); the worker's wasm memory after. */
+async function traced(page, report) {
+  const done = () => page.waitForFunction(() => document.getElementById('recurrence-card').dataset.wasmBytes, null, { timeout: 300000 });
+  await done();
+  await page.evaluate(() => delete document.getElementById('recurrence-card').dataset.wasmBytes);
+  const t = Date.now();
+  await page.selectOption('#rec-layer', '12');
+  await done();
+  const ms = Date.now() - t;
+  const bytes = Number(await page.getAttribute('#recurrence-card', 'data-wasm-bytes'));
+  const tokens = Number(await page.getAttribute('#recurrence-card', 'data-tokens'));
+  h.check(`webgpu: load + Compare + Recurrence trace of block 12 on the 170M shape: wasm high-water ${(bytes / MB).toFixed(0)} MiB stays under ${(BOUND.traced / MB).toFixed(0)} MiB (one block's f32 weights, not the model's 528 MB)`,
+    tokens > 0 && bytes > 0 && bytes < BOUND.traced, `${bytes} (tokens ${tokens})`);
+  report.push({ mode: 'webgpu', wasmAfterTraceBytes: bytes, boundBytes: BOUND.traced, traceBlock12Ms: ms });
 }
 
 async function highWater(page, mode, report) {

@@ -327,8 +327,11 @@ async fn compare(app: &Shared) -> Result<()> {
 async fn trace() -> Result<()> {
     let req = crate::recurrence::request();
     match request(&req, None, None).await? {
-        Reply::Traced { json } => {
-            crate::recurrence::show_trace(rwkv_lens::trace::from_json(&json)?)
+        Reply::Traced { json, wasm_bytes } => {
+            crate::recurrence::show_trace(rwkv_lens::trace::from_json(&json)?)?;
+            let card = by_id::<web_sys::Element>("recurrence-card");
+            let _ = card.set_attribute("data-wasm-bytes", &wasm_bytes.to_string());
+            Ok(())
         }
         _ => Err(Error::input("the worker answered Trace with another reply")),
     }

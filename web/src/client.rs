@@ -77,9 +77,18 @@ pub fn spawn() -> Result<()> {
     Ok(())
 }
 
+/// Ends the oldest open request with this final reply. An error no request waits for (a
+/// panic in the worker between requests: its hook posts the message) goes to the error box.
 fn resolve_oldest(json: &str) {
-    if let Some(resolve) = WAITING.with(|w| w.borrow_mut().pop_front()) {
-        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(json));
+    match WAITING.with(|w| w.borrow_mut().pop_front()) {
+        Some(resolve) => {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(json));
+        }
+        None => {
+            if let Ok(Reply::Error { message }) = protocol::from_json::<Reply>(json) {
+                view::error(Some(&message));
+            }
+        }
     }
 }
 
@@ -142,6 +151,10 @@ pub async fn request(
         .map_err(|e| Error::input(js_message(&e)))?
         .as_string()
         .unwrap_or_default();
+    if matches!(request, Request::Trace { .. }) {
+        // a trace beside the GPU engine reads tensors (progress) outside any Busy guard
+        view::progress_done();
+    }
     match protocol::from_json::<Reply>(&text).map_err(Error::input)? {
         Reply::Error { message } => Err(Error::input(message)),
         reply => Ok(reply),

@@ -4,6 +4,14 @@
 use rwkv_lens::embed::{Embeddings, Pooling};
 
 use crate::glove::cosine;
+#[cfg(target_arch = "wasm32")]
+use {
+    crate::dom::yield_now,
+    crate::glove::Glove,
+    crate::protocol::{Reply, Stage},
+    rwkv_lens::tokenizer::Tokenizer,
+    rwkv_lens::{Error, Result},
+};
 
 /// The poolings computed in every run (the selector only switches the view).
 pub const POOLINGS: [Pooling; 2] = [Pooling::Mean, Pooling::Last];
@@ -62,6 +70,48 @@ pub fn pair_cosines(emb: &Embeddings, pair: usize) -> (Vec<f32>, Vec<f32>) {
             .collect()
     };
     (per(0), per(1))
+}
+
+/// Every pair through one model, pair by pair: both sentences tokenized by `tokenizer`
+/// (an error names the pair and side, after `label` when given), embedded by `embed` at
+/// every layer with [`POOLINGS`], their cosines. Before each pair a progress message and
+/// a yield, so a Cancel is read.
+#[cfg(target_arch = "wasm32")]
+pub async fn compare_pairs(
+    texts: &[(String, String)],
+    (tokenizer, label): (&Tokenizer, Option<&str>),
+    mut embed: impl AsyncFnMut(&[Vec<u32>]) -> Result<Embeddings>,
+    glove: Option<&Glove>,
+    post: &impl Fn(Reply),
+) -> Result<Vec<PairResult>> {
+    let mut out = Vec::with_capacity(texts.len());
+    for (i, (a, b)) in texts.iter().enumerate() {
+        post(Reply::Progress {
+            stage: Stage::Compare,
+            done: i as f64,
+            total: Some(texts.len() as f64),
+        });
+        yield_now().await;
+        crate::dom::check_cancel("Compare")?;
+        let enc = |t: &str, side: &str| {
+            tokenizer.encode(t).map_err(|e| {
+                let at = format!("pair {}, sentence {side}: {e}", i + 1);
+                Error::input(label.map_or(at.clone(), |l| format!("{l}: {at}")))
+            })
+        };
+        let tokens = vec![enc(a, "A")?, enc(b, "B")?];
+        let emb = embed(&tokens).await?;
+        let (mean, last) = pair_cosines(&emb, 0);
+        out.push(PairResult {
+            a: a.clone(),
+            b: b.clone(),
+            tokens: (tokens[0].len(), tokens[1].len()),
+            mean,
+            last,
+            glove: glove.and_then(|g| g.similarity(a, b)),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rwkv_lens::model::checkpoint::read_safetensors_where;
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
-use crate::compare::{pair_cosines, ModelRun, PairResult, POOLINGS};
+use crate::compare::{compare_pairs, ModelRun, POOLINGS};
 use crate::dom::yield_now;
 use crate::loader::{self, ModelFile};
 use crate::protocol::{Added, AttentionMap, AttentionPick, Reply, Stage};
@@ -62,7 +62,7 @@ pub async fn load(
                 .rsplit('/')
                 .next()
                 .unwrap_or("model");
-            fetch_parts(&base, &name.to_string(), post).await?
+            fetch_parts(&base, name, post).await?
         }
         AttentionPick::Files { config } => file_parts(config, model_file, tokenizer_file).await?,
     };
@@ -199,34 +199,15 @@ pub async fn compare(
 ) -> Result<Vec<ModelRun>> {
     let mut runs = Vec::new();
     for m in models.iter_mut() {
-        let engine = m.engine_name();
         let n_layer = m.engine.config().n_layer;
         let layers: Vec<usize> = (0..=n_layer).collect();
-        let mut pairs = Vec::new();
-        for (i, (a, b)) in texts.iter().enumerate() {
-            progress(post, Stage::Compare, i as f64, Some(texts.len() as f64));
-            yield_now().await;
-            crate::dom::check_cancel("Compare")?;
-            let enc = |t: &str, side: &str| {
-                (m.tokenizer.encode(t)).map_err(|e| {
-                    Error::input(format!("{}: pair {}, sentence {side}: {e}", m.label, i + 1))
-                })
-            };
-            let tokens = vec![enc(a, "A")?, enc(b, "B")?];
-            let emb = m.engine.embed_tokens(&tokens, &layers, &POOLINGS)?;
-            let (mean, last) = pair_cosines(&emb, 0);
-            pairs.push(PairResult {
-                a: a.clone(),
-                b: b.clone(),
-                tokens: (tokens[0].len(), tokens[1].len()),
-                mean,
-                last,
-                glove: None,
-            });
-        }
+        let engine = &mut m.engine;
+        let embed = async |tokens: &[Vec<u32>]| engine.embed_tokens(tokens, &layers, &POOLINGS);
+        let who = (&m.tokenizer, Some(m.label.as_str()));
+        let pairs = compare_pairs(texts, who, embed, None, post).await?;
         runs.push(ModelRun {
             label: m.label.clone(),
-            engine,
+            engine: m.engine_name(),
             n_layer,
             pairs,
         });

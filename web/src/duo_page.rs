@@ -112,7 +112,7 @@ pub async fn show_view() -> Result<()> {
         head: picked_number("duo-rwkv-head"),
     };
     let trace = match request(&trace, None, None).await? {
-        Reply::Traced { json } => rwkv_lens::trace::from_json(&json)?,
+        Reply::Traced { json, .. } => rwkv_lens::trace::from_json(&json)?,
         _ => return Err(Error::input("the worker answered Trace with another reply")),
     };
     let matrix = influence_matrix(&trace);

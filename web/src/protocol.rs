@@ -216,6 +216,8 @@ pub enum Reply {
     /// A Recurrence trace as [`rwkv_lens::trace::to_json`] writes it.
     Traced {
         json: String,
+        /// The worker's wasm memory after the trace (the high-water mark).
+        wasm_bytes: u32,
     },
     Added(Added),
     Attended(AttentionMap),

@@ -1,5 +1,5 @@
 //! What the worker holds and does: the WebGPU probe, the GloVe table, the tokenizer, the
-//! engine (and the Recurrence view's weights), and the three long jobs — load a model,
+//! engine (and what the Recurrence view's traces keep), and the three long jobs — load a model,
 //! compare pairs, trace one head. Progress and the model card go to the page through
 //! `post` as they happen; each job returns its final reply.
 
@@ -7,7 +7,7 @@ use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
 use crate::backend::{probe_webgpu, Backend, WebGpuInfo};
-use crate::compare::{pair_cosines, Comparison, PairResult, POOLINGS};
+use crate::compare::{compare_pairs, Comparison, POOLINGS};
 use crate::dom::{now_ms, yield_now};
 use crate::glove::Glove;
 use crate::header::check_device_limits;
@@ -17,9 +17,6 @@ use crate::protocol::{
 };
 use crate::stream::Stream;
 use crate::tokens::{self, TokenizerSource};
-
-/// Largest model whose f32 weights the Recurrence view keeps beside the GPU engine.
-const TRACE_MAX_PARAMS: usize = 200_000_000;
 
 pub struct Session {
     webgpu: std::result::Result<WebGpuInfo, String>,
@@ -31,10 +28,9 @@ pub struct Session {
     glove: Option<Glove>,
     backend: Option<Backend>,
     n_layer: usize,
-    /// The Recurrence view's weights when the GPU engine runs (the CPU engine's are
-    /// reused), read from [`Session::stream`] on the first trace; `Err` says why there
-    /// are none (model too large to hold twice).
-    trace_weights: std::result::Result<Option<rwkv_lens::reference::Weights>, String>,
+    /// What the Recurrence view's traces keep beside the GPU engine (the CPU engine's
+    /// weights are used as they are): the traced sentence's residual stream per block.
+    tracer: rwkv_lens::trace::Streamed,
     /// The loaded model's file, to read again for the Recurrence view.
     stream: Option<Stream>,
     /// Attention models loaded beside the RWKV (`crate::duo`): Compare runs each.
@@ -67,7 +63,7 @@ impl Session {
             glove: glove.ok(),
             backend: None,
             n_layer: 0,
-            trace_weights: Ok(None),
+            tracer: Default::default(),
             stream: None,
             attention: Vec::new(),
         };
@@ -112,10 +108,6 @@ impl Session {
             &mut note,
         )
         .await?;
-        let trace_weights = match &backend {
-            Backend::Cpu(_) => Ok(None),
-            Backend::Gpu(..) => trace_allowed(&stream.file_name(), &summary).map(|()| None),
-        };
         let loaded = Loaded {
             engine: backend.name(),
             warning: note.map(|why| format!("{why}so the CPU runs instead")),
@@ -128,7 +120,7 @@ impl Session {
         self.tokenizer = tokenizer;
         self.n_layer = summary.config.n_layer;
         self.backend = Some(backend);
-        self.trace_weights = trace_weights;
+        self.tracer = Default::default();
         self.stream = Some(stream);
         Ok(loaded)
     }
@@ -181,28 +173,9 @@ impl Session {
             .as_mut()
             .ok_or_else(|| Error::input("no model loaded yet"))?;
         let layers: Vec<usize> = (0..=self.n_layer).collect();
-        let mut out = Vec::new();
-        for (i, (a, b)) in texts.iter().enumerate() {
-            progress(post, Stage::Compare, i as f64, Some(texts.len() as f64));
-            yield_now().await;
-            crate::dom::check_cancel("Compare")?;
-            let enc = |t: &str, side: &str| {
-                self.tokenizer
-                    .encode(t)
-                    .map_err(|e| Error::input(format!("pair {}, sentence {side}: {e}", i + 1)))
-            };
-            let tokens = vec![enc(a, "A")?, enc(b, "B")?];
-            let emb = backend.embed(&tokens, &layers, &POOLINGS).await?;
-            let (mean, last) = pair_cosines(&emb, 0);
-            out.push(PairResult {
-                a: a.clone(),
-                b: b.clone(),
-                tokens: (tokens[0].len(), tokens[1].len()),
-                mean,
-                last,
-                glove: self.glove.as_ref().and_then(|g| g.similarity(a, b)),
-            });
-        }
+        let embed = async |tokens: &[Vec<u32>]| backend.embed(tokens, &layers, &POOLINGS).await;
+        let who = (&self.tokenizer, None);
+        let out = compare_pairs(texts, who, embed, self.glove.as_ref(), post).await?;
         Ok(Comparison {
             engine: backend.name(),
             layers,
@@ -212,23 +185,13 @@ impl Session {
         })
     }
 
-    /// Traces the Recurrence view's sentence with the loaded model's CPU weights; the
-    /// trace as JSON for the page.
+    /// Traces the Recurrence view's sentence with the loaded model: the CPU engine's
+    /// weights, or beside the GPU engine the model's file read again one block at a time
+    /// ([`rwkv_lens::trace::Streamed`]: one block's f32 weights in memory, not the model's);
+    /// the trace as JSON for the page.
     pub async fn trace(&mut self, sentence: &str, layer: usize, head: usize) -> Result<String> {
-        if let (Ok(w @ None), Some(Backend::Gpu(..)), Some(stream)) =
-            (&mut self.trace_weights, &self.backend, &self.stream)
-        {
-            stream.restart();
-            *w = Some(rwkv_lens::reference::Weights::from_source(stream).await?);
-        }
-        let weights = match (&self.trace_weights, self.backend.as_ref()) {
-            (Err(why), _) => return Err(Error::input(why.clone())),
-            (Ok(Some(w)), _) => w,
-            (Ok(None), Some(b)) => b
-                .cpu_weights()
-                .ok_or_else(|| Error::input("recurrence: no CPU weights for this model"))?,
-            (Ok(None), None) => return Err(Error::input("recurrence: no model loaded yet")),
-        };
+        let backend = (self.backend.as_ref())
+            .ok_or_else(|| Error::input("recurrence: no model loaded yet"))?;
         let tokens = self
             .tokenizer
             .encode(sentence.trim())
@@ -241,7 +204,16 @@ impl Session {
             )));
         }
         let piece = |t: u32| self.tokenizer.decode(&[t]).ok();
-        let trace = rwkv_lens::trace::trace_with(weights, &tokens, layer.max(1), head, piece)?;
+        let layer = layer.max(1);
+        let trace = match (backend.cpu_weights(), &self.stream) {
+            (Some(w), _) => rwkv_lens::trace::trace_with(w, &tokens, layer, head, piece)?,
+            (None, Some(stream)) => {
+                stream.restart();
+                let at = (layer, head);
+                self.tracer.trace(stream, &tokens, at, piece).await?
+            }
+            (None, None) => return Err(Error::input("recurrence: no weights for this model")),
+        };
         rwkv_lens::trace::to_json(&trace)
     }
 }
@@ -264,21 +236,6 @@ async fn open(
             .await
         }
     }
-}
-
-/// Whether the Recurrence view may keep f32 reference weights beside the GPU engine
-/// (read on its first trace): only for models up to [`TRACE_MAX_PARAMS`] (wasm memory
-/// is 4 GB).
-fn trace_allowed(name: &str, summary: &crate::header::Summary) -> std::result::Result<(), String> {
-    if summary.parameters > TRACE_MAX_PARAMS {
-        return Err(format!(
-            "{name}: {:.0} M parameters is too large for the Recurrence view beside the GPU engine \
-             (it keeps an f32 copy on the CPU; limit {} M): use a smaller model",
-            summary.parameters as f64 / 1e6,
-            TRACE_MAX_PARAMS / 1_000_000
-        ));
-    }
-    Ok(())
 }
 
 /// A tokenizer choice as it arrived: the pick and the file beside it.

@@ -17,6 +17,7 @@ use crate::loader::{self, ModelFile};
 use crate::protocol::{Reply, Stage};
 use rwkv_lens::model::checkpoint::check_finite;
 use rwkv_lens::model::layout::canonical_name;
+use rwkv_lens::model::source::no_row;
 use rwkv_lens::model::{Config, Tensor, TensorSource};
 use rwkv_lens::{Error, Result};
 
@@ -69,11 +70,6 @@ impl Stream {
         })
     }
 
-    /// File name or URL.
-    pub fn file_name(&self) -> String {
-        self.file.name.clone()
-    }
-
     /// Starts counting reads again (a second pass: the CPU fallback, the Recurrence view).
     pub fn restart(&self) {
         self.reads.set(0);
@@ -106,5 +102,28 @@ impl TensorSource for Stream {
             .map_err(|err| Error::tensor(source, &e.name, err))?;
         check_finite(source, &e.name, &t)?;
         Ok(Cow::Owned(t))
+    }
+    /// Only the rows' bytes, one read per row (the embedding rows of the Recurrence
+    /// view's few tokens, not the whole embedding).
+    async fn f32_rows(&self, name: &str, rows: &[usize]) -> Result<Vec<f32>> {
+        let source = &self.file.name;
+        let e = (self.entries.get(name)).ok_or_else(|| Error::tensor(source, name, "missing"))?;
+        let cols = e.shape.iter().product::<usize>() / e.shape.first().copied().unwrap_or(1).max(1);
+        let mut out = Vec::with_capacity(rows.len() * cols);
+        for &r in rows {
+            let span = (e.dtype.row_range(&e.shape, r))
+                .ok_or_else(|| no_row(source, name, r, &e.shape))?;
+            let at = |i: usize| e.begin + i as u64;
+            let bytes = self
+                .file
+                .source
+                .read(at(span.start), at(span.end), source)
+                .await?;
+            let t = Tensor::new(vec![1, cols], e.dtype, bytes)
+                .map_err(|err| Error::tensor(source, &e.name, err))?;
+            check_finite(source, &e.name, &t)?;
+            out.extend(t.to_f32());
+        }
+        Ok(out)
     }
 }

@@ -139,7 +139,10 @@ async fn run_with(session: &mut Session, job: Job) -> Reply {
         } => session
             .trace(&sentence, layer, head)
             .await
-            .map_or_else(error, |json| Reply::Traced { json }),
+            .map_or_else(error, |json| Reply::Traced {
+                json,
+                wasm_bytes: crate::dom::wasm_memory_bytes(),
+            }),
         Request::AddModel { model } => {
             let files = (job.model_file, job.tokenizer_file);
             match crate::duo::load(model, files, &progress).await {
