@@ -59,8 +59,8 @@ async function waitAttr(page, selector, key, before) {
 
 /** One format in a fresh browser: load, Compare, trace block 1, trace block 24. */
 async function measure(base, weights) {
-  // a profile on disk: an in-memory (incognito-like) context's Cache API quota refuses
-  // the 2.9 GB download ("Cache.put() encountered a network error")
+  // a profile on disk, so that the figures are the cached path's: an in-memory context's
+  // Cache API quota refuses the 2.9 GB download (the page then reads it by range requests)
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rwkv-lens-big-'));
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1100, height: 1400 } });
   try {

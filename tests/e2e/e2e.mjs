@@ -25,6 +25,7 @@ import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
 import { duo } from './duo.mjs';
 import { workerPanic } from './panic.mjs';
+import { cacheQuota } from './quota.mjs';
 import { waitRuns, enterPairs } from './page.mjs';
 import { LONG, compareSpeed, forcedKernels } from './speed.mjs';
 
@@ -489,6 +490,7 @@ try {
   await deviceLimit(base);
   await workerFails(base);
   await workerPanic({ check, waitError, chromium: CHROMIUM, flags: BASE_FLAGS }, base);
+  await cacheQuota({ check, waitError, chromium: CHROMIUM, flags: BASE_FLAGS, dist: DIST });
   report.stream = await streamChecks({ check, waitRuns, enterPairs, waitError, chromium: CHROMIUM, flags: BASE_FLAGS, dist: DIST });
 } catch (e) {
   failed++;

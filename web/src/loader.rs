@@ -234,6 +234,17 @@ async fn ranged(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>
     Ok((bytes, total))
 }
 
+/// `url` read tensor by tensor with range requests, if its server answers them.
+async fn by_range(url: &str) -> Option<ModelFile> {
+    let (_, total) = fetch_range(url, 0, 8).await?;
+    Some(ModelFile {
+        name: url.to_string(),
+        source: ByteSource::Range(url.to_string()),
+        bytes: total?,
+        cached: false,
+    })
+}
+
 /// Downloads `url` with progress (`progress(received, total)`), or reads it from the
 /// Cache API if an earlier visit stored it.
 pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> Result<ModelFile> {
@@ -248,14 +259,9 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         }
     }
     if cache.is_none() {
-        if let Some((_, Some(total))) = fetch_range(url, 0, 8).await {
+        if let Some(file) = by_range(url).await {
             // No Cache API to keep a copy: the engine reads the tensors from the server.
-            return Ok(ModelFile {
-                name: url.to_string(),
-                source: ByteSource::Range(url.to_string()),
-                bytes: total,
-                cached: false,
-            });
+            return Ok(file);
         }
     }
     let resp = fetch(url).await?;
@@ -286,11 +292,17 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         let _ = await_js(cache.delete_with_str(url), url).await;
         return Err(e);
     }
-    await_js(
-        stored,
-        &format!("{url}: storing the download in the Cache API"),
-    )
-    .await?;
+    if let Err(e) = await_js(stored, "storing the download in the Cache API").await {
+        // The Cache API refused the copy (its quota, or a private window's memory-only
+        // storage): nothing partial stays, and the engine reads the tensors by range.
+        let _ = await_js(cache.delete_with_str(url), url).await;
+        return by_range(url).await.ok_or_else(|| {
+            Error::file(
+                url,
+                format!("{e}, and the server does not answer Range requests"),
+            )
+        });
+    }
     let hit = await_js(cache.match_with_str(url), "Cache API").await?;
     let resp = hit
         .dyn_into::<Response>()
