@@ -17,7 +17,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 use super::bootstrap::{below, SplitMix64};
 use super::embedding::{tokenize_all, SentenceTable, StudyModel};
 use super::hash::xxh64;
-use super::report::Tool;
+use super::report::{unix_now, Tool};
 use crate::bench::report::median;
 use crate::embed::{EngineKind, Pooling};
 use crate::kit::markdown::{self, cells, num};
@@ -180,13 +180,8 @@ pub fn run(
     }
     Ok(CostReport {
         schema_version: COST_SCHEMA_VERSION,
-        tool: Tool {
-            name: "rwkv-lens".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        created_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        tool: Tool::this(),
+        created_unix: unix_now(),
         notes: notes(&rows),
         models: models.iter().map(describe).collect(),
         lengths,

@@ -28,6 +28,23 @@ pub struct Tool {
     pub version: String,
 }
 
+impl Tool {
+    /// This build of rwkv-lens.
+    pub fn this() -> Tool {
+        Tool {
+            name: "rwkv-lens".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it): a report's `created_unix`.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModelInfo {
     pub label: String,

@@ -15,7 +15,7 @@ use super::embedding::{
 use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, Row};
 use super::glove::{candidates, Glove};
 use super::hash::file_id;
-use super::report::{BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
+use super::report::{unix_now, BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
 use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
 use crate::embed::parse_layers;
 use crate::kit::progress::Progress;
@@ -94,13 +94,8 @@ pub fn run_with(
         let ood = super::ood::build(&out.stats, &plan.reference_domain, plan.confidence);
         StudyReport {
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: "rwkv-lens".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-            created_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            tool: Tool::this(),
+            created_unix: unix_now(),
             data_dir: data_dir.as_ref().map(|d| d.display().to_string()),
             protocol: plan.clone(),
             models: model_infos.clone(),
