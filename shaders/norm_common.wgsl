@@ -1,4 +1,4 @@
-// Prelude of layer_norm.wgsl and group_norm.wgsl: the normalisation statistics of one slice
+// Prelude of the norms (layer_norm.wgsl, rms_norm.wgsl, group_norm.wgsl): the normalisation statistics of one slice
 // of a row, computed by the 64 threads of a workgroup. `workgroup_sum` and `Lanes` come from
 // the reduction prelude before this one (reduce_workgroup.wgsl or reduce_subgroup.wgsl).
 // Reads the kernel's `x` (its input, `array<f32>`), so declare that under this name.

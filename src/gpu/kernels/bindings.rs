@@ -22,7 +22,7 @@ macro_rules! bindings {
 }
 
 bindings!(
-    /// layer_norm.wgsl
+    /// row_norm.wgsl (the prelude of layer_norm.wgsl and rms_norm.wgsl)
     layer_norm { X = 1, VECS = 2, Y = 3 }
 );
 bindings!(

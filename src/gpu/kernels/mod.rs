@@ -18,6 +18,7 @@ const RUN: &str = include_str!("../../../shaders/run.wgsl");
 const REDUCE_WORKGROUP: &str = include_str!("../../../shaders/reduce_workgroup.wgsl");
 const REDUCE_SUBGROUP: &str = include_str!("../../../shaders/reduce_subgroup.wgsl");
 const NORM_COMMON: &str = include_str!("../../../shaders/norm_common.wgsl");
+const ROW_NORM: &str = include_str!("../../../shaders/row_norm.wgsl");
 const LAYER_NORM: &str = include_str!("../../../shaders/layer_norm.wgsl");
 const GROUP_NORM: &str = include_str!("../../../shaders/group_norm.wgsl");
 const SHIFT_COMMON: &str = include_str!("../../../shaders/shift_common.wgsl");
@@ -142,7 +143,9 @@ impl Kernel {
     /// previous-token, LoRA up-projection and WKV-step pieces, the weight format) + the kernel file.
     pub fn source(self) -> String {
         match self {
-            Kernel::LayerNorm { subgroups } => format!("{}\n{LAYER_NORM}", norm_prelude(subgroups)),
+            Kernel::LayerNorm { subgroups } => {
+                format!("{}\n{ROW_NORM}\n{LAYER_NORM}", norm_prelude(subgroups))
+            }
             Kernel::GroupNorm { subgroups } => format!("{}\n{GROUP_NORM}", norm_prelude(subgroups)),
             Kernel::TokenShift => format!("{RUN}\n{SHIFT_COMMON}\n{TOKEN_SHIFT}"),
             Kernel::Ddlerp => format!("{RUN}\n{SHIFT_COMMON}\n{LORA_UP}\n{DDLERP}"),
@@ -173,7 +176,9 @@ impl Kernel {
             Kernel::Attention { head_size } => {
                 format!("const HEAD_SIZE: u32 = {head_size}u;\n{ATTENTION}")
             }
-            Kernel::RmsNorm { subgroups } => format!("{}\n{RMS_NORM}", norm_prelude(subgroups)),
+            Kernel::RmsNorm { subgroups } => {
+                format!("{}\n{ROW_NORM}\n{RMS_NORM}", norm_prelude(subgroups))
+            }
             Kernel::Rope => ROPE.to_string(),
             Kernel::SiluGate => SILU_GATE.to_string(),
             Kernel::BenchCopy => BENCH_COPY.to_string(),
