@@ -11,7 +11,7 @@ line (STS) or its split and pair_ID (SICK), in the order of the source files, so
 
 Key: the first 12 hex digits of sha256(norm(s1) + "\\t" + norm(s2)), where norm keeps
 only the ASCII letters and digits, lower-cased, so that a copy re-tokenised, re-cased or
-re-spaced (SentEval's copies are) still finds its pair (src/hub/provenance.rs
+re-spaced (SentEval's copies are) still finds its pair (src/data/provenance.rs
 `pair_key` computes the same). The gold score is kept too: it tells apart pairs whose
 text repeats within one file.
 

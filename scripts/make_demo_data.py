@@ -5,7 +5,7 @@ fresh clone (no ../shared, no network).
 - mrpc/glue/dev.tsv      GLUE MRPC validation (408 pairs), byte-for-byte from DATA
 - stsb/stsb-test.tsv     STS-B test (1379 pairs), byte-for-byte from DATA
 - glove/glove.6B.50d.txt.gz  the GloVe 6B 50d lines of every word the GloVe
-  tokenizer (src/study/glove.rs) could look up for these sentences, in file order
+  tokenizer (src/glove.rs) could look up for these sentences, in file order
 - the licenses shipped with MRPC and STS-B, and SOURCE.md
 
 Usage: python3 scripts/make_demo_data.py --data ../shared/data --out assets/demo-data

@@ -12,7 +12,7 @@ tests/study_glove.rs:
   src/study/bootstrap.rs (ported below), each resample materialised and passed to
   scipy.stats.spearmanr, percentiles by numpy (linear).
 - `glove`: the GloVe 6B 50d baseline end to end on MRPC and STS-B, with a Python port
-  of the tokenization documented in src/study/glove.rs and numpy for the averages.
+  of the tokenization documented in src/glove.rs and numpy for the averages.
 
 Usage: pip install numpy scipy scikit-learn
        python3 scripts/make_metric_goldens.py [--data-dir ../shared/data]

@@ -8,16 +8,20 @@
 //! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.
+//! - [`data`]: the evaluation tasks: one table of sources, one loader, fetch by name.
+//! - [`glove`]: the GloVe average-word-vector baseline (study and page).
 //! - [`study`], [`trace`]: the experiment and the teaching traces.
-//! - [`hub`]: models and evaluation data by name from the Hugging Face Hub (native).
+//! - [`hub`]: models by name from the Hugging Face Hub (native); datasets through it.
 //! - [`bench`]: `rwkv-lens bench`, prefill/embedding throughput against peers, roofline.
-//! - [`kit`]: small tools the rooms share (Markdown tables, SVG palette, memory, progress).
+//! - [`kit`]: small tools the rooms share (Markdown tables, SVG, file hashes, memory, progress).
 
 pub mod attention;
 #[cfg(feature = "native")]
 pub mod bench;
+pub mod data;
 pub mod embed;
 pub mod error;
+pub mod glove;
 pub mod gpu;
 #[cfg(feature = "native")]
 pub mod hub;
@@ -26,6 +30,7 @@ pub mod io;
 pub mod kit;
 pub mod model;
 pub mod reference;
+#[cfg(feature = "native")]
 pub mod study;
 pub mod tokenizer;
 pub mod trace;

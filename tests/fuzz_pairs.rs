@@ -1,4 +1,4 @@
-//! Fuzzing the data-file parser (`study::pairs::parse_pairs`: TSV, CSV, JSON lines)
+//! Fuzzing the data-file parser (`data::pairs::parse_pairs`: TSV, CSV, JSON lines)
 //! with proptest: 2000 cases per property, or `PROPTEST_CASES` (the long run,
 //! `make fuzz-long`, uses 10,000+).
 //!
@@ -11,8 +11,8 @@ mod common;
 
 use common::fuzz::config;
 use proptest::prelude::*;
-use rwkv_lens::study::pairs::parse_pairs;
-use rwkv_lens::study::tasks::Pair;
+use rwkv_lens::data::pairs::parse_pairs;
+use rwkv_lens::data::Pair;
 
 const EXTS: [&str; 3] = ["tsv", "csv", "jsonl"];
 

@@ -107,9 +107,9 @@ fn glove_on_the_source_study_protocol() {
 /// study's per-pair cosines, and they equal the page's similarity for the same pairs.
 #[test]
 fn page_glove_numbers_are_the_study_baseline() {
+    use rwkv_lens::data::Pair;
+    use rwkv_lens::glove::{candidates, Glove};
     use rwkv_lens::study::embedding::{glove_series, SentenceTable};
-    use rwkv_lens::study::glove::{candidates, Glove};
-    use rwkv_lens::study::tasks::Pair;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let table = std::fs::read(root.join("assets/demo-model/glove-6B-50d-20k.bin")).unwrap();
     let page = Glove::from_bytes("page", &table).unwrap();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use rwkv_lens::study::domains;
-use rwkv_lens::study::tasks::{load_source, load_task, Task, TaskSpec, SOURCES};
+use rwkv_lens::data::domains;
+use rwkv_lens::data::tasks::{load_source, load_task, Task, TaskSpec, SOURCES};
 
 fn data_dir() -> Option<PathBuf> {
     common::data_dir("mrpc")
@@ -24,7 +24,7 @@ fn load(spec: &str, dir: &Path) -> Task {
 
 fn counts(
     task: &Task,
-    key: impl Fn(&rwkv_lens::study::tasks::Pair) -> String,
+    key: impl Fn(&rwkv_lens::data::tasks::Pair) -> String,
 ) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for p in &task.pairs {

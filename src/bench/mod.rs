@@ -28,12 +28,12 @@ use std::path::{Path, PathBuf};
 pub use plan::{BenchOptions, Job};
 pub use report::Report;
 
+use crate::data::TaskSpec;
 use crate::hub::OpenedModel;
 use crate::kit::progress::Progress;
 use crate::model::random::random_checkpoint;
 use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
-use crate::study::tasks::TaskSpec;
 use crate::Result;
 use compare::{GPU_REL_TOL, WEB_RWKV_REL_TOL};
 use peer::{PeerFiles, PeerRun};
@@ -333,7 +333,7 @@ fn run_embedding(
 ) -> Result<()> {
     let data =
         (opts.data.clone()).or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from));
-    let train = crate::study::tasks::find_source("mrpc", "glue-train")?;
+    let train = crate::data::tasks::find_source("mrpc", "glue-train")?;
     let Some(data) = data.filter(|d| d.join(train.file).is_file()) else {
         let why = "embedding: skipped, no MRPC data (pass --data DIR or set RWKV_LENS_DATA)";
         report.notes.push(why.into());
@@ -341,7 +341,7 @@ fn run_embedding(
     };
     let (n_train, n_dev) = opts.mrpc_pairs(cpu_adapter);
     let spec = format!("mrpc:glue-train@{n_train}+glue-validation@{n_dev}");
-    let pairs = crate::study::tasks::load_task(&TaskSpec::parse(&spec)?, &data, None)?.pairs;
+    let pairs = crate::data::load_task(&TaskSpec::parse(&spec)?, &data, None)?.pairs;
     let (random, world);
     let (ck, shape, tokenizer) = match model {
         Some((m, shape)) => (&m.checkpoint, shape.clone(), &m.tokenizer),

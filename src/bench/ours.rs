@@ -8,12 +8,12 @@ use super::report::{median, OURS};
 use super::report::{At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow};
 use super::spec::{budget_fraction, tokens, Point, Shape};
 use super::BenchOptions;
+use crate::data::Pair;
 use crate::embed::{Engine, Pooling};
 use crate::gpu::GpuEngine;
 use crate::kit::find_or_push;
 use crate::kit::memory::{peak_rss_bytes, rss_bytes};
 use crate::model::{Checkpoint, DType};
-use crate::study::tasks::Pair;
 use crate::Result;
 
 /// Runs `pass` `warmup` times untimed, then `timed` times (at least once); returns each

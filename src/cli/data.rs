@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use rwkv_lens::hub::{data, default_data_dir, Hub};
+use rwkv_lens::data::{default_data_dir, fetch};
+use rwkv_lens::hub::Hub;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,8 +31,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let dir = data_dir
         .or_else(|| std::env::var_os("RWKV_LENS_DATA").map(PathBuf::from))
         .unwrap_or_else(default_data_dir);
-    let tasks = data::parse_tasks(&tasks)?;
-    for path in data::fetch(&tasks, &dir, &Hub::from_env()?)? {
+    let tasks = fetch::parse_tasks(&tasks)?;
+    for path in fetch::fetch(&tasks, &dir, &Hub::from_env()?)? {
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -46,6 +46,21 @@ pub fn relative_depth(layer: usize, n_layer: usize) -> f64 {
     layer as f64 / n_layer.max(1) as f64
 }
 
+/// Cosine similarity in f64; `None` when either vector has zero norm.
+pub fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x as f64, y as f64);
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        return None;
+    }
+    Some(ab / (aa.sqrt() * bb.sqrt()))
+}
+
 /// Parses `all` or a comma list like `1,3,5` into layer indices in `0..=n_layer`.
 pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
     if spec.trim() == "all" {
@@ -292,6 +307,12 @@ pub fn embed_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosine_zero_vector_is_none() {
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), None);
+        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]).unwrap() - 0.5f64.sqrt()).abs() < 1e-12);
+    }
 
     #[test]
     fn layers_parse() {

@@ -1,4 +1,4 @@
-//! Models and evaluation data by name from the Hugging Face Hub (native only).
+//! Models by name from the Hugging Face Hub (native only).
 //!
 //! - [`model`]: a MODEL argument — a local path, `ORG/NAME`, `ORG/NAME:PATH`, each with
 //!   an optional `@REVISION` — parsed once ([`ModelRef`]) and resolved to local files
@@ -12,14 +12,13 @@
 //!   downloaded by either is shared.
 //! - [`convert`]: a torch `.pth` / `pytorch_model.bin` converted once, by the safe
 //!   reader, to safetensors in rwkv-lens' own cache.
-//! - [`data`]: `rwkv-lens data fetch`: the evaluation sets from hub datasets, converted
-//!   to the layout the study reads.
+//!
+//! `rwkv-lens data fetch` (the evaluation sets from hub datasets) lives with the data,
+//! in `crate::data::fetch`, and goes through this room's [`client`].
 
 pub mod client;
 pub mod convert;
-pub mod data;
 pub mod model;
-pub mod provenance;
 
 pub use client::{Hub, RepoId, RepoKind};
 pub use model::{ModelRef, OpenedModel, ResolvedModel};
@@ -32,9 +31,4 @@ pub fn lens_cache_dir() -> PathBuf {
     dirs::cache_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("rwkv-lens")
-}
-
-/// Where `rwkv-lens data fetch` puts the evaluation data by default.
-pub fn default_data_dir() -> PathBuf {
-    lens_cache_dir().join("data")
 }

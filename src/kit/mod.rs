@@ -3,6 +3,7 @@
 //! progress on stderr, and four helpers below (a flag struct's defaults, first-seen
 //! maps and distinct items over `Vec`s, the transpose of stacked matrices).
 
+pub mod hash;
 pub mod markdown;
 pub mod memory;
 #[cfg(feature = "native")]

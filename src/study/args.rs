@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::tasks::TaskSpec;
+use crate::data::TaskSpec;
 use crate::embed::Pooling;
 use crate::{Error, Result};
 

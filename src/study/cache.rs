@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use super::hash::{xxh64, Xxh64};
 use crate::embed::{Embeddings, Pooling};
+use crate::kit::hash::{xxh64, Xxh64};
 use crate::{Error, Result};
 
 /// What the vectors of one cache file depend on.

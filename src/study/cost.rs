@@ -16,10 +16,10 @@ use rand_xoshiro::rand_core::SeedableRng;
 
 use super::bootstrap::{below, SplitMix64};
 use super::embedding::{tokenize_all, SentenceTable, StudyModel};
-use super::hash::xxh64;
 use super::report::{unix_now, Tool};
 use crate::bench::report::median;
 use crate::embed::{EngineKind, Pooling};
+use crate::kit::hash::xxh64;
 use crate::kit::markdown::{self, cells, num};
 use crate::kit::progress::Progress;
 use crate::{Error, Result};
@@ -44,10 +44,10 @@ pub const WORDS: [&str; 145] = [
     "my", "never", "new", "no", "not", "now", "of", "off", "old", "on", "one", "only", "or",
     "other", "our", "out", "over", "own", "people", "right", "said", "same", "see", "she",
     "should", "since", "so", "some", "state", "still", "such", "take", "than", "that", "the",
-    "their", "them", "then", "there", "these", "they", "this", "those", "three", "through",
-    "time", "to", "too", "two", "under", "up", "us", "used", "very", "was", "way", "we", "well",
-    "were", "what", "when", "where", "which", "while", "who", "will", "with", "work", "world",
-    "year", "years", "you", "your",
+    "their", "them", "then", "there", "these", "they", "this", "those", "three", "through", "time",
+    "to", "too", "two", "under", "up", "us", "used", "very", "was", "way", "we", "well", "were",
+    "what", "when", "where", "which", "while", "who", "will", "with", "work", "world", "year",
+    "years", "you", "your",
 ];
 
 /// `rwkv-lens study` flags of the cost mode.
@@ -175,7 +175,14 @@ pub fn run(
         for (k, &words) in lengths.iter().enumerate() {
             let done = (k * args.pairs_per_length) as u64;
             let on_pair = |i: usize| bar.set(done + i as u64, total);
-            rows.push(measure(model, words, args.pairs_per_length, seed, k == 0, on_pair)?);
+            rows.push(measure(
+                model,
+                words,
+                args.pairs_per_length,
+                seed,
+                k == 0,
+                on_pair,
+            )?);
         }
     }
     Ok(CostReport {
@@ -279,8 +286,8 @@ impl CostReport {
             self.vocabulary, self.seed, self.pairs_per_length, self.warmup_pairs, self.pooling.name(), self.lengths
         ));
         let rows = self.rows.iter().map(|r| {
-            let engine = (self.models.iter().find(|m| m.label == r.model))
-                .map_or("", |m| m.engine.as_str());
+            let engine =
+                (self.models.iter().find(|m| m.label == r.model)).map_or("", |m| m.engine.as_str());
             let read = match r.truncated {
                 true => format!("{} (cut)", r.tokens_read),
                 false => format!("{}", r.tokens_read),
@@ -344,6 +351,10 @@ mod tests {
             lengths: vec![0],
             ..args
         };
-        assert!(zero.checked_lengths().unwrap_err().to_string().contains("--lengths"));
+        assert!(zero
+            .checked_lengths()
+            .unwrap_err()
+            .to_string()
+            .contains("--lengths"));
     }
 }

@@ -52,8 +52,22 @@ pub fn plot(r: &CostReport) -> String {
     let memory = lines(&|x| x.peak_device_bytes.map(|b| b as f64 / f64::from(1 << 20)));
     let mut s = svg::open(1200.0, 440.0, "Cost by sentence length");
     let xs = &r.lengths;
-    panel(&mut s, panel_frame(0), xs, &time, YAxis::Log, "ms per pair (median)");
-    panel(&mut s, panel_frame(1), xs, &per_token, YAxis::Log, "ms per token");
+    panel(
+        &mut s,
+        panel_frame(0),
+        xs,
+        &time,
+        YAxis::Log,
+        "ms per pair (median)",
+    );
+    panel(
+        &mut s,
+        panel_frame(1),
+        xs,
+        &per_token,
+        YAxis::Log,
+        "ms per token",
+    );
     let f = panel_frame(2);
     match memory.is_empty() {
         true => {

@@ -9,11 +9,10 @@ use std::time::Instant;
 use super::bootstrap::{below, SplitMix64};
 use super::cache::{content_hashes, CacheKey, EmbeddingCache};
 use super::check;
-use super::glove::Glove;
-use super::hash::{xxh64, FileId};
-use super::metrics::cosine;
-use super::tasks::Pair;
-use crate::embed::{Embeddings, Engine, Pooling};
+use crate::data::Pair;
+use crate::embed::{cosine, Embeddings, Engine, Pooling};
+use crate::glove::Glove;
+use crate::kit::hash::{xxh64, FileId};
 use crate::kit::memory::peak_rss_bytes;
 use crate::{Error, Result};
 use rand_xoshiro::rand_core::SeedableRng;
@@ -194,7 +193,11 @@ pub fn shown(text: &str) -> String {
 }
 
 /// Token ids of every sentence, each non-empty and inside the model's vocabulary.
-pub(super) fn tokenize_all(model: &StudyModel, table: &SentenceTable, task: &str) -> Result<Vec<Vec<u32>>> {
+pub(super) fn tokenize_all(
+    model: &StudyModel,
+    table: &SentenceTable,
+    task: &str,
+) -> Result<Vec<Vec<u32>>> {
     let vocab = model.engine.config().vocab_size;
     let at = |t: &str| format!("{} on task {task}: sentence {}", model.label, shown(t));
     table
@@ -273,7 +276,13 @@ pub fn embed_model(
         passes: chunks.len(),
         cached: forward.cached,
         peak_gpu_bytes: forward.peak_gpu_bytes,
-        ..Profile::timed(&forward.model.label, opt.task, table, n_tokens, forward.seconds)
+        ..Profile::timed(
+            &forward.model.label,
+            opt.task,
+            table,
+            n_tokens,
+            forward.seconds,
+        )
     };
     Ok((by_key.into_iter().map(|(_, s)| s).collect(), profile))
 }

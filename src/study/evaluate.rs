@@ -7,11 +7,11 @@ use rayon::prelude::*;
 
 use super::bootstrap::{bootstrap_spearman, percentile_ci};
 use super::embedding::Series;
-use super::hash::xxh64;
 use super::metrics::{best_accuracy, best_f1, pearson, roc_auc, spearman, Thresholded};
-use super::tasks::{Pair, Task};
-use crate::kit::distinct;
+use crate::data::{Pair, Task};
 use crate::embed::Pooling;
+use crate::kit::distinct;
+use crate::kit::hash::xxh64;
 
 /// A set of pairs of one task that gets its own scores.
 #[derive(Debug, Clone, PartialEq)]

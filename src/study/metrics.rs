@@ -15,21 +15,6 @@
 
 use super::bootstrap::RankPlan;
 
-/// Cosine similarity in f64; `None` when either vector has zero norm.
-pub fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
-    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x as f64, y as f64);
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    if aa == 0.0 || bb == 0.0 {
-        return None;
-    }
-    Some(ab / (aa.sqrt() * bb.sqrt()))
-}
-
 /// Indices that sort `x` ascending (stable; NaN-free input expected).
 pub fn argsort(x: &[f64]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..x.len() as u32).collect();
@@ -233,11 +218,5 @@ mod tests {
         assert_eq!(percentile(&s, 50.0), Some(3.0));
         assert_eq!(percentile(&s, 2.5), Some(1.1)); // pos 0.1
         assert_eq!(percentile(&s, 97.5), Some(4.9));
-    }
-
-    #[test]
-    fn cosine_zero_vector_is_none() {
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), None);
-        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]).unwrap() - 0.5f64.sqrt()).abs() < 1e-12);
     }
 }

@@ -6,39 +6,26 @@
 //! forward pass → cosine per pair → Spearman / Pearson (+ ROC-AUC and threshold
 //! metrics on binary tasks) with seeded bootstrap CIs, per task, subset and domain →
 //! the out-of-distribution view (domain scores and drops from news) → results.json,
-//! results.md and SVG plots.
+//! results.md and SVG plots. Native only; its tasks come from [`crate::data`], its
+//! baseline from [`crate::glove`].
 
+pub mod args;
 pub mod bootstrap;
-pub mod domains;
-pub mod glove;
-pub mod hash;
+pub mod cache;
+pub mod check;
+pub mod compare;
+pub mod cost;
+pub mod cost_plot;
+pub mod embedding;
+pub mod evaluate;
+pub mod markdown;
 pub mod metrics;
-pub mod pairs;
-pub mod table;
-pub mod tasks;
+pub mod ood;
+pub mod plots;
+pub mod report;
+pub mod run;
 
-/// Marks each item native-only (files, threads, progress bars: not in the page's wasm).
-macro_rules! native {
-    ($($item:item)*) => { $(#[cfg(feature = "native")] $item)* };
-}
-
-native! {
-    pub mod args;
-    pub mod cache;
-    pub mod check;
-    pub mod compare;
-    pub mod cost;
-    pub mod cost_plot;
-    pub mod embedding;
-    pub mod evaluate;
-    pub mod markdown;
-    pub mod ood;
-    pub mod plots;
-    pub mod report;
-    pub mod run;
-
-    pub use args::{Preset, StudyArgs};
-    pub use embedding::StudyModel;
-    pub use report::StudyReport;
-    pub use run::run;
-}
+pub use args::{Preset, StudyArgs};
+pub use embedding::StudyModel;
+pub use report::StudyReport;
+pub use run::run;

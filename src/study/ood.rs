@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::bootstrap::{minus, percentile_ci};
-use super::domains::order_key;
 use super::evaluate::DomainStat;
+use crate::data::domains::order_key;
 use crate::embed::Pooling;
 use crate::kit::find_or_push;
 
@@ -118,8 +118,11 @@ fn group_by_series(stats: &[DomainStat]) -> Vec<(SeriesKey, BTreeMap<String, Vec
     let mut by_series: Vec<(SeriesKey, BTreeMap<String, Vec<&DomainStat>>)> = Vec::new();
     for s in stats {
         let key = (s.model.clone(), s.pooling, s.layer);
-        let (_, per_domain) =
-            find_or_push(&mut by_series, |(k, _)| *k == key, || (key.clone(), BTreeMap::new()));
+        let (_, per_domain) = find_or_push(
+            &mut by_series,
+            |(k, _)| *k == key,
+            || (key.clone(), BTreeMap::new()),
+        );
         per_domain.entry(s.domain.clone()).or_default().push(s);
     }
     by_series

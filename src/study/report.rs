@@ -13,9 +13,9 @@ use super::args::Plan;
 use super::compare::Comparison;
 use super::embedding::{GloveCoverage, Profile};
 use super::evaluate::Row;
-use super::hash::FileId;
 use super::ood::OodReport;
 use super::{markdown, plots};
+use crate::kit::hash::FileId;
 use crate::model::Config;
 use crate::{Error, Result};
 

@@ -13,11 +13,13 @@ use super::embedding::{
     SentenceTable, StudyModel,
 };
 use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, Row};
-use super::glove::{candidates, Glove};
-use super::hash::file_id;
-use super::report::{unix_now, BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION};
-use super::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
+use super::report::{
+    unix_now, BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION,
+};
+use crate::data::tasks::{load_task, resolve_data_dir, Task, TaskSpec};
 use crate::embed::parse_layers;
+use crate::glove::{candidates, Glove};
+use crate::kit::hash::file_id;
 use crate::kit::progress::Progress;
 use crate::model::load::safetensors_metadata;
 use crate::model::random::UNTRAINED_KEY;

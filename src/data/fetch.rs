@@ -1,5 +1,5 @@
 //! `rwkv-lens data fetch`: evaluation sets from hub datasets, converted to the layout
-//! the study reads (`study::tasks::load_split`), row counts checked.
+//! [`super::tasks`] reads, row counts checked.
 //!
 //! Sources (GLUE's parquet files; the MTEB copies: gzipped JSON lines, one object per pair):
 //!
@@ -18,7 +18,7 @@
 //! the fetch with a one-line error. Not fetched: MRPC's labelled test split (GLUE's
 //! copy has no labels).
 //!
-//! Every download is checked against the hub's content hash (see [`super::client`]);
+//! Every download is checked against the hub's content hash (see [`crate::hub::client`]);
 //! each written file's sha256 goes to `SOURCE.md` in its folder with the dataset's
 //! commit. Writes are atomic.
 
@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::client::{sha256_file, Hub, RepoId, RepoKind};
 use super::provenance::{self, Index};
+use crate::hub::client::{sha256_file, Hub, RepoId, RepoKind};
 use crate::io::write_atomic;
 use crate::{Error, Result};
 

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use super::domains::domain_of;
-use super::hash::FileId;
 use super::table::{field, parse_label, parse_score, read_text, records, sentence, Dialect};
+use crate::kit::hash::FileId;
 use crate::{Error, Result};
 
 /// One sentence pair.
@@ -314,7 +314,7 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf> {
 
 #[cfg(feature = "native")]
 fn fetched_data_dir() -> PathBuf {
-    crate::hub::default_data_dir()
+    super::default_data_dir()
 }
 
 #[cfg(not(feature = "native"))]
@@ -327,7 +327,7 @@ fn fetched_data_dir() -> PathBuf {
 fn with_fetch_hint(e: Error) -> Error {
     match e {
         Error::File { path, msg } if msg.contains("No such file") => {
-            let hint = crate::hub::data::task_writing(&path)
+            let hint = super::fetch::task_writing(&path)
                 .map(|t| format!(" (`rwkv-lens data fetch --tasks {t}` fetches it)"));
             Error::File {
                 msg: msg + &hint.unwrap_or_default(),
@@ -442,7 +442,7 @@ fn source_pair(src: &Source, path: &str, line: usize, fields: &[String]) -> Resu
     let s1 = sentence(path, line, get(src.s1)?, src.s1.1)?;
     let s2 = sentence(path, line, get(src.s2)?, src.s2.1)?;
     let domain = domain_of(src.family, subset).ok_or_else(|| {
-        let why = format!("subset `{subset}` has no domain in study::domains");
+        let why = format!("subset `{subset}` has no domain in data::domains");
         Error::row(path, line, why)
     })?;
     Ok(Some(Pair {

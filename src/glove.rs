@@ -25,10 +25,10 @@ use std::io::{BufRead, BufReader, Read};
 #[cfg(feature = "native")]
 use std::path::Path;
 
-use super::hash::FileId;
+use crate::embed::cosine;
+use crate::kit::hash::FileId;
 #[cfg(feature = "native")]
-use super::hash::Xxh64;
-use super::metrics::cosine;
+use crate::kit::hash::Xxh64;
 use crate::{Error, Result};
 
 const CLITICS: [&str; 7] = ["n't", "'s", "'re", "'ve", "'ll", "'d", "'m"];

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::hash::FileId;
+use crate::kit::hash::FileId;
 use crate::{Error, Result};
 
 /// A text file read whole, with its identity.
