@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rwkv_lens::attention::sentence::SentenceEncoder;
 use rwkv_lens::attention::AttentionEngine;
+use rwkv_lens::study::evaluate::GroupKind;
 use rwkv_lens::study::{run, StudyArgs, StudyModel};
 
 /// MTEB's all-MiniLM-L6-v2 results (cosine Spearman ×100, test splits).
@@ -63,7 +64,7 @@ fn minilm_reproduces_mteb_stsbenchmark() {
     };
     let report = run(&args, &mut models, false).unwrap();
     let row = (report.rows.iter())
-        .find(|r| r.group == "all" && r.layer == Some(6))
+        .find(|r| r.group == GroupKind::All && r.layer == Some(6))
         .unwrap();
     let ours = row.spearman.unwrap();
     eprintln!("all-MiniLM-L6-v2 STS-B test: Spearman x100 = {ours:.2} (MTEB {MTEB_STSB})");

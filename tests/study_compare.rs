@@ -16,7 +16,7 @@ use rwkv_lens::model::{load::load, Version};
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::study::bootstrap::RankPlan;
 use rwkv_lens::study::compare::{self, Family, Verdict};
-use rwkv_lens::study::evaluate::DomainStat;
+use rwkv_lens::study::evaluate::{DomainStat, GroupKind};
 use rwkv_lens::study::metrics::{spearman, weighted_pearson};
 use rwkv_lens::study::report::ModelInfo;
 use rwkv_lens::study::{ood, run, StudyArgs, StudyModel, StudyReport};
@@ -207,7 +207,7 @@ fn study_of_rwkv_and_bert_fixtures_compares_them() {
         assert_eq!(curve.points.len(), m.n_layer + 1, "{}", m.label);
         for p in &curve.points {
             assert_eq!(p.depth, p.layer as f64 / m.n_layer as f64);
-            let row = (r.rows_for(&curve.task, "all"))
+            let row = (r.rows_for(&curve.task, GroupKind::All))
                 .find(|x| x.model == curve.model && x.layer == Some(p.layer))
                 .unwrap();
             assert_eq!(p.spearman, row.spearman);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
+use rwkv_lens::study::evaluate::GroupKind;
 use rwkv_lens::study::{run, Preset, StudyArgs, StudyReport};
 
 fn data_dir() -> Option<PathBuf> {
@@ -26,7 +27,7 @@ fn check(report: &StudyReport, task: &str) -> f64 {
     let row = report
         .rows
         .iter()
-        .find(|r| r.task == task && r.group == "all")
+        .find(|r| r.task == task && r.group == GroupKind::All)
         .unwrap();
     let ours = row.spearman.unwrap();
     // Our vectors are f32 means (numpy's are f64): near-equal cosines may swap ranks.
@@ -90,7 +91,7 @@ fn glove_on_the_source_study_protocol() {
     let subsets: Vec<_> = report
         .rows
         .iter()
-        .filter(|r| r.group == "subset")
+        .filter(|r| r.group == GroupKind::Subset)
         .map(|r| (r.subset.clone().unwrap(), r.n))
         .collect();
     assert_eq!(

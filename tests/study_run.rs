@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use common::{fake_model, Calls, Fault};
 use rwkv_lens::embed::Pooling;
+use rwkv_lens::study::evaluate::GroupKind;
 use rwkv_lens::study::metrics::pearson;
 use rwkv_lens::study::{run, Preset, StudyArgs, StudyModel, StudyReport};
 
@@ -42,7 +43,12 @@ fn all_row<'a>(
 ) -> &'a rwkv_lens::study::evaluate::Row {
     r.rows
         .iter()
-        .find(|x| x.group == "all" && x.model == model && x.pooling == pooling && x.layer == layer)
+        .find(|x| {
+            x.group == GroupKind::All
+                && x.model == model
+                && x.pooling == pooling
+                && x.layer == layer
+        })
         .unwrap()
 }
 

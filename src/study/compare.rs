@@ -15,7 +15,7 @@
 //!   replicate r is D computed on one shared resample; the CI is their percentile interval.
 
 use super::bootstrap::{minus, percentile_ci};
-use super::evaluate::Row;
+use super::evaluate::{GroupKind, Row};
 use super::ood::OodReport;
 use super::report::ModelInfo;
 use crate::embed::Pooling;
@@ -181,7 +181,7 @@ pub fn build(
 
 fn curves(models: &[ComparedModel], rows: &[Row]) -> Vec<Curve> {
     let mut out: Vec<Curve> = Vec::new();
-    for r in rows.iter().filter(|r| r.group == "all") {
+    for r in rows.iter().filter(|r| r.group == GroupKind::All) {
         let Some(layer) = r.layer else { continue };
         let Some(m) = models.iter().find(|m| m.label == r.model) else {
             continue;

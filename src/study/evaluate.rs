@@ -13,11 +13,30 @@ use crate::embed::Pooling;
 use crate::kit::distinct;
 use crate::kit::hash::xxh64;
 
+/// Which pairs of a task a group holds: all of them, one subset's or one domain's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupKind {
+    All,
+    Subset,
+    Domain,
+}
+
+impl GroupKind {
+    /// The name in results.json, tables and the bootstrap's seed key.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKind::All => "all",
+            GroupKind::Subset => "subset",
+            GroupKind::Domain => "domain",
+        }
+    }
+}
+
 /// A set of pairs of one task that gets its own scores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// `all`, `subset` or `domain`.
-    pub kind: &'static str,
+    pub kind: GroupKind,
     /// Subset or domain name (`None` for `all`).
     pub name: Option<String>,
     /// The domain all its pairs share, if they do.
@@ -27,7 +46,7 @@ pub struct Group {
 
 fn group_of(
     task: &Task,
-    kind: &'static str,
+    kind: GroupKind,
     name: Option<String>,
     keep: impl Fn(usize) -> bool,
 ) -> Group {
@@ -50,8 +69,11 @@ type PairKey = fn(&Pair) -> &String;
 
 /// `all`, then subsets (if more than one), then domains (if more than one).
 pub fn groups(task: &Task) -> Vec<Group> {
-    let mut out = vec![group_of(task, "all", None, |_| true)];
-    let by: [(&str, PairKey); 2] = [("subset", |p| &p.subset), ("domain", |p| &p.domain)];
+    let mut out = vec![group_of(task, GroupKind::All, None, |_| true)];
+    let by: [(GroupKind, PairKey); 2] = [
+        (GroupKind::Subset, |p| &p.subset),
+        (GroupKind::Domain, |p| &p.domain),
+    ];
     for (kind, key) in by {
         let names = distinct(task.pairs.iter().map(|p| key(p).clone()));
         if names.len() > 1 {
@@ -69,8 +91,7 @@ pub fn groups(task: &Task) -> Vec<Group> {
 pub struct Row {
     pub model: String,
     pub task: String,
-    /// `all`, `subset` or `domain`.
-    pub group: String,
+    pub group: GroupKind,
     pub subset: Option<String>,
     pub domain: Option<String>,
     pub layer: Option<usize>,
@@ -119,8 +140,9 @@ pub fn evaluate_task(
     // The OOD view uses each domain group, or `all` when the whole task is one domain.
     let ood_group = |g: &Group| {
         g.domain.is_some()
-            && (g.kind == "domain"
-                || (g.kind == "all" && !groups.iter().any(|h| h.kind == "domain")))
+            && (g.kind == GroupKind::Domain
+                || (g.kind == GroupKind::All
+                    && !groups.iter().any(|h| h.kind == GroupKind::Domain)))
     };
     let jobs: Vec<(usize, usize)> = (0..groups.len())
         .flat_map(|g| (0..series.len()).map(move |s| (g, s)))
@@ -162,7 +184,7 @@ fn replicates(
     let key = format!(
         "{}/{}/{}",
         task.name,
-        group.kind,
+        group.kind.name(),
         group.name.as_deref().unwrap_or("")
     );
     let seed = xxh64(key.as_bytes(), boot.seed);
@@ -203,8 +225,8 @@ fn score(
     let row = Row {
         model: series.model.clone(),
         task: task.name.clone(),
-        group: group.kind.to_string(),
-        subset: (group.kind == "subset")
+        group: group.kind,
+        subset: (group.kind == GroupKind::Subset)
             .then(|| group.name.clone())
             .flatten(),
         domain: group.domain.clone(),
@@ -222,7 +244,9 @@ fn score(
         roc_auc: task.binary.then(|| scaled(roc_auc(&x, &labels))).flatten(),
         best_accuracy: binary(best_accuracy),
         best_f1: binary(best_f1),
-        anisotropy: (group.kind == "all").then_some(series.anisotropy).flatten(),
+        anisotropy: (group.kind == GroupKind::All)
+            .then_some(series.anisotropy)
+            .flatten(),
     };
     (row, reps)
 }

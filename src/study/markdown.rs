@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::args::Preset;
 use super::compare::{Comparison, Curve};
-use super::evaluate::Row;
+use super::evaluate::{GroupKind, Row};
 use super::ood::{column_title, OodCell, OodReport};
 use super::report::StudyReport;
 use crate::embed::Pooling;
@@ -48,7 +48,7 @@ fn summary_tables(r: &StudyReport, timing: bool) -> String {
     }
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {} ({} pairs)\n", t.name, t.rows);
-        let rows = r.rows_for(&t.name, "all").map(|row| {
+        let rows = r.rows_for(&t.name, GroupKind::All).map(|row| {
             let (pooling, layer) = (pooling_name(row.pooling), layer_name(row.layer));
             let mut cells = cells![
                 row.model,
@@ -110,7 +110,7 @@ fn source_study_readings(out: &mut String, r: &StudyReport) {
     out.push_str("The study took `hidden_states` \"1, 3, 5, 7, 9, 11\" of Hugging Face's RWKV-6. Read as block numbers they are our layers 1, 3, …, 11; read as indices into `hidden_states` (entry k = output of block k + 1, no embedding entry) they are our layers 2, 4, …, 12 (docs/study.md). Both come from the same pass.\n");
     for t in &r.tasks {
         let _ = writeln!(out, "\n### {}\n", t.name);
-        let rows: Vec<&Row> = (r.rows_for(&t.name, "all"))
+        let rows: Vec<&Row> = (r.rows_for(&t.name, GroupKind::All))
             .filter(|x| x.layer.is_some()) // baselines have no layers
             .collect();
         let score = |model: &str, layer: usize| {
@@ -201,7 +201,7 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
         cols.extend(["ROC-AUC", "best acc", "best F1"]);
     }
     cols.extend(["anisotropy", "undefined pairs"]);
-    let rows = r.rows_for(task, "all").map(|row| {
+    let rows = r.rows_for(task, GroupKind::All).map(|row| {
         let (pooling, layer) = (pooling_name(row.pooling), layer_name(row.layer));
         let (spearman, ci, pearson) = (
             num(row.spearman, 2),
@@ -223,7 +223,7 @@ fn task_details(out: &mut String, r: &StudyReport, task: &str, binary: bool) {
 
 /// Spearman per subset / domain (rows) and layer (columns), one table per model × pooling.
 fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
-    for kind in ["subset", "domain"] {
+    for kind in [GroupKind::Subset, GroupKind::Domain] {
         let rows: Vec<&Row> = r.rows_for(task, kind).collect();
         if rows.is_empty() {
             continue;
@@ -241,10 +241,11 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
             layers.dedup();
             let _ = writeln!(
                 out,
-                "\nSpearman ×100 by {kind}, {model} ({}):\n",
+                "\nSpearman ×100 by {}, {model} ({}):\n",
+                kind.name(),
                 pooling_name(pooling)
             );
-            let mut cols = vec![kind.to_string(), "n".into()];
+            let mut cols = vec![kind.name().to_string(), "n".into()];
             cols.extend(layers.iter().map(|l| format!("L{l}")));
             cols.extend(baseline.first().map(|b| b.model.clone()));
             let rows = names.iter().map(|name| {
@@ -263,7 +264,7 @@ fn group_tables(out: &mut String, r: &StudyReport, task: &str) {
 }
 
 fn group_name(r: &Row) -> &str {
-    let domain = r.domain.as_deref().filter(|_| r.group == "domain");
+    let domain = r.domain.as_deref().filter(|_| r.group == GroupKind::Domain);
     r.subset.as_deref().or(domain).unwrap_or("")
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::evaluate::GroupKind;
 use super::markdown::{ood_keys, series_keys};
 use super::ood::{column_title, OodReport};
 use super::report::{slug, StudyReport};
@@ -53,7 +54,7 @@ const DASHES: [&str; 3] = ["", "2 3", "8 3 2 3"];
 /// Spearman by layer index, or (`depth`) by relative depth layer / blocks. One model:
 /// a colour per pooling; several: a colour per model and a dash pattern per pooling.
 fn layer_plot(r: &StudyReport, task: &str, depth: bool) -> Option<String> {
-    let rows: Vec<_> = r.rows_for(task, "all").collect();
+    let rows: Vec<_> = r.rows_for(task, GroupKind::All).collect();
     let models = distinct(rows.iter().filter(|x| x.layer.is_some()).map(|x| &x.model));
     let poolings = distinct(rows.iter().filter_map(|x| x.pooling));
     let blocks = |m: &str| {

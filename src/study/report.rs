@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::args::Plan;
 use super::compare::Comparison;
 use super::embedding::{GloveCoverage, Profile};
-use super::evaluate::Row;
+use super::evaluate::{GroupKind, Row};
 use super::ood::OodReport;
 use super::{markdown, plots};
 use crate::kit::hash::FileId;
@@ -183,7 +183,7 @@ impl StudyReport {
     pub fn rows_for<'a>(
         &'a self,
         task: &'a str,
-        group: &'a str,
+        group: GroupKind,
     ) -> impl Iterator<Item = &'a Row> + 'a {
         self.rows
             .iter()

@@ -12,7 +12,7 @@ use super::embedding::{
     anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, Profile,
     SentenceTable, StudyModel,
 };
-use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, Row};
+use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, GroupKind, Row};
 use super::report::{
     unix_now, BaselineInfo, ModelInfo, StudyReport, TaskInfo, Tool, SCHEMA_VERSION,
 };
@@ -308,7 +308,7 @@ fn notes(plan: &Plan, c: &Collected, done: usize, total: usize) -> Vec<String> {
     }
     let undefined = rows
         .iter()
-        .filter(|r| r.group == "all" && r.spearman.is_none())
+        .filter(|r| r.group == GroupKind::All && r.spearman.is_none())
         .count();
     if undefined > 0 {
         out.push(format!(
