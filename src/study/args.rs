@@ -7,8 +7,22 @@ use crate::data::TaskSpec;
 use crate::embed::Pooling;
 use crate::{Error, Result};
 
-/// Name of the only baseline so far.
-pub const GLOVE: &str = "glove-6b-50d";
+/// A baseline scored beside the models (`--baseline none`: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Baseline {
+    /// GloVe 6B 50d, the average of the sentence's known word vectors.
+    #[serde(rename = "glove-6b-50d")]
+    Glove,
+}
+
+impl Baseline {
+    /// The name in flags, tables and results.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Baseline::Glove => "glove-6b-50d",
+        }
+    }
+}
 
 /// Protocol presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -100,7 +114,7 @@ pub struct Plan {
     /// Layer spec, resolved per model (`all` depends on depth).
     pub layers: String,
     pub poolings: Vec<Pooling>,
-    pub baselines: Vec<String>,
+    pub baselines: Vec<Baseline>,
     pub max_pairs: Option<usize>,
     pub batch_size: usize,
     pub bootstrap: usize,
@@ -218,18 +232,19 @@ impl StudyArgs {
         Ok(())
     }
 
-    fn resolved_baselines(&self) -> Result<Vec<String>> {
+    fn resolved_baselines(&self) -> Result<Vec<Baseline>> {
+        let glove = Baseline::Glove.name();
         if self.baselines.is_empty() {
-            return Ok(vec![GLOVE.to_string()]);
+            return Ok(vec![Baseline::Glove]);
         }
         let mut out = Vec::new();
         for b in &self.baselines {
             match b.trim() {
                 "none" => {}
-                GLOVE => out.push(GLOVE.to_string()),
+                name if name == glove => out.push(Baseline::Glove),
                 other => {
                     return Err(Error::input(format!(
-                        "unknown baseline `{other}` (expected {GLOVE} or none)"
+                        "unknown baseline `{other}` (expected {glove} or none)"
                     )))
                 }
             }
@@ -264,7 +279,7 @@ mod tests {
         assert_eq!(plan.tasks, ["mrpc:glue-train@1000+glue-validation"]);
         assert_eq!(plan.layers, "1,2,3,4,5,6,7,8,9,10,11,12");
         assert_eq!(plan.poolings, [Pooling::Mean]);
-        assert_eq!(plan.baselines, [GLOVE]);
+        assert_eq!(plan.baselines, [Baseline::Glove]);
         let bad = StudyArgs {
             layers: Some("all".into()),
             ..args

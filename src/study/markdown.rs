@@ -129,6 +129,7 @@ fn source_study_readings(out: &mut String, r: &StudyReport) {
 fn protocol(out: &mut String, r: &StudyReport) {
     let p = &r.protocol;
     let pools: Vec<&str> = p.poolings.iter().map(|x| x.name()).collect();
+    let baselines: Vec<&str> = p.baselines.iter().map(|b| b.name()).collect();
     let _ = writeln!(
         out,
         "{} {} · schema {} · preset {} · layers `{}` · pooling {} · baselines {} · bootstrap {} × (seed {}, {:.0}% percentile CI) · scores ×100 · cosine similarity\n",
@@ -138,7 +139,7 @@ fn protocol(out: &mut String, r: &StudyReport) {
         p.preset.map_or("none".to_string(), |x| format!("{x:?}")),
         p.layers,
         pools.join(","),
-        if p.baselines.is_empty() { "none".into() } else { p.baselines.join(",") },
+        if baselines.is_empty() { "none".into() } else { baselines.join(",") },
         p.bootstrap,
         p.seed,
         p.confidence * 100.0,

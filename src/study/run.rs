@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::args::{Plan, StudyArgs, GLOVE};
+use super::args::{Baseline, Plan, StudyArgs};
 use super::cache::EmbeddingCache;
 use super::compare;
 use super::embedding::{
@@ -75,7 +75,7 @@ pub fn run_with(
     let plan = args.plan()?;
     let (data_dir, tasks) = load_tasks(args, &plan)?;
     let dir = data_dir.as_deref().unwrap_or(Path::new("."));
-    let glove = match plan.baselines.iter().any(|b| b == GLOVE) {
+    let glove = match plan.baselines.contains(&Baseline::Glove) {
         true => Some(load_glove(args, dir, &tasks, opts.progress)?),
         false => None,
     };
@@ -125,7 +125,7 @@ pub fn run_with(
 
 /// The data directory (when one is needed) and every task, loaded and checked.
 fn load_tasks(args: &StudyArgs, plan: &Plan) -> Result<(Option<PathBuf>, Vec<Task>)> {
-    let wants_glove = plan.baselines.iter().any(|b| b == GLOVE);
+    let wants_glove = plan.baselines.contains(&Baseline::Glove);
     let builtin = plan
         .specs
         .iter()
@@ -185,7 +185,7 @@ fn study_task(
     let coverage = glove.map(|g| {
         let n = table.texts.len();
         let random = anisotropy_pairs(n, plan.anisotropy_pairs, plan.seed, &task.name);
-        let (s, p, c) = glove_series(g, GLOVE, &table, &task.name, &random);
+        let (s, p, c) = glove_series(g, Baseline::Glove.name(), &table, &task.name, &random);
         series.push(s);
         out.profile.push(p);
         c
@@ -226,7 +226,7 @@ fn load_glove(
     let glove = Glove::load(&path, &wanted)?;
     drop(spin);
     let info = BaselineInfo {
-        name: GLOVE.into(),
+        name: Baseline::Glove.name().into(),
         file: glove.id.clone(),
         dim: glove.dim,
         vocab_size: glove.vocab_size,
@@ -243,7 +243,7 @@ fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelIn
     for m in models.iter_mut() {
         let base = m.label.clone();
         let mut k = 2;
-        while infos.iter().any(|i| i.label == m.label) || m.label == GLOVE {
+        while infos.iter().any(|i| i.label == m.label) || m.label == Baseline::Glove.name() {
             m.label = format!("{base}#{k}");
             k += 1;
         }
