@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rwkv_lens::embed::{embed_all, parse_layers, Engine, Pooling};
+use rwkv_lens::embed::{
+    embed_all, parse_layers, BatchError, Batching, Blame, Engine, Pooling, TOO_LARGE_HINT,
+};
 use rwkv_lens::hub::model::open;
 use rwkv_lens::io::{npy_f32, write_atomic};
 use rwkv_lens::model::{checkpoint::write_safetensors, Tensor};
@@ -52,21 +54,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let tokens = tokenize_lines(&a, &tokenizer, vocab)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);
-    let emb = match embed_all(
-        engine.as_mut(),
-        &tokens,
-        &layers,
-        &poolings,
-        a.batch_size,
-        |d| bar.set_position(d as u64),
-    ) {
-        Err(Error::NonFinite(why)) => {
-            return Err(
-                non_finite_row(engine.as_mut(), &tokens, &layers, &poolings, &a, why).into(),
-            )
-        }
-        other => other?,
+    let opt = Batching {
+        layers: &layers,
+        poolings: &poolings,
+        max_batch: a.batch_size,
+        what: &a.model,
+        blame: Blame::Earliest,
     };
+    let emb = embed_all(engine.as_mut(), &tokens, &opt, |d| {
+        bar.set_position(d as u64)
+    })
+    .map_err(|e| by_line(e, &a))?;
     bar.finish_and_clear();
     let bytes = if a.output.extension().is_some_and(|e| e == "npy") {
         npy_f32(&[poolings.len(), layers.len(), emb.n, emb.dim], &emb.data)
@@ -124,23 +122,19 @@ fn tokenize_lines(a: &Args, tokenizer: &Tokenizer, vocab: usize) -> Result<Vec<V
     text.lines().enumerate().map(ids).collect()
 }
 
-/// NaN/Inf in a batch: reruns the lines one by one to name the first that fails
-/// (the engine's message names the layer).
-fn non_finite_row(
-    engine: &mut dyn Engine,
-    tokens: &[Vec<u32>],
-    layers: &[usize],
-    poolings: &[Pooling],
-    a: &Args,
-    why: String,
-) -> Error {
-    let (model, input) = (&a.model, a.input.display());
-    for (i, t) in tokens.iter().enumerate() {
-        if let Err(Error::NonFinite(w)) =
-            engine.embed_tokens(std::slice::from_ref(t), layers, poolings)
-        {
-            return Error::NonFinite(format!("{model}: {input}:{}: {w}", i + 1));
-        }
+/// A failed embedding told by the input line it concerns.
+fn by_line(e: BatchError, a: &Args) -> Error {
+    let line = |i: usize| format!("{}: {}:{}", a.model, a.input.display(), i + 1);
+    match e {
+        BatchError::NonFinite { index, why } => Error::NonFinite(format!("{}: {why}", line(index))),
+        BatchError::NonFiniteTogether { first, len, why } => Error::NonFinite(format!(
+            "{}: {why} in a batch of {len} lines; each alone is finite",
+            line(first)
+        )),
+        BatchError::TooLarge { index, .. } => Error::out_of_memory(format!(
+            "{}: even this line alone does not fit the device ({TOO_LARGE_HINT})",
+            line(index)
+        )),
+        BatchError::Device { error, .. } | BatchError::Engine(error) => error,
     }
-    Error::NonFinite(format!("{model}: {why}"))
 }

@@ -4,8 +4,10 @@
 //! Layer numbering (used everywhere: CLI, study, browser): layer 0 is `ln0(emb)`,
 //! layer i (1..=L) is the output of block i (1-based), at true scale.
 
+pub mod batch;
 pub mod device;
 
+pub use batch::{embed_all, BatchError, Batching, Blame, TOO_LARGE_HINT};
 pub use device::{auto_engine, EngineKind};
 
 use crate::gpu::Precision;
@@ -124,27 +126,6 @@ impl Embeddings {
     pub fn get_mut(&mut self, p: usize, l: usize, text: usize) -> &mut [f32] {
         let o = self.offset(p, l, text);
         &mut self.data[o..o + self.dim]
-    }
-    /// Concatenates batches computed with the same layers and poolings.
-    pub fn concat(parts: &[Embeddings]) -> Result<Embeddings> {
-        let first = parts
-            .first()
-            .ok_or_else(|| Error::input("no embeddings to concatenate"))?;
-        let n = parts.iter().map(|e| e.n).sum();
-        let mut out = Embeddings::zeros(&first.layers, &first.poolings, n, first.dim);
-        let mut base = 0;
-        for part in parts {
-            for p in 0..first.poolings.len() {
-                for l in 0..first.layers.len() {
-                    for t in 0..part.n {
-                        out.get_mut(p, l, base + t)
-                            .copy_from_slice(part.get(p, l, t));
-                    }
-                }
-            }
-            base += part.n;
-        }
-        Ok(out)
     }
 }
 
@@ -270,38 +251,6 @@ impl<'a> LayerPooler<'a> {
             None => Ok(self.out),
         }
     }
-}
-
-/// Embeds many sequences in length-sorted batches of at most `max_batch` sequences
-/// (similar lengths share a batch, so little padding is computed) and returns the
-/// embeddings in input order. `progress(done)` is called after each batch.
-pub fn embed_all(
-    engine: &mut dyn Engine,
-    tokens: &[Vec<u32>],
-    layers: &[usize],
-    poolings: &[Pooling],
-    max_batch: usize,
-    mut progress: impl FnMut(usize),
-) -> Result<Embeddings> {
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by_key(|&i| (tokens[i].len(), i));
-    let dim = engine.config().n_embd;
-    let mut out = Embeddings::zeros(layers, poolings, tokens.len(), dim);
-    let mut done = 0;
-    for chunk in order.chunks(max_batch.max(1)) {
-        let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-        let part = engine.embed_tokens(&batch, layers, poolings)?;
-        for (j, &i) in chunk.iter().enumerate() {
-            for p in 0..poolings.len() {
-                for l in 0..layers.len() {
-                    out.get_mut(p, l, i).copy_from_slice(part.get(p, l, j));
-                }
-            }
-        }
-        done += chunk.len();
-        progress(done);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use super::bootstrap::{below, SplitMix64};
 use super::cache::{content_hashes, CacheKey, EmbeddingCache};
 use super::check;
 use crate::data::Pair;
-use crate::embed::{cosine, Embeddings, Engine, Pooling};
+use crate::embed::{
+    cosine, embed_all, BatchError, Batching, Blame, Embeddings, Engine, Pooling, TOO_LARGE_HINT,
+};
 use crate::glove::Glove;
 use crate::kit::hash::{xxh64, FileId};
 use crate::kit::memory::peak_rss_bytes;
@@ -366,96 +368,38 @@ impl Forward<'_, '_> {
         }
     }
 
-    /// Runs the length-sorted batches (longest first) and scatters the pooled vectors
-    /// back to sentence order; NaN/Inf stops the run naming model, layer and sentence.
+    /// Runs the length-sorted batches (`embed::embed_all`) and names what failed: the
+    /// sentence, or the batch the device failed on (finished units stay cached).
     fn run(&mut self, layers: &[usize], on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
-        let (poolings, batch_size) = (self.opt.poolings, self.opt.batch_size);
-        let dim = self.model.engine.config().n_embd;
-        let mut order: Vec<usize> = (0..self.tokens.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.tokens[i].len()));
-        let mut store = Embeddings::zeros(layers, poolings, self.tokens.len(), dim);
-        let mut done = 0;
-        let n_batches = order.len().div_ceil(batch_size);
-        for (k, batch) in order.chunks(batch_size).enumerate() {
-            let out = match self.halving(batch, layers) {
-                Err(Error::NonFinite(why)) => {
-                    return Err(self.locate_non_finite(batch, layers, why))
-                }
-                Err(e @ (Error::Gpu(_) | Error::OutOfMemory(_))) => {
-                    let why = e.gpu_detail().unwrap_or_default();
-                    return Err(Error::gpu(format!(
-                        "{}, batch {} of {n_batches}: {why} (finished model × task units stay cached: rerun to resume)",
-                        self.what(), k + 1
-                    )));
-                }
-                other => other?,
-            };
-            if out.n != batch.len() || out.dim != dim || out.layers != layers {
-                return Err(Error::input(format!(
-                    "engine `{}` returned {} vectors of dim {} for layers {:?}; expected {} of dim {dim} for {layers:?}",
-                    self.model.engine.name(), out.n, out.dim, out.layers, batch.len()
-                )));
+        let (what, texts) = (self.what(), self.texts);
+        let opt = Batching {
+            layers,
+            poolings: self.opt.poolings,
+            max_batch: self.opt.batch_size,
+            what: &what,
+            blame: Blame::Longest,
+        };
+        let run = embed_all(self.model.engine.as_mut(), self.tokens, &opt, on_batch);
+        let sentence = |i: usize| shown(&texts[i]);
+        let resume = "(finished model × task units stay cached: rerun to resume)";
+        run.map_err(|e| match e {
+            BatchError::NonFinite { index, why } => {
+                Error::NonFinite(format!("{what}: sentence {}: {why}", sentence(index)))
             }
-            for p in 0..poolings.len() {
-                for (l, &layer) in layers.iter().enumerate() {
-                    for (k, &i) in batch.iter().enumerate() {
-                        let v = out.get(p, l, k);
-                        if v.iter().any(|x| !x.is_finite()) {
-                            return Err(Error::NonFinite(format!(
-                                "{}: layer {layer} output is NaN/Inf for sentence {}",
-                                self.what(),
-                                shown(&self.texts[i])
-                            )));
-                        }
-                        store.get_mut(p, l, i).copy_from_slice(v);
-                    }
-                }
-            }
-            done += batch.len();
-            on_batch(done);
-        }
-        Ok(store)
-    }
-
-    /// The sentences `batch` through the engine.
-    fn embed(&mut self, batch: &[usize], layers: &[usize]) -> Result<Embeddings> {
-        let tokens: Vec<Vec<u32>> = batch.iter().map(|&i| self.tokens[i].clone()).collect();
-        (self.model.engine).embed_tokens(&tokens, layers, self.opt.poolings)
-    }
-
-    /// One batch through the engine; when the device runs out of memory, the batch is
-    /// split in halves (recursively) before giving up at a single sentence.
-    fn halving(&mut self, batch: &[usize], layers: &[usize]) -> Result<Embeddings> {
-        match self.embed(batch, layers) {
-            Err(e) if e.is_out_of_memory() && batch.len() > 1 => {
-                let n = batch.len();
-                eprintln!("warning: {}: {e} with a batch of {n}: retrying in halves", self.what());
-                let (a, b) = batch.split_at(n / 2);
-                Embeddings::concat(&[self.halving(a, layers)?, self.halving(b, layers)?])
-            }
-            Err(e) if e.is_out_of_memory() => Err(Error::out_of_memory(format!(
-                "even the single sentence {} does not fit the device (try --precision f16, a smaller model or another adapter)",
-                shown(&self.texts[batch[0]])
-            ))),
-            other => other,
-        }
-    }
-
-    /// The engine found NaN/Inf somewhere in a batch: rerun its sentences one by one to
-    /// name the first one that fails (the engine's message names the layer).
-    fn locate_non_finite(&mut self, batch: &[usize], layers: &[usize], why: String) -> Error {
-        for &i in batch {
-            if let Err(Error::NonFinite(why)) = self.embed(&[i], layers) {
-                let text = shown(&self.texts[i]);
-                return Error::NonFinite(format!("{}: sentence {text}: {why}", self.what()));
-            }
-        }
-        Error::NonFinite(format!(
-            "{}: a batch of {} sentences (first {}): {why}; each alone is finite",
-            self.what(),
-            batch.len(),
-            shown(&self.texts[batch[0]])
-        ))
+            BatchError::NonFiniteTogether { first, len, why } => Error::NonFinite(format!(
+                "{what}: a batch of {len} sentences (first {}): {why}; each alone is finite",
+                sentence(first)
+            )),
+            BatchError::TooLarge { index, batch, batches } => Error::gpu(format!(
+                "{what}, batch {batch} of {batches}: out of memory: even the single sentence {} does not fit the device ({TOO_LARGE_HINT}) {resume}",
+                sentence(index)
+            )),
+            BatchError::Device { batch, batches, error } => Error::gpu(format!(
+                "{what}, batch {batch} of {batches}: {} {resume}",
+                error.gpu_detail().unwrap_or_default()
+            )),
+            BatchError::Engine(e) => e,
+        })
     }
 }
 
