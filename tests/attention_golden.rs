@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{fixture, max_err, scratch, Golden};
+use common::{fixture, max_err, run_ok, scratch, Golden};
 use rwkv_lens::attention::forward::forward_with;
 use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
 use rwkv_lens::attention::{AttentionEngine, TransformerWeights};
@@ -177,17 +177,12 @@ fn embed_cli_reads_a_gpt2_directory() {
         .collect();
     let lines: Vec<&str> = texts.iter().map(|(_, t)| *t).collect();
     std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
-        .args(["embed", "--device", "cpu", "--model"])
-        .arg(fixture("tiny-gpt2"))
-        .args(["-o", "out.safetensors", "input.txt"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
+            .args(["embed", "--device", "cpu", "--model"])
+            .arg(fixture("tiny-gpt2"))
+            .args(["-o", "out.safetensors", "input.txt"])
+            .current_dir(&dir),
     );
     let bytes = std::fs::read(dir.join("out.safetensors")).unwrap();
     let got = rwkv_lens::model::checkpoint::read_safetensors("out", &bytes).unwrap();
