@@ -18,27 +18,9 @@
 // 64-wide head would stop its recurrence there and return wrong outputs for every later
 // token. window_len keeps each invocation far below that budget (kernels/wkv.rs).
 // Prepend `const HEAD_SIZE: u32 = N; const TOKEN_BLOCK: u32 = ..;`, run.wgsl and wkv_step.wgsl.
-// Bindings: kernels::bindings::wkv (Rust), in the order below.
+// Bindings: kernels::bindings::wkv (Rust); Params and bindings 0–6 are wkv_step.wgsl's,
+// the state buffers below this kernel's own.
 
-struct Params {
-    tokens: u32,       // T (chunk length)
-    batch: u32,        // B
-    dim: u32,          // C
-    heads: u32,        // H
-    u_off: u32,        // offset of time_faaaa[0][0] in `vecs`
-    chunk: u32,        // (chunked kernel only)
-    chunks: u32,       // (chunked kernel only)
-    window_begin: u32, // first position of this dispatch's time window
-    window_len: u32,   // positions per window (a multiple of TOKEN_BLOCK)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> r: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> logw: array<f32>;
-@group(0) @binding(5) var<storage, read> vecs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [H][N][N] carried between passes
 @group(0) @binding(9) var<storage, read_write> window_state: array<f32>; // [B][H][N][N] between windows
 

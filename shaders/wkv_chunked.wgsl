@@ -23,25 +23,9 @@
 // is the token step of wkv_step.wgsl (four columns per thread), chunk_states the same
 // staging without read-out. Prepend HEAD_SIZE,
 // TOKEN_BLOCK, run.wgsl and wkv_step.wgsl. Plain-Rust oracle: reference/chunk_scan.rs.
-// Bindings: kernels::bindings::wkv (Rust), in the order below.
+// Bindings: kernels::bindings::wkv (Rust); Params and bindings 0–6 are wkv_step.wgsl's,
+// the state buffers below this kernel's own.
 
-struct Params {
-    tokens: u32,   // T (pass length)
-    batch: u32,    // B
-    dim: u32,      // C
-    heads: u32,    // H
-    u_off: u32,    // offset of time_faaaa in `vecs`
-    chunk: u32,    // L
-    chunks: u32,   // ⌈T / L⌉
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> r: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> logw: array<f32>;
-@group(0) @binding(5) var<storage, read> vecs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> state: array<f32>;        // [B][H][N][N] carried
 @group(0) @binding(9) var<storage, read_write> chunk_state: array<f32>;  // [B][H][chunks][N][N]
 @group(0) @binding(10) var<storage, read_write> chunk_decay: array<f32>; // [B][H][chunks][N]

@@ -9,8 +9,31 @@
 // workgroup memory (each thread loads its own four channels, then all share them): two
 // barriers per block instead of per token. Four columns per thread: each staged number read
 // serves four multiply-adds (CPU adapters load memory lane by lane; N/4 threads per head).
-// Reads the kernel's `p` (tokens T, dim C), `r`, `k`, `v`, `logw` ([B][T][C]) and writes
-// `out`; `u_s` must hold u before the first call. N must be a multiple of 4.
+// Reads `p` (tokens T, dim C), `r`, `k`, `v`, `logw` ([B][T][C]) and writes `out`; `u_s`
+// must hold u before the first call. N must be a multiple of 4.
+// Declares what both kernels bind alike (kernels::bindings::wkv, in the order below): their
+// one Params (kernels::wkv::WkvOp::params) and the projections, `vecs` and `out`; each
+// kernel declares its own state buffers.
+
+struct Params {
+    tokens: u32,       // T (the pass's positions, run.wgsl)
+    batch: u32,        // B
+    dim: u32,          // C
+    heads: u32,        // H
+    u_off: u32,        // offset of time_faaaa[0][0] in `vecs`
+    chunk: u32,        // L (chunked kernel only)
+    chunks: u32,       // ⌈T / L⌉ (chunked kernel only)
+    window_begin: u32, // first position of this dispatch's time window (serial kernel only)
+    window_len: u32,   // positions per window, a multiple of TOKEN_BLOCK (serial kernel only)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> r: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> logw: array<f32>;
+@group(0) @binding(5) var<storage, read> vecs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
 
 const COLUMN_THREADS: u32 = HEAD_SIZE / 4u; // threads per head
 

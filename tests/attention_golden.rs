@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{fixture, max_err, scratch, Golden};
+use common::{fixture, max_err, run_ok, scratch, Golden};
 use rwkv_lens::attention::forward::forward_with;
 use rwkv_lens::attention::sentence::{encoder_dir, SentenceEncoder};
 use rwkv_lens::attention::{AttentionEngine, TransformerWeights};
@@ -110,18 +110,14 @@ fn the_decoders_never_look_ahead() {
 
 #[test]
 fn sentence_transformers_directory_tokenizes_like_the_hub() {
+    let enc = encoder("tiny-bert");
     let dir = fixture("tiny-bert");
-    assert_eq!(encoder_dir(&dir), Some(dir.clone()));
-    assert_eq!(
-        encoder_dir(&dir.join("model.safetensors")),
-        Some(dir.clone())
-    );
+    assert_eq!(encoder_dir(&dir.join("model.safetensors")), Some(dir));
     assert_eq!(
         encoder_dir(&fixture("tiny-v6")),
         None,
         "an RWKV folder is no encoder"
     );
-    let enc = SentenceEncoder::load(&dir).unwrap();
     assert_eq!((enc.max_seq_length, enc.pooling), (32, Pooling::Mean));
     // [CLS] … [SEP], truncated to max_seq_length, never padded
     tokenizes_texts_like_the_golden("tiny-bert", &enc, 3);
@@ -129,9 +125,7 @@ fn sentence_transformers_directory_tokenizes_like_the_hub() {
 
 #[test]
 fn gpt2_directory_tokenizes_like_transformers() {
-    let dir = fixture("tiny-gpt2");
-    assert_eq!(encoder_dir(&dir), Some(dir.clone()));
-    let enc = SentenceEncoder::load(&dir).unwrap();
+    let enc = encoder("tiny-gpt2");
     // no sentence-transformers files: every learned position, mean pooling
     assert_eq!((enc.max_seq_length, enc.pooling), (64, Pooling::Mean));
     // byte-level BPE, no special tokens added
@@ -140,14 +134,19 @@ fn gpt2_directory_tokenizes_like_transformers() {
 
 #[test]
 fn llama_directory_reads_grouped_query_attention_and_rope() {
-    let dir = fixture("tiny-llama");
-    assert_eq!(encoder_dir(&dir), Some(dir.clone()));
-    let enc = SentenceEncoder::load(&dir).unwrap();
+    let enc = encoder("tiny-llama");
     let cfg = &enc.weights.config;
     // transformers 5 writes `rope_parameters`; 4's `rope_theta` is read too (tests/errors.rs)
     assert_eq!((cfg.n_head, cfg.n_kv_head, cfg.rope_theta), (4, 2, 10000.0));
     assert_eq!((enc.max_seq_length, enc.pooling), (64, Pooling::Mean));
     tokenizes_texts_like_the_golden("tiny-llama", &enc, 3);
+}
+
+/// The fixture `name` as `--model DIR` takes it: found to be an encoder directory, loaded.
+fn encoder(name: &str) -> SentenceEncoder {
+    let dir = fixture(name);
+    assert_eq!(encoder_dir(&dir), Some(dir.clone()), "{name}");
+    SentenceEncoder::load(&dir).unwrap()
 }
 
 fn tokenizes_texts_like_the_golden(name: &str, enc: &SentenceEncoder, count: usize) {
@@ -177,17 +176,12 @@ fn embed_cli_reads_a_gpt2_directory() {
         .collect();
     let lines: Vec<&str> = texts.iter().map(|(_, t)| *t).collect();
     std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
-        .args(["embed", "--device", "cpu", "--model"])
-        .arg(fixture("tiny-gpt2"))
-        .args(["-o", "out.safetensors", "input.txt"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
+            .args(["embed", "--device", "cpu", "--model"])
+            .arg(fixture("tiny-gpt2"))
+            .args(["-o", "out.safetensors", "input.txt"])
+            .current_dir(&dir),
     );
     let bytes = std::fs::read(dir.join("out.safetensors")).unwrap();
     let got = rwkv_lens::model::checkpoint::read_safetensors("out", &bytes).unwrap();

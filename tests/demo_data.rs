@@ -39,30 +39,25 @@ fn demo_study(data: &Path, name: &str) -> serde_json::Value {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let model = repo("assets/demo-model/rwkv6-demo.safetensors");
-    let out = Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
-        .args([
-            "study",
-            "--device",
-            "cpu",
-            "--preset",
-            "demo",
-            "--max-pairs",
-            "60",
-        ])
-        .args(["--bootstrap", "0", "--no-cache", "--out", "run", "--model"])
-        .arg(&model)
-        .arg("--data-dir")
-        .arg(data)
-        .current_dir(&dir)
-        .env_remove("RWKV_LENS_DATA")
-        .env("HF_HUB_OFFLINE", "1")
-        .env("XDG_CACHE_HOME", dir.join("cache"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
+            .args([
+                "study",
+                "--device",
+                "cpu",
+                "--preset",
+                "demo",
+                "--max-pairs",
+                "60",
+            ])
+            .args(["--bootstrap", "0", "--no-cache", "--out", "run", "--model"])
+            .arg(&model)
+            .arg("--data-dir")
+            .arg(data)
+            .current_dir(&dir)
+            .env_remove("RWKV_LENS_DATA")
+            .env("HF_HUB_OFFLINE", "1")
+            .env("XDG_CACHE_HOME", dir.join("cache")),
     );
     let json = std::fs::read_to_string(dir.join("run/results.json")).unwrap();
     std::fs::remove_dir_all(&dir).ok();

@@ -225,26 +225,22 @@ fn bad_input_and_bad_adapter_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("layer 9"), "{err}");
-    let opts = GpuOptions {
+    let refused = |opts: GpuOptions| {
+        let engine = GpuEngine::new(&checkpoint("tiny-v6"), opts);
+        engine.err().expect("a bad option fails").to_string()
+    };
+    let err = refused(GpuOptions {
         adapter: Some("no-such-gpu-xyz".into()),
         ..Default::default()
-    };
-    let err = GpuEngine::new(&checkpoint("tiny-v6"), opts)
-        .err()
-        .expect("unknown adapter fails")
-        .to_string();
+    });
     assert!(
         err.starts_with("GPU: no adapter matches `no-such-gpu-xyz`"),
         "{err}"
     );
-    let opts = GpuOptions {
+    let err = refused(GpuOptions {
         backend: Some("glide".into()),
         ..Default::default()
-    };
-    let err = GpuEngine::new(&checkpoint("tiny-v6"), opts)
-        .err()
-        .expect("unknown backend fails")
-        .to_string();
+    });
     assert!(err.contains("unknown backend `glide`"), "{err}");
 }
 

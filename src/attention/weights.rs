@@ -19,12 +19,9 @@ pub struct Dense {
     pub bias: Vec<f32>,
 }
 
-/// A LayerNorm's affine parameters `[C]` (an RMSNorm's weight, with a zero bias).
-#[derive(Debug, Clone)]
-pub struct Norm {
-    pub weight: Vec<f32>,
-    pub bias: Vec<f32>,
-}
+/// A LayerNorm's affine parameters `[C]`, RWKV's own type (an RMSNorm's weight, with a
+/// zero bias).
+pub use crate::reference::weights::Norm;
 
 /// One Transformer layer.
 #[derive(Debug, Clone)]

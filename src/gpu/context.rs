@@ -189,27 +189,9 @@ async fn pick_adapter(
         .map_err(|e| Error::gpu(format!("no WebGPU adapter: {e}")))
 }
 
-/// WebGPU's default limits for everything the engine uses, lowered where the adapter is lower.
+/// WebGPU's default limits (what a browser grants), lowered where the adapter is lower.
 fn required_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
-    let webgpu = wgpu::Limits::default();
-    let mut l = adapter.clone();
-    l.max_storage_buffer_binding_size = l
-        .max_storage_buffer_binding_size
-        .min(webgpu.max_storage_buffer_binding_size);
-    l.max_buffer_size = l.max_buffer_size.min(webgpu.max_buffer_size);
-    l.max_storage_buffers_per_shader_stage = l
-        .max_storage_buffers_per_shader_stage
-        .min(webgpu.max_storage_buffers_per_shader_stage);
-    l.max_compute_invocations_per_workgroup = l
-        .max_compute_invocations_per_workgroup
-        .min(webgpu.max_compute_invocations_per_workgroup);
-    l.max_compute_workgroup_storage_size = l
-        .max_compute_workgroup_storage_size
-        .min(webgpu.max_compute_workgroup_storage_size);
-    l.max_uniform_buffer_binding_size = l
-        .max_uniform_buffer_binding_size
-        .min(webgpu.max_uniform_buffer_binding_size);
-    l
+    wgpu::Limits::default().or_worse_values_from(adapter)
 }
 
 /// What the engine needs at least; a clear error instead of a failed pipeline later.

@@ -177,6 +177,27 @@ impl<'a> Builder<'a> {
         self.dispatch(Op::LayerNorm(op), kernel, label, b).await
     }
 
+    /// `xx = LN(x)` with block `l`'s `(weight, bias)`: LN1 before the time-mix, LN2 before
+    /// the channel-mix.
+    async fn block_norm(
+        &mut self,
+        l: usize,
+        (weight, bias): (LayerVec, LayerVec),
+        label: &'static str,
+    ) -> Result<()> {
+        let (bufs, vl) = (self.bufs, self.weights.layout);
+        let (w, b) = (vl.layer(l, weight), vl.layer(l, bias));
+        self.layer_norm(&bufs.x, &bufs.xx, w, b, label).await
+    }
+
+    /// `lora = tanh(mix @ w1)`: the first half of a LoRA (the five mixes' or the decay's),
+    /// from the token-shifted `mix`.
+    async fn lora_down(&mut self, w1: &Matrix, label: &'static str) -> Result<()> {
+        let bufs = self.bufs;
+        let lora = Dest::Store(&bufs.lora);
+        self.matmul(&bufs.mix, w1, Act::Tanh, lora, label).await
+    }
+
     /// `y (op)= act(x @ Wᵀ)`, one dispatch per row block of W.
     async fn matmul(
         &mut self,
@@ -436,26 +457,13 @@ impl<'a> Builder<'a> {
     /// Time-mix of block `l`: x += TimeMix(LN1(x)). First half: LN1, token shift, the
     /// mix LoRA and the k, v, r, g projections.
     pub async fn time_mix(&mut self, l: usize) -> Result<()> {
-        let (bufs, lw, vl) = (self.bufs, &self.weights.layers[l], self.weights.layout);
-        self.layer_norm(
-            &bufs.x,
-            &bufs.xx,
-            vl.layer(l, LayerVec::Ln1Weight),
-            vl.layer(l, LayerVec::Ln1Bias),
-            "ln1",
-        )
-        .await?;
+        let (bufs, lw) = (self.bufs, &self.weights.layers[l]);
+        let ln1 = (LayerVec::Ln1Weight, LayerVec::Ln1Bias);
+        self.block_norm(l, ln1, "ln1").await?;
         let x_mix = (LayerVec::MaaX, &bufs.mix);
         self.token_shift(l, false, x_mix, None, "att.token_shift")
             .await?;
-        self.matmul(
-            &bufs.mix,
-            &lw.maa_w1,
-            Act::Tanh,
-            Dest::Store(&bufs.lora),
-            "att.maa_lora",
-        )
-        .await?;
+        self.lora_down(&lw.maa_w1, "att.maa_lora").await?;
         let projections = [
             (Target::K, LayerVec::MaaK, &lw.att_key, &bufs.k, Act::None),
             (Target::V, LayerVec::MaaV, &lw.att_value, &bufs.v, Act::None),
@@ -480,14 +488,7 @@ impl<'a> Builder<'a> {
     async fn time_mix_recurrence(&mut self, l: usize) -> Result<()> {
         let (bufs, lw) = (self.bufs, &self.weights.layers[l]);
         self.ddlerp(l, Target::W, LayerVec::MaaW).await?; // x_w → mix
-        self.matmul(
-            &bufs.mix,
-            &lw.decay_w1,
-            Act::Tanh,
-            Dest::Store(&bufs.lora),
-            "att.decay_lora",
-        )
-        .await?;
+        self.lora_down(&lw.decay_w1, "att.decay_lora").await?;
         self.decay(l).await?;
         self.steps.push(Step::SaveShift {
             layer: l,
@@ -507,15 +508,9 @@ impl<'a> Builder<'a> {
 
     /// Channel-mix of block `l`: x += ChannelMix(LN2(x)); then pool layer l+1.
     pub async fn channel_mix(&mut self, l: usize) -> Result<()> {
-        let (bufs, lw, vl) = (self.bufs, &self.weights.layers[l], self.weights.layout);
-        self.layer_norm(
-            &bufs.x,
-            &bufs.xx,
-            vl.layer(l, LayerVec::Ln2Weight),
-            vl.layer(l, LayerVec::Ln2Bias),
-            "ln2",
-        )
-        .await?;
+        let (bufs, lw) = (self.bufs, &self.weights.layers[l]);
+        let ln2 = (LayerVec::Ln2Weight, LayerVec::Ln2Bias);
+        self.block_norm(l, ln2, "ln2").await?;
         let (x_k, x_r, gate) = (&bufs.mix, bufs.ffn_x_r(), bufs.ffn_gate());
         let (k_mix, r_mix) = ((LayerVec::FfnMaaK, x_k), (LayerVec::FfnMaaR, x_r));
         self.token_shift(l, true, k_mix, Some(r_mix), "ffn.token_shift")

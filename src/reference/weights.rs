@@ -6,7 +6,8 @@ use crate::model::source::ready;
 use crate::model::{Checkpoint, Config, TensorSource};
 use crate::Result;
 
-/// LayerNorm affine parameters, `[C]` each.
+/// LayerNorm affine parameters, `[C]` each (also the attention models' norms: an RMSNorm
+/// holds its weight and a zero bias).
 #[derive(Debug, Clone)]
 pub struct Norm {
     pub weight: Vec<f32>,

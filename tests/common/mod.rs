@@ -55,6 +55,15 @@ pub fn adapter() -> bool {
     ok
 }
 
+/// Runs `cmd` (the binary, as a test calls it) and asserts that it succeeded, its stderr
+/// the failure's message.
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    out
+}
+
 /// A fresh, empty scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rwkv-lens-{}-{name}", std::process::id()));

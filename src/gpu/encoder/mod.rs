@@ -24,7 +24,7 @@
 
 mod record;
 
-use record::Recorder;
+use record::{Inputs, Recorder};
 
 use super::context::{Context, GpuBuffer};
 use super::kernels::norm::LayerNormOp;
@@ -228,33 +228,38 @@ impl GpuAttention {
             tokens: t as u32,
         };
         let acts = Activations::new(&self.ctx, &self.cfg, &self.word, tokens, layers.len())?;
-        let mut rec = Recorder::new(&self.ctx, &mut self.pipes, &self.dummy, shape);
-        rec.rope_off = self.rope_off;
+        let inputs = Inputs {
+            cfg: &self.cfg,
+            vecs: &self.vecs,
+            rope_off: self.rope_off,
+            dummy: &self.dummy,
+            acts: &acts,
+        };
+        let mut rec = Recorder::new(&self.ctx, &mut self.pipes, inputs, shape);
         let tables = [&acts.word_rows, &self.position, &self.type_row];
-        let (cfg, vecs) = (&self.cfg, &self.vecs);
         let row_bytes = shape.rows() as u64 * self.cfg.hidden as u64 * 4;
-        match (self.outer_norm, cfg.family) {
+        match (self.outer_norm, self.cfg.family) {
             (OuterNorm::Embeddings(norm), _) => {
-                rec.embed(cfg.hidden, tables, &acts.t).await?;
-                rec.norm(&norm, cfg, &acts.t, vecs, &acts.x).await?;
+                rec.embed(tables, &acts.t).await?;
+                rec.norm(&norm, &acts.t, &acts.x).await?;
             }
             (OuterNorm::Final(_), Family::Llama) => {
                 rec.copy(&acts.word_rows, &acts.x, 0, row_bytes)
             }
-            (OuterNorm::Final(_), _) => rec.embed(cfg.hidden, tables, &acts.x).await?,
+            (OuterNorm::Final(_), _) => rec.embed(tables, &acts.x).await?,
         }
         let mut slot = 0;
         for l in 0..=self.cfg.n_layer {
             if l > 0 {
                 let lw = &self.layers[l - 1];
-                rec.layer(lw, cfg, vecs, &acts).await?;
+                rec.layer(lw).await?;
             }
             if !layers.contains(&l) {
                 continue;
             }
             let out = match self.outer_norm {
                 OuterNorm::Final(norm) if l == self.cfg.n_layer => {
-                    rec.norm(&norm, cfg, &acts.x, vecs, &acts.a).await?;
+                    rec.norm(&norm, &acts.x, &acts.a).await?;
                     &acts.a
                 }
                 _ => &acts.x,

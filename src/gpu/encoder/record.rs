@@ -12,16 +12,27 @@ use crate::Result;
 
 type U = wgpu::BufferUsages;
 
+/// What one forward reads besides the layers' weights, fixed for the whole recording.
+#[derive(Clone, Copy)]
+pub(super) struct Inputs<'a> {
+    pub cfg: &'a TransformerConfig,
+    /// Every bias and norm vector, packed.
+    pub vecs: &'a GpuBuffer,
+    /// Offset of RoPE's `inv_freq` in `vecs` (Llama).
+    pub rope_off: u32,
+    /// Bound where a kernel's optional input is absent.
+    pub dummy: &'a GpuBuffer,
+    pub acts: &'a Activations,
+}
+
 pub(super) struct Recorder<'a> {
     ctx: &'a Context,
     pipes: &'a mut Pipelines,
-    dummy: &'a GpuBuffer,
+    on: Inputs<'a>,
     shape: Shape,
     encoder: wgpu::CommandEncoder,
     /// Uniform buffers, kept alive until submission.
     uniforms: Vec<GpuBuffer>,
-    /// Offset of RoPE's `inv_freq` in `vecs` (Llama).
-    pub rope_off: u32,
 }
 
 /// Rows on the y (and z above 65535) axes of a grid whose x covers `width` columns.
@@ -30,12 +41,7 @@ fn grid(width: u32, rows: u32) -> [u32; 3] {
 }
 
 impl<'a> Recorder<'a> {
-    pub fn new(
-        ctx: &'a Context,
-        pipes: &'a mut Pipelines,
-        dummy: &'a GpuBuffer,
-        shape: Shape,
-    ) -> Self {
+    pub fn new(ctx: &'a Context, pipes: &'a mut Pipelines, on: Inputs<'a>, shape: Shape) -> Self {
         let encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -44,11 +50,10 @@ impl<'a> Recorder<'a> {
         Recorder {
             ctx,
             pipes,
-            dummy,
+            on,
             shape,
             encoder,
             uniforms: Vec::new(),
-            rope_off: 0,
         }
     }
 
@@ -102,13 +107,8 @@ impl<'a> Recorder<'a> {
 
     /// `y = E_word[id] + E_pos[t] + E_type[0]`; `tables` = the gathered word rows,
     /// position, token-type row.
-    pub async fn embed(
-        &mut self,
-        dim: usize,
-        tables: [&GpuBuffer; 3],
-        y: &GpuBuffer,
-    ) -> Result<()> {
-        let s = self.shape;
+    pub async fn embed(&mut self, tables: [&GpuBuffer; 3], y: &GpuBuffer) -> Result<()> {
+        let (s, dim) = (self.shape, self.on.cfg.hidden);
         let params = [s.rows(), s.tokens, dim as u32];
         let [word_rows, position, token_type] = tables;
         let bufs = [(1, word_rows), (2, position), (3, token_type), (4, y)];
@@ -117,14 +117,8 @@ impl<'a> Recorder<'a> {
     }
 
     /// The family's norm: LayerNorm, or RMSNorm in Llama (same parameters, `bias_off` unused).
-    pub async fn norm(
-        &mut self,
-        op: &LayerNormOp,
-        cfg: &TransformerConfig,
-        x: &GpuBuffer,
-        vecs: &GpuBuffer,
-        y: &GpuBuffer,
-    ) -> Result<()> {
+    pub async fn norm(&mut self, op: &LayerNormOp, x: &GpuBuffer, y: &GpuBuffer) -> Result<()> {
+        let Inputs { cfg, vecs, .. } = self.on;
         let params = op.params_with_eps(self.shape, cfg.layer_norm_eps);
         let groups = op.workgroups(self.shape);
         let subgroups = self.ctx.subgroups;
@@ -137,16 +131,10 @@ impl<'a> Recorder<'a> {
     }
 
     /// RoPE in place on `x` `[B·T][width]` (`width / d` heads).
-    async fn rope(
-        &mut self,
-        cfg: &TransformerConfig,
-        x: &GpuBuffer,
-        width: usize,
-        vecs: &GpuBuffer,
-    ) -> Result<()> {
-        let s = self.shape;
+    async fn rope(&mut self, x: &GpuBuffer, width: usize) -> Result<()> {
+        let (s, Inputs { cfg, vecs, .. }) = (self.shape, self.on);
         let half = cfg.head_size() as u32 / 2;
-        let params = [s.rows(), s.tokens, width as u32, half, self.rope_off];
+        let params = [s.rows(), s.tokens, width as u32, half, self.on.rope_off];
         let groups = grid(width as u32 / 2, s.rows());
         self.dispatch(Kernel::Rope, &params, &[(1, x), (2, vecs)], groups)
             .await
@@ -172,12 +160,11 @@ impl<'a> Recorder<'a> {
         x: &GpuBuffer,
         d: &GpuDense,
         base: Option<&GpuBuffer>,
-        vecs: &GpuBuffer,
         y: &GpuBuffer,
     ) -> Result<()> {
-        let rows = self.shape.rows();
+        let (rows, Inputs { vecs, dummy, .. }) = (self.shape.rows(), self.on);
         let params = [rows, d.rows, d.bias, base.is_some() as u32];
-        let bufs = [(1, base.unwrap_or(self.dummy)), (2, vecs), (3, y)];
+        let bufs = [(1, base.unwrap_or(dummy)), (2, vecs), (3, y)];
         self.dispatch(Kernel::BiasAdd, &params, &bufs, grid(d.rows, rows))
             .await?;
         let op = MatmulOp {
@@ -193,7 +180,7 @@ impl<'a> Recorder<'a> {
             weights: crate::gpu::Precision::F32,
             tiled: false,
         };
-        let bufs = [(1, x), (2, &d.weight), (3, y), (4, self.dummy)];
+        let bufs = [(1, x), (2, &d.weight), (3, y), (4, dummy)];
         self.dispatch(
             kernel,
             &op.params(self.shape),
@@ -205,8 +192,8 @@ impl<'a> Recorder<'a> {
 
     /// `o = softmax(q kᵀ / √d + M) v` per head, M the padding mask from `lengths` (and
     /// the causal mask for a decoder); query head h reads key/value head h / (H / H_kv).
-    async fn attention(&mut self, cfg: &TransformerConfig, acts: &Activations) -> Result<()> {
-        let s = self.shape;
+    async fn attention(&mut self) -> Result<()> {
+        let (s, Inputs { cfg, acts, .. }) = (self.shape, self.on);
         let d = cfg.head_size();
         let scale = 1.0 / (d as f32).sqrt();
         let params = [
@@ -234,11 +221,11 @@ impl<'a> Recorder<'a> {
             .await
     }
 
-    /// `y = GELU(y)` in place, in the form `act` names.
-    async fn gelu(&mut self, y: &GpuBuffer, count: u32, act: Activation) -> Result<()> {
+    /// `y = GELU(y)` in place, in the form the config's activation names.
+    async fn gelu(&mut self, y: &GpuBuffer, count: u32) -> Result<()> {
         let groups = ceil_div(count, 64);
         let gx = groups.min(65535);
-        let tanh_form = (act == Activation::GeluTanh) as u32;
+        let tanh_form = (self.on.cfg.activation == Activation::GeluTanh) as u32;
         self.dispatch(
             Kernel::Gelu,
             &[count, gx, tanh_form],
@@ -249,95 +236,63 @@ impl<'a> Recorder<'a> {
     }
 
     /// One layer of either family on `acts.x` (in place).
-    pub async fn layer(
-        &mut self,
-        lw: &GpuLayer,
-        cfg: &TransformerConfig,
-        vecs: &GpuBuffer,
-        acts: &Activations,
-    ) -> Result<()> {
-        match cfg.family {
-            Family::Bert => self.encoder_layer(lw, cfg, vecs, acts).await,
-            Family::Gpt2 | Family::Llama => self.decoder_layer(lw, cfg, vecs, acts).await,
+    pub async fn layer(&mut self, lw: &GpuLayer) -> Result<()> {
+        match self.on.cfg.family {
+            Family::Bert => self.encoder_layer(lw).await,
+            Family::Gpt2 | Family::Llama => self.decoder_layer(lw).await,
         }
     }
 
     /// `h = GELU(a W₁ᵀ + b₁)` or `SiLU(a W_gateᵀ) ⊙ a W_upᵀ`: the feed-forward's first
     /// half, from `acts.a` into `acts.h`.
-    async fn ffn_hidden(
-        &mut self,
-        lw: &GpuLayer,
-        cfg: &TransformerConfig,
-        vecs: &GpuBuffer,
-        acts: &Activations,
-    ) -> Result<()> {
-        self.dense(&acts.a, &lw.ffn_in, None, vecs, &acts.h).await?;
-        let count = self.shape.rows() * cfg.intermediate as u32;
+    async fn ffn_hidden(&mut self, lw: &GpuLayer) -> Result<()> {
+        let a = self.on.acts;
+        self.dense(&a.a, &lw.ffn_in, None, &a.h).await?;
+        let count = self.shape.rows() * self.on.cfg.intermediate as u32;
         match &lw.ffn_gate {
             Some(gate) => {
-                self.dense(&acts.a, gate, None, vecs, &acts.g).await?;
-                self.silu_gate(&acts.g, &acts.h, count).await
+                self.dense(&a.a, gate, None, &a.g).await?;
+                self.silu_gate(&a.g, &a.h, count).await
             }
-            None => self.gelu(&acts.h, count, cfg.activation).await,
+            None => self.gelu(&a.h, count).await,
         }
     }
 
     /// BERT (post-LN): `a = LN(x + MHA(x))`, `x = LN(a + FFN(a))`.
-    async fn encoder_layer(
-        &mut self,
-        lw: &GpuLayer,
-        cfg: &TransformerConfig,
-        vecs: &GpuBuffer,
-        acts: &Activations,
-    ) -> Result<()> {
-        self.qkv(&acts.x, lw, vecs, acts).await?;
-        self.attention(cfg, acts).await?;
-        self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
-            .await?;
-        self.norm(&lw.attn_norm, cfg, &acts.t, vecs, &acts.a)
-            .await?;
-        self.ffn_hidden(lw, cfg, vecs, acts).await?;
-        self.dense(&acts.h, &lw.ffn_out, Some(&acts.a), vecs, &acts.t)
-            .await?;
-        self.norm(&lw.ffn_norm, cfg, &acts.t, vecs, &acts.x).await
+    async fn encoder_layer(&mut self, lw: &GpuLayer) -> Result<()> {
+        let a = self.on.acts;
+        self.qkv(&a.x, lw).await?;
+        self.attention().await?;
+        self.dense(&a.o, &lw.attn_output, Some(&a.x), &a.t).await?;
+        self.norm(&lw.attn_norm, &a.t, &a.a).await?;
+        self.ffn_hidden(lw).await?;
+        self.dense(&a.h, &lw.ffn_out, Some(&a.a), &a.t).await?;
+        self.norm(&lw.ffn_norm, &a.t, &a.x).await
     }
 
     /// GPT-2 (pre-LN) and Llama (pre-RMSNorm, RoPE on q and k): `t = x + MHA(N₁(x))`,
     /// `x = t + FFN(N₂(t))`.
-    async fn decoder_layer(
-        &mut self,
-        lw: &GpuLayer,
-        cfg: &TransformerConfig,
-        vecs: &GpuBuffer,
-        acts: &Activations,
-    ) -> Result<()> {
-        self.norm(&lw.attn_norm, cfg, &acts.x, vecs, &acts.a)
-            .await?;
-        self.qkv(&acts.a, lw, vecs, acts).await?;
+    async fn decoder_layer(&mut self, lw: &GpuLayer) -> Result<()> {
+        let (a, cfg) = (self.on.acts, self.on.cfg);
+        self.norm(&lw.attn_norm, &a.x, &a.a).await?;
+        self.qkv(&a.a, lw).await?;
         if cfg.family == Family::Llama {
-            self.rope(cfg, &acts.q, cfg.hidden, vecs).await?;
-            self.rope(cfg, &acts.k, cfg.kv_width(), vecs).await?;
+            self.rope(&a.q, cfg.hidden).await?;
+            self.rope(&a.k, cfg.kv_width()).await?;
         }
-        self.attention(cfg, acts).await?;
-        self.dense(&acts.o, &lw.attn_output, Some(&acts.x), vecs, &acts.t)
-            .await?;
-        self.norm(&lw.ffn_norm, cfg, &acts.t, vecs, &acts.a).await?;
-        self.ffn_hidden(lw, cfg, vecs, acts).await?;
-        self.dense(&acts.h, &lw.ffn_out, Some(&acts.t), vecs, &acts.x)
-            .await
+        self.attention().await?;
+        self.dense(&a.o, &lw.attn_output, Some(&a.x), &a.t).await?;
+        self.norm(&lw.ffn_norm, &a.t, &a.a).await?;
+        self.ffn_hidden(lw).await?;
+        self.dense(&a.h, &lw.ffn_out, Some(&a.t), &a.x).await
     }
 
     /// `q, k, v = x W_{Q,K,V}ᵀ + b` into `acts.q`, `acts.k`, `acts.v`.
-    async fn qkv(
-        &mut self,
-        x: &GpuBuffer,
-        lw: &GpuLayer,
-        vecs: &GpuBuffer,
-        acts: &Activations,
-    ) -> Result<()> {
-        self.dense(x, &lw.query, None, vecs, &acts.q).await?;
-        self.dense(x, &lw.key, None, vecs, &acts.k).await?;
-        self.dense(x, &lw.value, None, vecs, &acts.v).await
+    async fn qkv(&mut self, x: &GpuBuffer, lw: &GpuLayer) -> Result<()> {
+        let a = self.on.acts;
+        self.dense(x, &lw.query, None, &a.q).await?;
+        self.dense(x, &lw.key, None, &a.k).await?;
+        self.dense(x, &lw.value, None, &a.v).await
     }
 
     pub fn copy(&mut self, from: &GpuBuffer, to: &GpuBuffer, offset: u64, size: u64) {
