@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use super::client::{Hub, RepoId, RepoKind};
-use crate::model::{load::load, Checkpoint};
+use crate::model::load::{load, shard_names};
+use crate::model::Checkpoint;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
 
@@ -253,23 +254,6 @@ fn sibling(index: &str, shard: &str) -> String {
         Some((dir, _)) => format!("{dir}/{shard}"),
         None => shard.to_string(),
     }
-}
-
-/// The shard file names a `*.safetensors.index.json` maps tensors to.
-fn shard_names(index: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(index)
-        .map_err(|e| Error::file(index.display(), format!("cannot read: {e}")))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::file(index.display(), format!("invalid JSON: {e}")))?;
-    let map = (json.get("weight_map").and_then(|m| m.as_object()))
-        .ok_or_else(|| Error::file(index.display(), "no `weight_map` object"))?;
-    let mut names: Vec<String> = map
-        .values()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
 }
 
 fn finish(spec: &str, id: &RepoId, found: Found) -> Result<ResolvedModel> {

@@ -54,7 +54,8 @@ fn find_in_dir(dir: &Path) -> Result<PathBuf> {
         })
 }
 
-fn load_sharded(index: &Path) -> Result<Checkpoint> {
+/// The shard file names a `*.safetensors.index.json` maps tensors to, sorted, each once.
+pub fn shard_names(index: &Path) -> Result<Vec<String>> {
     let shown = index.display().to_string();
     let text = String::from_utf8(read(index)?).map_err(|_| Error::file(&shown, "not UTF-8"))?;
     let json: serde_json::Value = serde_json::from_str(&text)
@@ -69,6 +70,11 @@ fn load_sharded(index: &Path) -> Result<Checkpoint> {
         .collect();
     shards.sort();
     shards.dedup();
+    Ok(shards)
+}
+
+fn load_sharded(index: &Path) -> Result<Checkpoint> {
+    let shards = shard_names(index)?;
     let dir = index.parent().unwrap_or(Path::new("."));
     let mut raw = Vec::new();
     let mut total = 0u64;
@@ -78,7 +84,7 @@ fn load_sharded(index: &Path) -> Result<Checkpoint> {
         total += file.as_slice().len() as u64;
         raw.extend(read_safetensors_shared(&p.display().to_string(), &file)?);
     }
-    Checkpoint::from_tensors(&shown, raw, total)
+    Checkpoint::from_tensors(&index.display().to_string(), raw, total)
 }
 
 /// The `__metadata__` entries of a `.safetensors` file (its header only is read);
