@@ -31,6 +31,9 @@ use crate::kit::hash::FileId;
 use crate::kit::hash::Xxh64;
 use crate::{Error, Result};
 
+/// The tokenization in one line, as the study's results record it.
+pub const TOKENIZATION: &str = "lower-case; whole chunk if a GloVe word, else split off leading/trailing punctuation, clitics (n't 's 're 've 'll 'd 'm) and inner punctuation; mean of known tokens (punctuation included); no known token → no vector, its pairs scored 0 and counted";
+
 const CLITICS: [&str; 7] = ["n't", "'s", "'re", "'ve", "'ll", "'d", "'m"];
 
 fn normalise(sentence: &str) -> String {

@@ -46,11 +46,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (mut engine, tokenizer) = open_engine(&a)?;
     let (n_layer, vocab) = (engine.config().n_layer, engine.config().vocab_size);
     let layers = parse_layers(&a.layers, n_layer)?;
-    let poolings = a
-        .pooling
-        .split(',')
-        .map(Pooling::parse)
-        .collect::<Result<Vec<_>, _>>()?;
+    let poolings = Pooling::parse_list(&a.pooling)?;
     let tokens = tokenize_lines(&a, &tokenizer, vocab)?;
     eprintln!("engine: {}", engine.name());
     let bar = indicatif::ProgressBar::new(tokens.len() as u64);

@@ -34,6 +34,18 @@ impl Pooling {
             ))),
         }
     }
+    /// `mean`, `last` or `mean,last` (order kept, duplicates dropped).
+    pub fn parse_list(spec: &str) -> Result<Vec<Pooling>> {
+        let mut out = Vec::new();
+        for p in spec.split(',') {
+            let p = Pooling::parse(p)?;
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Pooling::Mean => "mean",

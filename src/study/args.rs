@@ -180,7 +180,7 @@ impl StudyArgs {
             .as_deref()
             .or(preset.as_ref().map(|p| p.pooling))
             .unwrap_or("mean");
-        let poolings = parse_poolings(pooling)?;
+        let poolings = Pooling::parse_list(pooling)?;
         self.check_numbers()?;
         Ok(Plan {
             preset: self.preset,
@@ -251,18 +251,6 @@ impl StudyArgs {
         }
         Ok(out)
     }
-}
-
-/// `mean`, `last` or `mean,last` (order kept, duplicates dropped).
-pub fn parse_poolings(spec: &str) -> Result<Vec<Pooling>> {
-    let mut out = Vec::new();
-    for p in spec.split(',') {
-        let p = Pooling::parse(p)?;
-        if !out.contains(&p) {
-            out.push(p);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -25,9 +25,6 @@ use crate::model::load::safetensors_metadata;
 use crate::model::random::UNTRAINED_KEY;
 use crate::{Error, Result};
 
-/// The GloVe tokenization, as recorded in results.
-pub const GLOVE_TOKENIZATION: &str = "lower-case; whole chunk if a GloVe word, else split off leading/trailing punctuation, clitics (n't 's 're 've 'll 'd 'm) and inner punctuation; mean of known tokens (punctuation included); no known token → no vector, its pairs scored 0 and counted";
-
 /// Everything scored so far, task after task.
 #[derive(Default)]
 struct Collected {
@@ -232,7 +229,7 @@ fn load_glove(
         vocab_size: glove.vocab_size,
         words_loaded: glove.loaded_words(),
         load_seconds: start.elapsed().as_secs_f64(),
-        tokenization: GLOVE_TOKENIZATION.into(),
+        tokenization: crate::glove::TOKENIZATION.into(),
     };
     Ok((glove, info))
 }
