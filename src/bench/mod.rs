@@ -36,8 +36,8 @@ use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
 use crate::Result;
 use compare::{GPU_REL_TOL, WEB_RWKV_REL_TOL};
-use peer::{PeerFiles, PeerRun};
-use report::{KernelBreakdown, OURS};
+use peer::PeerFiles;
+use report::{KernelBreakdown, CPU, OURS};
 use spec::tokens;
 
 /// Runs the whole bench; progress goes to stderr, the result is returned.
@@ -46,7 +46,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
     report.adapter = Some(roofline::adapter_report(&ctx));
     let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let (peer_bin, python) = find_peers(opts, &mut report);
+    let peers = Peers::find(opts, &mut report);
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
         .transpose()?;
@@ -57,61 +57,59 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         let note = format!("model {spec} ({weights}): its own weights, vocabulary and tokenizer");
         report.notes.push(note);
     }
-    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some(), model_shape.as_ref())?;
+    let jobs = opts.jobs(cpu_adapter, peers.web_rwkv.is_some(), model_shape.as_ref())?;
     let model = model.as_ref();
     let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
     for job in &jobs {
         progress(&format!("{}: {} points", job.label(), job.points.len()));
         let ck = model.map(|m| &m.checkpoint);
-        let peers = (peer_bin.as_deref(), python.as_ref());
-        run_job(opts, job, ck, peers, &scratch, &mut report)?;
+        run_job(opts, job, ck, &peers, &scratch, &mut report)?;
     }
     if opts.roofline {
-        let python = matches!(python, Some(Ok(())));
         let mut roof = measure_roofline(&ctx, &jobs, &report, cpu_adapter, opts.quick)?;
-        if python {
+        if matches!(peers.python, Some(Ok(()))) {
             cpu_roof(&jobs, &report, &mut roof);
         }
         report.roofline = Some(roof);
     }
     drop(ctx);
     if opts.embedding {
-        run_embedding(
-            opts,
-            cpu_adapter,
-            model.zip(model_shape.as_ref()),
-            &mut report,
-        )?;
+        let model = model.zip(model_shape.as_ref());
+        run_embedding(opts, cpu_adapter, model, &mut report)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    add_notes(&jobs, peer_bin.is_some(), &mut report);
+    add_notes(&jobs, peers.web_rwkv.is_some(), &mut report);
     report.finish();
     Ok(report)
 }
 
-/// The web-rwkv binary (when not found: a note), and whether the Python peers run
-/// (`Err`: why they cannot, also a note); `None` when switched off.
-fn find_peers(
-    opts: &BenchOptions,
-    report: &mut Report,
-) -> (Option<PathBuf>, Option<std::result::Result<(), String>>) {
-    let peer_bin = match (&opts.peer, opts.no_peer) {
-        (_, true) => None,
-        (Some(p), false) => Some(p.clone()),
-        (None, false) => peer::locate_web_rwkv().or_else(|| {
-            let why = "web-rwkv: peer not built (run `make bench-peer`)";
-            report.notes.push(why.into());
-            None
-        }),
-    };
-    let python = (!opts.no_python).then(peer::python_available);
-    if let Some(Err(why)) = &python {
-        let note = format!("python rwkv, numpy GEMM: not available ({why})");
-        report.notes.push(note);
+/// The peers of this run: the web-rwkv binary, and whether the Python peers run (`Err`:
+/// why they cannot); `None` when switched off or (web-rwkv) not found.
+struct Peers {
+    web_rwkv: Option<PathBuf>,
+    python: Option<std::result::Result<(), String>>,
+}
+
+impl Peers {
+    /// The peers `opts` asks for; a note for each that cannot run.
+    fn find(opts: &BenchOptions, report: &mut Report) -> Peers {
+        let web_rwkv = match (&opts.peer, opts.no_peer) {
+            (_, true) => None,
+            (Some(p), false) => Some(p.clone()),
+            (None, false) => peer::locate_web_rwkv().or_else(|| {
+                let why = "web-rwkv: peer not built (run `make bench-peer`)";
+                report.notes.push(why.into());
+                None
+            }),
+        };
+        let python = (!opts.no_python).then(peer::python_available);
+        if let Some(Err(why)) = &python {
+            let note = format!("python rwkv, numpy GEMM: not available ({why})");
+            report.notes.push(note);
+        }
+        Peers { web_rwkv, python }
     }
-    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
-    (peer_bin, python)
 }
 
 /// The step now running: a spinner on a terminal, else a line every few seconds.
@@ -125,18 +123,12 @@ pub(crate) fn progress(msg: &str) {
     *step = Some(Progress::spinner(true, format!("bench: {msg}")));
 }
 
-/// The web-rwkv binary, and whether the Python peers run (`Err`: why they cannot).
-type Peers<'a> = (
-    Option<&'a Path>,
-    Option<&'a std::result::Result<(), String>>,
-);
-
 /// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
     model: Option<&Checkpoint>,
-    peers: Peers,
+    peers: &Peers,
     scratch: &Path,
     report: &mut Report,
 ) -> Result<()> {
@@ -149,26 +141,17 @@ fn run_job(
         }
     };
     let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
-    let (mut gpu, memory) =
-        ours::gpu_prefill(opts, &job.shape, ck, &job.points, &mut report.prefill)?;
+    let (mut gpu, memory) = ours::gpu_prefill(opts, job, ck, &mut report.prefill)?;
     report.memory.push(memory);
     let gpu_finals = compare::gpu_finals(&mut gpu, ck, &agree_toks)?;
     drop(gpu);
     if opts.profile && report.kernels.is_none() {
         report.kernels = profile(opts, job, ck)?;
     }
-    progress("cpu reference");
+    progress(CPU);
     let mut cpu = CpuEngine::new(ck)?;
-    let (reps, rows) = ((0, opts.repeat.min(2)), &mut report.prefill);
-    ours::prefill(
-        "cpu reference",
-        &mut cpu,
-        &job.shape,
-        &job.cpu_points,
-        reps,
-        opts.seed,
-        rows,
-    )?;
+    let (shape, reps, rows) = (&job.shape, (0, opts.repeat.min(2)), &mut report.prefill);
+    ours::prefill(CPU, &mut cpu, shape, &job.cpu_points, reps, opts.seed, rows)?;
     let finals = compare::reference_finals(&cpu, &agree_toks)?;
     drop(cpu);
     (report.agreement).extend(compare::gpu_agreement(&job.label(), &gpu_finals, &finals));
@@ -187,11 +170,7 @@ fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<Ker
     if opts.model.is_none() && (job.precision != DType::F16 || !last_shape) {
         return Ok(None);
     }
-    let largest = *job
-        .points
-        .iter()
-        .max_by_key(|p| p.tokens())
-        .expect("points");
+    let largest = job.largest();
     progress(&format!("kernel profile at {}", largest.label()));
     ours::kernel_breakdown(opts, ck, job.precision, largest)
 }
@@ -202,43 +181,37 @@ fn run_peers(
     opts: &BenchOptions,
     job: &Job,
     ck: &Checkpoint,
-    (peer_bin, python): Peers,
+    peers: &Peers,
     files: &PeerFiles,
-    (gpu, finals): (&compare::GpuFinals, &compare::Finals),
+    (gpu, finals): (&compare::Finals, &compare::Finals),
     report: &mut Report,
 ) {
     let (shape, label) = (&job.shape, &job.label());
-    let mut peers = Vec::new();
-    if let Some(bin) = peer_bin {
+    let mut runs = Vec::new();
+    if let Some(bin) = &peers.web_rwkv {
         progress("web-rwkv peer");
         let run = peer::run_web_rwkv(bin, opts, ck, files);
-        peers.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
+        runs.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
     } else if !opts.no_peer {
-        let why = "peer not built".to_string();
-        report
-            .prefill
-            .push(ours::failed("web-rwkv", shape, job.peer_points[0], why));
+        let row = ours::failed("web-rwkv", shape, job.peer_points[0], "peer not built");
+        report.prefill.push(row);
     }
-    match python {
+    match &peers.python {
         Some(Ok(())) => {
             progress("python rwkv peer");
-            peers.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
+            runs.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
         }
         Some(Err(why)) => {
-            let row = ours::failed("python rwkv", shape, job.peer_points[0], why.clone());
+            let why = format!("not available: {why}");
+            let row = ours::failed("python rwkv", shape, job.peer_points[0], why);
             report.prefill.push(row);
         }
         None => {}
     }
-    for (peer, rel, run) in peers {
-        report
-            .prefill
-            .extend(peer::peer_rows(peer, shape, &job.peer_points, &run));
-        if let Ok(PeerRun {
-            states: Some(states),
-            ..
-        }) = &run
-        {
+    for (peer, rel, run) in runs {
+        let rows = peer::peer_rows(peer, shape, &job.peer_points, &run);
+        report.prefill.extend(rows);
+        if let Some(states) = run.as_ref().ok().and_then(|r| r.states.as_ref()) {
             let gpu = (peer == "web-rwkv").then_some(&gpu.att_shift[..]);
             let rows = compare::peer_agreement(label, peer, rel, states, finals, gpu);
             report.agreement.extend(rows);
@@ -258,22 +231,16 @@ fn measure_roofline(
     let cfg = &job.shape.spec;
     let best = largest_row(report, OURS, job);
     let rows = best.map_or(64, |r| r.at.point.tokens()).clamp(16, 4096) as u32;
-    let probe = match (quick, cpu_adapter) {
-        (true, _) => roofline::Probe {
-            mnk: [32, 256, 256],
-            copy_bytes: 4 << 20,
-            iters: 2,
-        },
-        (false, true) => roofline::Probe {
-            mnk: [rows.min(256), cfg.ffn_dim as u32, cfg.n_embd as u32],
-            copy_bytes: 64 << 20,
-            iters: 2,
-        },
-        (false, false) => roofline::Probe {
-            mnk: [rows, cfg.ffn_dim as u32, cfg.n_embd as u32],
-            copy_bytes: 512 << 20,
-            iters: 20,
-        },
+    let (f, c) = (cfg.ffn_dim as u32, cfg.n_embd as u32);
+    let (mnk, copy_bytes, iters) = match (quick, cpu_adapter) {
+        (true, _) => ([32, 256, 256], 4 << 20, 2),
+        (false, true) => ([rows.min(256), f, c], 64 << 20, 2),
+        (false, false) => ([rows, f, c], 512 << 20, 20),
+    };
+    let probe = roofline::Probe {
+        mnk,
+        copy_bytes,
+        iters,
     };
     progress("roofline");
     let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
@@ -311,7 +278,7 @@ fn largest_row<'r>(report: &'r Report, engine: &str, job: &Job) -> Option<&'r re
 /// × C), and the reference's forward pass there in GFLOP/s.
 fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
     let job = roof_job(jobs);
-    let Some(best) = largest_row(report, "cpu reference", job) else {
+    let Some(best) = largest_row(report, CPU, job) else {
         return;
     };
     let s = &job.shape.spec;
@@ -353,20 +320,14 @@ fn run_embedding(
             (&random, shape, &world)
         }
     };
-    progress(&format!(
-        "embedding: {} MRPC pairs on {}",
-        pairs.len(),
-        shape.name
-    ));
+    let (n, name) = (pairs.len(), &shape.name);
+    progress(&format!("embedding: {n} MRPC pairs on {name}"));
     let vocab = ck.config.vocab_size as u32;
     // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around
     // (a model's own tokenizer never exceeds its vocabulary: hub::model::open checks it).
     let tokenize = |s: &str| -> Result<Vec<u32>> {
-        Ok(tokenizer
-            .encode(s)?
-            .into_iter()
-            .map(|t| t % vocab)
-            .collect())
+        let ids = tokenizer.encode(s)?;
+        Ok(ids.into_iter().map(|t| t % vocab).collect())
     };
     let gpu_opts = opts.gpu_options(shape.spec.dtype, 4096, false);
     let mut engine = crate::gpu::GpuEngine::new(ck, gpu_opts)?;

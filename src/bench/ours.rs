@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::report::{median, OURS};
 use super::report::{At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow};
 use super::spec::{budget_fraction, tokens, Point, Shape};
-use super::BenchOptions;
+use super::{BenchOptions, Job};
 use crate::data::Pair;
 use crate::embed::{Engine, Pooling};
 use crate::gpu::GpuEngine;
@@ -58,10 +58,10 @@ pub fn row(
 }
 
 /// A row without a number, saying why.
-pub fn failed(engine: &str, shape: &Shape, p: Point, status: String) -> PrefillRow {
+pub fn failed(engine: &str, shape: &Shape, p: Point, status: impl Into<String>) -> PrefillRow {
     PrefillRow {
         tokens_per_s: 0.0,
-        status,
+        status: status.into(),
         ..row(engine, shape, DType::F16, p, vec![])
     }
 }
@@ -89,30 +89,25 @@ pub fn prefill(
         let toks = tokens(p, engine.config().vocab_size, seed);
         let seconds = time_passes(warmup, timed, || prefill_pass(engine, &toks))?;
         let r = row(name, shape, precision, p, seconds);
-        super::progress(&format!(
-            "  {name} {}: {:.2} tokens/s",
-            p.label(),
-            r.tokens_per_s
-        ));
+        let (label, tps) = (p.label(), r.tokens_per_s);
+        super::progress(&format!("  {name} {label}: {tps:.2} tokens/s"));
         rows.push(r);
     }
     Ok(())
 }
 
-/// The GPU engine at every point; one build sized for the largest point.
+/// The GPU engine at every point of `job`; one build sized for the largest point.
 pub fn gpu_prefill(
     opts: &BenchOptions,
-    shape: &Shape,
+    job: &Job,
     ck: &Checkpoint,
-    points: &[Point],
     rows: &mut Vec<PrefillRow>,
 ) -> Result<(GpuEngine, MemoryRow)> {
-    let precision = shape.spec.dtype;
-    let largest = *points.iter().max_by_key(|p| p.tokens()).expect("points");
+    let (shape, precision, largest) = (&job.shape, job.shape.spec.dtype, job.largest());
     let gpu_opts = opts.gpu_options(precision, largest.tokens(), false);
     let mut engine = GpuEngine::new(ck, gpu_opts)?;
     let reps = (opts.warmup, opts.repeat);
-    prefill(OURS, &mut engine, shape, points, reps, opts.seed, rows)?;
+    prefill(OURS, &mut engine, shape, &job.points, reps, opts.seed, rows)?;
     let weights = shape.weight_bytes(precision);
     let activations = shape.activation_bytes(largest.tokens(), largest.batch);
     let peak = engine.memory_bytes().1;

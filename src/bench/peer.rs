@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 use super::ours::{failed, row};
 use super::report::PrefillRow;
 use super::spec::{tokens, Point, Shape};
@@ -33,19 +35,15 @@ pub fn web_rwkv_name(name: &str) -> String {
         .replace("time_faaaa", "time_first")
 }
 
-/// Whether web-rwkv stores this tensor with its last two axes swapped (the four LoRA
-/// matrices: `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
-/// `time_decay_w2` `[C][D]`).
-fn transposed(web_name: &str) -> bool {
-    [
-        "time_mix_w1",
-        "time_mix_w2",
-        "time_decay_w1",
-        "time_decay_w2",
-    ]
-    .iter()
-    .any(|t| web_name.ends_with(t))
-}
+/// The tensors web-rwkv stores with their last two axes swapped (the four LoRA matrices:
+/// `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
+/// `time_decay_w2` `[C][D]`), by the end of their web-rwkv name.
+const TRANSPOSED: [&str; 4] = [
+    "time_mix_w1",
+    "time_mix_w2",
+    "time_decay_w1",
+    "time_decay_w2",
+];
 
 /// The checkpoint in web-rwkv's `.st` layout: every tensor f16, renamed, the LoRA
 /// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
@@ -61,11 +59,10 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     for (name, t) in ckpt.tensors() {
         let web = web_rwkv_name(name);
         let (mut shape, mut bits) = (t.shape.clone(), t.to_f16_bits());
-        if let [.., rows, cols] = shape[..] {
-            if transposed(&web) {
-                bits = crate::kit::transpose(&bits, rows, cols);
-                let nd = shape.len();
-                shape.swap(nd - 2, nd - 1);
+        if let [.., rows, cols] = &mut shape[..] {
+            if TRANSPOSED.iter().any(|t| web.ends_with(t)) {
+                bits = crate::kit::transpose(&bits, *rows, *cols);
+                std::mem::swap(rows, cols);
             }
         }
         let bytes = bytemuck::cast_slice(&bits).to_vec();
@@ -75,20 +72,19 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
 }
 
 /// Where the web-rwkv peer binary is: `$RWKV_LENS_WEB_RWKV_PEER`, then beside the running
-/// executable, then `peer/web-rwkv/target/release/` of this source tree.
+/// executable, then `peer/web-rwkv/target/release/` of this source tree, then of the
+/// working directory.
 pub fn locate_web_rwkv() -> Option<PathBuf> {
-    let env = std::env::var_os(PEER_ENV).map(PathBuf::from);
-    let exe = std::env::current_exe().ok();
-    let beside = exe
-        .as_deref()
-        .and_then(Path::parent)
-        .map(|d| d.join(PEER_NAME));
-    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/web-rwkv/target/release");
-    let relative = PathBuf::from("peer/web-rwkv/target/release").join(PEER_NAME);
-    [env, beside, Some(tree.join(PEER_NAME)), Some(relative)]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
+    let release = Path::new("peer/web-rwkv/target/release").join(PEER_NAME);
+    let candidates = [
+        std::env::var_os(PEER_ENV).map(PathBuf::from),
+        std::env::current_exe()
+            .ok()
+            .map(|e| e.with_file_name(PEER_NAME)),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(&release)),
+        Some(release),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
 }
 
 /// One batch file's timed passes.
@@ -99,13 +95,9 @@ pub struct PeerPass {
 }
 
 /// The last line of `stdout` that is a JSON object, or its `error`.
-fn last_json(what: &str, stdout: &str) -> Result<serde_json::Value> {
-    let json: serde_json::Value = (stdout.lines().rev())
-        .find_map(|l| {
-            serde_json::from_str(l.trim())
-                .ok()
-                .filter(|v: &serde_json::Value| v.is_object())
-        })
+fn last_json(what: &str, stdout: &str) -> Result<Value> {
+    let json: Value = (stdout.lines().rev())
+        .find_map(|l| serde_json::from_str(l.trim()).ok().filter(Value::is_object))
         .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
     match json.get("error").and_then(|e| e.as_str()) {
         Some(e) => Err(Error::input(format!("{what}: {e}"))),
@@ -209,7 +201,7 @@ pub fn peer_rows(
     (points.iter().enumerate())
         .map(|(i, &p)| match run.as_ref().map(|r| r.passes.get(i)) {
             Ok(Some(pass)) => row(engine, shape, f16, p, pass.seconds.clone()),
-            Ok(None) => failed(engine, shape, p, "no result for this batch".into()),
+            Ok(None) => failed(engine, shape, p, "no result for this batch"),
             Err(e) => failed(engine, shape, p, e.to_string()),
         })
         .collect()

@@ -137,7 +137,7 @@ fn parse_mrpc(s: &str) -> std::result::Result<(usize, usize), String> {
 pub struct Job {
     pub shape: Shape,
     pub precision: DType,
-    /// Our GPU engine, smallest first; `points[0]` is the agreement point.
+    /// Our GPU engine, smallest first (grid order); `points[0]` is the agreement point.
     pub points: Vec<Point>,
     pub cpu_points: Vec<Point>,
     pub peer_points: Vec<Point>,
@@ -147,6 +147,11 @@ impl Job {
     /// `shape precision`, e.g. `small f16`.
     pub fn label(&self) -> String {
         format!("{} {}", self.shape.name, self.precision.name())
+    }
+
+    /// The point with the most tokens (the last: the points are in grid order).
+    pub fn largest(&self) -> Point {
+        *self.points.last().expect("a job has points")
     }
 }
 
@@ -226,16 +231,13 @@ impl BenchOptions {
                 ));
             }
             let fpt = shape.flops_per_token();
-            let within = |budget: f64| -> Vec<Point> {
-                let mut v: Vec<Point> = points
-                    .iter()
-                    .copied()
+            // the points within a FLOPs budget: a prefix of the grid (smallest first), never
+            // empty (the agreement point always runs)
+            let within = |budget: f64| {
+                let n = (points.iter())
                     .filter(|p| p.tokens() as f64 * fpt <= budget)
-                    .collect();
-                if v.is_empty() {
-                    v.push(points[0]); // the agreement point always runs
-                }
-                v
+                    .count();
+                points[..n.max(1)].to_vec()
             };
             let cpu_points = within(self.cpu_budget());
             let peer_points = within(self.peer_budget(cpu_adapter));
@@ -245,11 +247,10 @@ impl BenchOptions {
                     precision,
                     points: points.clone(),
                     cpu_points: cpu_points.clone(),
-                    peer_points: if precision == DType::F16 {
-                        peer_points.clone()
-                    } else {
-                        vec![]
-                    },
+                    // web-rwkv's weights are f16 only
+                    peer_points: (precision == DType::F16)
+                        .then(|| peer_points.clone())
+                        .unwrap_or_default(),
                 });
             }
         }

@@ -186,6 +186,8 @@ pub struct Report {
 
 /// The engine name of our GPU path in every row.
 pub const OURS: &str = "rwkv-lens gpu";
+/// The engine name of the CPU reference in every row.
+pub const CPU: &str = "cpu reference";
 
 impl Report {
     pub fn new(command: &str, quick: bool) -> Report {

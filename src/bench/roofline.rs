@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use wgpu::BufferUsages as U;
+
 use super::report::{AdapterReport, Roofline};
 use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
@@ -57,12 +59,10 @@ fn adapter_features(ctx: &Context) -> Vec<String> {
 }
 
 fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
-    use wgpu::BufferUsages as U;
     ctx.buffer(label, bytes, U::STORAGE | U::COPY_DST)
 }
 
 fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
-    use wgpu::BufferUsages as U;
     let b = ctx.buffer("params", (words.len() * 4) as u64, U::UNIFORM | U::COPY_DST)?;
     ctx.queue
         .write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
@@ -180,7 +180,6 @@ pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, 
     let gx = groups.clamp(1, 65535);
     let gy = groups.div_ceil(gx).max(1);
     let params = uniform(ctx, &[n, gx * 256])?;
-    use wgpu::BufferUsages as U;
     let src = filled(ctx, "src", n as u64 * 16)?;
     let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
     let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
@@ -205,10 +204,8 @@ pub struct Probe {
 pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
     let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
     let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
-    let copy = copy_dispatch(ctx, probe.copy_bytes)?
-        .0
-        .rate(ctx, probe.iters)?
-        / 1e9;
+    let (copy, _src, _dst) = copy_dispatch(ctx, probe.copy_bytes)?;
+    let copy = copy.rate(ctx, probe.iters)? / 1e9;
     let weights = if f16 { "f16" } else { "f32" };
     Ok(Roofline {
         gemm_kernel: format!("{}, {weights} weights", matmul(f16, tiled).name()),

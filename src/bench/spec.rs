@@ -17,8 +17,12 @@ impl Shape {
     /// `finch-1b6` (C=2048, L=24, F=7168), `small` (C=768, L=12, F=2688) or `tiny`
     /// (C=128, L=2, for `--quick` and tests). Vocab 65536 unless `vocab` overrides it.
     pub fn preset(name: &str, vocab: Option<usize>, seed: u64) -> Result<Shape> {
+        let name = match name {
+            "1b6" | "1.6b" => "finch-1b6",
+            n => n,
+        };
         let mut spec = match name {
-            "finch-1b6" | "1b6" | "1.6b" => RandomSpec::finch_1b6(seed),
+            "finch-1b6" => RandomSpec::finch_1b6(seed),
             "small" => RandomSpec {
                 n_embd: 768,
                 n_layer: 12,
@@ -39,10 +43,6 @@ impl Shape {
             spec.vocab_size = v;
         }
         spec.with_head = true; // the peers need an LM head; our engine never runs it
-        let name = match name {
-            "1b6" | "1.6b" => "finch-1b6",
-            n => n,
-        };
         Ok(Shape {
             name: name.into(),
             spec,
