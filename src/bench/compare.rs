@@ -80,23 +80,16 @@ pub fn gpu_finals(engine: &mut GpuEngine, ck: &Checkpoint, toks: &[Vec<u32>]) ->
     })
 }
 
-/// max |a − b| and max |b| over all sequences.
+/// max |a − b| (infinite when the shapes differ) and max |b| over all sequences.
 pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f64, f64) {
-    let mut diff = 0.0f64;
-    let mut scale = 0.0f64;
-    for (x, y) in a.iter().zip(b) {
-        for (p, q) in x.iter().zip(y) {
-            diff = diff.max((*p as f64 - *q as f64).abs());
-            scale = scale.max((*q as f64).abs());
-        }
-        if x.len() != y.len() {
-            diff = f64::INFINITY;
-        }
+    let same_shape = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len());
+    let pairs = a.iter().zip(b).flat_map(|(x, y)| x.iter().zip(y));
+    let (mut diff, mut scale) = (0.0f64, 0.0f64);
+    for (&p, &q) in pairs {
+        diff = diff.max((p as f64 - q as f64).abs());
+        scale = scale.max((q as f64).abs());
     }
-    if a.len() != b.len() {
-        diff = f64::INFINITY;
-    }
-    (diff, scale)
+    (if same_shape { diff } else { f64::INFINITY }, scale)
 }
 
 /// One agreement line; the tolerance is `rel · max(1, max |reference|)`.
@@ -148,23 +141,19 @@ pub fn peer_agreement(
     gpu_att_shift: Option<&[Vec<f32>]>,
 ) -> Vec<Agreement> {
     let get = |q: &str| -> Vec<Vec<f32>> {
-        let seq = |b| {
-            states
-                .get(&format!("seq{b}.{q}"))
-                .map_or(vec![], Vec::clone)
-        };
-        (0..r.att_shift.len()).map(seq).collect()
+        let seq = |b| states.get(&format!("seq{b}.{q}")).cloned();
+        let n = r.att_shift.len();
+        (0..n).map(|b| seq(b).unwrap_or_default()).collect()
     };
-    let mut quantities = vec![
+    let quantities = [
         ("att_shift", "last-layer att_shift", &r.att_shift),
         ("wkv", "last-layer wkv state", &r.wkv),
         ("ffn_shift", "last-layer ffn_shift", &r.ffn_shift),
+        ("logits", "last-token logits", &r.logits),
     ];
-    if !r.logits.is_empty() {
-        quantities.push(("logits", "last-token logits", &r.logits));
-    }
     let pair = format!("{peer} vs {CPU}");
     let mut out: Vec<Agreement> = (quantities.into_iter())
+        .filter(|(_, _, want)| !want.is_empty()) // no logits without an LM head
         .map(|(key, quantity, want)| agree(shape, &pair, quantity, &get(key), want, rel))
         .collect();
     if let Some(g) = gpu_att_shift {

@@ -58,23 +58,25 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         report.notes.push(note);
     }
     let jobs = opts.jobs(cpu_adapter, peers.web_rwkv.is_some(), model_shape.as_ref())?;
-    let model = model.as_ref();
     let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
+    let ck = model.as_ref().map(|m| &m.checkpoint);
     for job in &jobs {
         progress(&format!("{}: {} points", job.label(), job.points.len()));
-        let ck = model.map(|m| &m.checkpoint);
         run_job(opts, job, ck, &peers, &scratch, &mut report)?;
     }
     if opts.roofline {
-        let mut roof = measure_roofline(&ctx, &jobs, &report, cpu_adapter, opts.quick)?;
+        // the last shape's f16 job (else the last job)
+        let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
+        let job = f16.unwrap_or(&jobs[jobs.len() - 1]);
+        let mut roof = measure_roofline(&ctx, job, &report, cpu_adapter, opts.quick)?;
         if matches!(peers.python, Some(Ok(()))) {
-            cpu_roof(&jobs, &report, &mut roof);
+            cpu_roof(job, &report, &mut roof);
         }
         report.roofline = Some(roof);
     }
     drop(ctx);
     if opts.embedding {
-        let model = model.zip(model_shape.as_ref());
+        let model = model.as_ref().zip(model_shape.as_ref());
         run_embedding(opts, cpu_adapter, model, &mut report)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -94,15 +96,13 @@ struct Peers {
 impl Peers {
     /// The peers `opts` asks for; a note for each that cannot run.
     fn find(opts: &BenchOptions, report: &mut Report) -> Peers {
-        let web_rwkv = match (&opts.peer, opts.no_peer) {
-            (_, true) => None,
-            (Some(p), false) => Some(p.clone()),
-            (None, false) => peer::locate_web_rwkv().or_else(|| {
-                let why = "web-rwkv: peer not built (run `make bench-peer`)";
-                report.notes.push(why.into());
-                None
-            }),
-        };
+        let web_rwkv = (!opts.no_peer)
+            .then(|| opts.peer.clone().or_else(peer::locate_web_rwkv))
+            .flatten();
+        if web_rwkv.is_none() && !opts.no_peer {
+            let why = "web-rwkv: peer not built (run `make bench-peer`)";
+            report.notes.push(why.into());
+        }
         let python = (!opts.no_python).then(peer::python_available);
         if let Some(Err(why)) = &python {
             let note = format!("python rwkv, numpy GEMM: not available ({why})");
@@ -170,9 +170,7 @@ fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<Ker
     if opts.model.is_none() && (job.precision != DType::F16 || !last_shape) {
         return Ok(None);
     }
-    let largest = job.largest();
-    progress(&format!("kernel profile at {}", largest.label()));
-    ours::kernel_breakdown(opts, ck, job.precision, largest)
+    ours::kernel_breakdown(opts, job, ck)
 }
 
 /// The peers on the job's peer points: their rows, and their agreement with the reference
@@ -219,46 +217,36 @@ fn run_peers(
     }
 }
 
-/// Both roofs, and the forward pass of our largest f16 point of the last shape under them.
+/// Both roofs, and the forward pass of our largest point of `job` under them.
 fn measure_roofline(
     ctx: &crate::gpu::context::Context,
-    jobs: &[Job],
+    job: &Job,
     report: &Report,
     cpu_adapter: bool,
     quick: bool,
 ) -> Result<report::Roofline> {
-    let job = roof_job(jobs);
     let cfg = &job.shape.spec;
     let best = largest_row(report, OURS, job);
     let rows = best.map_or(64, |r| r.at.point.tokens()).clamp(16, 4096) as u32;
     let (f, c) = (cfg.ffn_dim as u32, cfg.n_embd as u32);
+    // the probes: full size on GPUs, small on CPU adapters and in `--quick`
     let (mnk, copy_bytes, iters) = match (quick, cpu_adapter) {
         (true, _) => ([32, 256, 256], 4 << 20, 2),
         (false, true) => ([rows.min(256), f, c], 64 << 20, 2),
         (false, false) => ([rows, f, c], 512 << 20, 20),
     };
-    let probe = roofline::Probe {
-        mnk,
-        copy_bytes,
-        iters,
-    };
     progress("roofline");
-    let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
+    let f16 = job.precision == DType::F16;
+    let mut r = roofline::measure(ctx, mnk, copy_bytes, iters, f16)?;
     if let Some(b) = best {
         let tokens = b.at.point.tokens() as f64;
         let flops = job.shape.flops_per_token() * tokens;
         let bytes =
             job.shape.weight_bytes(job.precision) as f64 + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
         let point = format!("{} {} {}", b.at.shape, b.at.precision, b.at.point.label());
-        roofline::place_forward(&mut r, point, flops, bytes, report::median(&b.seconds));
+        roofline::place_forward(&mut r, point, flops, bytes, crate::kit::median(&b.seconds));
     }
     Ok(r)
-}
-
-/// The roofline's job: the last shape's f16 job (else the last job).
-fn roof_job(jobs: &[Job]) -> &Job {
-    let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
-    f16.unwrap_or(&jobs[jobs.len() - 1])
 }
 
 /// `engine`'s successful prefill row of `job` with the most tokens.
@@ -267,17 +255,14 @@ fn largest_row<'r>(report: &'r Report, engine: &str, job: &Job) -> Option<&'r re
         let at = (&p.at.shape, p.at.precision.as_str());
         p.engine == engine && p.ok() && at == (&job.shape.name, job.precision.name())
     };
-    report
-        .prefill
-        .iter()
+    (report.prefill.iter())
         .filter(of_job)
         .max_by_key(|p| p.at.point.tokens())
 }
 
 /// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
 /// × C), and the reference's forward pass there in GFLOP/s.
-fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
-    let job = roof_job(jobs);
+fn cpu_roof(job: &Job, report: &Report, r: &mut report::Roofline) {
     let Some(best) = largest_row(report, CPU, job) else {
         return;
     };
@@ -337,11 +322,8 @@ fn run_embedding(
 }
 
 fn add_notes(jobs: &[Job], peer_ran: bool, report: &mut Report) {
-    if peer_ran
-        && jobs
-            .iter()
-            .any(|j| j.shape.name == "finch-1b6" && j.shape.spec.vocab_size == 32768)
-    {
+    let small_head = |j: &Job| j.shape.name == "finch-1b6" && j.shape.spec.vocab_size == 32768;
+    if peer_ran && jobs.iter().any(small_head) {
         report.notes.push(
             "finch-1b6 runs with vocab 32768: web-rwkv asks for a 256 MiB binding for the 65536-row LM head and fails on 128 MiB adapters; rwkv-lens never runs the head (embedding rows are gathered on the host), so its prefill does not depend on the vocab".into(),
         );

@@ -123,11 +123,8 @@ fn run_peer(what: &str, mut cmd: Command) -> Result<Vec<PeerPass>> {
         Err(e) if !out.status.success() => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-            let last = last.unwrap_or("");
-            Err(Error::input(format!(
-                "{e} (exit {}; stderr: {last})",
-                out.status
-            )))
+            let (last, status) = (last.unwrap_or(""), out.status);
+            Err(Error::input(format!("{e} (exit {status}; stderr: {last})")))
         }
         result => result,
     }
@@ -162,10 +159,8 @@ impl PeerFiles {
     /// states it wrote; removes `model` afterwards.
     fn run(&self, what: &str, mut cmd: Command, model: &Path) -> Result<PeerRun> {
         let _ = std::fs::remove_file(&self.states);
-        cmd.arg("--model")
-            .arg(model)
-            .arg("--states-out")
-            .arg(&self.states);
+        cmd.arg("--model").arg(model);
+        cmd.arg("--states-out").arg(&self.states);
         for b in &self.batches {
             cmd.arg("--tokens").arg(b);
         }
@@ -190,17 +185,17 @@ pub struct PeerRun {
     pub states: Option<BTreeMap<String, Vec<f32>>>,
 }
 
-/// Rows for a peer's runs (f16 weights), or one error row per point when it failed.
+/// Rows for a peer's runs (on an f16 job: f16 weights), or one error row per point when it
+/// failed.
 pub fn peer_rows(
     engine: &str,
     shape: &Shape,
     points: &[Point],
     run: &Result<PeerRun>,
 ) -> Vec<PrefillRow> {
-    let f16 = DType::F16;
     (points.iter().enumerate())
         .map(|(i, &p)| match run.as_ref().map(|r| r.passes.get(i)) {
-            Ok(Some(pass)) => row(engine, shape, f16, p, pass.seconds.clone()),
+            Ok(Some(pass)) => row(engine, shape, p, pass.seconds.clone()),
             Ok(None) => failed(engine, shape, p, "no result for this batch"),
             Err(e) => failed(engine, shape, p, e.to_string()),
         })

@@ -60,7 +60,7 @@ pub struct BenchOptions {
     /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
     #[arg(long)]
     pub cpu_flops: Option<f64>,
-    /// Most FLOPs one web-rwkv pass may cost (default 5e10 on CPU adapters, 2e13 on GPUs).
+    /// Most FLOPs one web-rwkv pass may cost (default 5e11 on CPU adapters, 2e13 on GPUs).
     #[arg(long)]
     pub peer_flops: Option<f64>,
     /// Skip the MRPC embedding workload.
@@ -104,16 +104,15 @@ impl Default for BenchOptions {
     }
 }
 
-fn positive(s: &str) -> std::result::Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a positive integer (expected e.g. 1,8,64)"
-        )),
-    }
+/// What a flag's value parser gives clap: the value, or why it is wrong.
+type Parsed<T> = std::result::Result<T, String>;
+
+fn positive(s: &str) -> Parsed<usize> {
+    let n = s.trim().parse::<usize>().ok().filter(|&n| n > 0);
+    n.ok_or_else(|| format!("`{s}` is not a positive integer (expected e.g. 1,8,64)"))
 }
 
-fn parse_precision(s: &str) -> std::result::Result<DType, String> {
+fn parse_precision(s: &str) -> Parsed<DType> {
     match s.trim() {
         "f16" | "fp16" => Ok(DType::F16),
         "f32" | "fp32" => Ok(DType::F32),
@@ -121,11 +120,8 @@ fn parse_precision(s: &str) -> std::result::Result<DType, String> {
     }
 }
 
-fn parse_mrpc(s: &str) -> std::result::Result<(usize, usize), String> {
-    let counts: Vec<usize> = s
-        .split(',')
-        .map(positive)
-        .collect::<std::result::Result<_, _>>()?;
+fn parse_mrpc(s: &str) -> Parsed<(usize, usize)> {
+    let counts: Vec<usize> = s.split(',').map(positive).collect::<Parsed<_>>()?;
     match counts[..] {
         [t, d] => Ok((t, d)),
         _ => Err("expected TRAIN,DEV pair counts, e.g. 1000,408".into()),
@@ -242,15 +238,13 @@ impl BenchOptions {
             let cpu_points = within(self.cpu_budget());
             let peer_points = within(self.peer_budget(cpu_adapter));
             for precision in self.precisions_for(&shape, model.is_some(), cpu_adapter) {
+                let f16 = precision == DType::F16; // web-rwkv's weights are f16 only
                 jobs.push(Job {
                     shape: shape.with_dtype(precision),
                     precision,
                     points: points.clone(),
                     cpu_points: cpu_points.clone(),
-                    // web-rwkv's weights are f16 only
-                    peer_points: (precision == DType::F16)
-                        .then(|| peer_points.clone())
-                        .unwrap_or_default(),
+                    peer_points: if f16 { peer_points.clone() } else { vec![] },
                 });
             }
         }
@@ -281,15 +275,14 @@ impl BenchOptions {
         })
     }
 
+    /// `--embedding-shape`, else tiny (`--quick`), small (CPU adapters) or finch-1b6.
     pub fn embedding_shape(&self, cpu_adapter: bool) -> String {
-        self.embedding_shape.clone().unwrap_or_else(|| {
-            match (self.quick, cpu_adapter) {
-                (true, _) => "tiny",
-                (false, true) => "small",
-                (false, false) => "finch-1b6",
-            }
-            .into()
-        })
+        let default = match (self.quick, cpu_adapter) {
+            (true, _) => "tiny",
+            (false, true) => "small",
+            (false, false) => "finch-1b6",
+        };
+        self.embedding_shape.clone().unwrap_or(default.into())
     }
 }
 

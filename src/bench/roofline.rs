@@ -46,16 +46,10 @@ pub fn adapter_report(ctx: &Context) -> AdapterReport {
 fn adapter_features(ctx: &Context) -> Vec<String> {
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
-    adapters
-        .iter()
-        .find(|a| a.get_info().name == ctx.info.name && a.get_info().backend == ctx.info.backend)
-        .map(|a| {
-            a.features()
-                .iter_names()
-                .map(|(n, _)| n.to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    let same = |i: wgpu::AdapterInfo| i.name == ctx.info.name && i.backend == ctx.info.backend;
+    let adapter = adapters.iter().find(|a| same(a.get_info()));
+    let features = adapter.map_or(wgpu::Features::empty(), |a| a.features());
+    features.iter_names().map(|(n, _)| n.to_string()).collect()
 }
 
 fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
@@ -119,9 +113,7 @@ impl Dispatch {
 
 fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
     let layout = pipe.get_bind_group_layout(0);
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
+    let entries: Vec<wgpu::BindGroupEntry> = (buffers.iter().enumerate())
         .map(|(i, b)| wgpu::BindGroupEntry {
             binding: i as u32,
             resource: b.buffer.as_entire_binding(),
@@ -193,25 +185,25 @@ pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, 
     Ok((d, src, dst))
 }
 
-/// Sizes of the two probes: full size on GPUs, small on CPU adapters and in `--quick`.
-pub struct Probe {
-    pub mnk: [u32; 3],
-    pub copy_bytes: u64,
-    pub iters: u32,
-}
-
-/// Measures both roofs; the forward-pass fields are filled in by the caller.
-pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
+/// Measures both roofs, `iters` dispatches a series: the GEMM `mnk` (f16 or f32 weights)
+/// and a copy of `copy_bytes`; the forward-pass fields are filled in by the caller.
+pub fn measure(
+    ctx: &Context,
+    mnk: [u32; 3],
+    copy_bytes: u64,
+    iters: u32,
+    f16: bool,
+) -> Result<Roofline> {
     let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
-    let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
-    let (copy, _src, _dst) = copy_dispatch(ctx, probe.copy_bytes)?;
-    let copy = copy.rate(ctx, probe.iters)? / 1e9;
+    let gemm = gemm_dispatch(ctx, mnk, f16, tiled)?.rate(ctx, iters)? / 1e9;
+    let (copy, _src, _dst) = copy_dispatch(ctx, copy_bytes)?;
+    let copy = copy.rate(ctx, iters)? / 1e9;
     let weights = if f16 { "f16" } else { "f32" };
     Ok(Roofline {
         gemm_kernel: format!("{}, {weights} weights", matmul(f16, tiled).name()),
-        gemm_mnk: probe.mnk,
+        gemm_mnk: mnk,
         gemm_gflops: gemm,
-        copy_bytes: probe.copy_bytes,
+        copy_bytes,
         copy_gbps: copy,
         ..Roofline::default()
     })

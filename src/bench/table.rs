@@ -84,7 +84,9 @@ const KERNELS: &[Column<KernelShare>] = &[
     ("ms", 'r', |f| f2(f.ms)),
     ("share", 'r', |f| format!("{:.1}%", 100.0 * f.share)),
     ("GFLOP/s", 'r', |f| {
-        (f.gflops > 0.0).then(|| f2(f.gflops)).unwrap_or_default()
+        Some(f.gflops)
+            .filter(|&g| g > 0.0)
+            .map_or(String::new(), f2)
     }),
 ];
 
