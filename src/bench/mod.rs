@@ -184,15 +184,14 @@ fn run_peers(
     (gpu, finals): (&compare::Finals, &compare::Finals),
     report: &mut Report,
 ) {
-    let (shape, label) = (&job.shape, &job.label());
+    let (shape, label, first) = (&job.shape, &job.label(), job.peer_points[0]);
     let mut runs = Vec::new();
     if let Some(bin) = &peers.web_rwkv {
         progress("web-rwkv peer");
         let run = peer::run_web_rwkv(bin, opts, ck, files);
         runs.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
     } else if !opts.no_peer {
-        let row = ours::failed("web-rwkv", shape, job.peer_points[0], "peer not built");
-        report.prefill.push(row);
+        (report.prefill).push(ours::failed("web-rwkv", shape, first, "peer not built"));
     }
     match &peers.python {
         Some(Ok(())) => {
@@ -201,8 +200,7 @@ fn run_peers(
         }
         Some(Err(why)) => {
             let why = format!("not available: {why}");
-            let row = ours::failed("python rwkv", shape, job.peer_points[0], why);
-            report.prefill.push(row);
+            (report.prefill).push(ours::failed("python rwkv", shape, first, why));
         }
         None => {}
     }

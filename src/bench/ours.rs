@@ -179,11 +179,8 @@ pub fn embed_pairs(
     pairs: &[Pair],
     tokenize: &dyn Fn(&str) -> Result<Vec<u32>>,
 ) -> Result<EmbeddingReport> {
-    let mut toks = Vec::with_capacity(2 * pairs.len());
-    for p in pairs {
-        toks.push(tokenize(&p.s1)?);
-        toks.push(tokenize(&p.s2)?);
-    }
+    let sentences = pairs.iter().flat_map(|p| [&p.s1, &p.s2]);
+    let toks: Vec<Vec<u32>> = sentences.map(|s| tokenize(s)).collect::<Result<_>>()?;
     let layers: Vec<usize> = (0..=engine.config().n_layer).collect();
     let pool = [Pooling::Mean];
     engine.embed_tokens(&toks[..toks.len().min(4)], &layers, &pool)?; // warm-up

@@ -49,11 +49,8 @@ const TRANSPOSED: [&str; 4] = [
 /// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
 pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     if !ckpt.has_head() {
-        return Err(Error::tensor(
-            &ckpt.source,
-            "head.weight",
-            "missing: web-rwkv needs the LM head",
-        ));
+        let why = "missing: web-rwkv needs the LM head";
+        return Err(Error::tensor(&ckpt.source, "head.weight", why));
     }
     let mut out = Vec::new();
     for (name, t) in ckpt.tensors() {

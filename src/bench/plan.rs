@@ -205,15 +205,13 @@ impl BenchOptions {
         peer_runs: bool,
         model: Option<&Shape>,
     ) -> Result<Vec<Job>> {
+        // vocab 32768 for finch-1b6 when web-rwkv runs (see `--vocab`)
+        let head = |name: &str| (name == "finch-1b6" && peer_runs).then_some(32768);
+        let preset = |name: &String| Shape::preset(name, self.vocab.or(head(name)), self.seed);
+        let names = self.shape_names();
         let shapes = match model {
             Some(shape) => vec![shape.clone()],
-            None => (self.shape_names().iter())
-                .map(|name| {
-                    let vocab =
-                        (self.vocab).or((name == "finch-1b6" && peer_runs).then_some(32768));
-                    Shape::preset(name, vocab, self.seed)
-                })
-                .collect::<Result<_>>()?,
+            None => names.iter().map(preset).collect::<Result<_>>()?,
         };
         let mut jobs = Vec::new();
         for shape in shapes {
@@ -254,15 +252,12 @@ impl BenchOptions {
     /// `--precisions`, else a model's own, else both (f16 only for the large shape on CPU
     /// adapters).
     fn precisions_for(&self, shape: &Shape, model: bool, cpu_adapter: bool) -> Vec<DType> {
-        if !self.precisions.is_empty() {
-            return self.precisions.clone();
-        }
-        if model {
-            vec![shape.spec.dtype]
-        } else if shape.is_large() && cpu_adapter {
-            vec![DType::F16]
-        } else {
-            vec![DType::F16, DType::F32]
+        let large_on_cpu = shape.is_large() && cpu_adapter;
+        match (self.precisions.is_empty(), model, large_on_cpu) {
+            (false, _, _) => self.precisions.clone(),
+            (true, true, _) => vec![shape.spec.dtype],
+            (true, false, true) => vec![DType::F16],
+            (true, false, false) => vec![DType::F16, DType::F32],
         }
     }
 
