@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::report::Agreement;
+use super::report::{Agreement, CPU, OURS};
 use crate::gpu::GpuEngine;
 use crate::model::Checkpoint;
 use crate::reference::ops::layer_norm;
@@ -16,7 +16,8 @@ use crate::reference::time_mix::LN_EPS;
 use crate::reference::{forward, CpuEngine, Options};
 use crate::Result;
 
-/// The reference's final quantities per sequence of the agreement batch.
+/// Final quantities per sequence of the agreement batch: all of them from the reference,
+/// `last_layer` and `att_shift` from our GPU.
 #[derive(Debug, Clone, Default)]
 pub struct Finals {
     pub att_shift: Vec<Vec<f32>>,
@@ -28,62 +29,43 @@ pub struct Finals {
     pub last_layer: Vec<Vec<f32>>,
 }
 
+/// Each sequence's last token in a right-padded `[B][T][n]` array: `[B][n]`.
+fn last_tokens(all: &[f32], lengths: &[usize], t: usize, n: usize) -> Vec<Vec<f32>> {
+    (lengths.iter().enumerate())
+        .map(|(b, &len)| all[(b * t + len - 1) * n..][..n].to_vec())
+        .collect()
+}
+
 /// Runs the reference once with states and logits on `toks`.
 pub fn reference_finals(cpu: &CpuEngine, toks: &[Vec<u32>]) -> Result<Finals> {
     let w = cpu.weights();
-    let want_logits = w.head.is_some();
-    let out = forward(
-        w,
-        toks,
-        &Options {
-            states: true,
-            logits: want_logits,
-        },
-    )?;
+    let opts = Options {
+        states: true,
+        logits: w.head.is_some(),
+    };
+    let out = forward(w, toks, &opts)?;
     let (c, t, v) = (w.config.n_embd, out.t_max, w.config.vocab_size);
-    let last_state = out
-        .states
-        .as_ref()
+    let hn2 = w.config.n_head * w.config.head_size * w.config.head_size;
+    let last_state = (out.states.as_ref())
         .and_then(|s| s.last())
         .expect("states were asked for");
-    let per_seq = |all: &[f32], b: usize, n: usize| all[b * n..(b + 1) * n].to_vec();
-    let hn2 = w.config.n_head * w.config.head_size * w.config.head_size;
-    let mut f = Finals::default();
-    for (b, &len) in out.lengths.iter().enumerate() {
-        f.att_shift.push(per_seq(&last_state.att_shift, b, c));
-        f.wkv.push(per_seq(&last_state.wkv, b, hn2));
-        f.ffn_shift.push(per_seq(&last_state.ffn_shift, b, c));
-        let last_row = (b * t + len - 1) * c;
-        f.last_layer
-            .push(out.hidden[w.config.n_layer][last_row..last_row + c].to_vec());
-        if let Some(l) = &out.logits {
-            let at = (b * t + len - 1) * v;
-            f.logits.push(l[at..at + v].to_vec());
-        }
-    }
-    Ok(f)
+    let per_seq = |all: &[f32], n| all.chunks_exact(n).map(<[f32]>::to_vec).collect();
+    let last = |all: &[f32], n: usize| last_tokens(all, &out.lengths, t, n);
+    Ok(Finals {
+        att_shift: per_seq(&last_state.att_shift, c),
+        wkv: per_seq(&last_state.wkv, hn2),
+        ffn_shift: per_seq(&last_state.ffn_shift, c),
+        logits: out.logits.as_ref().map_or(vec![], |l| last(l, v)),
+        last_layer: last(&out.hidden[w.config.n_layer], c),
+    })
 }
 
-/// Our GPU's side, per sequence of the agreement batch at its last token: layer L, and
-/// the final att shift `LN1_L(h_{L−1})` from layer L−1.
-#[derive(Debug, Clone, Default)]
-pub struct GpuFinals {
-    pub last_layer: Vec<Vec<f32>>,
-    pub att_shift: Vec<Vec<f32>>,
-}
-
-/// The GPU's [`GpuFinals`] from its per-token hidden states.
-pub fn gpu_finals(engine: &mut GpuEngine, ck: &Checkpoint, toks: &[Vec<u32>]) -> Result<GpuFinals> {
+/// Our GPU's side at each last token, from its per-token hidden states: layer L, and the
+/// final att shift `LN1_L(h_{L−1})` from layer L−1.
+pub fn gpu_finals(engine: &mut GpuEngine, ck: &Checkpoint, toks: &[Vec<u32>]) -> Result<Finals> {
     let h = engine.forward_hidden(toks)?;
-    let (c, t, l) = (h.dim, h.tokens, h.hidden.len() - 1);
-    let at = |layer: usize| -> Vec<Vec<f32>> {
-        (0..toks.len())
-            .map(|b| {
-                let i = (b * t + h.lengths[b] - 1) * c;
-                h.hidden[layer][i..i + c].to_vec()
-            })
-            .collect()
-    };
+    let l = h.hidden.len() - 1;
+    let at = |layer: usize| last_tokens(&h.hidden[layer], &h.lengths, h.tokens, h.dim);
     let w = ck.f32(&format!("blocks.{}.ln1.weight", l - 1))?;
     let b = ck.f32(&format!("blocks.{}.ln1.bias", l - 1))?;
     let ln1 = |x: &Vec<f32>| {
@@ -91,29 +73,23 @@ pub fn gpu_finals(engine: &mut GpuEngine, ck: &Checkpoint, toks: &[Vec<u32>]) ->
         layer_norm(x, &w, &b, LN_EPS, &mut out);
         out
     };
-    Ok(GpuFinals {
+    Ok(Finals {
         att_shift: at(l - 1).iter().map(ln1).collect(),
         last_layer: at(l),
+        ..Finals::default()
     })
 }
 
-/// max |a − b| and max |b| over all sequences.
+/// max |a − b| (infinite when the shapes differ) and max |b| over all sequences.
 pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f64, f64) {
-    let mut diff = 0.0f64;
-    let mut scale = 0.0f64;
-    for (x, y) in a.iter().zip(b) {
-        for (p, q) in x.iter().zip(y) {
-            diff = diff.max((*p as f64 - *q as f64).abs());
-            scale = scale.max((*q as f64).abs());
-        }
-        if x.len() != y.len() {
-            diff = f64::INFINITY;
-        }
+    let same_shape = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len());
+    let pairs = a.iter().zip(b).flat_map(|(x, y)| x.iter().zip(y));
+    let (mut diff, mut scale) = (0.0f64, 0.0f64);
+    for (&p, &q) in pairs {
+        diff = diff.max((p as f64 - q as f64).abs());
+        scale = scale.max((q as f64).abs());
     }
-    if a.len() != b.len() {
-        diff = f64::INFINITY;
-    }
-    (diff, scale)
+    (if same_shape { diff } else { f64::INFINITY }, scale)
 }
 
 /// One agreement line; the tolerance is `rel · max(1, max |reference|)`.
@@ -144,18 +120,14 @@ pub const GPU_REL_TOL: f64 = 2e-3;
 pub const WEB_RWKV_REL_TOL: f64 = 1e-2;
 
 /// GPU vs reference: layer L and the final att shift at each last token.
-pub fn gpu_agreement(shape: &str, gpu: &GpuFinals, r: &Finals) -> Vec<Agreement> {
-    let pair = "rwkv-lens gpu vs cpu reference";
-    [
-        (
-            "last-layer hidden (last token)",
-            &gpu.last_layer,
-            &r.last_layer,
-        ),
-        ("last-layer att_shift", &gpu.att_shift, &r.att_shift),
+pub fn gpu_agreement(shape: &str, gpu: &Finals, r: &Finals) -> Vec<Agreement> {
+    let pair = format!("{OURS} vs {CPU}");
+    let check = |quantity, ours, want| agree(shape, &pair, quantity, ours, want, GPU_REL_TOL);
+    let hidden = "last-layer hidden (last token)";
+    vec![
+        check(hidden, &gpu.last_layer, &r.last_layer),
+        check("last-layer att_shift", &gpu.att_shift, &r.att_shift),
     ]
-    .map(|(quantity, ours, want)| agree(shape, pair, quantity, ours, want, GPU_REL_TOL))
-    .to_vec()
 }
 
 /// A peer's final last-layer state (and logits) vs the reference, and its att shift vs
@@ -169,37 +141,24 @@ pub fn peer_agreement(
     gpu_att_shift: Option<&[Vec<f32>]>,
 ) -> Vec<Agreement> {
     let get = |q: &str| -> Vec<Vec<f32>> {
-        (0..r.att_shift.len())
-            .map(|b| {
-                states
-                    .get(&format!("seq{b}.{q}"))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .collect()
+        let seq = |b| states.get(&format!("seq{b}.{q}")).cloned();
+        let n = r.att_shift.len();
+        (0..n).map(|b| seq(b).unwrap_or_default()).collect()
     };
-    let mut quantities = vec![
+    let quantities = [
         ("att_shift", "last-layer att_shift", &r.att_shift),
         ("wkv", "last-layer wkv state", &r.wkv),
         ("ffn_shift", "last-layer ffn_shift", &r.ffn_shift),
+        ("logits", "last-token logits", &r.logits),
     ];
-    if !r.logits.is_empty() {
-        quantities.push(("logits", "last-token logits", &r.logits));
-    }
-    let pair = format!("{peer} vs cpu reference");
+    let pair = format!("{peer} vs {CPU}");
     let mut out: Vec<Agreement> = (quantities.into_iter())
+        .filter(|(_, _, want)| !want.is_empty()) // no logits without an LM head
         .map(|(key, quantity, want)| agree(shape, &pair, quantity, &get(key), want, rel))
         .collect();
     if let Some(g) = gpu_att_shift {
-        let pair = format!("{peer} vs rwkv-lens gpu");
-        out.push(agree(
-            shape,
-            &pair,
-            "last-layer att_shift",
-            &get("att_shift"),
-            g,
-            rel,
-        ));
+        let (pair, quantity) = (format!("{peer} vs {OURS}"), "last-layer att_shift");
+        out.push(agree(shape, &pair, quantity, &get("att_shift"), g, rel));
     }
     out
 }

@@ -36,8 +36,8 @@ use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
 use crate::Result;
 use compare::{GPU_REL_TOL, WEB_RWKV_REL_TOL};
-use peer::{PeerFiles, PeerRun};
-use report::{KernelBreakdown, OURS};
+use peer::PeerFiles;
+use report::{KernelBreakdown, CPU, OURS};
 use spec::tokens;
 
 /// Runs the whole bench; progress goes to stderr, the result is returned.
@@ -46,7 +46,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
     report.adapter = Some(roofline::adapter_report(&ctx));
     let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let (peer_bin, python) = find_peers(opts, &mut report);
+    let peers = Peers::find(opts, &mut report);
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
         .transpose()?;
@@ -57,61 +57,59 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         let note = format!("model {spec} ({weights}): its own weights, vocabulary and tokenizer");
         report.notes.push(note);
     }
-    let jobs = opts.jobs(cpu_adapter, peer_bin.is_some(), model_shape.as_ref())?;
-    let model = model.as_ref();
+    let jobs = opts.jobs(cpu_adapter, peers.web_rwkv.is_some(), model_shape.as_ref())?;
     let scratch = std::env::temp_dir().join(format!("rwkv-lens-bench-{}", std::process::id()));
+    let ck = model.as_ref().map(|m| &m.checkpoint);
     for job in &jobs {
         progress(&format!("{}: {} points", job.label(), job.points.len()));
-        let ck = model.map(|m| &m.checkpoint);
-        let peers = (peer_bin.as_deref(), python.as_ref());
-        run_job(opts, job, ck, peers, &scratch, &mut report)?;
+        run_job(opts, job, ck, &peers, &scratch, &mut report)?;
     }
     if opts.roofline {
-        let python = matches!(python, Some(Ok(())));
-        let mut roof = measure_roofline(&ctx, &jobs, &report, cpu_adapter, opts.quick)?;
-        if python {
-            cpu_roof(&jobs, &report, &mut roof);
+        // the last shape's f16 job (else the last job)
+        let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
+        let job = f16.unwrap_or(&jobs[jobs.len() - 1]);
+        let mut roof = measure_roofline(&ctx, job, &report, cpu_adapter, opts.quick)?;
+        if matches!(peers.python, Some(Ok(()))) {
+            cpu_roof(job, &report, &mut roof);
         }
         report.roofline = Some(roof);
     }
     drop(ctx);
     if opts.embedding {
-        run_embedding(
-            opts,
-            cpu_adapter,
-            model.zip(model_shape.as_ref()),
-            &mut report,
-        )?;
+        let model = model.as_ref().zip(model_shape.as_ref());
+        run_embedding(opts, cpu_adapter, model, &mut report)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     *STEP.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    add_notes(&jobs, peer_bin.is_some(), &mut report);
+    add_notes(&jobs, peers.web_rwkv.is_some(), &mut report);
     report.finish();
     Ok(report)
 }
 
-/// The web-rwkv binary (when not found: a note), and whether the Python peers run
-/// (`Err`: why they cannot, also a note); `None` when switched off.
-fn find_peers(
-    opts: &BenchOptions,
-    report: &mut Report,
-) -> (Option<PathBuf>, Option<std::result::Result<(), String>>) {
-    let peer_bin = match (&opts.peer, opts.no_peer) {
-        (_, true) => None,
-        (Some(p), false) => Some(p.clone()),
-        (None, false) => peer::locate_web_rwkv().or_else(|| {
+/// The peers of this run: the web-rwkv binary, and whether the Python peers run (`Err`:
+/// why they cannot); `None` when switched off or (web-rwkv) not found.
+struct Peers {
+    web_rwkv: Option<PathBuf>,
+    python: Option<std::result::Result<(), String>>,
+}
+
+impl Peers {
+    /// The peers `opts` asks for; a note for each that cannot run.
+    fn find(opts: &BenchOptions, report: &mut Report) -> Peers {
+        let web_rwkv = (!opts.no_peer)
+            .then(|| opts.peer.clone().or_else(peer::locate_web_rwkv))
+            .flatten();
+        if web_rwkv.is_none() && !opts.no_peer {
             let why = "web-rwkv: peer not built (run `make bench-peer`)";
             report.notes.push(why.into());
-            None
-        }),
-    };
-    let python = (!opts.no_python).then(peer::python_available);
-    if let Some(Err(why)) = &python {
-        let note = format!("python rwkv, numpy GEMM: not available ({why})");
-        report.notes.push(note);
+        }
+        let python = (!opts.no_python).then(peer::python_available);
+        if let Some(Err(why)) = &python {
+            let note = format!("python rwkv, numpy GEMM: not available ({why})");
+            report.notes.push(note);
+        }
+        Peers { web_rwkv, python }
     }
-    let python = python.map(|p| p.map_err(|why| format!("not available: {why}")));
-    (peer_bin, python)
 }
 
 /// The step now running: a spinner on a terminal, else a line every few seconds.
@@ -125,18 +123,12 @@ pub(crate) fn progress(msg: &str) {
     *step = Some(Progress::spinner(true, format!("bench: {msg}")));
 }
 
-/// The web-rwkv binary, and whether the Python peers run (`Err`: why they cannot).
-type Peers<'a> = (
-    Option<&'a Path>,
-    Option<&'a std::result::Result<(), String>>,
-);
-
 /// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
     model: Option<&Checkpoint>,
-    peers: Peers,
+    peers: &Peers,
     scratch: &Path,
     report: &mut Report,
 ) -> Result<()> {
@@ -149,26 +141,17 @@ fn run_job(
         }
     };
     let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
-    let (mut gpu, memory) =
-        ours::gpu_prefill(opts, &job.shape, ck, &job.points, &mut report.prefill)?;
+    let (mut gpu, memory) = ours::gpu_prefill(opts, job, ck, &mut report.prefill)?;
     report.memory.push(memory);
     let gpu_finals = compare::gpu_finals(&mut gpu, ck, &agree_toks)?;
     drop(gpu);
     if opts.profile && report.kernels.is_none() {
         report.kernels = profile(opts, job, ck)?;
     }
-    progress("cpu reference");
+    progress(CPU);
     let mut cpu = CpuEngine::new(ck)?;
-    let (reps, rows) = ((0, opts.repeat.min(2)), &mut report.prefill);
-    ours::prefill(
-        "cpu reference",
-        &mut cpu,
-        &job.shape,
-        &job.cpu_points,
-        reps,
-        opts.seed,
-        rows,
-    )?;
+    let (shape, reps, rows) = (&job.shape, (0, opts.repeat.min(2)), &mut report.prefill);
+    ours::prefill(CPU, &mut cpu, shape, &job.cpu_points, reps, opts.seed, rows)?;
     let finals = compare::reference_finals(&cpu, &agree_toks)?;
     drop(cpu);
     (report.agreement).extend(compare::gpu_agreement(&job.label(), &gpu_finals, &finals));
@@ -187,13 +170,7 @@ fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<Ker
     if opts.model.is_none() && (job.precision != DType::F16 || !last_shape) {
         return Ok(None);
     }
-    let largest = *job
-        .points
-        .iter()
-        .max_by_key(|p| p.tokens())
-        .expect("points");
-    progress(&format!("kernel profile at {}", largest.label()));
-    ours::kernel_breakdown(opts, ck, job.precision, largest)
+    ours::kernel_breakdown(opts, job, ck)
 }
 
 /// The peers on the job's peer points: their rows, and their agreement with the reference
@@ -202,43 +179,35 @@ fn run_peers(
     opts: &BenchOptions,
     job: &Job,
     ck: &Checkpoint,
-    (peer_bin, python): Peers,
+    peers: &Peers,
     files: &PeerFiles,
-    (gpu, finals): (&compare::GpuFinals, &compare::Finals),
+    (gpu, finals): (&compare::Finals, &compare::Finals),
     report: &mut Report,
 ) {
-    let (shape, label) = (&job.shape, &job.label());
-    let mut peers = Vec::new();
-    if let Some(bin) = peer_bin {
+    let (shape, label, first) = (&job.shape, &job.label(), job.peer_points[0]);
+    let mut runs = Vec::new();
+    if let Some(bin) = &peers.web_rwkv {
         progress("web-rwkv peer");
         let run = peer::run_web_rwkv(bin, opts, ck, files);
-        peers.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
+        runs.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
     } else if !opts.no_peer {
-        let why = "peer not built".to_string();
-        report
-            .prefill
-            .push(ours::failed("web-rwkv", shape, job.peer_points[0], why));
+        (report.prefill).push(ours::failed("web-rwkv", shape, first, "peer not built"));
     }
-    match python {
+    match &peers.python {
         Some(Ok(())) => {
             progress("python rwkv peer");
-            peers.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
+            runs.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
         }
         Some(Err(why)) => {
-            let row = ours::failed("python rwkv", shape, job.peer_points[0], why.clone());
-            report.prefill.push(row);
+            let why = format!("not available: {why}");
+            (report.prefill).push(ours::failed("python rwkv", shape, first, why));
         }
         None => {}
     }
-    for (peer, rel, run) in peers {
-        report
-            .prefill
-            .extend(peer::peer_rows(peer, shape, &job.peer_points, &run));
-        if let Ok(PeerRun {
-            states: Some(states),
-            ..
-        }) = &run
-        {
+    for (peer, rel, run) in runs {
+        let rows = peer::peer_rows(peer, shape, &job.peer_points, &run);
+        report.prefill.extend(rows);
+        if let Some(states) = run.as_ref().ok().and_then(|r| r.states.as_ref()) {
             let gpu = (peer == "web-rwkv").then_some(&gpu.att_shift[..]);
             let rows = compare::peer_agreement(label, peer, rel, states, finals, gpu);
             report.agreement.extend(rows);
@@ -246,52 +215,36 @@ fn run_peers(
     }
 }
 
-/// Both roofs, and the forward pass of our largest f16 point of the last shape under them.
+/// Both roofs, and the forward pass of our largest point of `job` under them.
 fn measure_roofline(
     ctx: &crate::gpu::context::Context,
-    jobs: &[Job],
+    job: &Job,
     report: &Report,
     cpu_adapter: bool,
     quick: bool,
 ) -> Result<report::Roofline> {
-    let job = roof_job(jobs);
     let cfg = &job.shape.spec;
     let best = largest_row(report, OURS, job);
     let rows = best.map_or(64, |r| r.at.point.tokens()).clamp(16, 4096) as u32;
-    let probe = match (quick, cpu_adapter) {
-        (true, _) => roofline::Probe {
-            mnk: [32, 256, 256],
-            copy_bytes: 4 << 20,
-            iters: 2,
-        },
-        (false, true) => roofline::Probe {
-            mnk: [rows.min(256), cfg.ffn_dim as u32, cfg.n_embd as u32],
-            copy_bytes: 64 << 20,
-            iters: 2,
-        },
-        (false, false) => roofline::Probe {
-            mnk: [rows, cfg.ffn_dim as u32, cfg.n_embd as u32],
-            copy_bytes: 512 << 20,
-            iters: 20,
-        },
+    let (f, c) = (cfg.ffn_dim as u32, cfg.n_embd as u32);
+    // the probes: full size on GPUs, small on CPU adapters and in `--quick`
+    let (mnk, copy_bytes, iters) = match (quick, cpu_adapter) {
+        (true, _) => ([32, 256, 256], 4 << 20, 2),
+        (false, true) => ([rows.min(256), f, c], 64 << 20, 2),
+        (false, false) => ([rows, f, c], 512 << 20, 20),
     };
     progress("roofline");
-    let mut r = roofline::measure(ctx, &probe, job.precision == DType::F16)?;
+    let f16 = job.precision == DType::F16;
+    let mut r = roofline::measure(ctx, mnk, copy_bytes, iters, f16)?;
     if let Some(b) = best {
         let tokens = b.at.point.tokens() as f64;
         let flops = job.shape.flops_per_token() * tokens;
         let bytes =
             job.shape.weight_bytes(job.precision) as f64 + 2.0 * tokens * cfg.n_embd as f64 * 4.0;
         let point = format!("{} {} {}", b.at.shape, b.at.precision, b.at.point.label());
-        roofline::place_forward(&mut r, point, flops, bytes, report::median(&b.seconds));
+        roofline::place_forward(&mut r, point, flops, bytes, crate::kit::median(&b.seconds));
     }
     Ok(r)
-}
-
-/// The roofline's job: the last shape's f16 job (else the last job).
-fn roof_job(jobs: &[Job]) -> &Job {
-    let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
-    f16.unwrap_or(&jobs[jobs.len() - 1])
 }
 
 /// `engine`'s successful prefill row of `job` with the most tokens.
@@ -300,18 +253,15 @@ fn largest_row<'r>(report: &'r Report, engine: &str, job: &Job) -> Option<&'r re
         let at = (&p.at.shape, p.at.precision.as_str());
         p.engine == engine && p.ok() && at == (&job.shape.name, job.precision.name())
     };
-    report
-        .prefill
-        .iter()
+    (report.prefill.iter())
         .filter(of_job)
         .max_by_key(|p| p.at.point.tokens())
 }
 
 /// numpy's fp32 GEMM at the CPU reference's largest point of the roofline's job (rows × F
 /// × C), and the reference's forward pass there in GFLOP/s.
-fn cpu_roof(jobs: &[Job], report: &Report, r: &mut report::Roofline) {
-    let job = roof_job(jobs);
-    let Some(best) = largest_row(report, "cpu reference", job) else {
+fn cpu_roof(job: &Job, report: &Report, r: &mut report::Roofline) {
+    let Some(best) = largest_row(report, CPU, job) else {
         return;
     };
     let s = &job.shape.spec;
@@ -353,20 +303,14 @@ fn run_embedding(
             (&random, shape, &world)
         }
     };
-    progress(&format!(
-        "embedding: {} MRPC pairs on {}",
-        pairs.len(),
-        shape.name
-    ));
+    let (n, name) = (pairs.len(), &shape.name);
+    progress(&format!("embedding: {n} MRPC pairs on {name}"));
     let vocab = ck.config.vocab_size as u32;
     // Random weights: ids above the vocab (only possible for tiny test shapes) wrap around
     // (a model's own tokenizer never exceeds its vocabulary: hub::model::open checks it).
     let tokenize = |s: &str| -> Result<Vec<u32>> {
-        Ok(tokenizer
-            .encode(s)?
-            .into_iter()
-            .map(|t| t % vocab)
-            .collect())
+        let ids = tokenizer.encode(s)?;
+        Ok(ids.into_iter().map(|t| t % vocab).collect())
     };
     let gpu_opts = opts.gpu_options(shape.spec.dtype, 4096, false);
     let mut engine = crate::gpu::GpuEngine::new(ck, gpu_opts)?;
@@ -376,11 +320,8 @@ fn run_embedding(
 }
 
 fn add_notes(jobs: &[Job], peer_ran: bool, report: &mut Report) {
-    if peer_ran
-        && jobs
-            .iter()
-            .any(|j| j.shape.name == "finch-1b6" && j.shape.spec.vocab_size == 32768)
-    {
+    let small_head = |j: &Job| j.shape.name == "finch-1b6" && j.shape.spec.vocab_size == 32768;
+    if peer_ran && jobs.iter().any(small_head) {
         report.notes.push(
             "finch-1b6 runs with vocab 32768: web-rwkv asks for a 256 MiB binding for the 65536-row LM head and fails on 128 MiB adapters; rwkv-lens never runs the head (embedding rows are gathered on the host), so its prefill does not depend on the vocab".into(),
         );

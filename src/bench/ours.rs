@@ -4,16 +4,16 @@
 
 use std::time::Instant;
 
-use super::report::{median, OURS};
+use super::report::OURS;
 use super::report::{At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow};
 use super::spec::{budget_fraction, tokens, Point, Shape};
-use super::BenchOptions;
+use super::{BenchOptions, Job};
 use crate::data::Pair;
 use crate::embed::{Engine, Pooling};
 use crate::gpu::GpuEngine;
-use crate::kit::find_or_push;
 use crate::kit::memory::{peak_rss_bytes, rss_bytes};
-use crate::model::{Checkpoint, DType};
+use crate::kit::{find_or_push, median};
+use crate::model::Checkpoint;
 use crate::Result;
 
 /// Runs `pass` `warmup` times untimed, then `timed` times (at least once); returns each
@@ -34,20 +34,14 @@ pub fn time_passes(
         .collect()
 }
 
-/// A prefill row from timed passes (tokens/s = B·T ÷ median seconds; 0 and `status`
-/// instead when there are none).
-pub fn row(
-    engine: &str,
-    shape: &Shape,
-    precision: DType,
-    p: Point,
-    seconds: Vec<f64>,
-) -> PrefillRow {
+/// A prefill row from timed passes at `shape`'s weight precision (tokens/s = B·T ÷ median
+/// seconds).
+pub fn row(engine: &str, shape: &Shape, p: Point, seconds: Vec<f64>) -> PrefillRow {
     PrefillRow {
         engine: engine.into(),
         at: At {
             shape: shape.name.clone(),
-            precision: precision.name().into(),
+            precision: shape.spec.dtype.name().into(),
             point: p,
         },
         vocab: shape.spec.vocab_size,
@@ -58,20 +52,19 @@ pub fn row(
 }
 
 /// A row without a number, saying why.
-pub fn failed(engine: &str, shape: &Shape, p: Point, status: String) -> PrefillRow {
+pub fn failed(engine: &str, shape: &Shape, p: Point, status: impl Into<String>) -> PrefillRow {
     PrefillRow {
         tokens_per_s: 0.0,
-        status,
-        ..row(engine, shape, DType::F16, p, vec![])
+        status: status.into(),
+        ..row(engine, shape, p, vec![])
     }
 }
 
 /// One prefill pass: every layer computed, the last one pooled (what an embedding costs).
 fn prefill_pass(engine: &mut dyn Engine, toks: &[Vec<u32>]) -> Result<()> {
     let last = engine.config().n_layer;
-    engine
-        .embed_tokens(toks, &[last], &[Pooling::Mean])
-        .map(|_| ())
+    engine.embed_tokens(toks, &[last], &[Pooling::Mean])?;
+    Ok(())
 }
 
 /// `engine` timed at each point (`timed` passes after `warmup`), one row per point.
@@ -84,40 +77,34 @@ pub fn prefill(
     seed: u64,
     rows: &mut Vec<PrefillRow>,
 ) -> Result<()> {
-    let precision = shape.spec.dtype;
     for &p in points {
         let toks = tokens(p, engine.config().vocab_size, seed);
         let seconds = time_passes(warmup, timed, || prefill_pass(engine, &toks))?;
-        let r = row(name, shape, precision, p, seconds);
-        super::progress(&format!(
-            "  {name} {}: {:.2} tokens/s",
-            p.label(),
-            r.tokens_per_s
-        ));
+        let r = row(name, shape, p, seconds);
+        let (label, tps) = (p.label(), r.tokens_per_s);
+        super::progress(&format!("  {name} {label}: {tps:.2} tokens/s"));
         rows.push(r);
     }
     Ok(())
 }
 
-/// The GPU engine at every point; one build sized for the largest point.
+/// The GPU engine at every point of `job`; one build sized for the largest point.
 pub fn gpu_prefill(
     opts: &BenchOptions,
-    shape: &Shape,
+    job: &Job,
     ck: &Checkpoint,
-    points: &[Point],
     rows: &mut Vec<PrefillRow>,
 ) -> Result<(GpuEngine, MemoryRow)> {
-    let precision = shape.spec.dtype;
-    let largest = *points.iter().max_by_key(|p| p.tokens()).expect("points");
+    let (shape, precision, largest) = (&job.shape, job.shape.spec.dtype, job.largest());
     let gpu_opts = opts.gpu_options(precision, largest.tokens(), false);
     let mut engine = GpuEngine::new(ck, gpu_opts)?;
     let reps = (opts.warmup, opts.repeat);
-    prefill(OURS, &mut engine, shape, points, reps, opts.seed, rows)?;
+    prefill(OURS, &mut engine, shape, &job.points, reps, opts.seed, rows)?;
     let weights = shape.weight_bytes(precision);
     let activations = shape.activation_bytes(largest.tokens(), largest.batch);
     let peak = engine.memory_bytes().1;
     let memory = MemoryRow {
-        at: row(OURS, shape, precision, largest, vec![]).at,
+        at: row(OURS, shape, largest, vec![]).at,
         weight_bytes: weights,
         activation_bytes: activations,
         peak_gpu_bytes: peak,
@@ -140,14 +127,16 @@ pub fn family(kernel: &str) -> &'static str {
     }
 }
 
-/// One profiled pass at `p` (a separate build: profiling times every dispatch in its own pass).
+/// One profiled pass at the job's largest point (a separate build: profiling times every
+/// dispatch in its own pass).
 pub fn kernel_breakdown(
     opts: &BenchOptions,
+    job: &Job,
     ck: &Checkpoint,
-    precision: DType,
-    p: Point,
 ) -> Result<Option<KernelBreakdown>> {
-    let gpu_opts = opts.gpu_options(precision, p.tokens(), true);
+    let p = job.largest();
+    super::progress(&format!("kernel profile at {}", p.label()));
+    let gpu_opts = opts.gpu_options(job.precision, p.tokens(), true);
     let mut engine = GpuEngine::new(ck, gpu_opts)?;
     let toks = tokens(p, ck.config.vocab_size, opts.seed);
     prefill_pass(&mut engine, &toks)?; // warm-up: pipelines, first-use costs
@@ -156,25 +145,22 @@ pub fn kernel_breakdown(
         return Ok(None);
     };
     let total = profile.total_ms();
-    let mut families: Vec<KernelShare> = Vec::new();
+    let mut sums: Vec<(&str, f64, f64)> = Vec::new(); // family, ms, FLOPs
     for r in &profile.rows {
         let name = family(&r.kernel);
-        let new = || KernelShare {
+        let s = find_or_push(&mut sums, |s| s.0 == name, || (name, 0.0, 0.0));
+        s.1 += r.ms;
+        s.2 += r.flops;
+    }
+    let per = |x: f64, y: f64| if y > 0.0 { x / y } else { 0.0 };
+    let mut families: Vec<KernelShare> = (sums.into_iter())
+        .map(|(name, ms, flops)| KernelShare {
             family: name.into(),
-            ..KernelShare::default()
-        };
-        let f = find_or_push(&mut families, |f| f.family == name, new);
-        f.ms += r.ms;
-        f.gflops += r.flops; // FLOPs until divided by the time below
-    }
-    for f in &mut families {
-        f.share = if total > 0.0 { f.ms / total } else { 0.0 };
-        f.gflops = if f.ms > 0.0 {
-            f.gflops / (f.ms * 1e6)
-        } else {
-            0.0
-        };
-    }
+            ms,
+            share: per(ms, total),
+            gflops: per(flops, ms * 1e6),
+        })
+        .collect();
     families.sort_by(|a, b| b.ms.total_cmp(&a.ms));
     Ok(Some(KernelBreakdown {
         point: p.label(),
@@ -193,11 +179,8 @@ pub fn embed_pairs(
     pairs: &[Pair],
     tokenize: &dyn Fn(&str) -> Result<Vec<u32>>,
 ) -> Result<EmbeddingReport> {
-    let mut toks = Vec::with_capacity(2 * pairs.len());
-    for p in pairs {
-        toks.push(tokenize(&p.s1)?);
-        toks.push(tokenize(&p.s2)?);
-    }
+    let sentences = pairs.iter().flat_map(|p| [&p.s1, &p.s2]);
+    let toks: Vec<Vec<u32>> = sentences.map(|s| tokenize(s)).collect::<Result<_>>()?;
     let layers: Vec<usize> = (0..=engine.config().n_layer).collect();
     let pool = [Pooling::Mean];
     engine.embed_tokens(&toks[..toks.len().min(4)], &layers, &pool)?; // warm-up

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 use super::ours::{failed, row};
 use super::report::PrefillRow;
 use super::spec::{tokens, Point, Shape};
@@ -33,39 +35,31 @@ pub fn web_rwkv_name(name: &str) -> String {
         .replace("time_faaaa", "time_first")
 }
 
-/// Whether web-rwkv stores this tensor with its last two axes swapped (the four LoRA
-/// matrices: `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
-/// `time_decay_w2` `[C][D]`).
-fn transposed(web_name: &str) -> bool {
-    [
-        "time_mix_w1",
-        "time_mix_w2",
-        "time_decay_w1",
-        "time_decay_w2",
-    ]
-    .iter()
-    .any(|t| web_name.ends_with(t))
-}
+/// The tensors web-rwkv stores with their last two axes swapped (the four LoRA matrices:
+/// `time_mix_w1` `[5R][C]`, `time_mix_w2` `[5][C][R]`, `time_decay_w1` `[D][C]`,
+/// `time_decay_w2` `[C][D]`), by the end of their web-rwkv name.
+const TRANSPOSED: [&str; 4] = [
+    "time_mix_w1",
+    "time_mix_w2",
+    "time_decay_w1",
+    "time_decay_w2",
+];
 
 /// The checkpoint in web-rwkv's `.st` layout: every tensor f16, renamed, the LoRA
 /// matrices transposed. Needs `head.weight` (web-rwkv always loads the LM head).
 pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
     if !ckpt.has_head() {
-        return Err(Error::tensor(
-            &ckpt.source,
-            "head.weight",
-            "missing: web-rwkv needs the LM head",
-        ));
+        let why = "missing: web-rwkv needs the LM head";
+        return Err(Error::tensor(&ckpt.source, "head.weight", why));
     }
     let mut out = Vec::new();
     for (name, t) in ckpt.tensors() {
         let web = web_rwkv_name(name);
         let (mut shape, mut bits) = (t.shape.clone(), t.to_f16_bits());
-        if let [.., rows, cols] = shape[..] {
-            if transposed(&web) {
-                bits = crate::kit::transpose(&bits, rows, cols);
-                let nd = shape.len();
-                shape.swap(nd - 2, nd - 1);
+        if let [.., rows, cols] = &mut shape[..] {
+            if TRANSPOSED.iter().any(|t| web.ends_with(t)) {
+                bits = crate::kit::transpose(&bits, *rows, *cols);
+                std::mem::swap(rows, cols);
             }
         }
         let bytes = bytemuck::cast_slice(&bits).to_vec();
@@ -75,20 +69,19 @@ pub fn web_rwkv_tensors(ckpt: &Checkpoint) -> Result<Vec<(String, Tensor)>> {
 }
 
 /// Where the web-rwkv peer binary is: `$RWKV_LENS_WEB_RWKV_PEER`, then beside the running
-/// executable, then `peer/web-rwkv/target/release/` of this source tree.
+/// executable, then `peer/web-rwkv/target/release/` of this source tree, then of the
+/// working directory.
 pub fn locate_web_rwkv() -> Option<PathBuf> {
-    let env = std::env::var_os(PEER_ENV).map(PathBuf::from);
-    let exe = std::env::current_exe().ok();
-    let beside = exe
-        .as_deref()
-        .and_then(Path::parent)
-        .map(|d| d.join(PEER_NAME));
-    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/web-rwkv/target/release");
-    let relative = PathBuf::from("peer/web-rwkv/target/release").join(PEER_NAME);
-    [env, beside, Some(tree.join(PEER_NAME)), Some(relative)]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
+    let release = Path::new("peer/web-rwkv/target/release").join(PEER_NAME);
+    let candidates = [
+        std::env::var_os(PEER_ENV).map(PathBuf::from),
+        std::env::current_exe()
+            .ok()
+            .map(|e| e.with_file_name(PEER_NAME)),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(&release)),
+        Some(release),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
 }
 
 /// One batch file's timed passes.
@@ -99,13 +92,9 @@ pub struct PeerPass {
 }
 
 /// The last line of `stdout` that is a JSON object, or its `error`.
-fn last_json(what: &str, stdout: &str) -> Result<serde_json::Value> {
-    let json: serde_json::Value = (stdout.lines().rev())
-        .find_map(|l| {
-            serde_json::from_str(l.trim())
-                .ok()
-                .filter(|v: &serde_json::Value| v.is_object())
-        })
+fn last_json(what: &str, stdout: &str) -> Result<Value> {
+    let json: Value = (stdout.lines().rev())
+        .find_map(|l| serde_json::from_str(l.trim()).ok().filter(Value::is_object))
         .ok_or_else(|| Error::input(format!("{what} printed no JSON object")))?;
     match json.get("error").and_then(|e| e.as_str()) {
         Some(e) => Err(Error::input(format!("{what}: {e}"))),
@@ -131,11 +120,8 @@ fn run_peer(what: &str, mut cmd: Command) -> Result<Vec<PeerPass>> {
         Err(e) if !out.status.success() => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-            let last = last.unwrap_or("");
-            Err(Error::input(format!(
-                "{e} (exit {}; stderr: {last})",
-                out.status
-            )))
+            let (last, status) = (last.unwrap_or(""), out.status);
+            Err(Error::input(format!("{e} (exit {status}; stderr: {last})")))
         }
         result => result,
     }
@@ -170,10 +156,8 @@ impl PeerFiles {
     /// states it wrote; removes `model` afterwards.
     fn run(&self, what: &str, mut cmd: Command, model: &Path) -> Result<PeerRun> {
         let _ = std::fs::remove_file(&self.states);
-        cmd.arg("--model")
-            .arg(model)
-            .arg("--states-out")
-            .arg(&self.states);
+        cmd.arg("--model").arg(model);
+        cmd.arg("--states-out").arg(&self.states);
         for b in &self.batches {
             cmd.arg("--tokens").arg(b);
         }
@@ -198,18 +182,18 @@ pub struct PeerRun {
     pub states: Option<BTreeMap<String, Vec<f32>>>,
 }
 
-/// Rows for a peer's runs (f16 weights), or one error row per point when it failed.
+/// Rows for a peer's runs (on an f16 job: f16 weights), or one error row per point when it
+/// failed.
 pub fn peer_rows(
     engine: &str,
     shape: &Shape,
     points: &[Point],
     run: &Result<PeerRun>,
 ) -> Vec<PrefillRow> {
-    let f16 = DType::F16;
     (points.iter().enumerate())
         .map(|(i, &p)| match run.as_ref().map(|r| r.passes.get(i)) {
-            Ok(Some(pass)) => row(engine, shape, f16, p, pass.seconds.clone()),
-            Ok(None) => failed(engine, shape, p, "no result for this batch".into()),
+            Ok(Some(pass)) => row(engine, shape, p, pass.seconds.clone()),
+            Ok(None) => failed(engine, shape, p, "no result for this batch"),
             Err(e) => failed(engine, shape, p, e.to_string()),
         })
         .collect()

@@ -60,7 +60,7 @@ pub struct BenchOptions {
     /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
     #[arg(long)]
     pub cpu_flops: Option<f64>,
-    /// Most FLOPs one web-rwkv pass may cost (default 5e10 on CPU adapters, 2e13 on GPUs).
+    /// Most FLOPs one web-rwkv pass may cost (default 5e11 on CPU adapters, 2e13 on GPUs).
     #[arg(long)]
     pub peer_flops: Option<f64>,
     /// Skip the MRPC embedding workload.
@@ -104,16 +104,15 @@ impl Default for BenchOptions {
     }
 }
 
-fn positive(s: &str) -> std::result::Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a positive integer (expected e.g. 1,8,64)"
-        )),
-    }
+/// What a flag's value parser gives clap: the value, or why it is wrong.
+type Parsed<T> = std::result::Result<T, String>;
+
+fn positive(s: &str) -> Parsed<usize> {
+    let n = s.trim().parse::<usize>().ok().filter(|&n| n > 0);
+    n.ok_or_else(|| format!("`{s}` is not a positive integer (expected e.g. 1,8,64)"))
 }
 
-fn parse_precision(s: &str) -> std::result::Result<DType, String> {
+fn parse_precision(s: &str) -> Parsed<DType> {
     match s.trim() {
         "f16" | "fp16" => Ok(DType::F16),
         "f32" | "fp32" => Ok(DType::F32),
@@ -121,11 +120,8 @@ fn parse_precision(s: &str) -> std::result::Result<DType, String> {
     }
 }
 
-fn parse_mrpc(s: &str) -> std::result::Result<(usize, usize), String> {
-    let counts: Vec<usize> = s
-        .split(',')
-        .map(positive)
-        .collect::<std::result::Result<_, _>>()?;
+fn parse_mrpc(s: &str) -> Parsed<(usize, usize)> {
+    let counts: Vec<usize> = s.split(',').map(positive).collect::<Parsed<_>>()?;
     match counts[..] {
         [t, d] => Ok((t, d)),
         _ => Err("expected TRAIN,DEV pair counts, e.g. 1000,408".into()),
@@ -137,7 +133,7 @@ fn parse_mrpc(s: &str) -> std::result::Result<(usize, usize), String> {
 pub struct Job {
     pub shape: Shape,
     pub precision: DType,
-    /// Our GPU engine, smallest first; `points[0]` is the agreement point.
+    /// Our GPU engine, smallest first (grid order); `points[0]` is the agreement point.
     pub points: Vec<Point>,
     pub cpu_points: Vec<Point>,
     pub peer_points: Vec<Point>,
@@ -147,6 +143,11 @@ impl Job {
     /// `shape precision`, e.g. `small f16`.
     pub fn label(&self) -> String {
         format!("{} {}", self.shape.name, self.precision.name())
+    }
+
+    /// The point with the most tokens (the last: the points are in grid order).
+    pub fn largest(&self) -> Point {
+        *self.points.last().expect("a job has points")
     }
 }
 
@@ -204,15 +205,13 @@ impl BenchOptions {
         peer_runs: bool,
         model: Option<&Shape>,
     ) -> Result<Vec<Job>> {
+        // vocab 32768 for finch-1b6 when web-rwkv runs (see `--vocab`)
+        let head = |name: &str| (name == "finch-1b6" && peer_runs).then_some(32768);
+        let preset = |name: &String| Shape::preset(name, self.vocab.or(head(name)), self.seed);
+        let names = self.shape_names();
         let shapes = match model {
             Some(shape) => vec![shape.clone()],
-            None => (self.shape_names().iter())
-                .map(|name| {
-                    let vocab =
-                        (self.vocab).or((name == "finch-1b6" && peer_runs).then_some(32768));
-                    Shape::preset(name, vocab, self.seed)
-                })
-                .collect::<Result<_>>()?,
+            None => names.iter().map(preset).collect::<Result<_>>()?,
         };
         let mut jobs = Vec::new();
         for shape in shapes {
@@ -226,30 +225,24 @@ impl BenchOptions {
                 ));
             }
             let fpt = shape.flops_per_token();
-            let within = |budget: f64| -> Vec<Point> {
-                let mut v: Vec<Point> = points
-                    .iter()
-                    .copied()
+            // the points within a FLOPs budget: a prefix of the grid (smallest first), never
+            // empty (the agreement point always runs)
+            let within = |budget: f64| {
+                let n = (points.iter())
                     .filter(|p| p.tokens() as f64 * fpt <= budget)
-                    .collect();
-                if v.is_empty() {
-                    v.push(points[0]); // the agreement point always runs
-                }
-                v
+                    .count();
+                points[..n.max(1)].to_vec()
             };
             let cpu_points = within(self.cpu_budget());
             let peer_points = within(self.peer_budget(cpu_adapter));
             for precision in self.precisions_for(&shape, model.is_some(), cpu_adapter) {
+                let f16 = precision == DType::F16; // web-rwkv's weights are f16 only
                 jobs.push(Job {
                     shape: shape.with_dtype(precision),
                     precision,
                     points: points.clone(),
                     cpu_points: cpu_points.clone(),
-                    peer_points: if precision == DType::F16 {
-                        peer_points.clone()
-                    } else {
-                        vec![]
-                    },
+                    peer_points: if f16 { peer_points.clone() } else { vec![] },
                 });
             }
         }
@@ -259,15 +252,12 @@ impl BenchOptions {
     /// `--precisions`, else a model's own, else both (f16 only for the large shape on CPU
     /// adapters).
     fn precisions_for(&self, shape: &Shape, model: bool, cpu_adapter: bool) -> Vec<DType> {
-        if !self.precisions.is_empty() {
-            return self.precisions.clone();
-        }
-        if model {
-            vec![shape.spec.dtype]
-        } else if shape.is_large() && cpu_adapter {
-            vec![DType::F16]
-        } else {
-            vec![DType::F16, DType::F32]
+        let large_on_cpu = shape.is_large() && cpu_adapter;
+        match (self.precisions.is_empty(), model, large_on_cpu) {
+            (false, _, _) => self.precisions.clone(),
+            (true, true, _) => vec![shape.spec.dtype],
+            (true, false, true) => vec![DType::F16],
+            (true, false, false) => vec![DType::F16, DType::F32],
         }
     }
 
@@ -280,15 +270,14 @@ impl BenchOptions {
         })
     }
 
+    /// `--embedding-shape`, else tiny (`--quick`), small (CPU adapters) or finch-1b6.
     pub fn embedding_shape(&self, cpu_adapter: bool) -> String {
-        self.embedding_shape.clone().unwrap_or_else(|| {
-            match (self.quick, cpu_adapter) {
-                (true, _) => "tiny",
-                (false, true) => "small",
-                (false, false) => "finch-1b6",
-            }
-            .into()
-        })
+        let default = match (self.quick, cpu_adapter) {
+            (true, _) => "tiny",
+            (false, true) => "small",
+            (false, false) => "finch-1b6",
+        };
+        self.embedding_shape.clone().unwrap_or(default.into())
     }
 }
 

@@ -7,6 +7,8 @@
 use serde::Serialize;
 
 use super::spec::Point;
+/// Where `study::cost` finds it (it times its pairs the same way).
+pub use crate::kit::median;
 
 /// JSON schema tag; bump when a field changes meaning.
 pub const SCHEMA: &str = "rwkv-lens-bench/1";
@@ -186,6 +188,8 @@ pub struct Report {
 
 /// The engine name of our GPU path in every row.
 pub const OURS: &str = "rwkv-lens gpu";
+/// The engine name of the CPU reference in every row.
+pub const CPU: &str = "cpu reference";
 
 impl Report {
     pub fn new(command: &str, quick: bool) -> Report {
@@ -215,9 +219,7 @@ impl Report {
 pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
     let mut out = Vec::new();
     for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
-        let peers = rows
-            .iter()
-            .filter(|r| r.engine != OURS && r.ok() && r.at == ours.at);
+        let peers = (rows.iter()).filter(|r| r.engine != OURS && r.ok() && r.at == ours.at);
         for peer in peers {
             out.push(Ratio {
                 at: ours.at.clone(),
@@ -261,21 +263,6 @@ pub fn headlines(ratios: &[Ratio]) -> Vec<Headline> {
             }
         })
         .collect()
-}
-
-/// Median of the timed passes (the mean of the middle two for an even count).
-pub fn median(xs: &[f64]) -> f64 {
-    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        0.5 * (v[mid - 1] + v[mid])
-    }
 }
 
 #[cfg(test)]
@@ -338,12 +325,5 @@ mod tests {
         assert_eq!((h[0].min, h[0].max), (0.5, 8.0));
         assert_eq!((h[1].peer.as_str(), h[1].points), ("cpu", 1));
         assert!((h[1].geomean - 3.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
     }
 }

@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use wgpu::BufferUsages as U;
+
 use super::report::{AdapterReport, Roofline};
 use crate::gpu::context::{Context, GpuBuffer};
 use crate::gpu::kernels::matmul::{Act, MatmulOp, Mode};
@@ -44,25 +46,17 @@ pub fn adapter_report(ctx: &Context) -> AdapterReport {
 fn adapter_features(ctx: &Context) -> Vec<String> {
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
-    adapters
-        .iter()
-        .find(|a| a.get_info().name == ctx.info.name && a.get_info().backend == ctx.info.backend)
-        .map(|a| {
-            a.features()
-                .iter_names()
-                .map(|(n, _)| n.to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    let same = |i: wgpu::AdapterInfo| i.name == ctx.info.name && i.backend == ctx.info.backend;
+    let adapter = adapters.iter().find(|a| same(a.get_info()));
+    let features = adapter.map_or(wgpu::Features::empty(), |a| a.features());
+    features.iter_names().map(|(n, _)| n.to_string()).collect()
 }
 
 fn storage(ctx: &Context, label: &str, bytes: u64) -> Result<GpuBuffer> {
-    use wgpu::BufferUsages as U;
     ctx.buffer(label, bytes, U::STORAGE | U::COPY_DST)
 }
 
 fn uniform(ctx: &Context, words: &[u32]) -> Result<GpuBuffer> {
-    use wgpu::BufferUsages as U;
     let b = ctx.buffer("params", (words.len() * 4) as u64, U::UNIFORM | U::COPY_DST)?;
     ctx.queue
         .write_buffer(&b.buffer, 0, bytemuck::cast_slice(words));
@@ -119,9 +113,7 @@ impl Dispatch {
 
 fn bind(ctx: &Context, pipe: &wgpu::ComputePipeline, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
     let layout = pipe.get_bind_group_layout(0);
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
+    let entries: Vec<wgpu::BindGroupEntry> = (buffers.iter().enumerate())
         .map(|(i, b)| wgpu::BindGroupEntry {
             binding: i as u32,
             resource: b.buffer.as_entire_binding(),
@@ -180,7 +172,6 @@ pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, 
     let gx = groups.clamp(1, 65535);
     let gy = groups.div_ceil(gx).max(1);
     let params = uniform(ctx, &[n, gx * 256])?;
-    use wgpu::BufferUsages as U;
     let src = filled(ctx, "src", n as u64 * 16)?;
     let dst = ctx.buffer("dst", n as u64 * 16, U::STORAGE | U::COPY_SRC)?;
     let bind = bind(ctx, &pipe, &[&params, &src, &dst]);
@@ -194,27 +185,25 @@ pub fn copy_dispatch(ctx: &Context, bytes: u64) -> Result<(Dispatch, GpuBuffer, 
     Ok((d, src, dst))
 }
 
-/// Sizes of the two probes: full size on GPUs, small on CPU adapters and in `--quick`.
-pub struct Probe {
-    pub mnk: [u32; 3],
-    pub copy_bytes: u64,
-    pub iters: u32,
-}
-
-/// Measures both roofs; the forward-pass fields are filled in by the caller.
-pub fn measure(ctx: &Context, probe: &Probe, f16: bool) -> Result<Roofline> {
+/// Measures both roofs, `iters` dispatches a series: the GEMM `mnk` (f16 or f32 weights)
+/// and a copy of `copy_bytes`; the forward-pass fields are filled in by the caller.
+pub fn measure(
+    ctx: &Context,
+    mnk: [u32; 3],
+    copy_bytes: u64,
+    iters: u32,
+    f16: bool,
+) -> Result<Roofline> {
     let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
-    let gemm = gemm_dispatch(ctx, probe.mnk, f16, tiled)?.rate(ctx, probe.iters)? / 1e9;
-    let copy = copy_dispatch(ctx, probe.copy_bytes)?
-        .0
-        .rate(ctx, probe.iters)?
-        / 1e9;
+    let gemm = gemm_dispatch(ctx, mnk, f16, tiled)?.rate(ctx, iters)? / 1e9;
+    let (copy, _src, _dst) = copy_dispatch(ctx, copy_bytes)?;
+    let copy = copy.rate(ctx, iters)? / 1e9;
     let weights = if f16 { "f16" } else { "f32" };
     Ok(Roofline {
         gemm_kernel: format!("{}, {weights} weights", matmul(f16, tiled).name()),
-        gemm_mnk: probe.mnk,
+        gemm_mnk: mnk,
         gemm_gflops: gemm,
-        copy_bytes: probe.copy_bytes,
+        copy_bytes,
         copy_gbps: copy,
         ..Roofline::default()
     })

@@ -17,8 +17,12 @@ impl Shape {
     /// `finch-1b6` (C=2048, L=24, F=7168), `small` (C=768, L=12, F=2688) or `tiny`
     /// (C=128, L=2, for `--quick` and tests). Vocab 65536 unless `vocab` overrides it.
     pub fn preset(name: &str, vocab: Option<usize>, seed: u64) -> Result<Shape> {
+        let name = match name {
+            "1b6" | "1.6b" => "finch-1b6",
+            n => n,
+        };
         let mut spec = match name {
-            "finch-1b6" | "1b6" | "1.6b" => RandomSpec::finch_1b6(seed),
+            "finch-1b6" => RandomSpec::finch_1b6(seed),
             "small" => RandomSpec {
                 n_embd: 768,
                 n_layer: 12,
@@ -30,19 +34,12 @@ impl Shape {
                 ..RandomSpec::tiny(seed)
             },
             other => {
-                return Err(Error::input(format!(
-                    "unknown shape `{other}` (expected finch-1b6, small or tiny)"
-                )))
+                let why = format!("unknown shape `{other}` (expected finch-1b6, small or tiny)");
+                return Err(Error::input(why));
             }
         };
-        if let Some(v) = vocab {
-            spec.vocab_size = v;
-        }
+        spec.vocab_size = vocab.unwrap_or(spec.vocab_size);
         spec.with_head = true; // the peers need an LM head; our engine never runs it
-        let name = match name {
-            "1b6" | "1.6b" => "finch-1b6",
-            n => n,
-        };
         Ok(Shape {
             name: name.into(),
             spec,
@@ -152,8 +149,7 @@ impl Point {
 
 /// Every (batch, length) pair with at most `max_tokens` tokens, smallest first.
 pub fn grid(batches: &[usize], lengths: &[usize], max_tokens: usize) -> Vec<Point> {
-    let mut points: Vec<Point> = batches
-        .iter()
+    let mut points: Vec<Point> = (batches.iter())
         .flat_map(|&batch| lengths.iter().map(move |&length| Point { batch, length }))
         .filter(|p| p.tokens() <= max_tokens)
         .collect();
@@ -167,12 +163,11 @@ pub fn grid(batches: &[usize], lengths: &[usize], max_tokens: usize) -> Vec<Poin
 pub fn tokens(point: Point, vocab: usize, seed: u64) -> Vec<Vec<u32>> {
     use rand_xoshiro::rand_core::{RngCore, SeedableRng};
     let mut rng = rand_xoshiro::SplitMix64::seed_from_u64(seed);
-    let mut next = move || rng.next_u64();
     let top = vocab.saturating_sub(1).max(1) as u64;
     (0..point.batch)
         .map(|_| {
             (0..point.length)
-                .map(|_| 1 + (next() % top) as u32)
+                .map(|_| 1 + (rng.next_u64() % top) as u32)
                 .collect()
         })
         .collect()

@@ -1,29 +1,124 @@
-//! The report as Markdown tables (what `rwkv-lens bench` prints).
+//! The report as Markdown tables (what `rwkv-lens bench` prints): each table is a list
+//! of columns, its name, alignment and cell side by side.
 
 use std::fmt::Write;
 
-use super::report::Report;
-use crate::kit::markdown::{self as md, cells};
+use super::report::{Agreement, EmbeddingReport, Headline, KernelShare, MemoryRow};
+use super::report::{PrefillRow, Ratio, Report};
+use crate::kit::markdown::{self as md, Column};
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
 }
 
-/// `## title`, then the table (header `cols`, `align` as in [`md::header`]) and a blank line.
-fn section(out: &mut String, title: &str, cols: &str, align: &str, rows: Vec<Vec<String>>) {
+fn f2(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// A ratio, e.g. `2.50×`.
+fn times(x: f64) -> String {
+    format!("{x:.2}×")
+}
+
+fn bold(s: String) -> String {
+    format!("**{s}**")
+}
+
+const HEADLINE: &[Column<Headline>] = &[
+    ("peer", 'l', |h| h.peer.clone()),
+    ("points", 'r', |h| h.points.to_string()),
+    ("geometric mean", 'r', |h| bold(times(h.geomean))),
+    ("lowest", 'r', |h| times(h.min)),
+    ("highest", 'r', |h| times(h.max)),
+];
+
+const PREFILL: &[Column<PrefillRow>] = &[
+    ("engine", 'l', |p| p.engine.clone()),
+    ("shape", 'l', |p| p.at.shape.clone()),
+    ("vocab", 'r', |p| p.vocab.to_string()),
+    ("weights", 'l', |p| p.at.precision.clone()),
+    ("B×T", 'r', |p| p.at.point.label()),
+    ("tokens/s", 'r', |p| f2(p.tokens_per_s)),
+    ("seconds (timed passes)", 'l', |p| {
+        let secs: Vec<String> = p.seconds.iter().map(|s| format!("{s:.3}")).collect();
+        secs.join(" ")
+    }),
+    ("status", 'l', |p| p.status.clone()),
+];
+
+const RATIOS: &[Column<Ratio>] = &[
+    ("shape", 'l', |x| x.at.shape.clone()),
+    ("weights", 'l', |x| x.at.precision.clone()),
+    ("B×T", 'r', |x| x.at.point.label()),
+    ("peer", 'l', |x| x.peer.clone()),
+    ("ours tokens/s", 'r', |x| f2(x.ours_tokens_per_s)),
+    ("peer tokens/s", 'r', |x| f2(x.peer_tokens_per_s)),
+    ("ratio", 'r', |x| bold(times(x.ratio))),
+];
+
+const AGREEMENT: &[Column<Agreement>] = &[
+    ("shape", 'l', |a| a.shape.clone()),
+    ("pair", 'l', |a| a.pair.clone()),
+    ("quantity", 'l', |a| a.quantity.clone()),
+    ("max abs diff", 'r', |a| format!("{:.3e}", a.max_abs_diff)),
+    ("max abs ref", 'r', |a| format!("{:.3e}", a.max_abs_ref)),
+    ("tolerance", 'r', |a| format!("{:.1e}", a.tolerance)),
+    ("pass", 'l', |a| if a.pass { "yes" } else { "NO" }.into()),
+];
+
+const MEMORY: &[Column<MemoryRow>] = &[
+    ("shape", 'l', |m| m.at.shape.clone()),
+    ("weights", 'l', |m| m.at.precision.clone()),
+    ("sized for B×T", 'r', |m| m.at.point.label()),
+    ("weight MiB", 'r', |m| mib(m.weight_bytes)),
+    ("activation MiB", 'r', |m| mib(m.activation_bytes)),
+    ("peak MiB", 'r', |m| mib(m.peak_gpu_bytes)),
+    ("peak ÷ budget", 'r', |m| {
+        format!("{:.3}", m.budget_fraction)
+    }),
+    ("host peak RSS MiB", 'r', |m| mib(m.host_rss_peak_bytes)),
+];
+
+const KERNELS: &[Column<KernelShare>] = &[
+    ("family", 'l', |f| f.family.clone()),
+    ("ms", 'r', |f| f2(f.ms)),
+    ("share", 'r', |f| format!("{:.1}%", 100.0 * f.share)),
+    ("GFLOP/s", 'r', |f| {
+        Some(f.gflops)
+            .filter(|&g| g > 0.0)
+            .map_or(String::new(), f2)
+    }),
+];
+
+const EMBEDDING: &[Column<EmbeddingReport>] = &[
+    ("engine", 'l', |e| e.engine.clone()),
+    ("shape", 'l', |e| format!("{} {}", e.shape, e.precision)),
+    ("pairs", 'r', |e| e.pairs.to_string()),
+    ("tokens", 'r', |e| e.tokens.to_string()),
+    ("layers", 'r', |e| e.layers.to_string()),
+    ("seconds", 'r', |e| f2(e.seconds)),
+    ("ms/pair", 'r', |e| f2(e.ms_per_pair)),
+    ("pairs/s", 'r', |e| f2(e.pairs_per_s)),
+    ("peak GPU MiB", 'r', |e| mib(e.peak_gpu_bytes)),
+    ("host RSS MiB", 'r', |e| mib(e.host_rss_bytes)),
+];
+
+/// `## title`, then the table of `items` and a blank line; with `skip_empty`, nothing
+/// when there are no items.
+fn section<T>(out: &mut String, title: &str, cols: &[Column<T>], items: &[T], skip_empty: bool) {
+    if skip_empty && items.is_empty() {
+        return;
+    }
     let _ = writeln!(out, "## {title}\n");
-    md::table(out, cols, align, rows);
+    md::columns(out, cols, items);
     out.push('\n');
 }
 
-/// Every section that has data.
+/// Every section that has data (the prefill table always).
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# rwkv-lens bench{}\n",
-        if r.quick { " (quick)" } else { "" }
-    );
+    let quick = if r.quick { " (quick)" } else { "" };
+    let _ = writeln!(out, "# rwkv-lens bench{quick}\n");
     if let Some(a) = &r.adapter {
         let _ = writeln!(
             out,
@@ -37,97 +132,28 @@ pub fn render(r: &Report) -> String {
             mib(r.host_rss_peak_bytes)
         );
     }
-    if !r.headlines.is_empty() {
-        let rows = (r.headlines.iter())
-            .map(|h| {
-                let (g, lo, hi) = (format!("**{:.2}×**", h.geomean), h.min, h.max);
-                cells![
-                    h.peer,
-                    h.points,
-                    g,
-                    format!("{lo:.2}×"),
-                    format!("{hi:.2}×")
-                ]
-            })
-            .collect();
-        let title = "Headline: ours ÷ peer, geometric mean over every point of the grid";
-        let cols = "peer | points | geometric mean | lowest | highest";
-        section(&mut out, title, cols, "lrrrr", rows);
-    }
-    tables(r, &mut out);
+    let title = "Headline: ours ÷ peer, geometric mean over every point of the grid";
+    section(&mut out, title, HEADLINE, &r.headlines, true);
+    section(&mut out, "Prefill", PREFILL, &r.prefill, false);
+    let title = "Ratios (ours ÷ peer, same point)";
+    section(&mut out, title, RATIOS, &r.ratios, true);
+    let title = "Agreement (same tokens, same weights)";
+    section(&mut out, title, AGREEMENT, &r.agreement, true);
+    let title = "Device memory (target: peak ≤ 1.15 × weights + activations)";
+    section(&mut out, title, MEMORY, &r.memory, true);
     roofline(r, &mut out);
-    kernels(r, &mut out);
-    embedding(r, &mut out);
+    if let Some(k) = &r.kernels {
+        let (point, ms) = (&k.point, k.total_ms);
+        let title = format!("Kernel time shares ({point}, {ms:.1} ms GPU time)");
+        section(&mut out, &title, KERNELS, &k.families, false);
+        let _ = writeln!(out, "per dispatch label:\n\n{}", k.table);
+    }
+    let title = "Embedding workload (MRPC pairs, every layer mean-pooled)";
+    section(&mut out, title, EMBEDDING, &r.embedding, true);
     for n in &r.notes {
         let _ = writeln!(out, "- {n}");
     }
     out
-}
-
-/// Prefill (always), ratios, agreement and memory (when they have rows).
-fn tables(r: &Report, out: &mut String) {
-    let prefill = (r.prefill.iter())
-        .map(|p| {
-            let secs: Vec<String> = p.seconds.iter().map(|s| format!("{s:.3}")).collect();
-            let (a, tps, secs) = (&p.at, format!("{:.2}", p.tokens_per_s), secs.join(" "));
-            cells![
-                p.engine,
-                a.shape,
-                p.vocab,
-                a.precision,
-                a.point.label(),
-                tps,
-                secs,
-                p.status
-            ]
-        })
-        .collect();
-    let cols =
-        "engine | shape | vocab | weights | B×T | tokens/s | seconds (timed passes) | status";
-    section(out, "Prefill", cols, "llrlrrll", prefill);
-    if !r.ratios.is_empty() {
-        let rows = (r.ratios.iter())
-            .map(|x| {
-                let (ours, peer) = (x.ours_tokens_per_s, x.peer_tokens_per_s);
-                let (ours, peer) = (format!("{ours:.2}"), format!("{peer:.2}"));
-                let (at, ratio) = (&x.at, format!("**{:.2}×**", x.ratio));
-                let bt = at.point.label();
-                cells![at.shape, at.precision, bt, x.peer, ours, peer, ratio]
-            })
-            .collect();
-        let cols = "shape | weights | B×T | peer | ours tokens/s | peer tokens/s | ratio";
-        let title = "Ratios (ours ÷ peer, same point)";
-        section(out, title, cols, "llrlrrr", rows);
-    }
-    if !r.agreement.is_empty() {
-        let rows = (r.agreement.iter())
-            .map(|a| {
-                let (diff, reference) = (a.max_abs_diff, a.max_abs_ref);
-                let (diff, reference) = (format!("{diff:.3e}"), format!("{reference:.3e}"));
-                let (tol, pass) = (
-                    format!("{:.1e}", a.tolerance),
-                    if a.pass { "yes" } else { "NO" },
-                );
-                cells![a.shape, a.pair, a.quantity, diff, reference, tol, pass]
-            })
-            .collect();
-        let title = "Agreement (same tokens, same weights)";
-        let cols = "shape | pair | quantity | max abs diff | max abs ref | tolerance | pass";
-        section(out, title, cols, "lllrrrl", rows);
-    }
-    if !r.memory.is_empty() {
-        let rows = (r.memory.iter())
-            .map(|m| {
-                let (w, a) = (mib(m.weight_bytes), mib(m.activation_bytes));
-                let (p, h) = (mib(m.peak_gpu_bytes), mib(m.host_rss_peak_bytes));
-                let (f, bt) = (format!("{:.3}", m.budget_fraction), m.at.point.label());
-                cells![m.at.shape, m.at.precision, bt, w, a, p, f, h]
-            })
-            .collect();
-        let title = "Device memory (target: peak ≤ 1.15 × weights + activations)";
-        let cols = "shape | weights | sized for B×T | weight MiB | activation MiB | peak MiB | peak ÷ budget | host peak RSS MiB";
-        section(out, title, cols, "llrrrrrr", rows);
-    }
 }
 
 fn roofline(r: &Report, out: &mut String) {
@@ -148,44 +174,4 @@ fn roofline(r: &Report, out: &mut String) {
             100.0 * cpu / roof
         );
     }
-}
-
-fn kernels(r: &Report, out: &mut String) {
-    let Some(k) = &r.kernels else { return };
-    let rows = (k.families.iter())
-        .map(|f| {
-            let g = (f.gflops > 0.0).then(|| format!("{:.2}", f.gflops));
-            let share = format!("{:.1}%", 100.0 * f.share);
-            cells![
-                f.family,
-                format!("{:.2}", f.ms),
-                share,
-                g.unwrap_or_default()
-            ]
-        })
-        .collect();
-    let title = format!(
-        "Kernel time shares ({}, {:.1} ms GPU time)",
-        k.point, k.total_ms
-    );
-    section(out, &title, "family | ms | share | GFLOP/s", "lrrr", rows);
-    let _ = writeln!(out, "per dispatch label:\n\n{}", k.table);
-}
-
-fn embedding(r: &Report, out: &mut String) {
-    if r.embedding.is_empty() {
-        return;
-    }
-    let f2 = |x: f64| format!("{x:.2}");
-    let rows = (r.embedding.iter())
-        .map(|e| {
-            let shape = format!("{} {}", e.shape, e.precision);
-            let (s, ms, ps) = (f2(e.seconds), f2(e.ms_per_pair), f2(e.pairs_per_s));
-            let (gpu, host) = (mib(e.peak_gpu_bytes), mib(e.host_rss_bytes));
-            cells![e.engine, shape, e.pairs, e.tokens, e.layers, s, ms, ps, gpu, host]
-        })
-        .collect();
-    let title = "Embedding workload (MRPC pairs, every layer mean-pooled)";
-    let cols = "engine | shape | pairs | tokens | layers | seconds | ms/pair | pairs/s | peak GPU MiB | host RSS MiB";
-    section(out, title, cols, "llrrrrrrrr", rows);
 }

@@ -38,6 +38,20 @@ pub fn table<T: Display>(
     rows.into_iter().for_each(|r| row(out, &r));
 }
 
+/// One column of a [`columns`] table: its name, `'r'` for right-aligned (anything else:
+/// left) and how an item fills its cell.
+pub type Column<T> = (&'static str, char, fn(&T) -> String);
+
+/// A whole table with one row per item, its header and cells given column by column.
+pub fn columns<T>(out: &mut String, cols: &[Column<T>], items: &[T]) {
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let align: String = cols.iter().map(|c| c.1).collect();
+    let rows = items
+        .iter()
+        .map(|x| cols.iter().map(|c| (c.2)(x)).collect());
+    table(out, &names.join(" | "), &align, rows);
+}
+
 /// A row of cells of mixed types, each formatted with `Display` (the study's and bench's
 /// tables: native only).
 #[cfg(any(test, feature = "native"))]
@@ -70,5 +84,12 @@ mod tests {
             [cells![1, "b"], cells![num(None, 1), num(Some(0.5), 1)]],
         );
         assert_eq!(t, "| x | y |\n|---|---|\n| 1 | b |\n| — | 0.5 |\n");
+        let mut c = String::new();
+        let cols: [Column<(u8, f64)>; 2] = [
+            ("id", 'l', |x| x.0.to_string()),
+            ("v", 'r', |x| num(Some(x.1), 2)),
+        ];
+        columns(&mut c, &cols, &[(7, 0.5)]);
+        assert_eq!(c, "| id | v |\n|---|---:|\n| 7 | 0.50 |\n");
     }
 }

@@ -1,7 +1,7 @@
 //! Small tools every room uses: Markdown tables (study and bench reports), the SVG
 //! palette and escaping (study plots and the page's chart), the host's memory counters,
-//! progress on stderr, and four helpers below (a flag struct's defaults, first-seen
-//! maps and distinct items over `Vec`s, the transpose of stacked matrices).
+//! progress on stderr, and five helpers below (a flag struct's defaults, first-seen
+//! maps and distinct items over `Vec`s, the transpose of stacked matrices, the median).
 
 pub mod hash;
 pub mod markdown;
@@ -49,6 +49,22 @@ pub fn transpose<T: Copy>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
     out
 }
 
+/// Median of the finite values of `xs` (the mean of the middle two for an even count); NaN
+/// when there are none.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        0.5 * (v[mid - 1] + v[mid])
+    }
+}
+
 /// The distinct items, in first-seen order.
 pub fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out = Vec::new();
@@ -67,5 +83,12 @@ mod tests {
         // two 2×3 matrices → two 3×2 matrices
         let out = super::transpose(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 2, 3);
         assert_eq!(out, vec![1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(super::median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(super::median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(super::median(&[]).is_nan());
     }
 }
