@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use super::report::OURS;
-use super::report::{At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow};
+use super::report::{
+    At, EmbeddingReport, KernelBreakdown, KernelShare, MemoryRow, PrefillRow, Status,
+};
 use super::spec::{budget_fraction, tokens, Point, Shape};
 use super::{BenchOptions, Job};
 use crate::data::Pair;
@@ -47,15 +49,15 @@ pub fn row(engine: &str, shape: &Shape, p: Point, seconds: Vec<f64>) -> PrefillR
         vocab: shape.spec.vocab_size,
         tokens_per_s: p.tokens() as f64 / median(&seconds),
         seconds,
-        status: "ok".into(),
+        status: Status::Ok,
     }
 }
 
 /// A row without a number, saying why.
-pub fn failed(engine: &str, shape: &Shape, p: Point, status: impl Into<String>) -> PrefillRow {
+pub fn failed(engine: &str, shape: &Shape, p: Point, why: impl Into<String>) -> PrefillRow {
     PrefillRow {
         tokens_per_s: 0.0,
-        status: status.into(),
+        status: Status::Failed(why.into()),
         ..row(engine, shape, p, vec![])
     }
 }

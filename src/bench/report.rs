@@ -7,9 +7,6 @@
 use serde::Serialize;
 
 use super::spec::Point;
-/// Where `study::cost` finds it (it times its pairs the same way).
-pub use crate::kit::median;
-
 /// JSON schema tag; bump when a field changes meaning.
 pub const SCHEMA: &str = "rwkv-lens-bench/1";
 
@@ -50,13 +47,30 @@ pub struct PrefillRow {
     pub seconds: Vec<f64>,
     /// B·T ÷ median seconds.
     pub tokens_per_s: f64,
-    /// `ok`, or why there is no number (`peer not built`, the peer's error...).
-    pub status: String,
+    pub status: Status,
 }
 
 impl PrefillRow {
     pub fn ok(&self) -> bool {
-        self.status == "ok" && self.tokens_per_s > 0.0
+        self.status == Status::Ok && self.tokens_per_s > 0.0
+    }
+}
+
+/// Whether a row has a number: `ok`, or why not (`peer not built`, the peer's error...).
+/// Written as that one string in the JSON and the tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Status {
+    Ok,
+    Failed(String),
+}
+
+impl From<Status> for String {
+    fn from(s: Status) -> String {
+        match s {
+            Status::Ok => "ok".into(),
+            Status::Failed(why) => why,
+        }
     }
 }
 
@@ -278,13 +292,17 @@ mod tests {
     }
 
     fn row(engine: &str, batch: usize, tps: f64, status: &str) -> PrefillRow {
+        let status = match status {
+            "ok" => Status::Ok,
+            why => Status::Failed(why.into()),
+        };
         PrefillRow {
             engine: engine.into(),
             at: at(batch),
             vocab: 65536,
             seconds: vec![(batch * 16) as f64 / tps],
             tokens_per_s: tps,
-            status: status.into(),
+            status,
         }
     }
 

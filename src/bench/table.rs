@@ -43,7 +43,7 @@ const PREFILL: &[Column<PrefillRow>] = &[
         let secs: Vec<String> = p.seconds.iter().map(|s| format!("{s:.3}")).collect();
         secs.join(" ")
     }),
-    ("status", 'l', |p| p.status.clone()),
+    ("status", 'l', |p| p.status.clone().into()),
 ];
 
 const RATIOS: &[Column<Ratio>] = &[

@@ -17,10 +17,10 @@ use rand_xoshiro::rand_core::SeedableRng;
 use super::bootstrap::{below, SplitMix64};
 use super::embedding::{tokenize_all, SentenceTable, StudyModel};
 use super::report::{unix_now, Tool};
-use crate::bench::report::median;
 use crate::embed::{EngineKind, Pooling};
 use crate::kit::hash::xxh64;
 use crate::kit::markdown::{self, cells, num};
+use crate::kit::median;
 use crate::kit::progress::Progress;
 use crate::{Error, Result};
 
