@@ -4,13 +4,14 @@
 
 use std::fmt::Write;
 
-use super::evaluate::GroupKind;
+use super::evaluate::{GroupKind, Row};
 use super::markdown::{ood_keys, series_keys};
 use super::ood::{column_title, OodReport};
 use super::report::{slug, StudyReport};
 use crate::embed::Pooling;
 use crate::kit::distinct;
-use crate::kit::svg::{self, colour, dash_attr, escape as esc, scale, tick_step, Frame};
+use crate::kit::svg::{self, colour, escape as esc, span, steps, tick_step, Axis, Frame};
+use crate::kit::svg::{legend_entry, LineChart, Marker, Point, Style};
 
 /// Every plot of a report as (file name, SVG text).
 pub fn all(r: &StudyReport) -> Vec<(String, String)> {
@@ -40,237 +41,125 @@ pub fn all(r: &StudyReport) -> Vec<(String, String)> {
     out
 }
 
-/// A line of points (x, value, CI) with its colour and dash pattern ("" = solid).
-struct Line {
-    label: String,
-    colour: &'static str,
-    dash: &'static str,
-    points: Vec<(f64, f64, Option<[f64; 2]>)>,
-}
+/// A line of a Spearman plot: its legend label, its look and its points.
+type Line = (String, Style, Vec<Point>);
 
 /// Dash patterns of a model's poolings when several models share a plot (colour = model).
 const DASHES: [&str; 3] = ["", "2 3", "8 3 2 3"];
 
-/// Spearman by layer index, or (`depth`) by relative depth layer / blocks. One model:
-/// a colour per pooling; several: a colour per model and a dash pattern per pooling.
+/// The baselines' look: grey, dashed.
+const BASELINE: Style = Style {
+    colour: "#555",
+    dash: Some("6 4"),
+    marker: None,
+};
+
+/// Spearman by layer index, or (`depth`) by relative depth layer / blocks: a line per
+/// model × pooling with its CI band, each baseline a dashed horizontal line.
 fn layer_plot(r: &StudyReport, task: &str, depth: bool) -> Option<String> {
-    let rows: Vec<_> = r.rows_for(task, GroupKind::All).collect();
+    let rows: Vec<&Row> = r.rows_for(task, GroupKind::All).collect();
+    let lines = lines(r, &rows, depth);
+    if lines.is_empty() {
+        return None;
+    }
+    let baselines: Vec<(String, f64)> = (rows.iter().filter(|x| x.layer.is_none()))
+        .filter_map(|x| Some((format!("{} {:.1}", x.model, x.spearman?), x.spearman?)))
+        .collect();
+    let points = || lines.iter().flat_map(|l| &l.2);
+    let ys = points().flat_map(|p| [p.y].into_iter().chain(p.ci.into_iter().flatten()));
+    let frame = Frame {
+        left: 64.0,
+        right: 560.0,
+        top: 44.0,
+        bottom: 384.0,
+    };
+    let x = x_axis(depth, span(points().map(|p| p.x)));
+    let (y0, y1) = span(ys.chain(baselines.iter().map(|b| b.1)));
+    let y = Axis::linear("Spearman ×100", (y0, y1.max(y0 + 1.0)));
+    let chart = LineChart { frame, x, y };
+    let by = if depth { "relative depth" } else { "layer" };
+    let mut s = svg::open(760.0, 440.0, &format!("{task}: Spearman ×100 by {by}"));
+    chart.axes(&mut s);
+    for (_, style, points) in &lines {
+        chart.line(&mut s, *style, points);
+    }
+    for (label, v) in &baselines {
+        chart.rule(&mut s, *v, BASELINE, label);
+    }
+    let keys = lines.iter().map(|l| (&l.0, l.1));
+    let keys = keys.chain(baselines.iter().map(|b| (&b.0, BASELINE)));
+    for (k, (label, style)) in keys.enumerate() {
+        legend_entry(&mut s, (576.0, 56.0 + 20.0 * k as f64), label, style);
+    }
+    s.push_str("</svg>\n");
+    Some(s)
+}
+
+/// A line per model × pooling. One model: a colour per pooling; several: a colour per
+/// model and a dash pattern per pooling.
+fn lines(r: &StudyReport, rows: &[&Row], depth: bool) -> Vec<Line> {
     let models = distinct(rows.iter().filter(|x| x.layer.is_some()).map(|x| &x.model));
     let poolings = distinct(rows.iter().filter_map(|x| x.pooling));
     let blocks = |m: &str| {
         let info = r.models.iter().find(|i| i.label == m);
         info.map_or(1, |i| i.config.n_layer.max(1)) as f64
     };
-    let lines: Vec<Line> = series_keys(rows.iter().copied())
-        .into_iter()
-        .enumerate()
+    let hover = |x: f64, y: f64| match depth {
+        true => format!("depth {x:.3}: {y:.2}"),
+        false => format!("layer {x}: {y:.2}"),
+    };
+    (series_keys(rows.iter().copied()).into_iter().enumerate())
         .map(|(i, (model, pooling))| {
             let mi = models.iter().position(|m| **m == model).unwrap_or(0);
-            let pi = poolings
-                .iter()
-                .position(|p| Some(*p) == pooling)
-                .unwrap_or(0);
-            let scale = if depth { blocks(&model) } else { 1.0 };
-            Line {
-                label: format!("{model} ({})", pooling.map_or("—", Pooling::name)),
-                colour: colour(if models.len() > 1 { mi } else { i }),
-                dash: if models.len() > 1 {
+            let pi = (poolings.iter().position(|p| Some(*p) == pooling)).unwrap_or(0);
+            let several = models.len() > 1;
+            let style = Style {
+                colour: colour(if several { mi } else { i }),
+                dash: Some(if several {
                     DASHES[pi % DASHES.len()]
                 } else {
                     ""
-                },
-                points: rows
-                    .iter()
-                    .filter(|x| x.model == model && x.pooling == pooling)
-                    .filter_map(|x| Some((x.layer? as f64 / scale, x.spearman?, x.spearman_ci)))
-                    .collect(),
-            }
+                }),
+                marker: Some(Marker::Dot),
+            };
+            let scale = if depth { blocks(&model) } else { 1.0 };
+            let points = (rows.iter())
+                .filter(|x| x.model == model && x.pooling == pooling)
+                .filter_map(|x| {
+                    let (x, y, ci) = (x.layer? as f64 / scale, x.spearman?, x.spearman_ci);
+                    Some(Point {
+                        ci,
+                        ..Point::new(x, y, hover(x, y))
+                    })
+                });
+            let label = format!("{model} ({})", pooling.map_or("—", Pooling::name));
+            (label, style, points.collect())
         })
-        .filter(|l| !l.points.is_empty())
-        .collect();
-    if lines.is_empty() {
-        return None;
+        .filter(|l: &Line| !l.2.is_empty())
+        .collect()
+}
+
+/// The x axis: layers (whole numbers) over the layers shown, or relative depth over [0, 1].
+fn x_axis(depth: bool, (x0, x1): (f64, f64)) -> Axis {
+    if depth {
+        let ticks = steps(0.0, 1.0, 0.25).map(|x| (x, x.to_string())).collect();
+        let title = "relative depth: layer / blocks (0 = embeddings, 1 = last block)";
+        return Axis::new(title, (0.0, 1.0), ticks);
     }
-    let baseline: Vec<(String, f64)> = rows
-        .iter()
-        .filter(|x| x.layer.is_none())
-        .filter_map(|x| Some((x.model.clone(), x.spearman?)))
-        .collect();
-    let axis = match depth {
-        true => XAxis::Depth,
-        false => XAxis::Layer,
+    let (x0, x1) = if x0 == x1 {
+        (x0 - 1.0, x1 + 1.0)
+    } else {
+        (x0, x1)
     };
-    let by = if depth { "relative depth" } else { "layer" };
-    let title = format!("{task}: Spearman ×100 by {by}");
-    Some(draw_lines(&title, axis, &lines, &baseline))
-}
-
-/// What the x axis shows.
-#[derive(Clone, Copy, PartialEq)]
-enum XAxis {
-    Layer,
-    Depth,
-}
-
-impl XAxis {
-    fn label(self) -> &'static str {
-        match self {
-            XAxis::Layer => "layer (0 = ln0(emb), i = output of block i)",
-            XAxis::Depth => "relative depth: layer / blocks (0 = embeddings, 1 = last block)",
-        }
-    }
-    fn range(self, (x0, x1): (f64, f64)) -> (f64, f64) {
-        match self {
-            XAxis::Depth => (0.0, 1.0),
-            XAxis::Layer if x0 == x1 => (x0 - 1.0, x1 + 1.0),
-            XAxis::Layer => (x0, x1),
-        }
-    }
-    fn ticks(self, (x0, x1): (f64, f64)) -> Vec<f64> {
-        let (start, step) = match self {
-            XAxis::Layer => (x0.ceil(), tick_step(x1 - x0).max(1.0)),
-            XAxis::Depth => (0.0, 0.25),
-        };
-        (0..)
-            .map(|k| start + step * k as f64)
-            .take_while(|x| *x <= x1)
-            .collect()
-    }
-}
-
-fn draw_lines(title: &str, axis: XAxis, lines: &[Line], baseline: &[(String, f64)]) -> String {
-    let (w, h, left, right, top, bottom) = (760.0, 440.0, 64.0, 560.0, 44.0, 384.0);
-    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-    let (x0, x1) = axis.range(xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x))));
-    let ys = lines.iter().flat_map(|l| {
-        l.points
-            .iter()
-            .flat_map(|(_, y, ci)| [Some(*y), ci.map(|c| c[0]), ci.map(|c| c[1])])
-            .flatten()
-    });
-    let ys: Vec<f64> = ys.chain(baseline.iter().map(|b| b.1)).collect();
-    let (y0, y1) = ys
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
-    let step = tick_step((y1 - y0).max(1.0));
-    let (y0, y1) = (
-        (y0 / step).floor() * step,
-        ((y1 / step).ceil() * step).max((y0 / step).floor() * step + step),
-    );
-    let sx = scale(x0, x1, left, right);
-    let sy = scale(y0, y1, bottom, top);
-    let mut s = svg::open(w, h, title);
-    axes(
-        &mut s,
-        (axis, axis.ticks((x0, x1))),
-        (y0, y1, step),
-        &sx,
-        &sy,
-        Frame {
-            left,
-            right,
-            top,
-            bottom,
-        },
-    );
-    for (i, line) in lines.iter().enumerate() {
-        draw_line(&mut s, line, axis, &sx, &sy);
-        legend_entry(&mut s, i, &line.label, line.colour, line.dash);
-    }
-    for (j, (label, v)) in baseline.iter().enumerate() {
-        let y = sy(*v);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#555" stroke-width="1.5" stroke-dasharray="6 4"/>"##
-        );
-        legend_entry(
-            &mut s,
-            lines.len() + j,
-            &format!("{label} {v:.1}"),
-            "#555",
-            "6 4",
-        );
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn axes(
-    s: &mut String,
-    (axis, xticks): (XAxis, Vec<f64>),
-    (y0, y1, step): (f64, f64, f64),
-    sx: &impl Fn(f64) -> f64,
-    sy: &impl Fn(f64) -> f64,
-    frame: Frame,
-) {
-    frame.border(s);
-    let mut y = y0;
-    while y <= y1 + step * 1e-6 {
-        frame.y_tick(s, sy(y), &format!("{y:.1}"));
-        y += step;
-    }
-    for x in xticks {
-        frame.x_tick(s, sx(x), &x.to_string());
-    }
-    frame.titles(s, axis.label(), "Spearman ×100");
-}
-
-fn draw_line(
-    s: &mut String,
-    line: &Line,
-    axis: XAxis,
-    sx: &impl Fn(f64) -> f64,
-    sy: &impl Fn(f64) -> f64,
-) {
-    let color = line.colour;
-    let cis: Vec<(f64, [f64; 2])> = line
-        .points
-        .iter()
-        .filter_map(|(x, _, ci)| Some((*x, (*ci)?)))
+    let step = tick_step(x1 - x0).max(1.0);
+    let ticks = steps(x0.ceil(), x1, step)
+        .map(|x| (x, x.to_string()))
         .collect();
-    if cis.len() == line.points.len() && cis.len() > 1 {
-        let upper = cis
-            .iter()
-            .map(|(x, c)| format!("{:.1},{:.1}", sx(*x), sy(c[1])));
-        let lower = cis
-            .iter()
-            .rev()
-            .map(|(x, c)| format!("{:.1},{:.1}", sx(*x), sy(c[0])));
-        let pts: Vec<String> = upper.chain(lower).collect();
-        let _ = writeln!(
-            s,
-            r#"<polygon points="{}" fill="{color}" fill-opacity="0.15" stroke="none"/>"#,
-            pts.join(" ")
-        );
-    }
-    let pts: Vec<String> = line
-        .points
-        .iter()
-        .map(|(x, y, _)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
-        .collect();
-    let _ = writeln!(
-        s,
-        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{}/>"#,
-        pts.join(" "),
-        dash_attr(line.dash)
-    );
-    for (x, y, _) in &line.points {
-        let what = match axis {
-            XAxis::Layer => format!("layer {x}"),
-            XAxis::Depth => format!("depth {x:.3}"),
-        };
-        let _ = writeln!(
-            s,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{what}: {y:.2}</title></circle>"#,
-            sx(*x),
-            sy(*y)
-        );
-    }
-}
-
-/// Legend line `i` at the right of the plot.
-fn legend_entry(s: &mut String, i: usize, label: &str, colour: &str, dash: &str) {
-    svg::legend_entry(s, (576.0, 56.0 + 20.0 * i as f64), label, colour, dash);
+    Axis::new(
+        "layer (0 = ln0(emb), i = output of block i)",
+        (x0, x1),
+        ticks,
+    )
 }
 
 /// Colour of t ∈ [0, 1] from light (#f7fbff) to dark blue (#08306b).
@@ -317,8 +206,7 @@ fn heatmap(ood: &OodReport, model: &str, pooling: Option<Pooling>) -> String {
         })
         .collect();
     let n_layers = cols.len() - ood.cells.iter().any(|c| c.layer.is_none()) as usize;
-    let values = cols.iter().flat_map(|(_, v)| v.iter().flatten().copied());
-    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = span(cols.iter().flat_map(|(_, v)| v.iter().flatten().copied()));
     let (cw, ch, left, top) = (46.0, 28.0, 120.0, 64.0);
     // The baseline column sits apart, after a gap.
     let col_x = |j: usize| left + cw * j as f64 + if j >= n_layers { 12.0 } else { 0.0 };

@@ -3,10 +3,11 @@
 
 use rwkv_lens::embed::Pooling;
 use rwkv_lens::gpu::Precision;
+use rwkv_lens::kit::svg::colour;
 use rwkv_lens::model::Layout;
 
 use crate::backend::WebGpuInfo;
-use crate::chart::{self, COLOURS};
+use crate::chart;
 use crate::compare::Comparison;
 use crate::dom::{by_id, escape, megabytes, set_html, set_text, show};
 use crate::header::Summary;
@@ -207,7 +208,7 @@ fn pairs_table(layers: &[usize], pairs: &[crate::compare::PairResult], pooling: 
     for (i, p) in pairs.iter().enumerate() {
         html.push_str(&format!(
             "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{} / {}</td>",
-            COLOURS[i % COLOURS.len()],
+            colour(i),
             i + 1,
             escape(&p.a),
             escape(&p.b),
