@@ -1,7 +1,7 @@
 //! File output shared by every command: atomic writes (temporary file in the same
 //! directory, then rename), so a reader never sees a half-written result.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -22,6 +22,26 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
             format!("cannot move the finished file into place: {e}"),
         )
     })
+}
+
+/// Writes each `(file name, text)` into `dir` with [`write_atomic`]; returns the paths.
+pub fn write_files(
+    dir: &Path,
+    files: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `value` as pretty-printed JSON; `what` names it in the error.
+pub fn to_json(value: &impl serde::Serialize, what: &str) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| Error::input(format!("cannot serialise {what}: {e}")))
 }
 
 /// A little-endian f32 `.npy` (version 1.0) holding an array of `shape`.

@@ -274,8 +274,7 @@ fn notes(rows: &[CostRow]) -> Vec<String> {
 
 impl CostReport {
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self)
-            .map_err(|e| Error::input(format!("cannot serialize the cost report: {e}")))
+        crate::io::to_json(self, "the cost report")
     }
 
     /// results.md: the settings, one row per model and length, the notes.
@@ -319,17 +318,11 @@ impl CostReport {
     /// Writes results.json, results.md and the plot into `out_dir`, each atomically.
     pub fn write(&self, out_dir: &Path) -> Result<Vec<PathBuf>> {
         let files = [
-            ("results.json", self.to_json()?),
-            ("results.md", self.markdown()),
-            (PLOT, super::cost_plot::plot(self)),
+            ("results.json".to_string(), self.to_json()?),
+            ("results.md".to_string(), self.markdown()),
+            (PLOT.to_string(), super::cost_plot::plot(self)),
         ];
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = out_dir.join(name);
-            crate::io::write_atomic(&path, text.as_bytes())?;
-            written.push(path);
-        }
-        Ok(written)
+        crate::io::write_files(out_dir, files)
     }
 }
 

@@ -17,7 +17,7 @@ use super::ood::OodReport;
 use super::{markdown, plots};
 use crate::kit::hash::FileId;
 use crate::model::Config;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Bumped whenever a field changes meaning or disappears (2: timings moved to profile.json).
 pub const SCHEMA_VERSION: u32 = 2;
@@ -118,8 +118,6 @@ pub struct StudyReport {
     pub notes: Vec<String>,
 }
 
-pub use crate::io::write_atomic;
-
 /// `profile.json`: what varies from run to run.
 #[derive(serde::Serialize)]
 struct ProfileFile<'a> {
@@ -134,8 +132,7 @@ struct ProfileFile<'a> {
 
 impl StudyReport {
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self)
-            .map_err(|e| Error::input(format!("cannot serialise results: {e}")))
+        crate::io::to_json(self, "results")
     }
 
     /// `profile.json`: creation time, load and forward times, memory peaks.
@@ -149,8 +146,7 @@ impl StudyReport {
                 .collect(),
             profile: &self.profile,
         };
-        serde_json::to_string_pretty(&file)
-            .map_err(|e| Error::input(format!("cannot serialise the profile: {e}")))
+        crate::io::to_json(&file, "the profile")
     }
 
     /// The compact tables printed at the end of a run (source-study shape per task).
@@ -161,8 +157,6 @@ impl StudyReport {
     /// Writes results.json, results.md, the plots and the profile files into `out_dir`;
     /// returns the paths.
     pub fn write(&self, out_dir: &Path) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(out_dir)
-            .map_err(|e| Error::file(out_dir.display(), format!("cannot create: {e}")))?;
         let mut files = vec![
             ("results.json".to_string(), self.to_json()?),
             ("results.md".to_string(), markdown::full(self)),
@@ -170,13 +164,7 @@ impl StudyReport {
             ("profile.md".to_string(), markdown::profile_page(self)),
         ];
         files.extend(plots::all(self));
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = out_dir.join(name);
-            write_atomic(&path, text.as_bytes())?;
-            written.push(path);
-        }
-        Ok(written)
+        crate::io::write_files(out_dir, files)
     }
 
     /// Rows of a task for one group kind/name.
