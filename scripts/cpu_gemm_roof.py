@@ -4,7 +4,7 @@ shapes (C=2048, F=7168; M = 16, 64, 128 rows), in one run on one machine.
 
     python3 scripts/cpu_gemm_roof.py [--rounds 3] [--no-demo]
 
-Builds `tests/cpu_speed.rs` in release, then alternates `rounds` times between numpy and the
+Builds `tests/alone/cpu_speed.rs` in release, then alternates `rounds` times between numpy and the
 Rust `linear_gflops` measurement (so both see the same background load) and keeps each
 point's best. Prints a markdown table (GFLOP/s, ours ÷ numpy per point, geometric mean) and,
 unless --no-demo, the reference's tokens/s on the bundled demo model.

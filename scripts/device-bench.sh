@@ -19,7 +19,7 @@
 #    same shape with f32 weights (ours and the CPU reference only).
 #    On a GPU the engine's defaults pick the tiled matmul, the norms' subgroup sums (where
 #    the adapter has Features::SUBGROUP) and, at 1×1024, the chunked WKV.
-# 4. The kernel variants side by side (tests/gpu_speed.rs, timestamp profile; at most 60 s,
+# 4. The kernel variants side by side (tests/alone/gpu_speed.rs, timestamp profile; at most 60 s,
 #    before the f32 run): serial vs chunked WKV at T = 128 and 1024, the norms' workgroup
 #    tree vs subgroup sums → kernels.txt (from .bench-bin/gpu-speed without cargo).
 # 5. Writes $OUT/bench.json (+ bench-f32.json), bench.md, kernels.txt, env.txt and log.txt.
@@ -74,7 +74,7 @@ if [ -z "${NO_BUILD:-}" ] && command -v cargo >/dev/null; then
   timeout 300 cargo build --release --offline --bin rwkv-lens && BIN=target/release/rwkv-lens
   timeout 200 cargo build --release --offline --manifest-path peer/web-rwkv/Cargo.toml \
     && PEER=peer/web-rwkv/target/release/web-rwkv-peer
-  SPEED=$(timeout 200 cargo test --release --offline --no-run --test gpu_speed --message-format=json \
+  SPEED=$(timeout 200 cargo test --release --offline --no-run --test alone --message-format=json \
     | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 fi
 SPEED=${SPEED:-.bench-bin/gpu-speed}
@@ -105,7 +105,7 @@ rc=$?
 cat "$OUT/bench.md"
 if [ -x "$SPEED" ] && [ "$(left)" -gt 120 ]; then
   say "kernel variants (serial vs chunked WKV, norms' reductions), $(left) s left"
-  timeout 60 "$SPEED" --ignored --nocapture --test-threads 1 > "$OUT/kernels.txt" 2>&1
+  timeout 60 "$SPEED" --ignored --nocapture --test-threads 1 gpu_speed:: > "$OUT/kernels.txt" 2>&1
   grep -E '^(wkv|norms) ' "$OUT/kernels.txt"
 fi
 if [ "$rc" -eq 0 ] && [ "$(left)" -gt 90 ]; then

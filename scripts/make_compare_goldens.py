@@ -2,7 +2,7 @@
 """Golden values for the study's model comparison (src/study/compare.rs), computed
 independently with numpy and scipy.
 
-Writes tests/fixtures/study/compare_goldens.json, read by tests/study_compare.rs.
+Writes tests/fixtures/study/compare_goldens.json, read by tests/it/study_compare.rs.
 
 Two models ("rwkv", family RWKV; "attn", family attention), two layers each, three
 domains over two tasks (t1: news + captions, t2: news + forums). For every task x domain

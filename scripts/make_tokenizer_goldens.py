@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden token ids for the tokenizer tests (tests/tokenizer.rs).
+"""Golden token ids for the tokenizer tests (tests/it/tokenizer.rs).
 
 Writes, under tests/fixtures/tokenizer/:
   world_goldens.json   text -> ids from the official pure-Python RWKV World tokenizer

@@ -32,7 +32,7 @@ pub const PLOT: &str = "cost-by-length.svg";
 
 /// Words that are one token each, alone or after a space, for the RWKV World tokenizer,
 /// BERT's uncased WordPiece (all-MiniLM-L6-v2) and the byte-level BPE of SmolLM2
-/// (checked in tests/study_cost.rs), so a sentence of T words is T tokens (plus an
+/// (checked in tests/it/study_cost.rs), so a sentence of T words is T tokens (plus an
 /// encoder's `[CLS]`/`[SEP]`).
 pub const WORDS: [&str; 145] = [
     "a", "about", "after", "against", "all", "also", "an", "and", "another", "any", "are", "as",

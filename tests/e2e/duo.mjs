@@ -3,8 +3,8 @@
 // all-MiniLM-L6-v2 (f16, web/dist/minilm/, written by `make web` from .cache/minilm) and
 // compares the pairs with both; then expected.json's pairs are compared and both models'
 // per-layer similarities are checked against the native numbers (expected.json for the
-// RWKV, expected-duo.json for MiniLM, held by tests/demo_model.rs and
-// tests/duo_expected.rs) within 1e-3, and the attention view's matrix for a fixed
+// RWKV, expected-duo.json for MiniLM, held by tests/it/demo_model.rs and
+// tests/it/duo_expected.rs) within 1e-3, and the attention view's matrix for a fixed
 // sentence against the native encoder's attention probabilities within 1e-4.
 // Screenshots: duo-chart-MODE.png, duo-view-MODE.png. Page load → first two-model result
 // goes to report.json (`duo`). Without MiniLM in web/dist: a notice, and under CI=true a failure.

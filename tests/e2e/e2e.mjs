@@ -6,7 +6,7 @@
 // requestAdapter() returns null) — it serves web/dist on 127.0.0.1, waits for the demo
 // model's first automatic result, replaces the pairs with those of expected.json, clicks
 // Compare, and checks every per-layer similarity against the native reference's numbers
-// (tests/e2e/expected.json, held to the CPU reference by tests/demo_model.rs) within 1e-3.
+// (tests/e2e/expected.json, held to the CPU reference by tests/it/demo_model.rs) within 1e-3.
 // It also checks the pooling switch, the error box (404 download, an RWKV-4 file, a truncated
 // .pth), the demo model as an official .pth (tests/e2e/pth.mjs writes it), the URL
 // loader's progress and Cache API, that clicks are handled within 100 ms during a long

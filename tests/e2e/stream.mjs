@@ -7,7 +7,7 @@
 // WebGPU (SwiftShader), page on 127.0.0.1 (Cache API: each URL is downloaded into it once,
 // then read by Blob slices): the .pth at stored f16, the safetensors at int8 and at NF4,
 // each against the native CPU reference at that format (stream-expected.json, held by
-// tests/stream_model.rs); a Cancel during the streaming load; the wasm high-water mark.
+// tests/it/stream_model.rs); a Cancel during the streaming load; the wasm high-water mark.
 // CPU fallback, page on an insecure origin (no Cache API): the safetensors read by HTTP
 // range requests while the engine is built, its numbers, its high-water mark; a server
 // that ignores Range is downloaded whole into a Blob instead.
