@@ -260,11 +260,8 @@ impl TransformerConfig {
                 self.max_positions
             )));
         }
-        match seq.iter().find(|&&id| id as usize >= self.vocab_size) {
-            Some(id) => Err(Error::input(format!(
-                "sequence {s}: token id {id} is outside the vocabulary (0..{})",
-                self.vocab_size
-            ))),
+        match crate::embed::outside_vocabulary(seq, self.vocab_size) {
+            Some(why) => Err(Error::input(format!("sequence {s}: {why}"))),
             None => Ok(()),
         }
     }

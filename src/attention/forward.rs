@@ -9,7 +9,7 @@
 
 use super::config::{Activation, Family, TransformerConfig};
 use super::weights::{Dense, LayerWeights, Norm, Stack, TransformerWeights};
-use crate::reference::ops::{layer_norm_rows, linear, matmul, Matrix};
+use crate::reference::ops::{layer_norm_rows, linear, matmul, silu, Matrix};
 use crate::reference::Packing;
 use crate::Result;
 
@@ -229,11 +229,6 @@ fn queries_keys(
 fn head_cols(cfg: &TransformerConfig, h: usize) -> [std::ops::Range<usize>; 2] {
     let (d, group) = (cfg.head_size(), cfg.n_head / cfg.n_kv_head);
     [h * d..(h + 1) * d, (h / group) * d..(h / group + 1) * d]
-}
-
-/// `SiLU(x) = x · σ(x) = x / (1 + e^(−x))`.
-pub fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
 }
 
 /// Position-wise feed-forward `FFN(a) = GELU(a W₁ᵀ + b₁) W₂ᵀ + b₂`, `[N][C]` (via `[N][F]`);

@@ -110,8 +110,8 @@ fn tokenize_lines(a: &Args, tokenizer: &Tokenizer, vocab: usize) -> Result<Vec<V
     let row = |i: usize, e: String| Error::row(a.input.display(), i + 1, e);
     let ids = |(i, line): (usize, &str)| {
         let ids = tokenizer.encode(line).map_err(|e| row(i, e.to_string()))?;
-        match ids.iter().find(|&&id| id as usize >= vocab) {
-            Some(id) => Err(row(i, format!("token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)"))),
+        match rwkv_lens::embed::outside_vocabulary(&ids, vocab) {
+            Some(why) => Err(row(i, why)),
             None => Ok(ids),
         }
     };

@@ -105,6 +105,33 @@ pub fn check_layers(layers: &[usize], n_layer: usize) -> Result<()> {
     }
 }
 
+/// The one message for a token id the model has no embedding row for, `None` when every
+/// id of `ids` is inside `0..vocab`. Callers say where the ids came from (a sequence, an
+/// input line, a sentence of a task).
+pub fn outside_vocabulary(ids: &[u32], vocab: usize) -> Option<String> {
+    let at = ids.iter().position(|&id| id as usize >= vocab)?;
+    Some(format!(
+        "token id {} at position {at} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)",
+        ids[at]
+    ))
+}
+
+/// Every sequence holds a token, every id inside the vocabulary: the check each engine
+/// makes before it embeds (one message for each problem, whichever engine runs).
+pub fn check_tokens(tokens: &[Vec<u32>], vocab: usize) -> Result<()> {
+    for (s, seq) in tokens.iter().enumerate() {
+        if seq.is_empty() {
+            return Err(Error::input(format!(
+                "sequence {s} has no tokens (empty text?)"
+            )));
+        }
+        if let Some(why) = outside_vocabulary(seq, vocab) {
+            return Err(Error::input(format!("sequence {s}: {why}")));
+        }
+    }
+    Ok(())
+}
+
 /// Pooled embeddings for `n` texts, for each requested layer and pooling.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {

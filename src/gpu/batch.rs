@@ -22,19 +22,7 @@ pub fn validate(tokens: &[Vec<u32>], vocab: usize) -> Result<()> {
     if tokens.is_empty() {
         return Err(Error::input("no sequences to embed"));
     }
-    for (i, seq) in tokens.iter().enumerate() {
-        if seq.is_empty() {
-            return Err(Error::input(format!(
-                "sequence {i} is empty (every text needs at least one token)"
-            )));
-        }
-        if let Some((t, id)) = seq.iter().enumerate().find(|(_, &id)| id as usize >= vocab) {
-            return Err(Error::input(format!(
-                "sequence {i}, position {t}: token id {id} is outside the vocabulary (size {vocab})"
-            )));
-        }
-    }
-    Ok(())
+    crate::embed::check_tokens(tokens, vocab)
 }
 
 /// Groups sequences, longest first, so each pass has at most `cap.batch` sequences and
@@ -155,14 +143,11 @@ mod tests {
         let e = validate(&[vec![1, 2], vec![7, 99]], 50)
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("sequence 1, position 1") && e.contains("99"),
-            "{e}"
-        );
+        assert!(e.contains("sequence 1: token id 99 at position 1"), "{e}");
         assert!(validate(&[vec![]], 50)
             .unwrap_err()
             .to_string()
-            .contains("empty"));
+            .contains("no tokens"));
     }
 
     #[test]

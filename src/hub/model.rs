@@ -4,15 +4,15 @@
 //! MODEL := PATH                          a local file or directory (as before)
 //!        | ORG/NAME [":" FILE] ["@" REV] a hub repo, one file in it, a branch/tag/commit
 //! ```
-//! `ORG/NAME` picks the checkpoint from the repo's listing: a shard index
-//! (`*.safetensors.index.json`), else the one `*.safetensors`, else `pytorch_model.bin`,
-//! else the one `.pth`; with several candidates it asks for `:FILE`. A `.pth` or `.bin`
-//! is converted once to safetensors (see [`super::convert`]).
+//! `ORG/NAME` picks the checkpoint from the repo's listing and a local directory from its
+//! files, by one rule (`model::resolve`); with several candidates it asks for `:FILE`.
+//! A `.pth` or `.bin` is converted once to safetensors (see [`super::convert`]).
 
 use std::path::{Path, PathBuf};
 
 use super::client::{Hub, RepoId, RepoKind};
-use crate::model::load::{load, shard_names};
+use crate::model::load::load;
+use crate::model::resolve::{from_files, in_dir, Found, Weights};
 use crate::model::Checkpoint;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
@@ -85,90 +85,13 @@ pub struct ResolvedModel {
     pub label: String,
 }
 
-/// What the repo's listing offers as the checkpoint.
-#[derive(Debug, PartialEq, Eq)]
-enum Weights {
-    Safetensors(String),
-    Index(String),
-    /// torch zip (`.pth`, `pytorch_model.bin`): converted once.
-    Torch(String),
-}
-
-/// Picks the checkpoint among a repo's files (or checks the one asked for).
-fn select(repo: &str, files: &[String], asked: Option<&str>) -> Result<Weights> {
-    let kind = |f: &str| {
-        if f.ends_with(".safetensors.index.json") {
-            Some(Weights::Index(f.to_string()))
-        } else if f.ends_with(".safetensors") {
-            Some(Weights::Safetensors(f.to_string()))
-        } else if f.ends_with(".pth") || f.ends_with(".bin") {
-            Some(Weights::Torch(f.to_string()))
-        } else {
-            None
-        }
-    };
-    if let Some(f) = asked {
-        if !files.iter().any(|x| x == f) {
-            return Err(Error::file(
-                repo,
-                format!("has no file `{f}` (it holds {})", shown_list(files)),
-            ));
-        }
-        return kind(f).ok_or_else(|| {
-            Error::file(
-                repo,
-                format!("`{f}` is not a checkpoint (expected .safetensors, a shard index, .pth or .bin)"),
-            )
-        });
-    }
-    let with = |end: &str| -> Vec<&String> { files.iter().filter(|f| f.ends_with(end)).collect() };
-    let candidates = [
-        with(".safetensors.index.json"),
-        with(".safetensors"),
-        (files.iter().filter(|f| *f == "pytorch_model.bin").collect()),
-        with(".pth"),
-    ];
-    for found in candidates {
-        match found.as_slice() {
-            [] => continue,
-            [one] => return Ok(kind(one).expect("a checkpoint ending")),
-            many => {
-                let names: Vec<String> = many.iter().map(|s| s.to_string()).collect();
-                return Err(Error::file(
-                    repo,
-                    format!(
-                        "holds {} checkpoints ({}): pick one with {repo}:FILE",
-                        many.len(),
-                        shown_list(&names)
-                    ),
-                ));
-            }
-        }
-    }
-    Err(Error::file(
-        repo,
-        format!(
-            "no checkpoint in this repo (it holds {}; expected .safetensors, a shard index, pytorch_model.bin or .pth)",
-            shown_list(files)
-        ),
-    ))
-}
-
-/// At most five names, then how many more.
-fn shown_list(files: &[String]) -> String {
-    let mut s = files.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-    if files.len() > 5 {
-        s.push_str(&format!(" and {} more", files.len() - 5));
-    }
-    if s.is_empty() {
-        s.push_str("no files");
-    }
-    s
-}
-
 /// Resolves a MODEL argument to local files, downloading what the cache lacks.
 pub fn resolve(spec: &str, hub: &Hub) -> Result<ResolvedModel> {
     let (repo, file, revision) = match ModelRef::parse(spec) {
+        ModelRef::Local(path) if path.is_dir() => {
+            let label = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            return finish(spec, label.as_deref().unwrap_or(spec), in_dir(&path)?);
+        }
         ModelRef::Local(path) => {
             let label = path.file_stem().map(|s| s.to_string_lossy().into_owned());
             let torch = path.extension().is_some_and(|e| e == "bin");
@@ -197,66 +120,21 @@ pub fn resolve(spec: &str, hub: &Hub) -> Result<ResolvedModel> {
             p if p.exists() => Ok(p),
             _ => Err(Error::input("not cached")),
         };
-        if let Ok(found) = from_files(&id, &files, file.as_deref(), cached) {
-            return finish(spec, &id, found);
+        if let Ok(found) = from_files(&id.shown(), &files, file.as_deref(), cached) {
+            return finish(spec, repo_name(&id), found);
         }
     }
     let files = hub.list(&id)?;
-    let found = from_files(&id, &files, file.as_deref(), |f| hub.fetch(&id, f))?;
-    finish(spec, &id, found)
+    let found = from_files(&id.shown(), &files, file.as_deref(), |f| hub.fetch(&id, f))?;
+    finish(spec, repo_name(&id), found)
 }
 
-/// The chosen weights' local path and the extras, through `get` (cache or download).
-struct Found {
-    weights: Weights,
-    path: PathBuf,
-    tokenizer_json: Option<PathBuf>,
-    config_json: Option<PathBuf>,
+/// The repo's name without its owner: the label of a hub model.
+fn repo_name(id: &RepoId) -> &str {
+    id.id.rsplit('/').next().unwrap_or(&id.id)
 }
 
-fn from_files(
-    id: &RepoId,
-    files: &[String],
-    asked: Option<&str>,
-    get: impl Fn(&str) -> Result<PathBuf>,
-) -> Result<Found> {
-    let weights = select(&id.shown(), files, asked)?;
-    let name = match &weights {
-        Weights::Safetensors(f) | Weights::Index(f) | Weights::Torch(f) => f.clone(),
-    };
-    let path = get(&name)?;
-    if let Weights::Index(_) = weights {
-        for shard in shard_names(&path)? {
-            if !files.contains(&sibling(&name, &shard)) {
-                return Err(Error::file(
-                    id.shown(),
-                    format!("the shard index names `{shard}`, which the repo does not hold"),
-                ));
-            }
-            get(&sibling(&name, &shard))?;
-        }
-    }
-    let extra = |f: &str| match files.iter().any(|x| x == f) {
-        true => get(f).map(Some),
-        false => Ok(None),
-    };
-    Ok(Found {
-        weights,
-        path,
-        tokenizer_json: extra("tokenizer.json")?,
-        config_json: extra("config.json")?,
-    })
-}
-
-/// `dir/shard` for a shard named in `dir/index`.
-fn sibling(index: &str, shard: &str) -> String {
-    match index.rsplit_once('/') {
-        Some((dir, _)) => format!("{dir}/{shard}"),
-        None => shard.to_string(),
-    }
-}
-
-fn finish(spec: &str, id: &RepoId, found: Found) -> Result<ResolvedModel> {
+fn finish(spec: &str, label: &str, found: Found) -> Result<ResolvedModel> {
     let weights = match found.weights {
         Weights::Torch(_) => super::convert::converted(&found.path)?,
         _ => found.path,
@@ -266,7 +144,7 @@ fn finish(spec: &str, id: &RepoId, found: Found) -> Result<ResolvedModel> {
         weights,
         tokenizer_json: found.tokenizer_json,
         config_json: found.config_json,
-        label: id.id.rsplit('/').next().unwrap_or(&id.id).to_string(),
+        label: label.to_string(),
     })
 }
 
@@ -403,29 +281,5 @@ mod tests {
         ] {
             assert_eq!(p(local), ModelRef::Local(local.into()), "{local}");
         }
-    }
-
-    #[test]
-    fn the_listing_decides_the_checkpoint() {
-        let files = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let idx = files(&[
-            "config.json",
-            "model-00001-of-00002.safetensors",
-            "model.safetensors.index.json",
-        ]);
-        assert_eq!(
-            select("r", &idx, None).unwrap(),
-            Weights::Index("model.safetensors.index.json".into())
-        );
-        let bin = files(&["config.json", "pytorch_model.bin"]);
-        assert_eq!(
-            select("r", &bin, None).unwrap(),
-            Weights::Torch("pytorch_model.bin".into())
-        );
-        let pths = files(&["a.pth", "b.pth"]);
-        let e = select("r", &pths, None).unwrap_err().to_string();
-        assert!(e.contains("pick one with r:FILE"), "{e}");
-        assert!(select("r", &pths, Some("c.pth")).is_err());
-        assert!(select("r", &files(&["README.md"]), None).is_err());
     }
 }

@@ -188,51 +188,10 @@ fn parse_safetensors(
 }
 
 /// Explains why safetensors refused a file when the crate's message would not name
-/// the culprit: a header length beyond the file, or the first tensor (by offset) whose
-/// byte range disagrees with its shape × dtype or runs past the data.
+/// the culprit (a header length beyond the file, a tensor whose byte range disagrees with
+/// its shape × dtype or runs past the data): the one header reader's verdict.
 fn header_problem(source: &str, bytes: &[u8]) -> Option<Error> {
-    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
-    let len = bytes.len() as u64;
-    if n.saturating_add(8) > len {
-        return Some(Error::file(
-            source,
-            format!("the first 8 bytes announce a {n}-byte header but only {} bytes follow: truncated, or not a safetensors file", len.saturating_sub(8)),
-        ));
-    }
-    let data_len = len - 8 - n;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n as usize]).ok()?;
-    let mut entries: Vec<(u64, &String, &serde_json::Value)> = header
-        .iter()
-        .filter(|(name, _)| *name != "__metadata__")
-        .filter_map(|(name, info)| Some((info["data_offsets"][0].as_u64()?, name, info)))
-        .collect();
-    entries.sort_by_key(|(start, name, _)| (*start, *name));
-    entries.into_iter().find_map(|(start, name, info)| {
-        let dtype = info["dtype"].as_str()?;
-        let size: u64 = match dtype {
-            "F64" | "I64" | "U64" => 8,
-            "F32" | "I32" | "U32" => 4,
-            "F16" | "BF16" | "I16" | "U16" => 2,
-            _ => 1,
-        };
-        let stop = info["data_offsets"][1].as_u64()?;
-        let shape: Vec<u64> = (info["shape"].as_array()?.iter())
-            .map(|d| d.as_u64())
-            .collect::<Option<_>>()?;
-        let need = shape.iter().try_fold(size, |a, &d| a.checked_mul(d));
-        let msg = match need {
-            None => format!("shape {shape:?} overflows"),
-            Some(need) if stop.checked_sub(start) != Some(need) => format!(
-                "header gives bytes [{start}, {stop}) but shape {shape:?} of {dtype} needs {need} bytes"
-            ),
-            _ if stop > data_len => format!(
-                "header gives bytes [{start}, {stop}) but the data section holds {data_len} bytes (file truncated?)"
-            ),
-            _ => return None,
-        };
-        Some(Error::tensor(source, name, msg))
-    })
+    super::header::read_bytes(source, bytes).err()
 }
 
 /// Writes tensors to a safetensors buffer (names as given, dtypes as stored; quantized

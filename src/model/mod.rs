@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod header;
 pub mod layout;
 #[cfg(feature = "native")]
 pub mod load;
@@ -10,6 +11,8 @@ pub mod pickle;
 pub mod pth;
 pub mod quant;
 pub mod random;
+#[cfg(feature = "native")]
+pub mod resolve;
 pub mod source;
 pub mod storage;
 pub mod tensor;

@@ -185,19 +185,9 @@ pub fn embed_rows<'a>(
 ) -> Result<Vec<f32>> {
     let c = cfg.n_embd;
     let mut x = Vec::with_capacity(tokens.iter().map(Vec::len).sum::<usize>() * c);
-    for (b, seq) in tokens.iter().enumerate() {
-        if seq.is_empty() {
-            return Err(Error::input(format!(
-                "sequence {b} has no tokens (empty text?)"
-            )));
-        }
+    crate::embed::check_tokens(tokens, cfg.vocab_size)?;
+    for seq in tokens {
         for &tok in seq {
-            if tok as usize >= cfg.vocab_size {
-                return Err(Error::input(format!(
-                    "token id {tok} in sequence {b} is outside the model's vocabulary of {} (is the tokenizer right for this model?)",
-                    cfg.vocab_size
-                )));
-            }
             let mut out = vec![0.0; c];
             layer_norm(row(tok), &ln0.weight, &ln0.bias, LN_EPS, &mut out);
             x.extend_from_slice(&out);

@@ -210,11 +210,8 @@ pub(super) fn tokenize_all(
             if ids.is_empty() {
                 return Err(Error::input(format!("{} tokenizes to no tokens", at(t))));
             }
-            if let Some(id) = ids.iter().find(|&&id| id as usize >= vocab) {
-                return Err(Error::input(format!(
-                    "{}: token id {id} is outside the model's vocabulary of {vocab} (is the tokenizer right for this model?)",
-                    at(t)
-                )));
+            if let Some(why) = crate::embed::outside_vocabulary(&ids, vocab) {
+                return Err(Error::input(format!("{}: {why}", at(t))));
             }
             Ok(ids)
         })
