@@ -45,7 +45,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     let mut report = Report::new(&opts.command, opts.quick);
     let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
     report.adapter = Some(roofline::adapter_report(&ctx));
-    let cpu_adapter = ctx.info.device_type == wgpu::DeviceType::Cpu;
+    let cpu_adapter = !crate::gpu::context::is_gpu(&ctx.info);
     let peers = Peers::find(opts, &mut report);
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))

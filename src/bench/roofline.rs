@@ -194,7 +194,7 @@ pub fn measure(
     iters: u32,
     f16: bool,
 ) -> Result<Roofline> {
-    let tiled = ctx.info.device_type != wgpu::DeviceType::Cpu;
+    let tiled = crate::gpu::context::is_gpu(&ctx.info); // the engine's Auto rule (gpu::plan::PassForm)
     let gemm = gemm_dispatch(ctx, mnk, f16, tiled)?.rate(ctx, iters)? / 1e9;
     let (copy, _src, _dst) = copy_dispatch(ctx, copy_bytes)?;
     let copy = copy.rate(ctx, iters)? / 1e9;

@@ -65,7 +65,7 @@ pub fn auto_engine(adapter: Option<&wgpu::AdapterInfo>, cfg: &Config) -> Choice 
     let c = cfg.n_embd;
     let (kind, why) = match adapter {
         None => (EngineKind::Cpu, "no GPU adapter".to_string()),
-        Some(a) if a.device_type != wgpu::DeviceType::Cpu => (
+        Some(a) if crate::gpu::context::is_gpu(a) => (
             EngineKind::Gpu,
             format!("hardware adapter `{}`", a.name),
         ),

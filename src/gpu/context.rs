@@ -59,6 +59,12 @@ pub struct Context {
     errors: Arc<Mutex<Vec<Captured>>>,
 }
 
+/// Whether the adapter is a real GPU, not a CPU implementation of the API (lavapipe,
+/// SwiftShader, WARP: wgpu's `DeviceType::Cpu`). Every "on a GPU" default asks this.
+pub fn is_gpu(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type != wgpu::DeviceType::Cpu
+}
+
 /// An error wgpu reported through a callback, kept until the next [`Context::check_errors`].
 #[derive(Debug)]
 struct Captured {

@@ -7,13 +7,14 @@
 
 use super::batch::{gather, make_groups, validate, Group};
 use super::context::{Context, GpuBuffer};
-use super::kernels::wkv::DEFAULT_CHUNK;
 use super::kernels::{Pipelines, Shape};
 use super::layers::Builder;
-use super::plan::{serial_windows, Activations, Capacity, ChunkInfo, Dispatch, Plan, Step, SLOT};
+use super::plan::{
+    serial_windows, Activations, Capacity, ChunkInfo, Dispatch, PassForm, Plan, Step, SLOT,
+};
 use super::profile::{Profile, Timer};
 use super::weights::GpuWeights;
-use super::{GpuOptions, MatmulKind, WkvKind};
+use super::{GpuOptions, WkvKind};
 use crate::embed::{Embeddings, Pooling};
 use crate::model::{Config, Tensor, TensorSource};
 use crate::{Error, Result};
@@ -80,23 +81,10 @@ impl GpuEngine {
         }
         let ctx = Context::new(&opts).await?;
         let weights = GpuWeights::upload(&ctx, ck, opts.precision).await?;
-        let tiled = match opts.matmul {
-            MatmulKind::Auto => ctx.info.device_type != wgpu::DeviceType::Cpu,
-            MatmulKind::Registers => false,
-            MatmulKind::Tiled => true,
-        };
+        let form = PassForm::new(&opts, &ctx);
         let cap = Capacity::new(&ctx, &config, opts.max_batch_tokens, DEFAULT_MAX_SEQUENCES)?;
         let mut pipes = Pipelines::default();
-        let gpu = ctx.info.device_type != wgpu::DeviceType::Cpu;
-        let plan = build_plan(
-            &ctx,
-            &mut pipes,
-            &weights,
-            &config,
-            cap,
-            (tiled, opts.wkv, gpu),
-        )
-        .await?;
+        let plan = build_plan(&ctx, &mut pipes, &weights, &config, cap, form).await?;
         ctx.flush()?;
         let emb = ck.tensor("emb.weight").await?.into_owned();
         Ok(GpuEngine {
@@ -106,7 +94,7 @@ impl GpuEngine {
             plan,
             emb,
             opts,
-            tiled,
+            tiled: form.tiled,
             last_profile: None,
         })
     }
@@ -474,25 +462,19 @@ impl GpuEngine {
 }
 
 /// Allocates the activations and records every step of the forward pass.
-/// `kinds`: (tiled matmul, WKV kind, adapter is a GPU).
 async fn build_plan(
     ctx: &Context,
     pipes: &mut Pipelines,
     weights: &GpuWeights,
     cfg: &Config,
     cap: Capacity,
-    kinds: (bool, WkvKind, bool),
+    form: PassForm,
 ) -> Result<Plan> {
-    let (tiled, wkv, gpu) = kinds;
-    let chunk = match (wkv, Builder::wkv_forms(wkv, gpu).1) {
-        (WkvKind::Chunked(l), _) => Some(l),
-        (_, true) => Some(DEFAULT_CHUNK),
-        _ => None,
-    };
+    let chunk = form.wkv.chunk();
     let cap = cap.within_loop_budget(cfg.head_size, chunk);
     let windows = serial_windows(cfg, cap);
     let bufs = Activations::new(ctx, cfg, cap, chunk)?;
-    let forms = (tiled, wkv, gpu, windows);
+    let forms = (form, windows);
     // the same code counts the dispatches (sizing the parameter buffer), then records them
     let (slots, _) = record_pass(ctx, pipes, &bufs, weights, cfg, forms, None).await?;
     let params = ctx.buffer(
@@ -511,7 +493,7 @@ async fn build_plan(
 }
 
 /// Records the whole pass, or only counts its dispatches when `params` is `None`.
-/// `forms`: (tiled matmul, WKV kind, adapter is a GPU, serial WKV windows).
+/// `forms`: the kernels and the serial WKV's time windows per pass.
 /// Returns (dispatches, steps).
 async fn record_pass(
     ctx: &Context,
@@ -519,11 +501,11 @@ async fn record_pass(
     bufs: &Activations,
     weights: &GpuWeights,
     cfg: &Config,
-    forms: (bool, WkvKind, bool, usize),
+    (form, windows): (PassForm, usize),
     params: Option<&GpuBuffer>,
 ) -> Result<(usize, Vec<Step>)> {
-    let mut b = Builder::new(ctx, pipes, bufs, weights, cfg, params);
-    (b.tiled, b.wkv, b.gpu, b.windows) = forms;
+    let mut b = Builder::new(ctx, pipes, bufs, weights, cfg, form, params);
+    b.windows = windows;
     b.embedding().await?;
     for l in 0..cfg.n_layer {
         b.time_mix(l).await?;

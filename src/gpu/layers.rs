@@ -31,9 +31,8 @@ use super::kernels::norm::{GroupNormOp, LayerNormOp};
 use super::kernels::pool::PoolOp;
 use super::kernels::wkv::{Phase, WkvOp};
 use super::kernels::{Kernel, Op, Pipelines};
-use super::plan::{Activations, Dispatch, Step, SLOT};
+use super::plan::{Activations, Dispatch, PassForm, Step, SLOT};
 use super::weights::{GpuWeights, LayerVec, Matrix};
-use super::WkvKind;
 use crate::model::Config;
 use crate::Result;
 
@@ -44,10 +43,8 @@ pub struct Builder<'a> {
     pub bufs: &'a Activations,
     pub weights: &'a GpuWeights,
     pub cfg: &'a Config,
-    pub tiled: bool,
-    pub wkv: WkvKind,
-    /// The adapter is a GPU (not a CPU implementation such as lavapipe).
-    pub gpu: bool,
+    /// The kernels chosen for this engine.
+    pub form: PassForm,
     pub steps: Vec<Step>,
     /// Serial WKV time windows per pass (see `kernels/wkv.rs`).
     pub windows: usize,
@@ -79,6 +76,7 @@ impl<'a> Builder<'a> {
         bufs: &'a Activations,
         weights: &'a GpuWeights,
         cfg: &'a Config,
+        form: PassForm,
         params: Option<&'a GpuBuffer>,
     ) -> Self {
         Builder {
@@ -87,9 +85,7 @@ impl<'a> Builder<'a> {
             bufs,
             weights,
             cfg,
-            tiled: false,
-            wkv: WkvKind::Serial,
-            gpu: false,
+            form,
             steps: Vec::new(),
             windows: 1,
             params,
@@ -138,15 +134,6 @@ impl<'a> Builder<'a> {
         };
         self.steps.push(Step::Dispatch(Box::new(d)));
         Ok(())
-    }
-
-    /// WKV forms the pass may use: (serial, chunked).
-    pub fn wkv_forms(kind: WkvKind, gpu: bool) -> (bool, bool) {
-        match kind {
-            WkvKind::Serial => (true, false),
-            WkvKind::Chunked(_) => (false, true),
-            WkvKind::Auto => (true, gpu),
-        }
     }
 
     pub fn slots_used(&self) -> usize {
@@ -214,7 +201,7 @@ impl<'a> Builder<'a> {
         };
         let kernel = Kernel::Matmul {
             weights: w.format,
-            tiled: self.tiled,
+            tiled: self.form.tiled,
         };
         for block in &w.blocks {
             let op = MatmulOp {
@@ -224,7 +211,7 @@ impl<'a> Builder<'a> {
                 y_stride: w.rows as u32,
                 act,
                 mode,
-                tiled: self.tiled,
+                tiled: self.form.tiled,
             };
             let aux = aux.unwrap_or(&self.bufs.dummy);
             let b = vec![
@@ -318,13 +305,12 @@ impl<'a> Builder<'a> {
     /// The WKV dispatches: the serial kernel and/or the three chunked phases (each pass
     /// runs one form, chosen from its shape by [`WkvOp::chunked`]).
     async fn wkv(&mut self, layer: usize) -> Result<()> {
-        let (serial, chunked) = Self::wkv_forms(self.wkv, self.gpu);
         let mut phases = Vec::new();
-        if serial {
+        if self.form.wkv.serial() {
             let windows = (0..self.windows as u32).map(|w| (Phase::Serial, w, "att.wkv"));
             phases.extend(windows);
         }
-        if chunked {
+        if self.form.wkv.chunk().is_some() {
             phases.push((Phase::ChunkStates, 0, "att.wkv_chunk_states"));
             phases.push((Phase::Scan, 0, "att.wkv_scan"));
             phases.push((Phase::ChunkOutputs, 0, "att.wkv_chunk_outputs"));
@@ -347,8 +333,7 @@ impl<'a> Builder<'a> {
             heads: self.cfg.n_head as u32,
             u_off: self.weights.layout.layer(layer, LayerVec::TimeFaaaa),
             phase,
-            kind: self.wkv,
-            gpu: self.gpu,
+            wkv: self.form.wkv,
             window,
         };
         let state_bytes = (self.cfg.n_embd * self.cfg.head_size * 4) as u64;

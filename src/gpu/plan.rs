@@ -5,9 +5,10 @@
 use std::num::NonZeroU64;
 
 use super::context::{Context, GpuBuffer};
-use super::kernels::wkv::{max_scan_chunks, serial_window, LOOP_BUDGET};
+use super::kernels::wkv::{max_scan_chunks, serial_window, WkvChoice, LOOP_BUDGET};
 use super::kernels::{Kernel, Op, Shape};
 use super::profile::Timer;
+use super::{GpuOptions, MatmulKind};
 use crate::model::Config;
 use crate::{Error, Result};
 
@@ -16,6 +17,34 @@ pub const SLOT: u64 = 256;
 /// Most sequences one pass can hold (the `lengths` array of `shaders/run.wgsl`).
 pub const MAX_SEQUENCES: usize = 4096;
 const RUN_HEADER: usize = 16;
+
+/// The kernels one engine records, decided once from the options and the adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassForm {
+    /// `matmul_tiled.wgsl` rather than the register-blocked `matmul.wgsl`.
+    pub tiled: bool,
+    /// The WKV forms recorded, and which one each pass runs.
+    pub wkv: WkvChoice,
+}
+
+impl PassForm {
+    /// `Auto` picks the tiled matmul and lets the WKV chunk on a real GPU only.
+    pub fn new(opts: &GpuOptions, ctx: &Context) -> PassForm {
+        let gpu = super::context::is_gpu(&ctx.info);
+        let tiled = match opts.matmul {
+            MatmulKind::Auto => gpu,
+            MatmulKind::Registers => false,
+            MatmulKind::Tiled => true,
+        };
+        PassForm {
+            tiled,
+            wkv: WkvChoice {
+                kind: opts.wkv,
+                gpu,
+            },
+        }
+    }
+}
 
 /// Largest pass the buffers are sized for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,37 +55,61 @@ impl Phase {
     }
 }
 
+/// The WKV form as asked ([`WkvKind`]) on this adapter: which forms an engine records and
+/// which one each pass runs. The `Auto` rule lives here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WkvChoice {
+    pub kind: WkvKind,
+    /// The adapter is a real GPU (`Auto` never chunks on CPU adapters).
+    pub gpu: bool,
+}
+
+impl WkvChoice {
+    /// The chunk length L when the chunked form may run (its buffers and dispatches are
+    /// then recorded): as asked, or L = [`DEFAULT_CHUNK`] for `Auto` on a GPU.
+    pub fn chunk(self) -> Option<u32> {
+        match self.kind {
+            WkvKind::Serial => None,
+            WkvKind::Chunked(l) => Some(l.max(1)),
+            WkvKind::Auto => self.gpu.then_some(DEFAULT_CHUNK),
+        }
+    }
+
+    /// Whether the serial form may run (it is then recorded).
+    pub fn serial(self) -> bool {
+        !matches!(self.kind, WkvKind::Chunked(_))
+    }
+
+    /// Whether a pass of shape `s` over `heads` heads runs the chunked form: when asked, or
+    /// (`Auto`, on a GPU) when few long sequences would leave the serial kernel with fewer
+    /// than 256 workgroups for many steps.
+    pub fn chunked(self, s: Shape, heads: u32) -> bool {
+        match (self.kind, self.chunk()) {
+            (_, None) => false,
+            (WkvKind::Chunked(_), _) => true,
+            (_, Some(l)) => s.tokens >= 4 * l && s.batch * heads < 256,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct WkvOp {
     pub dim: u32,
     pub heads: u32,
     pub u_off: u32,
     pub phase: Phase,
-    pub kind: WkvKind,
-    /// The adapter is a real GPU (`Auto` never chunks on CPU adapters).
-    pub gpu: bool,
+    pub wkv: WkvChoice,
     /// Serial form: which time window of [`serial_window`] positions this dispatch covers.
     pub window: u32,
 }
 
 impl WkvOp {
     pub fn chunk_len(&self) -> u32 {
-        match self.kind {
-            WkvKind::Chunked(l) => l.max(1),
-            _ => DEFAULT_CHUNK,
-        }
+        self.wkv.chunk().unwrap_or(DEFAULT_CHUNK)
     }
 
-    /// Chunked when asked, or (Auto, on a GPU) when few long sequences would leave the
-    /// serial kernel with fewer than 256 workgroups for many steps.
     pub fn chunked(&self, s: Shape) -> bool {
-        match self.kind {
-            WkvKind::Serial => false,
-            WkvKind::Chunked(_) => true,
-            WkvKind::Auto => {
-                self.gpu && s.tokens >= 4 * self.chunk_len() && s.batch * self.heads < 256
-            }
-        }
+        self.wkv.chunked(s, self.heads)
     }
 
     fn window_len(&self) -> u32 {
