@@ -4,7 +4,8 @@
 //! Rooms (see `docs/architecture.md`):
 //! - [`model`]: checkpoint formats, config from shapes, canonical weights.
 //! - [`reference`]: the plain-Rust forward pass, the oracle and the teaching text.
-//! - [`attention`]: the BERT-family encoder beside RWKV (reference forward, HF loading).
+//! - [`attention`]: the attention families beside RWKV: BERT encoders, GPT-2 and Llama
+//!   decoders (config, reference forward, Hugging Face loading).
 //! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
 //! - [`embed`]: the engine trait both paths implement, pooling, batching.

@@ -141,7 +141,8 @@ pub fn load_encoder(
         enc.max_seq_length,
         enc.pooling.name()
     );
-    // the weights are f32 on both engines; `auto` follows the RWKV rule
+    // the weights are f32 on both engines; `auto` takes the GPU engine on any adapter (the
+    // software-adapter width rule of `embed::device` is measured for RWKV only)
     let engine: Box<dyn Engine> = match a.device {
         Device::Cpu => Box::new(AttentionEngine::new(enc.weights)),
         _ => {

@@ -3,30 +3,9 @@
 //!
 //! On a hardware adapter the wgpu engine always wins. On a software adapter (lavapipe,
 //! SwiftShader, WARP: wgpu's `DeviceType::Cpu`) every dispatch and barrier is paid on the
-//! same cores the CPU reference uses. The rule is a threshold on the width C,
-//! [`SOFTWARE_GPU_MIN_EMBD`], measured as the marginal embedding time of both engines
-//! (80 minus 16 MRPC sentences = 64 sentences, 1681 tokens; random checkpoints of 4 blocks,
-//! f16, vocab 65536; batch 32; release build) by `scripts/device-crossover.sh`, which
-//! prints the table below. Re-run it when either engine gets faster (a faster CPU GEMM
-//! moves the threshold up, a faster lavapipe path down) and update the constant, this
-//! table, README.md and docs/architecture.md.
-//!
-//! ```text
-//! lavapipe (llvmpipe, LLVM 15, 256 bits), 2 cores shared with builds (load ≈ 6),
-//! 2026-12-01; tokens/s of the marginal 64 sentences (seconds):
-//!      C   cpu reference        gpu engine          faster
-//!     64   4030 (0.42 s)        5160 (0.33 s)       gpu ×1.3, but its start-up (shader
-//!                                                   compilation) costs ≈ 2.5 s more
-//!    256    380 (4.42 s)         217 (7.76 s)       cpu ×1.8
-//!    512    160 (10.5 s)          92 (18.3 s)       cpu ×1.7
-//!   1024   36.8 (45.7 s)        32.5 (51.8 s)       cpu ×1.1 (gpu start-up ≈ 55 s)
-//!   2048    7.8 (215 s)          5.0 (338 s)        cpu ×1.6 (gpu start-up ≈ 75 s)
-//! ```
-//! No measured width favours the GPU engine for batched embedding on lavapipe (the bench's
-//! single-sequence 1×16 prefill of the 1.6B shape does, docs/benchmarks.md, but that is not
-//! what embed and study run). The threshold sits above the measured range, at C = 4096
-//! (7B and larger), where the CPU reference's f32 copy of the weights needs twice the host
-//! memory of the GPU engine's f16 ones.
+//! same cores the CPU reference uses, and the CPU reference runs below a width threshold,
+//! [`SOFTWARE_GPU_MIN_EMBD`]: measured by `scripts/device-crossover.sh`, the measurements
+//! in `docs/benchmarks.md` ("`--device auto` on a software adapter").
 
 use crate::model::Config;
 
@@ -49,7 +28,7 @@ impl EngineKind {
 }
 
 /// The narrowest width C at which `--device auto` runs the wgpu engine on a software
-/// adapter (see the module's table).
+/// adapter (docs/benchmarks.md holds the measurements).
 pub const SOFTWARE_GPU_MIN_EMBD: usize = 4096;
 
 /// What `--device auto` runs, and why (one clause for the engine banner).

@@ -10,8 +10,8 @@ pub mod device;
 pub use batch::{embed_all, BatchError, Batching, Blame, TOO_LARGE_HINT};
 pub use device::{auto_engine, EngineKind};
 
-use crate::gpu::Precision;
 use crate::model::Config;
+use crate::model::Precision;
 use crate::{Error, Result};
 
 /// How one layer's hidden states `[T][C]` become one vector `[C]`.

@@ -8,6 +8,7 @@ pub mod layout;
 #[cfg(feature = "native")]
 pub mod load;
 pub mod pickle;
+pub mod precision;
 pub mod pth;
 pub mod quant;
 pub mod random;
@@ -21,6 +22,7 @@ pub mod zip;
 pub use checkpoint::Checkpoint;
 pub use config::{Config, Version};
 pub use layout::Layout;
+pub use precision::Precision;
 pub use quant::QuantFormat;
 pub use source::TensorSource;
 pub use storage::{Bytes, Shared};

@@ -1,5 +1,5 @@
 //! Command-line arguments of `rwkv-lens study` (a `clap::Args` the CLI flattens into
-//! its subcommand) and their resolution, presets included, into a `Plan`.
+//! its subcommand) and their resolution, presets included, into a `Protocol`.
 
 use std::path::PathBuf;
 
@@ -106,7 +106,7 @@ impl Default for StudyArgs {
 
 /// The resolved protocol.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Plan {
+pub struct Protocol {
     pub preset: Option<Preset>,
     pub tasks: Vec<String>,
     #[serde(skip)]
@@ -158,7 +158,7 @@ fn preset_values(p: Preset) -> PresetValues {
 impl StudyArgs {
     /// Applies the preset (explicit flags override it, except for `source-study`,
     /// which refuses them so that its protocol stays exact) and checks every value.
-    pub fn plan(&self) -> Result<Plan> {
+    pub fn plan(&self) -> Result<Protocol> {
         let preset = self.preset.map(preset_values);
         if self.preset == Some(Preset::SourceStudy) {
             self.refuse_overrides()?;
@@ -182,7 +182,7 @@ impl StudyArgs {
             .unwrap_or("mean");
         let poolings = Pooling::parse_list(pooling)?;
         self.check_numbers()?;
-        Ok(Plan {
+        Ok(Protocol {
             preset: self.preset,
             tasks: specs.iter().map(TaskSpec::name).collect(),
             specs,

@@ -6,9 +6,9 @@
 use super::bootstrap::{below, SplitMix64};
 use super::embedding::shown;
 use crate::embed::{scaled_error, Embeddings, Engine, Pooling};
-use crate::gpu::Precision;
 use crate::kit::hash::xxh64;
 use crate::model::Config;
+use crate::model::Precision;
 use crate::{Error, Result};
 use rand_xoshiro::rand_core::SeedableRng;
 

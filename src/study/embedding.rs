@@ -98,7 +98,7 @@ pub struct Series {
 
 /// Speed and memory of one model (or baseline) on one task.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Profile {
+pub struct TaskTiming {
     pub model: String,
     pub task: String,
     pub engine: String,
@@ -120,7 +120,7 @@ pub struct Profile {
     pub peak_rss_bytes: Option<u64>,
 }
 
-impl Profile {
+impl TaskTiming {
     /// `tokens` of a task's sentences embedded in `seconds` (one pass, nothing cached,
     /// no device memory: the callers set what differs).
     fn timed(
@@ -129,7 +129,7 @@ impl Profile {
         table: &SentenceTable,
         tokens: usize,
         seconds: f64,
-    ) -> Profile {
+    ) -> TaskTiming {
         let pairs = table.pair_ids.len();
         let per_s = |x: usize| {
             if seconds > 0.0 {
@@ -138,7 +138,7 @@ impl Profile {
                 0.0
             }
         };
-        Profile {
+        TaskTiming {
             model: model.to_string(),
             task: task.to_string(),
             engine: String::new(),
@@ -219,7 +219,7 @@ pub(super) fn tokenize_all(
 }
 
 /// Splits the layers into the fewest groups whose pooled embeddings fit the budget.
-fn layer_chunks(layers: &[usize], per_layer_bytes: usize, budget: usize) -> Vec<Vec<usize>> {
+fn layer_groups(layers: &[usize], per_layer_bytes: usize, budget: usize) -> Vec<Vec<usize>> {
     let fit = (budget / per_layer_bytes.max(1)).clamp(1, layers.len().max(1));
     let passes = layers.len().div_ceil(fit).max(1);
     let size = layers.len().div_ceil(passes).max(1);
@@ -235,12 +235,12 @@ pub fn embed_model(
     table: &SentenceTable,
     opt: &EmbedOptions,
     on_batch: &mut dyn FnMut(usize, usize),
-) -> Result<(Vec<Series>, Profile)> {
+) -> Result<(Vec<Series>, TaskTiming)> {
     let start = Instant::now();
     let tokens = tokenize_all(model, table, opt.task)?;
     let dim = model.engine.config().n_embd;
     let per_layer = table.texts.len() * dim * opt.poolings.len() * 4;
-    let chunks = layer_chunks(opt.layers, per_layer, opt.embed_memory_bytes);
+    let groups = layer_groups(opt.layers, per_layer, opt.embed_memory_bytes);
     let mut forward = Forward {
         hashes: content_hashes(&table.texts, &tokens),
         model,
@@ -254,13 +254,13 @@ pub fn embed_model(
     let random_pairs =
         anisotropy_pairs(table.texts.len(), opt.anisotropy_pairs, opt.seed, opt.task);
     let mut by_key = Vec::new();
-    let total = tokens.len() * chunks.len();
-    for (c, chunk) in chunks.iter().enumerate() {
+    let total = tokens.len() * groups.len();
+    for (c, group) in groups.iter().enumerate() {
         let mut report = |done: usize| on_batch(c * tokens.len() + done, total);
-        let store = forward.chunk(chunk, &mut report)?;
+        let store = forward.layer_group(group, &mut report)?;
         let label = &forward.model.label;
         for (p, &pooling) in opt.poolings.iter().enumerate() {
-            for (l, &layer) in chunk.iter().enumerate() {
+            for (l, &layer) in group.iter().enumerate() {
                 let get = |i: u32| store.get(p, l, i as usize);
                 let mut s = series_from(label, &table.pair_ids, get, &random_pairs);
                 (s.pooling, s.layer) = (Some(pooling), Some(layer));
@@ -270,12 +270,12 @@ pub fn embed_model(
     }
     by_key.sort_by_key(|(k, _)| *k);
     let n_tokens = tokens.iter().map(Vec::len).sum();
-    let profile = Profile {
+    let profile = TaskTiming {
         engine: forward.model.engine.name(),
-        passes: chunks.len(),
+        passes: groups.len(),
         cached: forward.cached,
         peak_gpu_bytes: forward.peak_gpu_bytes,
-        ..Profile::timed(
+        ..TaskTiming::timed(
             &forward.model.label,
             opt.task,
             table,
@@ -307,7 +307,11 @@ impl Forward<'_, '_> {
     }
 
     /// One layer group's vectors: from the cache, else computed (and then cached).
-    fn chunk(&mut self, layers: &[usize], on_batch: &mut dyn FnMut(usize)) -> Result<Embeddings> {
+    fn layer_group(
+        &mut self,
+        layers: &[usize],
+        on_batch: &mut dyn FnMut(usize),
+    ) -> Result<Embeddings> {
         let cache = (self.opt.cache).map(|(cache, file)| (cache, self.key(layers, file)));
         if let Some(hit) = cache.as_ref().and_then(|(c, key)| c.load(key)) {
             on_batch(self.tokens.len());
@@ -443,7 +447,7 @@ pub fn glove_series(
     table: &SentenceTable,
     task: &str,
     random_pairs: &[[u32; 2]],
-) -> (Series, Profile, GloveCoverage) {
+) -> (Series, TaskTiming, GloveCoverage) {
     let start = Instant::now();
     let vectors: Vec<_> = table.texts.iter().map(|t| glove.embed(t)).collect();
     let zero = vec![0.0f32; glove.dim];
@@ -456,9 +460,9 @@ pub fn glove_series(
         sentences_without_vector: vectors.iter().filter(|v| v.vector.is_none()).count(),
         undefined_pairs: series.undefined.iter().filter(|&&u| u).count(),
     };
-    let profile = Profile {
+    let profile = TaskTiming {
         engine: "cpu (word-vector average)".into(),
-        ..Profile::timed(name, task, table, coverage.tokens, seconds)
+        ..TaskTiming::timed(name, task, table, coverage.tokens, seconds)
     };
     (series, profile, coverage)
 }
@@ -483,12 +487,12 @@ mod tests {
 
     #[test]
     fn layer_chunks_fit_budget() {
-        assert_eq!(layer_chunks(&[1, 2, 3], 10, 100), vec![vec![1, 2, 3]]);
+        assert_eq!(layer_groups(&[1, 2, 3], 10, 100), vec![vec![1, 2, 3]]);
         assert_eq!(
-            layer_chunks(&[1, 2, 3, 4, 5], 10, 20),
+            layer_groups(&[1, 2, 3, 4, 5], 10, 20),
             vec![vec![1, 2], vec![3, 4], vec![5]]
         );
-        assert_eq!(layer_chunks(&[1, 2], 10, 1), vec![vec![1], vec![2]]);
+        assert_eq!(layer_groups(&[1, 2], 10, 1), vec![vec![1], vec![2]]);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::args::Plan;
+use super::args::Protocol;
 use super::compare::Comparison;
-use super::embedding::{GloveCoverage, Profile};
+use super::embedding::{GloveCoverage, TaskTiming};
 use super::evaluate::{GroupKind, Row};
 use super::ood::OodReport;
 use super::{markdown, plots};
@@ -101,7 +101,7 @@ pub struct StudyReport {
     pub created_unix: u64,
     /// Data directory used (None when only pair files and an explicit GloVe path were read).
     pub data_dir: Option<String>,
-    pub protocol: Plan,
+    pub protocol: Protocol,
     pub models: Vec<ModelInfo>,
     pub baselines: Vec<BaselineInfo>,
     pub tasks: Vec<TaskInfo>,
@@ -114,7 +114,7 @@ pub struct StudyReport {
     pub comparison: Option<Comparison>,
     /// In profile.json, not results.json.
     #[serde(skip)]
-    pub profile: Vec<Profile>,
+    pub profile: Vec<TaskTiming>,
     pub notes: Vec<String>,
 }
 
@@ -127,7 +127,7 @@ struct ProfileFile<'a> {
     /// Seconds to load each baseline.
     baseline_load_seconds: BTreeMap<&'a str, f64>,
     /// One entry per model (or baseline) × task.
-    profile: &'a [Profile],
+    profile: &'a [TaskTiming],
 }
 
 impl StudyReport {

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::args::{Baseline, Plan, StudyArgs};
+use super::args::{Baseline, Protocol, StudyArgs};
 use super::cache::EmbeddingCache;
 use super::compare;
 use super::embedding::{
-    anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, Profile,
-    SentenceTable, StudyModel,
+    anisotropy_pairs, embed_model, glove_series, EmbedOptions, GloveCoverage, SentenceTable,
+    StudyModel, TaskTiming,
 };
 use super::evaluate::{evaluate_task, BootstrapOptions, DomainStat, GroupKind, Row};
 use super::report::{
@@ -30,7 +30,7 @@ use crate::{Error, Result};
 struct Collected {
     rows: Vec<Row>,
     stats: Vec<DomainStat>,
-    profile: Vec<Profile>,
+    profile: Vec<TaskTiming>,
     tasks: Vec<TaskInfo>,
 }
 
@@ -47,7 +47,7 @@ pub struct RunOptions {
 
 /// What every task of a run shares.
 struct Env<'a> {
-    plan: &'a Plan,
+    plan: &'a Protocol,
     progress: bool,
     cache: Option<&'a EmbeddingCache>,
 }
@@ -121,7 +121,7 @@ pub fn run_with(
 }
 
 /// The data directory (when one is needed) and every task, loaded and checked.
-fn load_tasks(args: &StudyArgs, plan: &Plan) -> Result<(Option<PathBuf>, Vec<Task>)> {
+fn load_tasks(args: &StudyArgs, plan: &Protocol) -> Result<(Option<PathBuf>, Vec<Task>)> {
     let wants_glove = plan.baselines.contains(&Baseline::Glove);
     let builtin = plan
         .specs
@@ -235,7 +235,7 @@ fn load_glove(
 }
 
 /// Hashes checkpoints, resolves each model's layers and makes labels unique.
-fn identify_models(models: &mut [StudyModel], plan: &Plan) -> Result<Vec<ModelInfo>> {
+fn identify_models(models: &mut [StudyModel], plan: &Protocol) -> Result<Vec<ModelInfo>> {
     let mut infos: Vec<ModelInfo> = Vec::new();
     for m in models.iter_mut() {
         let base = m.label.clone();
@@ -287,7 +287,7 @@ fn task_info(task: &Task, table: &SentenceTable, glove: Option<GloveCoverage>) -
     }
 }
 
-fn notes(plan: &Plan, c: &Collected, done: usize, total: usize) -> Vec<String> {
+fn notes(plan: &Protocol, c: &Collected, done: usize, total: usize) -> Vec<String> {
     let (rows, stats) = (&c.rows, &c.stats);
     let mut out = Vec::new();
     if done < total {
