@@ -43,13 +43,22 @@ fn repos() -> Vec<Repo> {
         Repo::model("test/pth", vec![File::new("model.pth", pth)]),
         Repo::model("test/climb-name", vec![File::new(CLIMB, b"x".to_vec())]),
         Repo::model("test/climb-sha", vec![st()]).with_commit(CLIMB_SHA),
-        Repo::model("test/climb-header", vec![st().with(Mode::CommitHeader(CLIMB_SHA))]),
-        Repo::model("test/climb-etag", vec![st().with(Mode::Etag("../../../outside/blob"))]),
+        Repo::model(
+            "test/climb-header",
+            vec![st().with(Mode::CommitHeader(CLIMB_SHA))],
+        ),
+        Repo::model(
+            "test/climb-etag",
+            vec![st().with(Mode::Etag("../../../outside/blob"))],
+        ),
         Repo::model("test/huge", vec![st().with(Mode::Oversized)]),
         Repo::model("test/long", vec![st().with(Mode::LongBody)]),
         Repo::model("test/endless", vec![st().with(Mode::Endless)]),
         Repo::model("test/loop", vec![st().with(Mode::RedirectLoop)]),
-        Repo::model("test/scheme", vec![st().with(Mode::RedirectTo("file:///etc/passwd"))]),
+        Repo::model(
+            "test/scheme",
+            vec![st().with(Mode::RedirectTo("file:///etc/passwd"))],
+        ),
     ]
 }
 
@@ -62,10 +71,8 @@ struct Env {
 
 impl Env {
     fn new(name: &str, repos: Vec<Repo>) -> Env {
-        let dir = std::env::temp_dir().join(format!(
-            "rwkv-lens-hostile-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("rwkv-lens-hostile-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["hf", "cache", "work"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -130,7 +137,9 @@ impl Env {
     fn cached(&self, part: &str) -> Vec<PathBuf> {
         let hub = self.dir.join("hf/hub");
         let files = self.walk().into_iter().filter(|p| p.starts_with(&hub));
-        files.filter(|p| !p.is_dir() && p.to_string_lossy().contains(part)).collect()
+        files
+            .filter(|p| !p.is_dir() && p.to_string_lossy().contains(part))
+            .collect()
     }
 }
 
@@ -187,7 +196,11 @@ fn bad_ids_revisions_and_file_names_from_the_command_line_are_refused() {
         env.refused(&args),
         "error: test/tiny: file name `../../../../outside/t.json` is refused: has a `..` part"
     );
-    assert_eq!(env.server.request_count(), 0, "a refused name made a request");
+    assert_eq!(
+        env.server.request_count(),
+        0,
+        "a refused name made a request"
+    );
 }
 
 #[test]
@@ -238,13 +251,22 @@ fn a_symlink_planted_in_a_cache_does_not_lead_writes_out() {
     std::fs::create_dir_all(&repo).unwrap();
     std::os::unix::fs::symlink(&outside, repo.join("blobs")).unwrap();
     let e = env.refused("inspect test/tiny");
-    assert!(e.starts_with("error: ") && e.contains("refused: it resolves to"), "{e}");
-    assert!(e.contains("elsewhere") && e.ends_with("nothing written"), "{e}");
+    assert!(
+        e.starts_with("error: ") && e.contains("refused: it resolves to"),
+        "{e}"
+    );
+    assert!(
+        e.contains("elsewhere") && e.ends_with("nothing written"),
+        "{e}"
+    );
     let converted = env.dir.join("cache/rwkv-lens");
     std::fs::create_dir_all(&converted).unwrap();
     std::os::unix::fs::symlink(&outside, converted.join("converted")).unwrap();
     let e = env.refused("inspect test/pth");
-    assert!(e.contains("refused: it resolves to") && e.contains("elsewhere"), "{e}");
+    assert!(
+        e.contains("refused: it resolves to") && e.contains("elsewhere"),
+        "{e}"
+    );
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }
 
@@ -262,7 +284,10 @@ fn data_fetch_refuses_a_climbing_listing_and_oversized_fields() {
     };
     let served = vec![Repo::dataset(
         "mteb/biosses-sts",
-        vec![File::new("test.jsonl.gz", rows(true)), File::new(climb, rows(false))],
+        vec![
+            File::new("test.jsonl.gz", rows(true)),
+            File::new(climb, rows(false)),
+        ],
     )];
     let env = Env::new("data", served);
     assert_eq!(
@@ -271,7 +296,10 @@ fn data_fetch_refuses_a_climbing_listing_and_oversized_fields() {
     );
     let env = Env::new(
         "data-long",
-        vec![Repo::dataset("mteb/biosses-sts", vec![File::new("test.jsonl.gz", rows(true))])],
+        vec![Repo::dataset(
+            "mteb/biosses-sts",
+            vec![File::new("test.jsonl.gz", rows(true))],
+        )],
     );
     assert_eq!(
         env.refused("data fetch --tasks biosses --data-dir data"),
@@ -287,7 +315,11 @@ fn hostile_pth(huge: bool) -> Vec<u8> {
     if huge {
         let name = b"model/data/0";
         let at = (0..bytes.len() - 46 - name.len())
-            .find(|&i| bytes[i..i + 4] == *b"PK\x01\x02" && bytes[i + 46..i + 46 + name.len()] == *name && bytes[28 + i] as usize == name.len())
+            .find(|&i| {
+                bytes[i..i + 4] == *b"PK\x01\x02"
+                    && bytes[i + 46..i + 46 + name.len()] == *name
+                    && bytes[28 + i] as usize == name.len()
+            })
             .expect("the central entry of model/data/0");
         bytes[at + 20..at + 28].copy_from_slice(&[0xf0, 0xff, 0xff, 0xff, 0xf0, 0xff, 0xff, 0xff]);
         return bytes;
@@ -319,17 +351,50 @@ fn hostile_checkpoints_from_the_hub_are_refused_in_memory() {
     let served = vec![
         Repo::model("test/pth-climb", file("model.pth", hostile_pth(false))),
         Repo::model("test/pth-huge", file("model.pth", hostile_pth(true))),
-        Repo::model("test/st-overlap", file("model.safetensors", hostile_safetensors([0, 8], [4, 12], None))),
-        Repo::model("test/st-past", file("model.safetensors", hostile_safetensors([0, 8], [8, 16], None))),
-        Repo::model("test/st-header", file("model.safetensors", hostile_safetensors([0, 8], [8, 12], Some(4 << 30)))),
+        Repo::model(
+            "test/st-overlap",
+            file(
+                "model.safetensors",
+                hostile_safetensors([0, 8], [4, 12], None),
+            ),
+        ),
+        Repo::model(
+            "test/st-past",
+            file(
+                "model.safetensors",
+                hostile_safetensors([0, 8], [8, 16], None),
+            ),
+        ),
+        Repo::model(
+            "test/st-header",
+            file(
+                "model.safetensors",
+                hostile_safetensors([0, 8], [8, 12], Some(4 << 30)),
+            ),
+        ),
     ];
     let env = Env::new("checkpoints", served);
     let cases = [
-        ("test/pth-climb", "storage `model/data/0` is missing from the archive"),
-        ("test/pth-huge", "zip entry `model/data/0`: 4294967280 bytes at byte 9664 run past the end of the file"),
-        ("test/st-overlap", "not a valid safetensors file: invalid offset for tensor `b`"),
-        ("test/st-past", "tensor `b`: header gives bytes [8, 16) but the data section holds 12 bytes"),
-        ("test/st-header", "the first 8 bytes announce a 4294967296-byte header"),
+        (
+            "test/pth-climb",
+            "storage `model/data/0` is missing from the archive",
+        ),
+        (
+            "test/pth-huge",
+            "zip entry `model/data/0`: 4294967280 bytes at byte 9664 run past the end of the file",
+        ),
+        (
+            "test/st-overlap",
+            "not a valid safetensors file: invalid offset for tensor `b`",
+        ),
+        (
+            "test/st-past",
+            "tensor `b`: header gives bytes [8, 16) but the data section holds 12 bytes",
+        ),
+        (
+            "test/st-header",
+            "the first 8 bytes announce a 4294967296-byte header",
+        ),
     ];
     for (repo, says) in cases {
         let e = env.refused(&format!("inspect {repo}"));

@@ -295,7 +295,9 @@ fn records(shown: &str, path: &Path) -> Result<Vec<serde_json::Value>> {
     if text.len() as u64 > MAX_TEXT {
         return Err(Error::file(
             shown,
-            format!("unpacks to more than {MAX_TEXT} bytes (no evaluation set is that large): refused"),
+            format!(
+                "unpacks to more than {MAX_TEXT} bytes (no evaluation set is that large): refused"
+            ),
         ));
     }
     (text
@@ -331,7 +333,10 @@ fn convert(
                 Some(serde_json::Value::String(v)) if v.len() > MAX_FIELD => Err(Error::row(
                     shown,
                     i + 1,
-                    format!("field `{k}` holds {} bytes (at most {MAX_FIELD}): refused", v.len()),
+                    format!(
+                        "field `{k}` holds {} bytes (at most {MAX_FIELD}): refused",
+                        v.len()
+                    ),
                 )),
                 Some(serde_json::Value::String(v)) => Ok(clean(v)),
                 Some(serde_json::Value::Number(v)) => Ok(v.to_string()),

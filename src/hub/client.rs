@@ -141,9 +141,11 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let (me, note) = (std::thread::current().id(), caught.clone());
     let prev = Arc::new(std::panic::take_hook());
     let other = prev.clone();
-    std::panic::set_hook(Box::new(move |info| match std::thread::current().id() == me {
-        true => *note.lock().unwrap_or_else(|e| e.into_inner()) = info.to_string(),
-        false => (**other)(info),
+    std::panic::set_hook(Box::new(move |info| {
+        match std::thread::current().id() == me {
+            true => *note.lock().unwrap_or_else(|e| e.into_inner()) = info.to_string(),
+            false => (**other)(info),
+        }
     }));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     drop(std::panic::take_hook()); // ours, with its clone of `prev`
@@ -168,7 +170,10 @@ impl Hub {
             .unwrap_or_else(|| "https://huggingface.co".into());
         let endpoint = endpoint.trim_end_matches('/').to_string();
         let file_token = || guard("hub token", || Ok(hf_hub::Cache::new(root.clone()).token()));
-        let token = match std::env::var("HF_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+        let token = match std::env::var("HF_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        {
             Some(t) => Some(t.trim().to_string()),
             None => file_token()?,
         };
@@ -230,14 +235,19 @@ impl Hub {
             let read = (reply.response.into_reader().take(limit + 1)).read_to_string(&mut text);
             read.map_err(|e| fail(format!("cannot read the hub's listing: {e}")))?;
             match text.len() as u64 > limit {
-                true => Err(fail(format!("the hub's listing is larger than {limit} bytes: refused"))),
+                true => Err(fail(format!(
+                    "the hub's listing is larger than {limit} bytes: refused"
+                ))),
                 false => Ok(text),
             }
         })?;
         let info: Listing = serde_json::from_str(&text)
             .map_err(|e| fail(format!("the hub's listing is not the expected JSON: {e}")))?;
         let refuse = |field: &str, value: &str, why: String| {
-            fail(format!("{field} `{}` in the hub's listing is refused: {why}", names::shown(value)))
+            fail(format!(
+                "{field} `{}` in the hub's listing is refused: {why}",
+                names::shown(value)
+            ))
         };
         if let Some(sha) = &info.sha {
             names::commit(sha).map_err(|why| refuse("commit", sha, why))?;
@@ -284,8 +294,14 @@ impl Hub {
         let bar = bytes_bar(file);
         let path = guard(&what(repo, Some(file)), || {
             let places = (self.root.as_path(), repo_dir.as_path());
-            download(&self.http, places, (repo.revision.as_str(), file, url.as_str()), listed, &bar)
-                .map_err(|msg| Error::file(what(repo, Some(file)), msg))
+            download(
+                &self.http,
+                places,
+                (repo.revision.as_str(), file, url.as_str()),
+                listed,
+                &bar,
+            )
+            .map_err(|msg| Error::file(what(repo, Some(file)), msg))
         })?;
         verify(&path).map_err(|msg| Error::file(what(repo, Some(file)), msg))?;
         Ok(path)
@@ -421,8 +437,14 @@ mod tests {
             panic!("assertion failed: pointer_path.exists()")
         });
         let e = e.unwrap_err().to_string();
-        assert!(e.starts_with("test/x: the hub client hit a panic (at "), "{e}");
-        assert!(e.contains("pointer_path.exists()") && !e.contains('\n'), "{e}");
+        assert!(
+            e.starts_with("test/x: the hub client hit a panic (at "),
+            "{e}"
+        );
+        assert!(
+            e.contains("pointer_path.exists()") && !e.contains('\n'),
+            "{e}"
+        );
         assert_eq!(super::guard("x", || Ok(1)).unwrap(), 1);
     }
 }

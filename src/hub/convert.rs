@@ -22,8 +22,7 @@ pub fn converted(source: &Path) -> Result<PathBuf> {
         _ => super::client::sha256_file(&blob)?,
     };
     let root = super::lens_cache_dir();
-    let out = (root.join("converted"))
-        .join(format!("{key}.safetensors"));
+    let out = (root.join("converted")).join(format!("{key}.safetensors"));
     if out.is_file() {
         return Ok(out);
     }

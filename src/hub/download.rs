@@ -48,8 +48,9 @@ pub fn download(
     drop(probe);
     let paths = paths(root, repo_dir, revision, file, &meta)?;
     let mkdir = |p: &Path| match p.parent() {
-        Some(d) => std::fs::create_dir_all(d)
-            .map_err(|e| format!("cannot create {}: {e}", d.display())),
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))
+        }
         None => Ok(()),
     };
     if !paths.blob.is_file() {
@@ -71,14 +72,24 @@ pub fn download(
 /// The commit, blob name and size from the probe's headers, each checked.
 fn meta(probe: &super::http::Reply, endpoint: &str, listed: Option<u64>) -> Result<Meta, String> {
     let missing = |h: &str| format!("the hub at {endpoint} answered without the `{h}` header");
-    let commit = probe.header("x-repo-commit").ok_or_else(|| missing("X-Repo-Commit"))?;
+    let commit = probe
+        .header("x-repo-commit")
+        .ok_or_else(|| missing("X-Repo-Commit"))?;
     names::commit(commit).map_err(|why| {
-        format!("commit `{}` in the hub's X-Repo-Commit header is refused: {why}", names::shown(commit))
+        format!(
+            "commit `{}` in the hub's X-Repo-Commit header is refused: {why}",
+            names::shown(commit)
+        )
     })?;
-    let raw = (probe.header("x-linked-etag").or_else(|| probe.header("etag")))
-        .ok_or_else(|| missing("ETag"))?;
+    let raw = (probe
+        .header("x-linked-etag")
+        .or_else(|| probe.header("etag")))
+    .ok_or_else(|| missing("ETag"))?;
     let etag = names::etag(raw).map_err(|why| {
-        format!("ETag `{}` from the hub is refused: {why}", names::shown(raw))
+        format!(
+            "ETag `{}` from the hub is refused: {why}",
+            names::shown(raw)
+        )
     })?;
     let size = match probe.header("x-linked-size") {
         Some(s) => s,
@@ -86,8 +97,12 @@ fn meta(probe: &super::http::Reply, endpoint: &str, listed: Option<u64>) -> Resu
             .and_then(|r| r.rsplit('/').next())
             .ok_or_else(|| missing("Content-Range"))?,
     };
-    let size: u64 = (size.trim().parse())
-        .map_err(|_| format!("the hub declared the size `{}`, which is no number", names::shown(size)))?;
+    let size: u64 = (size.trim().parse()).map_err(|_| {
+        format!(
+            "the hub declared the size `{}`, which is no number",
+            names::shown(size)
+        )
+    })?;
     if let Some(listed) = listed.filter(|&l| size > l) {
         return Err(format!(
             "the hub declares {size} bytes but its listing says {listed}: refused before writing"
@@ -101,7 +116,13 @@ fn meta(probe: &super::http::Reply, endpoint: &str, listed: Option<u64>) -> Resu
 }
 
 /// The blob, its `.part`, the snapshot link and the ref, each inside `root`.
-fn paths(root: &Path, repo_dir: &Path, revision: &str, file: &str, m: &Meta) -> Result<Paths, String> {
+fn paths(
+    root: &Path,
+    repo_dir: &Path,
+    revision: &str,
+    file: &str,
+    m: &Meta,
+) -> Result<Paths, String> {
     let blob = repo_dir.join("blobs").join(&m.etag);
     let mut part = blob.clone().into_os_string();
     part.push(".part");
@@ -113,16 +134,26 @@ fn paths(root: &Path, repo_dir: &Path, revision: &str, file: &str, m: &Meta) -> 
         pointer,
         reference,
     };
-    for p in [&paths.blob, &paths.part, &paths.pointer].into_iter().chain(&paths.reference) {
+    for p in [&paths.blob, &paths.part, &paths.pointer]
+        .into_iter()
+        .chain(&paths.reference)
+    {
         crate::io::inside_root(root, p).map_err(|e| e.to_string())?;
     }
     Ok(paths)
 }
 
 /// The body into `part` (resumed from its length), at most `size` bytes in all.
-fn body(http: &Http, url: &str, part: &Path, size: u64, bar: &indicatif::ProgressBar) -> Result<(), String> {
-    let interrupted =
-        |e: &dyn std::fmt::Display| format!("download interrupted: {e} (run the command again: the part already downloaded is resumed)");
+fn body(
+    http: &Http,
+    url: &str,
+    part: &Path,
+    size: u64,
+    bar: &indicatif::ProgressBar,
+) -> Result<(), String> {
+    let interrupted = |e: &dyn std::fmt::Display| {
+        format!("download interrupted: {e} (run the command again: the part already downloaded is resumed)")
+    };
     let mut start = std::fs::metadata(part).map_or(0, |m| m.len());
     if start > size {
         start = 0;
@@ -133,7 +164,9 @@ fn body(http: &Http, url: &str, part: &Path, size: u64, bar: &indicatif::Progres
         start = 0; // the whole file, not the range asked for
     }
     let left = size - start;
-    let declared = reply.last("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+    let declared = reply
+        .last("content-length")
+        .and_then(|l| l.trim().parse::<u64>().ok());
     if let Some(length) = declared.filter(|&l| l > left) {
         return Err(format!(
             "the hub sends {length} bytes where {left} are left of the {size} it declared: refused before writing"
@@ -148,27 +181,42 @@ fn body(http: &Http, url: &str, part: &Path, size: u64, bar: &indicatif::Progres
         .map_err(|e| format!("cannot write {}: {e}", part.display()))?;
     bar.set_length(size);
     bar.set_position(start);
-    let mut reader = reply.response.into_reader().take(left + 1);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut got = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| interrupted(&e))?;
-        if n == 0 {
-            break;
-        }
-        got += n as u64;
-        if got > left {
-            drop(out);
-            let _ = std::fs::remove_file(part);
-            return Err(format!(
-                "the hub sent more than the {size} bytes it declared: refused (the part was removed)"
-            ));
-        }
-        out.write_all(&buf[..n]).map_err(|e| interrupted(&e))?;
-        bar.inc(n as u64);
+    let within = copy_at_most(reply.response.into_reader(), &mut out, left, bar)
+        .map_err(|e| interrupted(&e))?;
+    if !within {
+        drop(out);
+        let _ = std::fs::remove_file(part);
+        return Err(format!(
+            "the hub sent more than the {size} bytes it declared: refused (the part was removed)"
+        ));
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// Appends `reader` to `out` up to `left` bytes; `Ok(false)` when it has more (then
+/// what is past `left` is not written).
+fn copy_at_most(
+    reader: impl Read,
+    out: &mut std::fs::File,
+    left: u64,
+    bar: &indicatif::ProgressBar,
+) -> std::io::Result<bool> {
+    let mut reader = reader.take(left + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        got += n as u64;
+        if got > left {
+            return Ok(false);
+        }
+        out.write_all(&buf[..n])?;
+        bar.inc(n as u64);
+    }
 }
 
 /// `pointer` → `blob` as a relative symlink (a copy where symlinks are not allowed).
@@ -181,7 +229,9 @@ fn link(blob: &Path, pointer: &Path) -> Result<(), String> {
     }
     let fail = |e: std::io::Error| format!("cannot link {}: {e}", pointer.display());
     // snapshots/COMMIT/a/b/FILE → ../../../../blobs/ETAG: one `..` per folder below REPO
-    let below = pointer.parent().and_then(|d| d.strip_prefix(blob.parent()?.parent()?).ok());
+    let below = pointer
+        .parent()
+        .and_then(|d| d.strip_prefix(blob.parent()?.parent()?).ok());
     let ups = below.map_or(0, |d| d.components().count());
     let mut target: PathBuf = std::iter::repeat_n("..", ups).collect();
     target.push("blobs");

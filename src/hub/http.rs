@@ -39,7 +39,11 @@ impl Reply {
 fn origin(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    )
 }
 
 /// `location` (a redirect's target) made absolute against `url`; `Err` names a
@@ -49,7 +53,8 @@ fn follow(url: &str, location: &str) -> Result<String, String> {
         let s = &location[..i];
         !s.is_empty()
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     });
     if let Some(i) = scheme_end {
         return match location[..i].to_ascii_lowercase().as_str() {
@@ -98,7 +103,8 @@ impl Http {
             if let Some(r) = range {
                 request = request.set("Range", r);
             }
-            if let Some(t) = (self.token.as_ref()).filter(|_| origin(&url) == origin(&self.endpoint))
+            if let Some(t) =
+                (self.token.as_ref()).filter(|_| origin(&url) == origin(&self.endpoint))
             {
                 request = request.set("Authorization", &format!("Bearer {t}"));
             }
@@ -161,10 +167,18 @@ mod tests {
     fn redirect_targets() {
         let at = "http://h:1/a/resolve/main/f.bin?x=1";
         assert_eq!(follow(at, "/b/c").unwrap(), "http://h:1/b/c");
-        assert_eq!(follow(at, "g.bin").unwrap(), "http://h:1/a/resolve/main/g.bin");
+        assert_eq!(
+            follow(at, "g.bin").unwrap(),
+            "http://h:1/a/resolve/main/g.bin"
+        );
         assert_eq!(follow(at, "https://cdn/x").unwrap(), "https://cdn/x");
         assert_eq!(follow(at, "//cdn/x").unwrap(), "http://cdn/x");
-        for bad in ["file:///etc/passwd", "ftp://h/x", "data:,x", "javascript:alert(1)"] {
+        for bad in [
+            "file:///etc/passwd",
+            "ftp://h/x",
+            "data:,x",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(follow(at, bad), Err(bad.to_string()));
         }
     }

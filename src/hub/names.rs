@@ -30,10 +30,18 @@ pub fn repo_id(id: &str) -> Result<(), String> {
     for part in [org, name] {
         let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
         if !edge(part.chars().next()) || !edge(part.chars().last()) {
-            return Err(format!("`{}` must start and end with a letter, a digit or `_`", shown(part)));
+            return Err(format!(
+                "`{}` must start and end with a letter, a digit or `_`",
+                shown(part)
+            ));
         }
-        if let Some(c) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c))) {
-            return Err(format!("has the character {c:?} (letters, digits, `-`, `_`, `.` only)"));
+        if let Some(c) = part
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+        {
+            return Err(format!(
+                "has the character {c:?} (letters, digits, `-`, `_`, `.` only)"
+            ));
         }
     }
     if id.contains("--") || id.contains("..") {
@@ -61,9 +69,7 @@ pub fn revision(rev: &str) -> Result<(), String> {
     }
     for part in rev.split('/') {
         if part.is_empty() || part.starts_with('.') || part.ends_with(".lock") {
-            return Err(
-                "has an empty part, a part starting with `.` or ending in `.lock`".into(),
-            );
+            return Err("has an empty part, a part starting with `.` or ending in `.lock`".into());
         }
     }
     if rev.ends_with('.') {
@@ -141,7 +147,9 @@ mod tests {
         for ok in ["RWKV/v6-Finch-1B6-HF", "BlinkDL/rwkv-7-world", "a_b/c.d"] {
             assert_eq!(repo_id(ok), Ok(()), "{ok}");
         }
-        for bad in ["a", "a/b/c", "../b", "a/..", "a--b/c", "a/b.git", "-a/b", "a/b c", "a/é", "/b"] {
+        for bad in [
+            "a", "a/b/c", "../b", "a/..", "a--b/c", "a/b.git", "-a/b", "a/b c", "a/é", "/b",
+        ] {
             assert!(repo_id(bad).is_err(), "{bad}");
         }
     }
@@ -149,21 +157,47 @@ mod tests {
     #[test]
     fn revisions() {
         let forty = "a".repeat(40);
-        for ok in ["main", "v1.0", "refs/pr/1", "refs/convert/parquet", forty.as_str()] {
+        for ok in [
+            "main",
+            "v1.0",
+            "refs/pr/1",
+            "refs/convert/parquet",
+            forty.as_str(),
+        ] {
             assert_eq!(revision(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "../x", "a/../b", "a//b", "/a", "a/", ".a", "a.lock", "a b", "a\n", "a~1", "a:b", "a\\b", "@", "x@{1}", "a."] {
+        for bad in [
+            "", "../x", "a/../b", "a//b", "/a", "a/", ".a", "a.lock", "a b", "a\n", "a~1", "a:b",
+            "a\\b", "@", "x@{1}", "a.",
+        ] {
             assert!(revision(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn file_names() {
-        for ok in ["model.safetensors", "mrpc/train-00000-of-00001.parquet", "a b/ü.json"] {
+        for ok in [
+            "model.safetensors",
+            "mrpc/train-00000-of-00001.parquet",
+            "a b/ü.json",
+        ] {
             assert_eq!(repo_file(ok), Ok(()), "{ok}");
         }
         let long = "a".repeat(256);
-        for bad in ["", "../x", "a/../../b", "/etc/passwd", "a\\b", "C:x", "a/./b", "a//b", "a/", "a\0b", "a\nb", long.as_str()] {
+        for bad in [
+            "",
+            "../x",
+            "a/../../b",
+            "/etc/passwd",
+            "a\\b",
+            "C:x",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\0b",
+            "a\nb",
+            long.as_str(),
+        ] {
             assert!(repo_file(bad).is_err(), "{bad:?}");
         }
     }

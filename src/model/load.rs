@@ -99,8 +99,16 @@ pub fn safetensors_metadata(path: &Path) -> Result<std::collections::BTreeMap<St
     let mut n = [0u8; 8];
     f.read_exact(&mut n)
         .map_err(|e| bad(format!("no header: {e}")))?;
+    let n = u64::from_le_bytes(n);
+    // the safetensors crate's own bound: a header length of gigabytes allocates nothing
+    const MAX_HEADER: u64 = 100_000_000;
+    if n > MAX_HEADER {
+        return Err(bad(format!(
+            "the first 8 bytes announce a {n}-byte header (at most {MAX_HEADER}): not a safetensors file"
+        )));
+    }
     let mut header = Vec::new();
-    (f.take(u64::from_le_bytes(n)).read_to_end(&mut header))
+    (f.take(n).read_to_end(&mut header))
         .map_err(|e| bad(format!("cannot read the header: {e}")))?;
     #[derive(serde::Deserialize)]
     struct Header {

@@ -358,10 +358,20 @@ fn send_hostile(out: &mut TcpStream, path: &str, f: &File) -> std::io::Result<()
         )
     };
     let head = match f.mode {
-        Mode::RedirectLoop => format!("HTTP/1.1 302 X\r\nLocation: {path}\r\nContent-Length: 0\r\n\r\n"),
-        Mode::RedirectTo(to) => format!("HTTP/1.1 302 X\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"),
-        Mode::Oversized => format!("HTTP/1.1 206 X\r\n{}X-Linked-Size: {TIB}\r\nContent-Length: 1\r\n\r\n", base(TIB)),
-        Mode::LongBody => format!("HTTP/1.1 206 X\r\n{}Content-Length: {TIB}\r\n\r\n", base(total)),
+        Mode::RedirectLoop => {
+            format!("HTTP/1.1 302 X\r\nLocation: {path}\r\nContent-Length: 0\r\n\r\n")
+        }
+        Mode::RedirectTo(to) => {
+            format!("HTTP/1.1 302 X\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+        }
+        Mode::Oversized => format!(
+            "HTTP/1.1 206 X\r\n{}X-Linked-Size: {TIB}\r\nContent-Length: 1\r\n\r\n",
+            base(TIB)
+        ),
+        Mode::LongBody => format!(
+            "HTTP/1.1 206 X\r\n{}Content-Length: {TIB}\r\n\r\n",
+            base(total)
+        ),
         _ => format!("HTTP/1.1 206 X\r\n{}\r\n", base(total)), // Endless: no length
     };
     out.write_all(head.as_bytes())?;
