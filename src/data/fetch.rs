@@ -28,8 +28,14 @@ use std::path::{Path, PathBuf};
 
 use super::provenance::{self, Index};
 use crate::hub::client::{sha256_file, Hub, RepoId, RepoKind};
-use crate::io::write_atomic;
+use crate::io::write_atomic_under;
 use crate::{Error, Result};
+
+/// The most a gzipped dataset file may unpack to (the largest, STS-B's train split,
+/// is under 2 MB): a gzip bomb stops here.
+const MAX_TEXT: u64 = 256 << 20;
+/// The most one sentence or label may hold (the sets' longest sentence is under 2 kB).
+const MAX_FIELD: usize = 64 << 10;
 
 /// One file of a hub dataset and how its pairs become rows of the study's layout.
 struct Source {
@@ -233,7 +239,7 @@ pub fn fetch(tasks: &[&DataTask], dir: &Path, hub: &Hub) -> Result<Vec<PathBuf>>
         for (out, lines) in &by_out {
             let path = dir.join(out);
             let text = format!("{}\n{}\n", header(out), lines.join("\n"));
-            write_atomic(&path, text.as_bytes())?;
+            write_atomic_under(dir, &path, text.as_bytes())?;
             notes.push(format!(
                 "| `{out}` | {} | `{}` |",
                 lines.len(),
@@ -244,7 +250,7 @@ pub fn fetch(tasks: &[&DataTask], dir: &Path, hub: &Hub) -> Result<Vec<PathBuf>>
         let first = task.sources[0].columns.outputs()[0];
         let folder = first.split('/').next().unwrap_or(task.name);
         let source_md = dir.join(folder).join("SOURCE.md");
-        write_atomic(&source_md, (notes.join("\n") + "\n").as_bytes())?;
+        write_atomic_under(dir, &source_md, (notes.join("\n") + "\n").as_bytes())?;
         written.push(source_md);
     }
     Ok(written)
@@ -283,9 +289,17 @@ fn records(shown: &str, path: &Path) -> Result<Vec<serde_json::Value>> {
             .collect();
     }
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
+    (flate2::read::GzDecoder::new(file).take(MAX_TEXT + 1))
         .read_to_string(&mut text)
         .map_err(|e| Error::file(shown, format!("not gzipped UTF-8 JSON lines: {e}")))?;
+    if text.len() as u64 > MAX_TEXT {
+        return Err(Error::file(
+            shown,
+            format!(
+                "unpacks to more than {MAX_TEXT} bytes (no evaluation set is that large): refused"
+            ),
+        ));
+    }
     (text
         .lines()
         .enumerate()
@@ -316,6 +330,14 @@ fn convert(
     for (i, row) in records.iter().enumerate() {
         let field = |k: &str| -> Result<String> {
             match row.get(k) {
+                Some(serde_json::Value::String(v)) if v.len() > MAX_FIELD => Err(Error::row(
+                    shown,
+                    i + 1,
+                    format!(
+                        "field `{k}` holds {} bytes (at most {MAX_FIELD}): refused",
+                        v.len()
+                    ),
+                )),
                 Some(serde_json::Value::String(v)) => Ok(clean(v)),
                 Some(serde_json::Value::Number(v)) => Ok(v.to_string()),
                 _ => Err(Error::row(shown, i + 1, format!("missing field `{k}`"))),

@@ -1,17 +1,26 @@
-//! The hub client: `hf-hub`'s blocking API plus what this project needs of it.
+//! The hub client: listings and downloads over `ureq` into Python `huggingface_hub`'s
+//! cache layout (`REPO/blobs/ETAG`, `REPO/snapshots/COMMIT/FILE` → blob,
+//! `REPO/refs/REVISION`), so a file downloaded by either is shared; `HF_TOKEN`,
+//! `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, a cache-first lookup that makes no request, content
+//! hashes checked after every download (a bad file never stays in the cache), one-line
+//! errors, an indicatif bar.
 //!
-//! `hf-hub` 0.4 (sync, over ureq) downloads into Python `huggingface_hub`'s cache layout
-//! (`REPO/blobs/ETAG`, `REPO/snapshots/COMMIT/FILE` → blob, `REPO/refs/REVISION`) and
-//! resumes a `.part` file with a range request. It does not read `HF_TOKEN`,
-//! `HF_HUB_CACHE` or `HF_HUB_OFFLINE`, does not check what it downloaded, and asks the
-//! hub before every download; all of that is added here.
+//! Nothing the hub says is trusted as a path: repo ids, revisions, file names, commits
+//! and ETags are checked against the hub's grammar ([`super::names`]) before any file
+//! operation, and every path created or linked is checked to stay in the cache
+//! ([`crate::io::inside_root`]). `hf-hub` 0.4.3 is used only for the layout's names
+//! (`Repo::folder_name`) and the token file (`Cache::token`), behind [`guard`]; its
+//! downloader is replaced by [`super::download`] (it creates paths from the server's
+//! answer and can panic: see that module and docs/errors.md).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use hf_hub::api::sync::{Api, ApiBuilder, ApiError};
-use hf_hub::{Cache, Repo, RepoType};
-
+use super::download::download;
+use super::http::Http;
+use super::names;
 use crate::{Error, Result};
 
 /// A model or a dataset repository.
@@ -38,12 +47,12 @@ impl RepoId {
         }
     }
 
-    fn hf(&self) -> Repo {
+    fn hf(&self) -> hf_hub::Repo {
         let kind = match self.kind {
-            RepoKind::Model => RepoType::Model,
-            RepoKind::Dataset => RepoType::Dataset,
+            RepoKind::Model => hf_hub::RepoType::Model,
+            RepoKind::Dataset => hf_hub::RepoType::Dataset,
         };
-        Repo::with_revision(self.id.clone(), kind, self.revision.clone())
+        hf_hub::Repo::with_revision(self.id.clone(), kind, self.revision.clone())
     }
 
     /// `ORG/NAME` or `ORG/NAME@REV` (`datasets/` in front of a dataset), for messages.
@@ -57,15 +66,46 @@ impl RepoId {
             rev => format!("{prefix}{}@{rev}", self.id),
         }
     }
+
+    /// The id and the revision against the hub's grammar, before any request or path.
+    pub fn check(&self) -> Result<()> {
+        let refuse = |field: &str, value: &str, why: String| {
+            Error::file(
+                self.shown(),
+                format!("{field} `{}` is refused: {why}", names::shown(value)),
+            )
+        };
+        names::repo_id(&self.id).map_err(|why| refuse("repo id", &self.id, why))?;
+        names::revision(&self.revision).map_err(|why| refuse("revision", &self.revision, why))
+    }
+
+    /// `api/models/ORG/NAME/revision/REV` (the listing) or `[datasets/]ORG/NAME/resolve/REV/FILE`.
+    fn url(&self, endpoint: &str, file: Option<&str>) -> String {
+        let rev = names::url_quote(&self.revision, false);
+        let (api, files) = match self.kind {
+            RepoKind::Model => ("models", ""),
+            RepoKind::Dataset => ("datasets", "datasets/"),
+        };
+        match file {
+            None => format!("{endpoint}/api/{api}/{}/revision/{rev}?blobs=true", self.id),
+            Some(f) => format!(
+                "{endpoint}/{files}{}/resolve/{rev}/{}",
+                self.id,
+                names::url_quote(f, true)
+            ),
+        }
+    }
 }
 
 /// The hub as this process sees it: endpoint, token, cache and offline mode from the
 /// environment (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME`/`HF_HUB_CACHE`, `HF_HUB_OFFLINE`).
 pub struct Hub {
-    api: Api,
-    cache: Cache,
+    http: Http,
+    root: PathBuf,
     endpoint: String,
     offline: bool,
+    /// Sizes from the listings made so far: `(repo shown, file)` → bytes.
+    sizes: Mutex<HashMap<(String, String), u64>>,
 }
 
 /// `HF_HUB_OFFLINE`'s truthy values, as `huggingface_hub` reads them.
@@ -93,30 +133,56 @@ pub fn hub_cache_dir() -> PathBuf {
     home.join("hub")
 }
 
+/// Runs `f` (an `hf-hub` call, or our HTTP code) so that a panic in it becomes a
+/// one-line error, not a backtrace: the panic hook is silenced for this thread meanwhile.
+pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    use std::sync::Arc;
+    let caught = Arc::new(Mutex::new(String::new()));
+    let (me, note) = (std::thread::current().id(), caught.clone());
+    let prev = Arc::new(std::panic::take_hook());
+    let other = prev.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        match std::thread::current().id() == me {
+            true => *note.lock().unwrap_or_else(|e| e.into_inner()) = info.to_string(),
+            false => (**other)(info),
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    drop(std::panic::take_hook()); // ours, with its clone of `prev`
+    if let Ok(hook) = Arc::try_unwrap(prev) {
+        std::panic::set_hook(hook);
+    }
+    result.unwrap_or_else(|_| {
+        let msg = caught.lock().map(|m| m.clone()).unwrap_or_default();
+        Err(Error::input(format!(
+            "{what}: the hub client hit a panic ({}); nothing more was written (please report it)",
+            msg.replace("panicked at ", "at ")
+        )))
+    })
+}
+
 impl Hub {
     pub fn from_env() -> Result<Hub> {
-        let cache = Cache::new(hub_cache_dir());
+        let root = hub_cache_dir();
         let endpoint = std::env::var("HF_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| "https://huggingface.co".into());
         let endpoint = endpoint.trim_end_matches('/').to_string();
-        let token = (std::env::var("HF_TOKEN")
+        let file_token = || guard("hub token", || Ok(hf_hub::Cache::new(root.clone()).token()));
+        let token = match std::env::var("HF_TOKEN")
             .ok()
-            .filter(|t| !t.trim().is_empty()))
-        .or_else(|| cache.token());
-        let api = ApiBuilder::from_cache(cache.clone())
-            .with_endpoint(endpoint.clone())
-            .with_token(token)
-            .with_progress(false)
-            .with_user_agent("rwkv-lens", env!("CARGO_PKG_VERSION"))
-            .build()
-            .map_err(|e| Error::input(format!("hub client: {e}")))?;
+            .filter(|t| !t.trim().is_empty())
+        {
+            Some(t) => Some(t.trim().to_string()),
+            None => file_token()?,
+        };
         Ok(Hub {
-            api,
-            cache,
+            http: Http::new(&endpoint, token),
+            root,
             endpoint,
             offline: env_flag("HF_HUB_OFFLINE"),
+            sizes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -124,28 +190,77 @@ impl Hub {
         self.offline
     }
 
+    /// `root/models--ORG--NAME` (the layout's name, from `hf-hub`).
+    fn repo_dir(&self, repo: &RepoId) -> Result<PathBuf> {
+        let name = guard(&repo.shown(), || Ok(repo.hf().folder_name()))?;
+        Ok(self.root.join(name))
+    }
+
     /// The snapshot directory of `repo` already in the cache and the files in it
-    /// (relative paths, sorted), without any request.
+    /// (relative paths, sorted), without any request. A ref that names no commit is
+    /// ignored (as if nothing were cached).
     pub fn cached_snapshot(&self, repo: &RepoId) -> Option<(PathBuf, Vec<String>)> {
-        let root = self.cache.path().join(repo.hf().folder_name());
-        let commit = std::fs::read_to_string(root.join("refs").join(&repo.revision))
-            .ok()
-            .map(|c| c.trim().to_string())
-            .or_else(|| is_commit(&repo.revision).then(|| repo.revision.clone()))?;
-        let snapshot = root.join("snapshots").join(commit);
+        let snapshot = self.cached_dir(repo)?;
         let mut files = Vec::new();
         list_files(&snapshot, &snapshot, &mut files);
         files.sort();
         (!files.is_empty()).then_some((snapshot, files))
     }
 
-    /// The files the hub lists for `repo` at its revision.
+    fn cached_dir(&self, repo: &RepoId) -> Option<PathBuf> {
+        repo.check().ok()?;
+        let root = self.repo_dir(repo).ok()?;
+        let commit = std::fs::read_to_string(root.join("refs").join(&repo.revision))
+            .ok()
+            .map(|c| c.trim().to_string())
+            .or_else(|| Some(repo.revision.clone()))
+            .filter(|c| names::commit(c).is_ok())?;
+        let snapshot = root.join("snapshots").join(commit);
+        crate::io::inside_root(&self.root, &snapshot).ok()?;
+        Some(snapshot)
+    }
+
+    /// The files the hub lists for `repo` at its revision, each name checked.
     pub fn list(&self, repo: &RepoId) -> Result<Vec<String>> {
+        repo.check()?;
         if self.offline {
             return Err(self.offline_miss(repo, None));
         }
-        let info = (self.api.repo(repo.hf()).info()).map_err(|e| self.error(repo, None, e))?;
-        let mut files: Vec<String> = info.siblings.into_iter().map(|s| s.rfilename).collect();
+        let fail = |msg: String| Error::file(what(repo, None), msg);
+        let url = repo.url(&self.endpoint, None);
+        let text = guard(&repo.shown(), || {
+            let reply = self.http.get(&url, None).map_err(fail)?;
+            let mut text = String::new();
+            let limit = 64 << 20;
+            let read = (reply.response.into_reader().take(limit + 1)).read_to_string(&mut text);
+            read.map_err(|e| fail(format!("cannot read the hub's listing: {e}")))?;
+            match text.len() as u64 > limit {
+                true => Err(fail(format!(
+                    "the hub's listing is larger than {limit} bytes: refused"
+                ))),
+                false => Ok(text),
+            }
+        })?;
+        let info: Listing = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("the hub's listing is not the expected JSON: {e}")))?;
+        let refuse = |field: &str, value: &str, why: String| {
+            fail(format!(
+                "{field} `{}` in the hub's listing is refused: {why}",
+                names::shown(value)
+            ))
+        };
+        if let Some(sha) = &info.sha {
+            names::commit(sha).map_err(|why| refuse("commit", sha, why))?;
+        }
+        let mut sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut files = Vec::new();
+        for s in info.siblings {
+            names::repo_file(&s.rfilename).map_err(|why| refuse("file name", &s.rfilename, why))?;
+            if let Some(size) = s.lfs.map(|l| l.size).or(s.size) {
+                sizes.insert((repo.shown(), s.rfilename.clone()), size);
+            }
+            files.push(s.rfilename);
+        }
         files.sort();
         Ok(files)
     }
@@ -153,15 +268,41 @@ impl Hub {
     /// A file of `repo`: from the cache when there (no request), else downloaded with a
     /// progress bar and checked against its content hash.
     pub fn fetch(&self, repo: &RepoId, file: &str) -> Result<PathBuf> {
-        if let Some(path) = self.cache.repo(repo.hf()).get(file) {
-            return Ok(path);
+        repo.check()?;
+        names::repo_file(file).map_err(|why| {
+            Error::file(
+                repo.shown(),
+                format!("file name `{}` is refused: {why}", names::shown(file)),
+            )
+        })?;
+        if let Some(path) = self.cached_dir(repo).map(|d| d.join(file)) {
+            if path.exists() && crate::io::inside_root(&self.root, &path).is_ok() {
+                return Ok(path);
+            }
         }
         if self.offline {
             return Err(self.offline_miss(repo, Some(file)));
         }
-        let bar = Bar(bytes_bar(file));
-        let path = (self.api.repo(repo.hf()).download_with_progress(file, bar))
-            .map_err(|e| self.error(repo, Some(file), e))?;
+        let key = (repo.shown(), file.to_string());
+        let known = |hub: &Hub| hub.sizes.lock().ok().and_then(|s| s.get(&key).copied());
+        if known(self).is_none() {
+            self.list(repo)?; // the listing's size bounds the download
+        }
+        let listed = known(self);
+        let repo_dir = self.repo_dir(repo)?;
+        let url = repo.url(&self.endpoint, Some(file));
+        let bar = bytes_bar(file);
+        let path = guard(&what(repo, Some(file)), || {
+            let places = (self.root.as_path(), repo_dir.as_path());
+            download(
+                &self.http,
+                places,
+                (repo.revision.as_str(), file, url.as_str()),
+                listed,
+                &bar,
+            )
+            .map_err(|msg| Error::file(what(repo, Some(file)), msg))
+        })?;
         verify(&path).map_err(|msg| Error::file(what(repo, Some(file)), msg))?;
         Ok(path)
     }
@@ -172,49 +313,34 @@ impl Hub {
             "not in the local hub cache and HF_HUB_OFFLINE is set (run once online, or unset HF_HUB_OFFLINE)",
         )
     }
+}
 
-    /// One line for what `hf-hub` reports.
-    fn error(&self, repo: &RepoId, file: Option<&str>, e: ApiError) -> Error {
-        let msg = match e {
-            ApiError::RequestError(e) => match *e {
-                ureq::Error::Status(code, _) => status_message(code, &self.endpoint),
-                ureq::Error::Transport(t) => {
-                    format!("cannot reach the hub at {}: {t}", self.endpoint)
-                }
-            },
-            ApiError::IoError(e) => format!(
-                "download interrupted: {e} (run the command again: the part already downloaded is resumed)"
-            ),
-            ApiError::MissingHeader(h) => format!(
-                "the hub at {} answered without the `{h}` header",
-                self.endpoint
-            ),
-            other => other.to_string(),
-        };
-        Error::file(what(repo, file), msg)
-    }
+/// The repo listing's fields read here (`?blobs=true` adds the sizes).
+#[derive(serde::Deserialize)]
+struct Listing {
+    sha: Option<String>,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(serde::Deserialize)]
+struct Sibling {
+    rfilename: String,
+    size: Option<u64>,
+    lfs: Option<Lfs>,
+}
+
+#[derive(serde::Deserialize)]
+struct Lfs {
+    size: u64,
 }
 
 /// `ORG/NAME@REV` or `ORG/NAME@REV: file `PATH``, the subject of every message.
 fn what(repo: &RepoId, file: Option<&str>) -> String {
     match file {
-        Some(f) => format!("{}: file `{f}`", repo.shown()),
+        Some(f) => format!("{}: file `{}`", repo.shown(), names::shown(f)),
         None => repo.shown(),
     }
-}
-
-fn status_message(code: u16, endpoint: &str) -> String {
-    match code {
-        401 | 403 => format!(
-            "the hub refused access ({code}): a gated or private repo needs a token: set HF_TOKEN (and accept the repo's terms on its page)"
-        ),
-        404 => format!("not found on the hub at {endpoint} (404): check the id, the file name and the revision"),
-        _ => format!("the hub at {endpoint} answered HTTP {code}"),
-    }
-}
-
-fn is_commit(revision: &str) -> bool {
-    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Every file under `dir`, as paths relative to `root` with `/` separators.
@@ -303,18 +429,22 @@ fn bytes_bar(file: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// An indicatif bar behind `hf-hub`'s progress trait.
-struct Bar(indicatif::ProgressBar);
-
-impl hf_hub::api::Progress for Bar {
-    fn init(&mut self, size: usize, _filename: &str) {
-        self.0.set_length(size as u64);
-        self.0.set_position(0);
-    }
-    fn update(&mut self, size: usize) {
-        self.0.inc(size as u64);
-    }
-    fn finish(&mut self) {
-        self.0.finish_and_clear();
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_in_the_hub_client_becomes_one_line() {
+        let e = super::guard("test/x", || -> crate::Result<()> {
+            panic!("assertion failed: pointer_path.exists()")
+        });
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.starts_with("test/x: the hub client hit a panic (at "),
+            "{e}"
+        );
+        assert!(
+            e.contains("pointer_path.exists()") && !e.contains('\n'),
+            "{e}"
+        );
+        assert_eq!(super::guard("x", || Ok(1)).unwrap(), 1);
     }
 }

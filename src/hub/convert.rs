@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::io::write_atomic;
+use crate::io::write_atomic_under;
 use crate::model::checkpoint::write_safetensors;
 use crate::model::pth::checkpoint_from_pth;
 use crate::model::Tensor;
@@ -21,9 +21,8 @@ pub fn converted(source: &Path) -> Result<PathBuf> {
         Some(n) if n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()) => n,
         _ => super::client::sha256_file(&blob)?,
     };
-    let out = super::lens_cache_dir()
-        .join("converted")
-        .join(format!("{key}.safetensors"));
+    let root = super::lens_cache_dir();
+    let out = (root.join("converted")).join(format!("{key}.safetensors"));
     if out.is_file() {
         return Ok(out);
     }
@@ -36,6 +35,6 @@ pub fn converted(source: &Path) -> Result<PathBuf> {
         .map(|(n, t)| (n.clone(), t.clone()))
         .collect();
     eprintln!("converting {shown} to {} (once)", out.display());
-    write_atomic(&out, &write_safetensors(&tensors)?)?;
+    write_atomic_under(&root, &out, &write_safetensors(&tensors)?)?;
     Ok(out)
 }

@@ -117,7 +117,7 @@ impl EmbeddingCache {
     pub fn store(&self, key: &CacheKey, e: &Embeddings, forward_seconds: f64, peak_gpu: u64) {
         let path = self.path(key, "safetensors");
         let written = encode(key, e, forward_seconds, peak_gpu)
-            .and_then(|bytes| crate::io::write_atomic(&path, &bytes));
+            .and_then(|bytes| crate::io::write_atomic_under(&self.dir, &path, &bytes));
         if let Err(err) = written {
             eprintln!("warning: cannot cache embeddings: {err}");
         }

@@ -28,6 +28,21 @@ pub enum Mode {
     WrongHash,
     /// The first body transfer stops at half and drops the connection; later ones work.
     DropOnce,
+    // Hostile answers (tests/hub_hostile.rs):
+    /// This `X-Repo-Commit` header instead of the revision's commit.
+    CommitHeader(&'static str),
+    /// This `ETag` (and `X-Linked-Etag`) instead of the content hash.
+    Etag(&'static str),
+    /// `X-Linked-Size` and the `Content-Range` total say 1 TiB.
+    Oversized,
+    /// The body's `Content-Length` says 1 TiB (the `Content-Range` total is true).
+    LongBody,
+    /// A body without `Content-Length` that goes on (up to 64 MiB, then the server stops).
+    Endless,
+    /// `302` to the same path, again and again.
+    RedirectLoop,
+    /// `302` to this location.
+    RedirectTo(&'static str),
 }
 
 #[derive(Clone)]
@@ -104,6 +119,11 @@ impl Repo {
             .push((vec![name.into(), commit.clone()], commit, files));
         self
     }
+    /// The main revision's commit replaced by `sha` (in the listing and `X-Repo-Commit`).
+    pub fn with_commit(mut self, sha: &str) -> Repo {
+        self.revisions[0].1 = sha.into();
+        self
+    }
     pub fn private(mut self) -> Repo {
         self.private = true;
         self
@@ -169,10 +189,12 @@ fn serve(stream: TcpStream, repos: &[Repo], log: &Mutex<Log>) {
         .requests
         .push((path.clone(), range.clone()));
     let mut out = stream;
+    let path = path.split('?').next().unwrap_or("/").to_string();
     let reply = route(&path.replace("%2F", "/"), repos);
     let _ = match reply {
         Reply::Status(code) => respond(&mut out, code, &[], b"{\"error\": \"no\"}"),
         Reply::Json(json) => respond(&mut out, 200, &[], json.as_bytes()),
+        Reply::File(_, file) if hostile(&file.mode) => send_hostile(&mut out, &path, &file),
         Reply::File(commit, file) => send_file(&mut out, &commit, &file, range, log),
     };
 }
@@ -222,7 +244,7 @@ fn route(path: &str, repos: &[Repo]) -> Reply {
     match file {
         None => {
             let siblings: Vec<_> = (files.iter())
-                .map(|f| serde_json::json!({ "rfilename": f.name }))
+                .map(|f| serde_json::json!({ "rfilename": f.name, "size": f.bytes.len() }))
                 .collect();
             Reply::Json(serde_json::json!({ "sha": commit, "siblings": siblings }).to_string())
         }
@@ -263,6 +285,14 @@ fn send_file(
     let total = f.bytes.len();
     let (start, end) = parse_range(range.as_deref(), total);
     let etag = format!("\"{}\"", f.etag());
+    let commit = match f.mode {
+        Mode::CommitHeader(c) => c,
+        _ => commit,
+    };
+    let etag = match f.mode {
+        Mode::Etag(e) => format!("\"{e}\""),
+        _ => etag,
+    };
     let mut headers = vec![
         ("ETag".to_string(), etag.clone()),
         ("X-Repo-Commit".to_string(), commit.to_string()),
@@ -306,4 +336,56 @@ fn parse_range(range: Option<&str>, total: usize) -> (usize, usize) {
     let start = a.parse().unwrap_or(0);
     let end = b.parse().unwrap_or(last).min(last);
     (start, end)
+}
+
+fn hostile(mode: &Mode) -> bool {
+    matches!(
+        mode,
+        Mode::Oversized | Mode::LongBody | Mode::Endless | Mode::RedirectLoop | Mode::RedirectTo(_)
+    )
+}
+
+/// The hostile answers to a file request (probe or body alike).
+fn send_hostile(out: &mut TcpStream, path: &str, f: &File) -> std::io::Result<()> {
+    const TIB: u64 = 1 << 40;
+    let total = f.bytes.len() as u64;
+    let base = |size: u64| {
+        format!(
+            "ETag: \"{}\"\r\nX-Repo-Commit: {}\r\nContent-Range: bytes 0-{}/{size}\r\nConnection: close\r\n",
+            f.etag(),
+            "0".repeat(40),
+            size - 1
+        )
+    };
+    let head = match f.mode {
+        Mode::RedirectLoop => {
+            format!("HTTP/1.1 302 X\r\nLocation: {path}\r\nContent-Length: 0\r\n\r\n")
+        }
+        Mode::RedirectTo(to) => {
+            format!("HTTP/1.1 302 X\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+        }
+        Mode::Oversized => format!(
+            "HTTP/1.1 206 X\r\n{}X-Linked-Size: {TIB}\r\nContent-Length: 1\r\n\r\n",
+            base(TIB)
+        ),
+        Mode::LongBody => format!(
+            "HTTP/1.1 206 X\r\n{}Content-Length: {TIB}\r\n\r\n",
+            base(total)
+        ),
+        _ => format!("HTTP/1.1 206 X\r\n{}\r\n", base(total)), // Endless: no length
+    };
+    out.write_all(head.as_bytes())?;
+    let chunk = vec![b'x'; 1 << 16];
+    let chunks = match f.mode {
+        Mode::Endless => 1024, // 64 MiB, far past the declared size; bounded so the test ends
+        Mode::LongBody => 1,
+        _ => 0,
+    };
+    if f.mode == Mode::Oversized {
+        out.write_all(b"x")?;
+    }
+    for _ in 0..chunks {
+        out.write_all(&chunk)?; // fails once the client hung up
+    }
+    out.flush()
 }
