@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The CPU reference's `linear` (`x @ Wᵀ`, f32) against numpy's fp32 GEMM on the RWKV-6 1.6B
-shapes (C=2048, F=7168; M = 16, 64, 128 rows), in one run on one machine.
+"""The CPU engines' GEMMs (the oracle's `linear`, `x @ Wᵀ` in f32, and the fast engine's, f16
+weights) against numpy's fp32 GEMM on the RWKV-6 1.6B shapes (C=2048, F=7168; M = 16, 64, 128
+rows), in one run on one machine.
 
     python3 scripts/cpu_gemm_roof.py [--rounds 3] [--no-demo]
 
 Builds `tests/alone/cpu_speed.rs` in release, then alternates `rounds` times between numpy and the
-Rust `linear_gflops` measurement (so both see the same background load) and keeps each
+Rust `linear_gflops` and `fast_linear_gflops` measurements (so both see the same background load) and keeps each
 point's best. Prints a markdown table (GFLOP/s, ours ÷ numpy per point, geometric mean) and,
 unless --no-demo, the reference's tokens/s on the bundled demo model.
 
@@ -30,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 C, F = 2048, 7168
 SHAPES = [(C, C), (F, C), (C, F)]  # (N = out, K = in) of x[M][K] @ W[N][K]ᵀ
 ROWS = [16, 64, 128]
-TEST = ["cargo", "test", "--release", "--test", "cpu_speed", "--"]
+TEST = ["cargo", "test", "--release", "--test", "alone", "--"]
 
 
 def numpy_gflops(shapes=SHAPES, rows=ROWS):
@@ -56,13 +57,13 @@ def timed(f, reps):
 
 
 def rust(test):
-    cmd = TEST + ["--ignored", "--nocapture", "--exact", test]
+    cmd = TEST + ["--ignored", "--nocapture", "--exact", f"cpu_speed::{test}"]
     return subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
 
 
-def rust_gflops():
-    pat = re.compile(r"^linear M=(\d+) N=(\d+) K=(\d+) gflops=([\d.]+)$", re.M)
-    return {tuple(map(int, g[:3])): float(g[3]) for g in pat.findall(rust("linear_gflops"))}
+def rust_gflops(test="linear_gflops", tag="linear"):
+    pat = re.compile(rf"^{tag} M=(\d+) N=(\d+) K=(\d+) gflops=([\d.]+)$", re.M)
+    return {tuple(map(int, g[:3])): float(g[3]) for g in pat.findall(rust(test))}
 
 
 def blas_info():
@@ -83,21 +84,30 @@ def main():
     ap.add_argument("--no-demo", action="store_true")
     args = ap.parse_args()
     subprocess.run(TEST[:5] + ["--no-run"], cwd=ROOT, check=True)
-    ours, roof = {}, {}
+    ours, fast, roof = {}, {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        for best, got in ((roof, numpy_gflops()), (ours, rust_gflops())):
+        measured = (
+            (roof, numpy_gflops()),
+            (ours, rust_gflops()),
+            (fast, rust_gflops("fast_linear_gflops", "fast")),
+        )
+        for best, got in measured:
             for key, v in got.items():
                 best[key] = max(best.get(key, 0.0), v)
-    print(f"{blas_info()}; rwkv-lens: reference::ops::linear; {os.cpu_count()} CPUs\n")
-    print("| M | N | K | numpy GFLOP/s | rwkv-lens GFLOP/s | ours ÷ numpy |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    ratios = []
+    print(f"{blas_info()}; rwkv-lens: reference::ops::linear (f32 oracle, matrixmultiply) and "
+          f"reference::fast::gemm::linear (f16 weights); {os.cpu_count()} CPUs\n")
+    print("| M | N | K | numpy fp32 GFLOP/s | oracle GFLOP/s | fast f16 GFLOP/s | oracle ÷ numpy | fast ÷ numpy |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios, fast_ratios = [], []
     for key in sorted(roof, key=lambda k: (k[1], k[2], k[0])):
         ratios.append(ours[key] / roof[key])
-        print(f"| {key[0]} | {key[1]} | {key[2]} | {roof[key]:.1f} | {ours[key]:.1f} | {ratios[-1]:.2f} |")
-    geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
-    print(f"\ngeometric mean ours ÷ numpy: {geo:.2f} (min {min(ratios):.2f})")
+        fast_ratios.append(fast[key] / roof[key])
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {roof[key]:.1f} | {ours[key]:.1f} | {fast[key]:.1f} "
+              f"| {ratios[-1]:.2f} | {fast_ratios[-1]:.2f} |")
+    for name, rs in (("oracle", ratios), ("fast", fast_ratios)):
+        geo = math.exp(sum(map(math.log, rs)) / len(rs))
+        print(f"\ngeometric mean {name} ÷ numpy: {geo:.2f} (min {min(rs):.2f})")
     if not args.no_demo:
         demo = rust("demo_model_tokens_per_s").splitlines()
         print("\n" + "\n".join(line for line in demo if line.startswith("demo ")))

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::report::{Agreement, CPU, OURS};
+use super::report::{Agreement, CPU, FAST, OURS};
 use crate::gpu::GpuEngine;
 use crate::model::Checkpoint;
 use crate::reference::ops::layer_norm;
@@ -127,6 +127,27 @@ pub fn gpu_agreement(shape: &str, gpu: &Finals, r: &Finals) -> Vec<Agreement> {
     vec![
         check(hidden, &gpu.last_layer, &r.last_layer),
         check("last-layer att_shift", &gpu.att_shift, &r.att_shift),
+    ]
+}
+
+/// Relative tolerance of the fast CPU engine against the f32 oracle (f32 maths, sums in
+/// another order; tests/fast_engine.rs holds it to 1e-4 on the goldens' models).
+pub const FAST_REL_TOL: f64 = 1e-4;
+
+/// The fast CPU engine vs the f32 oracle: layer L at each last token and the last block's
+/// final state.
+pub fn fast_agreement(shape: &str, fast: &Finals, r: &Finals) -> Vec<Agreement> {
+    let pair = format!("{FAST} vs {CPU}");
+    let check = |quantity, ours, want| agree(shape, &pair, quantity, ours, want, FAST_REL_TOL);
+    vec![
+        check(
+            "last-layer hidden (last token)",
+            &fast.last_layer,
+            &r.last_layer,
+        ),
+        check("last-layer att_shift", &fast.att_shift, &r.att_shift),
+        check("last-layer wkv state", &fast.wkv, &r.wkv),
+        check("last-layer ffn_shift", &fast.ffn_shift, &r.ffn_shift),
     ]
 }
 

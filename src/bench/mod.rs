@@ -15,6 +15,7 @@
 //! ```
 
 pub mod compare;
+pub mod cpu;
 pub mod ours;
 pub mod peer;
 pub mod plan;
@@ -30,7 +31,9 @@ pub use report::Report;
 
 use crate::data::TaskSpec;
 use crate::hub::OpenedModel;
+use crate::io::write_atomic;
 use crate::kit::progress::Progress;
+use crate::model::checkpoint::write_safetensors;
 use crate::model::random::random_checkpoint;
 use crate::model::{Checkpoint, DType};
 use crate::reference::CpuEngine;
@@ -43,9 +46,13 @@ use spec::tokens;
 /// Runs the whole bench; progress goes to stderr, the result is returned.
 pub fn run(opts: &BenchOptions) -> Result<Report> {
     let mut report = Report::new(&opts.command, opts.quick);
-    let ctx = roofline::open(&opts.gpu_options(DType::F16, 1, false))?;
-    report.adapter = Some(roofline::adapter_report(&ctx));
-    let cpu_adapter = !crate::gpu::context::is_gpu(&ctx.info);
+    let ctx = (!opts.cpu_only)
+        .then(|| roofline::open(&opts.gpu_options(DType::F16, 1, false)))
+        .transpose()?;
+    report.adapter = ctx.as_ref().map(roofline::adapter_report);
+    let cpu_adapter = ctx
+        .as_ref()
+        .is_some_and(|c| !crate::gpu::context::is_gpu(&c.info));
     let peers = Peers::find(opts, &mut report);
     let model = (opts.model.as_deref())
         .map(|m| crate::hub::model::open(m, opts.tokenizer.as_deref()))
@@ -64,18 +71,18 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         progress(&format!("{}: {} points", job.label(), job.points.len()));
         run_job(opts, job, ck, &peers, &scratch, &mut report)?;
     }
-    if opts.roofline {
+    if let (true, Some(ctx)) = (opts.roofline, &ctx) {
         // the last shape's f16 job (else the last job)
         let f16 = jobs.iter().rev().find(|j| j.precision == DType::F16);
         let job = f16.unwrap_or(&jobs[jobs.len() - 1]);
-        let mut roof = measure_roofline(&ctx, job, &report, cpu_adapter, opts.quick)?;
+        let mut roof = measure_roofline(ctx, job, &report, cpu_adapter, opts.quick)?;
         if matches!(peers.python, Some(Ok(()))) {
             cpu_roof(job, &report, &mut roof);
         }
         report.roofline = Some(roof);
     }
     drop(ctx);
-    if opts.embedding {
+    if opts.embedding && !opts.cpu_only {
         let model = model.as_ref().zip(model_shape.as_ref());
         run_embedding(opts, cpu_adapter, model, &mut report)?;
     }
@@ -96,10 +103,10 @@ struct Peers {
 impl Peers {
     /// The peers `opts` asks for; a note for each that cannot run.
     fn find(opts: &BenchOptions, report: &mut Report) -> Peers {
-        let web_rwkv = (!opts.no_peer)
+        let web_rwkv = (!opts.no_peer && !opts.cpu_only)
             .then(|| opts.peer.clone().or_else(peer::locate_web_rwkv))
             .flatten();
-        if web_rwkv.is_none() && !opts.no_peer {
+        if web_rwkv.is_none() && !opts.no_peer && !opts.cpu_only {
             let why = "web-rwkv: peer not built (run `make bench-peer`)";
             report.notes.push(why.into());
         }
@@ -123,7 +130,8 @@ pub(crate) fn progress(msg: &str) {
     *step = Some(Progress::spinner(true, format!("bench: {msg}")));
 }
 
-/// One shape × precision: our GPU, the CPU reference, the peers, the agreement checks.
+/// One shape × precision: our GPU (unless `--cpu-only`), the f32 oracle, the fast CPU
+/// engine, the peers, the agreement checks.
 fn run_job(
     opts: &BenchOptions,
     job: &Job,
@@ -141,26 +149,64 @@ fn run_job(
         }
     };
     let agree_toks = tokens(job.points[0], ck.config.vocab_size, opts.seed);
+    let gpu_finals = match opts.cpu_only {
+        true => None,
+        false => Some(run_gpu(opts, job, ck, &agree_toks, report)?),
+    };
+    progress(CPU);
+    let mut cpu = CpuEngine::new(ck)?;
+    let (shape, reps, rows) = (&job.shape, (0, opts.repeat.min(2)), &mut report.prefill);
+    let fpt = shape.flops_per_token();
+    let oracle_points: Vec<_> = match opts.cpu_only {
+        true => (job.cpu_points.iter().copied())
+            .filter(|p| p.tokens() as f64 * fpt <= opts.oracle_budget())
+            .collect(),
+        false => job.cpu_points.clone(),
+    };
+    ours::prefill(CPU, &mut cpu, shape, &oracle_points, reps, opts.seed, rows)?;
+    let finals = compare::reference_finals(&cpu, &agree_toks)?;
+    drop(cpu);
+    if let Some(gpu) = &gpu_finals {
+        (report.agreement).extend(compare::gpu_agreement(&job.label(), gpu, &finals));
+    }
+    // the checkpoint as a file: the fast engine maps it, the Python peer reads it
+    let model_file = scratch.join("model-official.safetensors");
+    let tensors: Vec<_> = ck.tensors().map(|(n, t)| (n.clone(), t.clone())).collect();
+    write_atomic(&model_file, &write_safetensors(&tensors)?)?;
+    drop(tensors);
+    let roof = opts.cpu_only && opts.roofline;
+    let fast = cpu::run(opts, job, &model_file, &agree_toks, roof, report)?;
+    (report.agreement).extend(compare::fast_agreement(&job.label(), &fast.finals, &finals));
+    if roof {
+        let python = matches!(peers.python, Some(Ok(())));
+        report.cpu_roof = cpu::roof(job, &fast, python, report).or(report.cpu_roof.take());
+    }
+    if !job.peer_points.is_empty() {
+        let files = PeerFiles::write(scratch, ck, &job.peer_points, opts.seed)?;
+        let finals = (gpu_finals.as_ref(), &finals);
+        run_peers(opts, job, &model_file, peers, &files, finals, report);
+    }
+    let _ = std::fs::remove_file(&model_file);
+    Ok(())
+}
+
+/// Our GPU engine at every point of `job`, its memory row, the kernel profile where it is
+/// due; its final states on `agree_toks`.
+fn run_gpu(
+    opts: &BenchOptions,
+    job: &Job,
+    ck: &Checkpoint,
+    agree_toks: &[Vec<u32>],
+    report: &mut Report,
+) -> Result<compare::Finals> {
     let (mut gpu, memory) = ours::gpu_prefill(opts, job, ck, &mut report.prefill)?;
     report.memory.push(memory);
-    let gpu_finals = compare::gpu_finals(&mut gpu, ck, &agree_toks)?;
+    let gpu_finals = compare::gpu_finals(&mut gpu, ck, agree_toks)?;
     drop(gpu);
     if opts.profile && report.kernels.is_none() {
         report.kernels = profile(opts, job, ck)?;
     }
-    progress(CPU);
-    let mut cpu = CpuEngine::new(ck)?;
-    let (shape, reps, rows) = (&job.shape, (0, opts.repeat.min(2)), &mut report.prefill);
-    ours::prefill(CPU, &mut cpu, shape, &job.cpu_points, reps, opts.seed, rows)?;
-    let finals = compare::reference_finals(&cpu, &agree_toks)?;
-    drop(cpu);
-    (report.agreement).extend(compare::gpu_agreement(&job.label(), &gpu_finals, &finals));
-    if !job.peer_points.is_empty() {
-        let files = PeerFiles::write(scratch, ck, &job.peer_points, opts.seed)?;
-        let finals = (&gpu_finals, &finals);
-        run_peers(opts, job, ck, peers, &files, finals, report);
-    }
-    Ok(())
+    Ok(gpu_finals)
 }
 
 /// The kernel profile where it is most telling: `--model`'s first job, else the last
@@ -174,29 +220,35 @@ fn profile(opts: &BenchOptions, job: &Job, ck: &Checkpoint) -> Result<Option<Ker
 }
 
 /// The peers on the job's peer points: their rows, and their agreement with the reference
-/// (and, for web-rwkv on the same adapter, with our GPU's att shift).
+/// (and, for web-rwkv on the same adapter, with our GPU's att shift). `model`: the job's
+/// checkpoint as a safetensors file with the official names.
 fn run_peers(
     opts: &BenchOptions,
     job: &Job,
-    ck: &Checkpoint,
+    model: &Path,
     peers: &Peers,
     files: &PeerFiles,
-    (gpu, finals): (&compare::Finals, &compare::Finals),
+    (gpu, finals): (Option<&compare::Finals>, &compare::Finals),
     report: &mut Report,
 ) {
     let (shape, label, first) = (&job.shape, &job.label(), job.peer_points[0]);
+    let ck_of = || crate::model::load::load(model);
     let mut runs = Vec::new();
     if let Some(bin) = &peers.web_rwkv {
         progress("web-rwkv peer");
-        let run = peer::run_web_rwkv(bin, opts, ck, files);
+        let run = ck_of().and_then(|ck| peer::run_web_rwkv(bin, opts, &ck, files));
         runs.push(("web-rwkv", WEB_RWKV_REL_TOL, run));
-    } else if !opts.no_peer {
+    } else if !opts.no_peer && !opts.cpu_only {
         (report.prefill).push(ours::failed("web-rwkv", shape, first, "peer not built"));
     }
     match &peers.python {
         Some(Ok(())) => {
             progress("python rwkv peer");
-            runs.push(("python rwkv", GPU_REL_TOL, peer::run_python(ck, files)));
+            runs.push((
+                "python rwkv",
+                GPU_REL_TOL,
+                peer::run_python_file(model, files),
+            ));
         }
         Some(Err(why)) => {
             let why = format!("not available: {why}");
@@ -208,7 +260,7 @@ fn run_peers(
         let rows = peer::peer_rows(peer, shape, &job.peer_points, &run);
         report.prefill.extend(rows);
         if let Some(states) = run.as_ref().ok().and_then(|r| r.states.as_ref()) {
-            let gpu = (peer == "web-rwkv").then_some(&gpu.att_shift[..]);
+            let gpu = gpu.filter(|_| peer == "web-rwkv").map(|g| &g.att_shift[..]);
             let rows = compare::peer_agreement(label, peer, rel, states, finals, gpu);
             report.agreement.extend(rows);
         }

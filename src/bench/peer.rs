@@ -245,7 +245,15 @@ pub fn run_python(ck: &Checkpoint, files: &PeerFiles) -> Result<PeerRun> {
     let model = files.dir.join("model-official.safetensors");
     let tensors: Vec<_> = ck.tensors().map(|(n, t)| (n.clone(), t.clone())).collect();
     write_atomic(&model, &write_safetensors(&tensors)?)?;
-    files.run("python rwkv", python_script(), &model)
+    run_python_file(&model, files)
+}
+
+/// [`run_python`] on a checkpoint already written with the official names (removed
+/// afterwards), with torch on as many threads as our CPU engines.
+pub fn run_python_file(model: &Path, files: &PeerFiles) -> Result<PeerRun> {
+    let mut cmd = python_script();
+    cmd.args(["--threads", &rayon::current_num_threads().to_string()]);
+    files.run("python rwkv", cmd, model)
 }
 
 /// numpy's fp32 GEMM `x[m][k] · W[n][k]ᵀ` in GFLOP/s: the CPU's optimised roof.

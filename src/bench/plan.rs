@@ -57,9 +57,15 @@ pub struct BenchOptions {
     /// fp32 GEMM roof, scripts/bench-python-rwkv.py); they run when Python has them.
     #[arg(long)]
     pub no_python: bool,
-    /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s).
+    /// Most FLOPs one CPU-reference pass may cost (default 2e11, ≈10 s; 2e12 with
+    /// --cpu-only, whose f32 oracle rows stay within 2e11).
     #[arg(long)]
     pub cpu_flops: Option<f64>,
+    /// CPU engines only: the fast CPU engine, the f32 oracle and the official Python
+    /// package (and numpy's GEMM roof); no GPU engine, no web-rwkv, no adapter. Default
+    /// grid B ∈ {1, 8} × T ∈ {16, 128, 1024}.
+    #[arg(long)]
+    pub cpu_only: bool,
     /// Most FLOPs one web-rwkv pass may cost (default 5e11 on CPU adapters, 2e13 on GPUs).
     #[arg(long)]
     pub peer_flops: Option<f64>,
@@ -186,15 +192,29 @@ impl BenchOptions {
 
     /// FLOPs budget of one CPU-reference pass (≈ 10 s at 20 GFLOP/s; tiny in quick mode).
     fn cpu_budget(&self) -> f64 {
-        self.cpu_flops
-            .unwrap_or(if self.quick { 1e9 } else { 2e11 })
+        let default = match (self.quick, self.cpu_only) {
+            (true, _) => 1e9,
+            (false, false) => 2e11,
+            (false, true) => 2e12,
+        };
+        self.cpu_flops.unwrap_or(default)
+    }
+
+    /// FLOPs budget of one pass of the f32 oracle when the fast CPU engine runs too
+    /// (`--cpu-only`): at most the default 2e11 (it is the slower of the two).
+    pub fn oracle_budget(&self) -> f64 {
+        self.cpu_budget().min(2e11)
     }
 
     /// FLOPs budget of one peer pass (on CPU adapters enough for the 1.6B shape's 1×128,
     /// web-rwkv's best case).
     fn peer_budget(&self, cpu_adapter: bool) -> f64 {
-        self.peer_flops
-            .unwrap_or(if cpu_adapter { 5e11 } else { 2e13 })
+        let default = match (self.cpu_only, cpu_adapter) {
+            (true, _) => 2e12,
+            (false, true) => 5e11,
+            (false, false) => 2e13,
+        };
+        self.peer_flops.unwrap_or(default)
     }
 
     /// Resolves shapes, precisions and points; `peer_runs` says whether web-rwkv will run;
@@ -215,7 +235,10 @@ impl BenchOptions {
         };
         let mut jobs = Vec::new();
         for shape in shapes {
-            let (db, dl) = default_grid(&shape, self.quick, cpu_adapter);
+            let (db, dl) = match self.cpu_only && !self.quick {
+                true => (vec![1, 8], vec![16, 128, 1024]),
+                false => default_grid(&shape, self.quick, cpu_adapter),
+            };
             let batches = self.batches.clone().unwrap_or(db);
             let lengths = self.lengths.clone().unwrap_or(dl);
             let points = grid(&batches, &lengths, self.max_tokens.unwrap_or(usize::MAX));
@@ -250,9 +273,9 @@ impl BenchOptions {
     }
 
     /// `--precisions`, else a model's own, else both (f16 only for the large shape on CPU
-    /// adapters).
+    /// adapters, and with `--cpu-only`).
     fn precisions_for(&self, shape: &Shape, model: bool, cpu_adapter: bool) -> Vec<DType> {
-        let large_on_cpu = shape.is_large() && cpu_adapter;
+        let large_on_cpu = (shape.is_large() && cpu_adapter) || self.cpu_only;
         match (self.precisions.is_empty(), model, large_on_cpu) {
             (false, _, _) => self.precisions.clone(),
             (true, true, _) => vec![shape.spec.dtype],

@@ -79,6 +79,8 @@ impl From<Status> for String {
 pub struct Ratio {
     #[serde(flatten)]
     pub at: At,
+    /// Our engine: `rwkv-lens gpu`, or `cpu fast` against the CPU peers.
+    pub ours: String,
     pub peer: String,
     pub ours_tokens_per_s: f64,
     pub peer_tokens_per_s: f64,
@@ -138,6 +140,21 @@ pub struct MemoryRow {
     pub host_rss_peak_bytes: u64,
 }
 
+/// Host memory of the fast CPU engine on one checkpoint: the checkpoint's bytes (the
+/// engine's projections and embedding are views into them, memory-mapped) plus the
+/// anonymous memory that building the engine and its largest pass added at their peak.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CpuMemoryRow {
+    #[serde(flatten)]
+    pub at: At,
+    pub checkpoint_bytes: u64,
+    /// Peak growth of anonymous memory (`RssAnon`, sampled every 2 ms) over building the
+    /// engine and running every point.
+    pub anon_peak_bytes: u64,
+    /// `(checkpoint + anon peak) ÷ checkpoint`; the target is ≤ 1.25.
+    pub ratio: f64,
+}
+
 /// Measured GEMM and copy roofs, and where the forward pass sits under them.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Roofline {
@@ -159,6 +176,20 @@ pub struct Roofline {
     pub numpy_gemm_mnk: Option<[u32; 3]>,
     pub numpy_gemm_gflops: Option<f64>,
     pub cpu_forward_gflops: Option<f64>,
+}
+
+/// The CPU's roof and the fast CPU engine under it (`--cpu-only`): numpy's fp32 GEMM and
+/// our 16-bit-weight GEMM (`reference::fast::gemm`, f16 weights) on the same projection
+/// `[m][k] × [n][k]ᵀ`, and the fast engine's whole forward pass at its largest point.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct CpuRoof {
+    pub mnk: [u32; 3],
+    /// Absent without Python and numpy.
+    pub numpy_gemm_gflops: Option<f64>,
+    pub fast_gemm_gflops: f64,
+    pub threads: usize,
+    pub forward_point: String,
+    pub fast_forward_gflops: f64,
 }
 
 /// Share of GPU time per kernel family, from timestamp queries.
@@ -195,15 +226,19 @@ pub struct Report {
     pub agreement: Vec<Agreement>,
     pub embedding: Vec<EmbeddingReport>,
     pub memory: Vec<MemoryRow>,
+    pub cpu_memory: Vec<CpuMemoryRow>,
     pub roofline: Option<Roofline>,
+    pub cpu_roof: Option<CpuRoof>,
     pub kernels: Option<KernelBreakdown>,
     pub notes: Vec<String>,
 }
 
 /// The engine name of our GPU path in every row.
 pub const OURS: &str = "rwkv-lens gpu";
-/// The engine name of the CPU reference in every row.
+/// The engine name of the CPU reference (the f32 oracle) in every row.
 pub const CPU: &str = "cpu reference";
+/// The engine name of the fast CPU engine (`reference::fast`) in every row.
+pub const FAST: &str = "cpu fast";
 
 impl Report {
     pub fn new(command: &str, quick: bool) -> Report {
@@ -229,14 +264,21 @@ impl Report {
     }
 }
 
-/// `ours / peer` for every point where both have a number.
+/// `ours / peer` for every point where both have a number: our GPU engine against every
+/// other engine, the fast CPU engine against every other but the GPU.
 pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
     let mut out = Vec::new();
-    for ours in rows.iter().filter(|r| r.engine == OURS && r.ok()) {
-        let peers = (rows.iter()).filter(|r| r.engine != OURS && r.ok() && r.at == ours.at);
+    let is_peer_of = |ours: &str, peer: &str| peer != ours && (ours == OURS || peer != OURS);
+    for ours in rows
+        .iter()
+        .filter(|r| (r.engine == OURS || r.engine == FAST) && r.ok())
+    {
+        let peers = (rows.iter())
+            .filter(|r| is_peer_of(&ours.engine, &r.engine) && r.ok() && r.at == ours.at);
         for peer in peers {
             out.push(Ratio {
                 at: ours.at.clone(),
+                ours: ours.engine.clone(),
                 peer: peer.engine.clone(),
                 ours_tokens_per_s: ours.tokens_per_s,
                 peer_tokens_per_s: peer.tokens_per_s,
@@ -251,6 +293,7 @@ pub fn ratios(rows: &[PrefillRow]) -> Vec<Ratio> {
 /// where both ran (no point is left out or weighted), with the point count and the range.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Headline {
+    pub ours: String,
     pub peer: String,
     pub points: usize,
     pub geomean: f64,
@@ -258,17 +301,18 @@ pub struct Headline {
     pub max: f64,
 }
 
-/// One [`Headline`] per peer, in first-seen order.
+/// One [`Headline`] per (ours, peer), in first-seen order.
 pub fn headlines(ratios: &[Ratio]) -> Vec<Headline> {
-    crate::kit::distinct(ratios.iter().map(|r| r.peer.as_str()))
+    crate::kit::distinct(ratios.iter().map(|r| (r.ours.as_str(), r.peer.as_str())))
         .into_iter()
-        .map(|peer| {
+        .map(|(ours, peer)| {
             let xs: Vec<f64> = (ratios.iter())
-                .filter(|r| r.peer == peer)
+                .filter(|r| r.peer == peer && r.ours == ours)
                 .map(|r| r.ratio)
                 .collect();
             let log_mean = xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64;
             Headline {
+                ours: ours.to_string(),
                 peer: peer.to_string(),
                 points: xs.len(),
                 geomean: log_mean.exp(),
@@ -325,6 +369,7 @@ mod tests {
     fn headline_is_the_geometric_mean_of_every_point() {
         let r = |peer: &str, ratio: f64| Ratio {
             at: at(1),
+            ours: OURS.into(),
             peer: peer.into(),
             ours_tokens_per_s: ratio,
             peer_tokens_per_s: 1.0,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::report::{Agreement, EmbeddingReport, Headline, KernelShare, MemoryRow};
+use super::report::{Agreement, CpuMemoryRow, EmbeddingReport, Headline, KernelShare, MemoryRow};
 use super::report::{PrefillRow, Ratio, Report};
 use crate::kit::markdown::{self as md, Column};
 
@@ -25,6 +25,7 @@ fn bold(s: String) -> String {
 }
 
 const HEADLINE: &[Column<Headline>] = &[
+    ("ours", 'l', |h| h.ours.clone()),
     ("peer", 'l', |h| h.peer.clone()),
     ("points", 'r', |h| h.points.to_string()),
     ("geometric mean", 'r', |h| bold(times(h.geomean))),
@@ -50,6 +51,7 @@ const RATIOS: &[Column<Ratio>] = &[
     ("shape", 'l', |x| x.at.shape.clone()),
     ("weights", 'l', |x| x.at.precision.clone()),
     ("B×T", 'r', |x| x.at.point.label()),
+    ("ours", 'l', |x| x.ours.clone()),
     ("peer", 'l', |x| x.peer.clone()),
     ("ours tokens/s", 'r', |x| f2(x.ours_tokens_per_s)),
     ("peer tokens/s", 'r', |x| f2(x.peer_tokens_per_s)),
@@ -77,6 +79,17 @@ const MEMORY: &[Column<MemoryRow>] = &[
         format!("{:.3}", m.budget_fraction)
     }),
     ("host peak RSS MiB", 'r', |m| mib(m.host_rss_peak_bytes)),
+];
+
+const CPU_MEMORY: &[Column<CpuMemoryRow>] = &[
+    ("shape", 'l', |m| m.at.shape.clone()),
+    ("weights", 'l', |m| m.at.precision.clone()),
+    ("largest B×T", 'r', |m| m.at.point.label()),
+    ("checkpoint MiB", 'r', |m| mib(m.checkpoint_bytes)),
+    ("anonymous peak MiB", 'r', |m| mib(m.anon_peak_bytes)),
+    ("(checkpoint + anonymous) ÷ checkpoint", 'r', |m| {
+        format!("{:.3}", m.ratio)
+    }),
 ];
 
 const KERNELS: &[Column<KernelShare>] = &[
@@ -141,7 +154,10 @@ pub fn render(r: &Report) -> String {
     section(&mut out, title, AGREEMENT, &r.agreement, true);
     let title = "Device memory (target: peak ≤ 1.15 × weights + activations)";
     section(&mut out, title, MEMORY, &r.memory, true);
+    let title = "CPU fast engine host memory (target: ≤ 1.25 × the checkpoint)";
+    section(&mut out, title, CPU_MEMORY, &r.cpu_memory, true);
     roofline(r, &mut out);
+    cpu_roof(r, &mut out);
     if let Some(k) = &r.kernels {
         let (point, ms) = (&k.point, k.total_ms);
         let title = format!("Kernel time shares ({point}, {ms:.1} ms GPU time)");
@@ -174,4 +190,24 @@ fn roofline(r: &Report, out: &mut String) {
             100.0 * cpu / roof
         );
     }
+}
+
+fn cpu_roof(r: &Report, out: &mut String) {
+    let Some(c) = &r.cpu_roof else { return };
+    let [m, n, k] = c.mnk;
+    let numpy = c.numpy_gemm_gflops;
+    let frac = |x: f64| numpy.map_or("no numpy".into(), |g| format!("{:.1}%", 100.0 * x / g));
+    let roof = numpy.map_or("not measured (no Python/numpy)".into(), |g| {
+        format!("{g:.2} GFLOP/s")
+    });
+    let _ = writeln!(
+        out,
+        "## CPU roofline ({} threads)\n\n| what | GFLOP/s | of numpy's fp32 GEMM |\n|---|---:|---:|\n| numpy fp32 GEMM {m}×{n}×{k} | {roof} | |\n| cpu fast GEMM {m}×{n}×{k}, f16 weights | {:.2} | {} |\n| cpu fast forward pass ({}) | {:.2} | {} |\n",
+        c.threads,
+        c.fast_gemm_gflops,
+        frac(c.fast_gemm_gflops),
+        c.forward_point,
+        c.fast_forward_gflops,
+        frac(c.fast_forward_gflops)
+    );
 }

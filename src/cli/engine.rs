@@ -13,7 +13,8 @@ use rwkv_lens::gpu::{GpuAttention, GpuEngine, GpuOptions, Precision};
 use rwkv_lens::hub::model::resolve;
 use rwkv_lens::hub::{Hub, ModelRef};
 use rwkv_lens::model::Checkpoint;
-use rwkv_lens::reference::CpuEngine;
+use rwkv_lens::model::DType;
+use rwkv_lens::reference::{CpuEngine, FastEngine};
 use rwkv_lens::tokenizer::Tokenizer;
 
 /// `--device`.
@@ -37,7 +38,9 @@ pub struct EngineArgs {
     /// GPU backend.
     #[arg(long, value_parser = ["vulkan", "gl", "metal", "dx12"])]
     pub backend: Option<String>,
-    /// Weight precision on the GPU [default: the checkpoint's: f32 for f32, f16 for f16 and bf16].
+    /// Weight precision [default: the checkpoint's: f32 for f32, f16 for f16 and bf16]. On
+    /// the CPU, f32 runs the f32 oracle (the reference), anything else the fast engine on
+    /// the checkpoint's own weights.
     #[arg(long, value_enum)]
     pub precision: Option<Precision>,
 }
@@ -66,10 +69,7 @@ pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine
         },
     };
     match choice.kind {
-        EngineKind::Cpu => {
-            eprintln!("engine: cpu reference, weights f32 ({})", choice.why);
-            Ok(Box::new(CpuEngine::new(ckpt)?))
-        }
+        EngineKind::Cpu => cpu_engine(ckpt, a.precision, &choice.why),
         EngineKind::Gpu => {
             let precision_why = match a.precision {
                 Some(_) => "--precision".to_string(),
@@ -85,6 +85,36 @@ pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine
             Ok(Box::new(engine))
         }
     }
+}
+
+/// The CPU engine for `ckpt`, with its banner line: the fast engine on the checkpoint's own
+/// weights (16 bits stay 16 bits, f32 maths, every core), or the f32 oracle for f32
+/// checkpoints and `--precision f32` (the reference the goldens check, bit for bit).
+pub fn cpu_engine(
+    ckpt: &Checkpoint,
+    precision: Option<Precision>,
+    why: &str,
+) -> anyhow::Result<Box<dyn Engine>> {
+    let dtype = ckpt.dominant_dtype();
+    let oracle = match precision {
+        Some(p) => p == Precision::F32,
+        None => dtype == DType::F32,
+    };
+    let threads = rayon::current_num_threads();
+    if oracle {
+        let whose = match precision {
+            Some(_) => "--precision f32".to_string(),
+            None => "the checkpoint's dtype is f32".to_string(),
+        };
+        eprintln!("engine: cpu reference, weights f32 ({why}; the f32 oracle: {whose})");
+        return Ok(Box::new(CpuEngine::new(ckpt)?));
+    }
+    let engine = FastEngine::new(ckpt)?;
+    eprintln!(
+        "engine: {} ({why}), f32 maths on {threads} threads; `--precision f32` runs the f32 oracle",
+        engine.name()
+    );
+    Ok(Box::new(engine))
 }
 
 /// The GPU options these flags ask for; the precision follows the checkpoint unless given.

@@ -25,6 +25,10 @@ struct Cli {
     /// Print the full error chain and a backtrace on failure.
     #[arg(long, global = true)]
     debug: bool,
+    /// CPU threads for the CPU engines and the study's parallel loops [default:
+    /// $RWKV_LENS_THREADS, else every core].
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +64,10 @@ pub fn main() -> ExitCode {
     if cli.debug {
         std::env::set_var("RUST_BACKTRACE", "1");
     }
+    if let Err(e) = set_threads(cli.threads.map(usize::from)) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run_cli(*a),
@@ -83,4 +91,22 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Sizes rayon's global pool: `--threads`, else `$RWKV_LENS_THREADS`, else rayon's default
+/// (`$RAYON_NUM_THREADS`, else every core).
+fn set_threads(flag: Option<usize>) -> anyhow::Result<()> {
+    let env = std::env::var("RWKV_LENS_THREADS").ok();
+    let n = match (flag, env) {
+        (Some(n), _) => n,
+        (None, Some(v)) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => anyhow::bail!("RWKV_LENS_THREADS=`{v}` is not a positive integer"),
+        },
+        (None, None) => return Ok(()),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()?;
+    Ok(())
 }

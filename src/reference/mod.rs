@@ -15,6 +15,7 @@ pub mod channel_mix;
 pub mod chunk_scan;
 pub mod chunked;
 mod engine;
+pub mod fast;
 mod gemm;
 pub mod ops;
 pub mod time_mix;
@@ -22,6 +23,7 @@ pub mod weights;
 pub mod wkv;
 
 pub use engine::CpuEngine;
+pub use fast::FastEngine;
 pub use weights::Weights;
 
 use crate::model::Config;

@@ -10,6 +10,8 @@
 //!   F=7168; the three products `[M][C]·[C][C]ᵀ`, `[M][C]·[F][C]ᵀ`, `[M][F]·[C][F]ᵀ`
 //!   for M = 16, 64, 128 rows. One line per point:
 //!   `linear M=16 N=2048 K=2048 gflops=…`.
+//! - `fast_linear_gflops`: the fast engine's GEMM (`reference::fast::gemm::linear`, f16
+//!   weights) on the same shapes: `fast M=16 N=2048 K=2048 gflops=…`.
 //! - `demo_model_tokens_per_s`: the whole reference forward (`CpuEngine`) on the
 //!   bundled demo model, B×T = 1×16, 1×128, 8×64. One line per point:
 //!   `demo B=1 T=16 tokens_per_s=…`.
@@ -56,6 +58,35 @@ fn linear_gflops() {
             });
             let gflops = 2.0 * (m * n_out * k) as f64 / s / 1e9;
             println!("linear M={m} N={n_out} K={k} gflops={gflops:.2}");
+        }
+    }
+}
+
+/// The fast engine's GEMM (`reference::fast::gemm`, f16 weights read in place, f32
+/// accumulation, every core) on the same shapes as `linear_gflops`:
+/// `fast M=16 N=2048 K=2048 gflops=…`.
+#[test]
+#[ignore = "speed measurement: run in release with --ignored --nocapture"]
+fn fast_linear_gflops() {
+    use rwkv_lens::reference::fast::gemm::{linear as fast_linear, Kind, WeightView};
+    let (c, f) = (2048, 7168);
+    for (n_out, k) in [(c, c), (f, c), (c, f)] {
+        let bytes: Vec<u8> = (fill(n_out * k, 89).iter())
+            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+            .collect();
+        let w = WeightView {
+            bytes: &bytes,
+            kind: Kind::F16,
+            rows: n_out,
+            cols: k,
+        };
+        for m in [16, 64, 128] {
+            let x = fill(m * k, 97);
+            let s = best_seconds(5, 0.2, || {
+                std::hint::black_box(fast_linear(&x, m, &w));
+            });
+            let gflops = 2.0 * (m * n_out * k) as f64 / s / 1e9;
+            println!("fast M={m} N={n_out} K={k} gflops={gflops:.2}");
         }
     }
 }
