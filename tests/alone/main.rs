@@ -4,6 +4,8 @@
 //! - `gpu_speed`, `cpu_speed`: time kernels and the reference forward; other tests on the
 //!   same cores would slow them. `make device-pack` also carries this binary to a GPU
 //!   machine (`scripts/device-bench.sh` runs its `gpu_speed::` tests).
+//! - `fast_memory`: the 16-bit CPU engine's peak resident set (`VmHWM`), measured in a
+//!   child process of this binary; other tests' memory would be counted.
 //! - `gpu_big`: a random model of the RWKV-6 1.6B shapes (about 10 GB of host memory on
 //!   lavapipe) must not share memory with the other tests running in parallel.
 //!
@@ -14,6 +16,7 @@
 mod common;
 
 mod cpu_speed;
+mod fast_memory;
 mod gpu_big;
 mod gpu_speed;
 mod load_memory;

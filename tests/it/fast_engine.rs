@@ -7,7 +7,7 @@
 //! maths with the products summed in another order, so it differs from the oracle by
 //! f32 rounding only, and from the goldens by at most that plus the oracle's own error.
 
-mod common;
+use crate::common;
 
 use common::{assert_final_states, checkpoint, fixture, max_err, sci, Golden};
 use rwkv_lens::embed::{Engine, Pooling};

@@ -13,8 +13,8 @@
 //! names climb out or declare sizes beyond the archive (read in memory: nothing
 //! written), and safetensors with a gigabyte header or overlapping, out-of-file offsets.
 
-mod common;
-mod hub_server;
+use crate::common;
+use crate::hub_server;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! The measurement runs in a child process (this test binary again, running the ignored
 //! `child_peak` alone), so that writing the checkpoint does not count.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -43,7 +43,7 @@ fn sixteen_bit_engine_peaks_under_1_25_times_the_checkpoint() {
         .args([
             "--ignored",
             "--exact",
-            "child_peak",
+            "fast_memory::child_peak",
             "--nocapture",
             "--test-threads",
             "1",
