@@ -343,16 +343,18 @@ fn what(repo: &RepoId, file: Option<&str>) -> String {
     }
 }
 
-/// Every file under `dir`, as paths relative to `root` with `/` separators.
+/// Every file under `dir`, as paths relative to `root` with `/` separators (folders
+/// are entered only when they are real folders: a symlinked folder, or a loop of them,
+/// is not followed).
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             list_files(root, &path, out);
-        } else if path.exists() {
+        } else if path.is_file() {
             if let Ok(rel) = path.strip_prefix(root) {
                 let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
                 out.push(parts.join("/"));
