@@ -104,8 +104,9 @@ pub struct Hub {
     root: PathBuf,
     endpoint: String,
     offline: bool,
-    /// Sizes from the listings made so far: `(repo shown, file)` → bytes.
-    sizes: Mutex<HashMap<(String, String), u64>>,
+    /// The files of the listings made so far, `(repo shown, file)`, with their sizes
+    /// when the listing gives them.
+    sizes: Mutex<HashMap<(String, String), Option<u64>>>,
 }
 
 /// `HF_HUB_OFFLINE`'s truthy values, as `huggingface_hub` reads them.
@@ -256,9 +257,8 @@ impl Hub {
         let mut files = Vec::new();
         for s in info.siblings {
             names::repo_file(&s.rfilename).map_err(|why| refuse("file name", &s.rfilename, why))?;
-            if let Some(size) = s.lfs.map(|l| l.size).or(s.size) {
-                sizes.insert((repo.shown(), s.rfilename.clone()), size);
-            }
+            let size = s.lfs.map(|l| l.size).or(s.size);
+            sizes.insert((repo.shown(), s.rfilename.clone()), size);
             files.push(s.rfilename);
         }
         files.sort();
@@ -288,7 +288,7 @@ impl Hub {
         if known(self).is_none() {
             self.list(repo)?; // the listing's size bounds the download
         }
-        let listed = known(self);
+        let listed = known(self).flatten();
         let repo_dir = self.repo_dir(repo)?;
         let url = repo.url(&self.endpoint, Some(file));
         let bar = bytes_bar(file);
