@@ -104,8 +104,9 @@ pub struct Hub {
     root: PathBuf,
     endpoint: String,
     offline: bool,
-    /// Sizes from the listings made so far: `(repo shown, file)` → bytes.
-    sizes: Mutex<HashMap<(String, String), u64>>,
+    /// The files of the listings made so far, `(repo shown, file)`, with their sizes
+    /// when the listing gives them.
+    sizes: Mutex<HashMap<(String, String), Option<u64>>>,
 }
 
 /// `HF_HUB_OFFLINE`'s truthy values, as `huggingface_hub` reads them.
@@ -256,9 +257,8 @@ impl Hub {
         let mut files = Vec::new();
         for s in info.siblings {
             names::repo_file(&s.rfilename).map_err(|why| refuse("file name", &s.rfilename, why))?;
-            if let Some(size) = s.lfs.map(|l| l.size).or(s.size) {
-                sizes.insert((repo.shown(), s.rfilename.clone()), size);
-            }
+            let size = s.lfs.map(|l| l.size).or(s.size);
+            sizes.insert((repo.shown(), s.rfilename.clone()), size);
             files.push(s.rfilename);
         }
         files.sort();
@@ -288,7 +288,7 @@ impl Hub {
         if known(self).is_none() {
             self.list(repo)?; // the listing's size bounds the download
         }
-        let listed = known(self);
+        let listed = known(self).flatten();
         let repo_dir = self.repo_dir(repo)?;
         let url = repo.url(&self.endpoint, Some(file));
         let bar = bytes_bar(file);
@@ -343,16 +343,18 @@ fn what(repo: &RepoId, file: Option<&str>) -> String {
     }
 }
 
-/// Every file under `dir`, as paths relative to `root` with `/` separators.
+/// Every file under `dir`, as paths relative to `root` with `/` separators (folders
+/// are entered only when they are real folders: a symlinked folder, or a loop of them,
+/// is not followed).
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             list_files(root, &path, out);
-        } else if path.exists() {
+        } else if path.is_file() {
             if let Ok(rel) = path.strip_prefix(root) {
                 let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
                 out.push(parts.join("/"));

@@ -23,7 +23,7 @@ pub fn converted(source: &Path) -> Result<PathBuf> {
     };
     let root = super::lens_cache_dir();
     let out = (root.join("converted")).join(format!("{key}.safetensors"));
-    if out.is_file() {
+    if out.is_file() && crate::io::inside_root(&root, &out).is_ok() {
         return Ok(out);
     }
     let shown = source.display().to_string();

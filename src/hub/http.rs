@@ -161,7 +161,21 @@ pub fn status_message(code: u16, endpoint: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::follow;
+    use super::{follow, origin};
+
+    #[test]
+    fn the_token_goes_to_the_endpoint_s_origin_only() {
+        let hub = origin("https://HF.co/api/models/a/b");
+        assert_eq!(origin("https://hf.co/a/resolve/main/f"), hub);
+        for other in [
+            "https://cdn.hf.co/x",
+            "http://hf.co/x",
+            "https://hf.co:8443/x",
+            "https://hf.co.evil/x",
+        ] {
+            assert_ne!(origin(other), hub, "{other}");
+        }
+    }
 
     #[test]
     fn redirect_targets() {

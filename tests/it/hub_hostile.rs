@@ -102,20 +102,13 @@ impl Env {
     /// The one `error:` line of `rwkv-lens ARGS`, which must fail without a panic and
     /// without creating anything outside the roots.
     fn refused(&self, args: &str) -> String {
+        self.refused_with(args, &[])
+    }
+
+    /// [`Env::refused`] with more environment variables.
+    fn refused_with(&self, args: &str, vars: &[(&str, &str)]) -> String {
         let before = self.walk();
-        let out = Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
-            .args(args.split_whitespace())
-            .current_dir(self.dir.join("work"))
-            .env("HF_ENDPOINT", &self.server.url)
-            .env("HF_HOME", self.dir.join("hf"))
-            .env("XDG_CACHE_HOME", self.dir.join("cache"))
-            .env("RUST_BACKTRACE", "1")
-            .env_remove("HF_HUB_OFFLINE")
-            .env_remove("HF_TOKEN")
-            .env_remove("HF_HUB_CACHE")
-            .env_remove("RWKV_LENS_DATA")
-            .output()
-            .unwrap();
+        let out = self.run(args, vars);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "`{args}` succeeded: {stderr}");
         assert!(!stderr.contains("panicked"), "`{args}` panicked: {stderr}");
@@ -131,6 +124,24 @@ impl Env {
         }
         assert!(!self.dir.join("outside").exists(), "`{args}` wrote outside");
         lines[0].to_string()
+    }
+
+    /// `rwkv-lens ARGS` in `work/`, the hub at the server, the caches in the scratch.
+    fn run(&self, args: &str, vars: &[(&str, &str)]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_rwkv-lens"))
+            .args(args.split_whitespace())
+            .current_dir(self.dir.join("work"))
+            .env("HF_ENDPOINT", &self.server.url)
+            .env("HF_HOME", self.dir.join("hf"))
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
+            .env("RUST_BACKTRACE", "1")
+            .env_remove("HF_HUB_OFFLINE")
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("RWKV_LENS_DATA")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap()
     }
 
     /// Files (not folders) in the hub cache whose path contains `part`.
@@ -268,6 +279,31 @@ fn a_symlink_planted_in_a_cache_does_not_lead_writes_out() {
         "{e}"
     );
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+}
+
+/// A cached snapshot holding its model and a symlink to itself: listing the cache does
+/// not follow the link (it used to be entered again and again, until the path was too
+/// deep to resolve, each level's `model.safetensors` one more candidate).
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_in_a_cached_snapshot_is_not_followed() {
+    let env = Env::new("loop-link", repos());
+    let repo = env.dir.join("hf/hub/models--test--tiny");
+    let snapshot = repo.join("snapshots").join("0".repeat(40));
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "0".repeat(40)).unwrap();
+    std::fs::write(snapshot.join("model.safetensors"), st().bytes).unwrap();
+    std::os::unix::fs::symlink(".", snapshot.join("loop")).unwrap();
+    let out = env.run("inspect test/tiny", &[("HF_HUB_OFFLINE", "1")]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("layers      3"),
+        "{stderr}"
+    );
 }
 
 #[test]
