@@ -16,7 +16,7 @@ pub mod tensor;
 pub mod zip;
 
 pub use checkpoint::Checkpoint;
-pub use config::{Config, Version};
+pub use config::{Architecture, Config};
 pub use layout::Layout;
 pub use quant::QuantFormat;
 pub use source::TensorSource;
