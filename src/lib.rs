@@ -3,7 +3,8 @@
 //!
 //! Rooms (see `docs/architecture.md`):
 //! - [`model`]: checkpoint formats, config from shapes, canonical weights.
-//! - [`reference`]: the plain-Rust forward pass, the oracle and the teaching text.
+//! - [`reference`]: the plain-Rust RWKV-6 forward pass, the oracle and the teaching text.
+//! - [`rwkv7`]: the plain-Rust RWKV-7 forward pass, its peer.
 //! - [`attention`]: the BERT-family encoder beside RWKV (reference forward, HF loading).
 //! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
 //! - [`tokenizer`]: the RWKV World tokenizer (and HF `tokenizer.json` natively).
@@ -30,6 +31,7 @@ pub mod io;
 pub mod kit;
 pub mod model;
 pub mod reference;
+pub mod rwkv7;
 #[cfg(feature = "native")]
 pub mod study;
 pub mod tokenizer;

@@ -127,11 +127,10 @@ impl Config {
         })?;
         match generation {
             6 => Self::rwkv6_from_tensors(path, tensors),
+            7 => crate::rwkv7::config::from_tensors(path, tensors),
             g => Err(Error::file(
                 path,
-                format!(
-                    "this is an RWKV-{g} checkpoint; rwkv-lens runs RWKV-6 (Finch) only for now"
-                ),
+                format!("this is an RWKV-{g} checkpoint; rwkv-lens runs RWKV-6 (Finch) and RWKV-7 (Goose)"),
             )),
         }
     }
@@ -246,10 +245,8 @@ impl Config {
                 mix_lora,
                 decay_lora,
             } => self.rwkv6_shapes(mix_lora, decay_lora),
-            Architecture::Rwkv7 { .. }
-            | Architecture::Bert
-            | Architecture::Gpt2
-            | Architecture::Llama => Vec::new(),
+            Architecture::Rwkv7 { .. } => crate::rwkv7::config::expected_shapes(self),
+            Architecture::Bert | Architecture::Gpt2 | Architecture::Llama => Vec::new(),
         }
     }
 
