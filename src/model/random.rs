@@ -56,6 +56,21 @@ impl RandomSpec {
         }
     }
 
+    /// A tiny RWKV-7 model: C=128 (H=2, N=64), 2 layers, F=4C, vocab 300, LoRA ranks
+    /// (decay, rate, value, gate) = (16, 16, 8, 32).
+    pub fn tiny_v7(seed: u64) -> Self {
+        RandomSpec {
+            ffn_dim: 512,
+            arch: Architecture::Rwkv7 {
+                w_lora: 16,
+                a_lora: 16,
+                v_lora: 8,
+                g_lora: 32,
+            },
+            ..RandomSpec::tiny(seed)
+        }
+    }
+
     /// The RWKV-6 "Finch" 1.6B shape: C=2048, L=24, F=7168, V=65536, R=32, D=64, N=64.
     pub fn finch_1b6(seed: u64) -> Self {
         RandomSpec {
@@ -216,11 +231,66 @@ fn block_shapes(spec: &RandomSpec) -> Result<Vec<Draw>> {
             mix_lora,
             decay_lora,
         } => Ok(rwkv6_block(spec, mix_lora, decay_lora)),
+        Architecture::Rwkv7 {
+            w_lora,
+            a_lora,
+            v_lora,
+            g_lora,
+        } => Ok(rwkv7_block(spec, [w_lora, a_lora, v_lora, g_lora])),
         other => Err(Error::input(format!(
-            "random checkpoint: no random {} weights (RWKV-6 only)",
+            "random checkpoint: no random {} weights (RWKV-6 and RWKV-7 only)",
             other.name()
         ))),
     }
+}
+
+/// Name, shape and uniform range of every tensor of one RWKV-7 block, in the official
+/// `.pth` names (block 0 carries `v0/v1/v2` too, as BlinkDL's files do). The decay base
+/// `w0` ∈ [−6, 4] puts the per-step log-decay `−e^{−1/2}·σ(w0 + lora)` across nearly its
+/// whole range (−0.6065, 0).
+fn rwkv7_block(spec: &RandomSpec, [dw, da, dv, dg]: [usize; 4]) -> Vec<Draw> {
+    let (c, f) = (spec.n_embd, spec.ffn_dim);
+    let (h, n) = (c / spec.head_size, spec.head_size);
+    let sc = 1.0 / (c as f32).sqrt();
+    let sf = 1.0 / (f as f32).sqrt();
+    let vec3 = || vec![1, 1, c];
+    let mut out: Vec<Draw> = vec![
+        ("ln1.weight", vec![c], 0.7, 1.3),
+        ("ln1.bias", vec![c], -0.1, 0.1),
+        ("ln2.weight", vec![c], 0.7, 1.3),
+        ("ln2.bias", vec![c], -0.1, 0.1),
+    ];
+    for name in [
+        "att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g",
+    ] {
+        out.push((name, vec3(), 0.0, 1.0));
+    }
+    out.extend([
+        ("att.w0", vec3(), -6.0, 4.0),
+        ("att.w1", vec![c, dw], -0.1, 0.1),
+        ("att.w2", vec![dw, c], -0.1, 0.1),
+        ("att.a0", vec3(), -1.0, 1.0),
+        ("att.a1", vec![c, da], -0.1, 0.1),
+        ("att.a2", vec![da, c], -0.1, 0.1),
+        ("att.v0", vec3(), -1.0, 1.0),
+        ("att.v1", vec![c, dv], -0.1, 0.1),
+        ("att.v2", vec![dv, c], -0.1, 0.1),
+        ("att.g1", vec![c, dg], -0.1, 0.1),
+        ("att.g2", vec![dg, c], -0.2, 0.2),
+        ("att.k_k", vec3(), 0.5, 1.2),
+        ("att.k_a", vec3(), 0.5, 1.5),
+        ("att.r_k", vec![h, n], -0.5, 0.5),
+        ("att.receptance.weight", vec![c, c], -sc, sc),
+        ("att.key.weight", vec![c, c], -sc, sc),
+        ("att.value.weight", vec![c, c], -sc, sc),
+        ("att.output.weight", vec![c, c], -sc, sc),
+        ("att.ln_x.weight", vec![c], 0.7, 1.3),
+        ("att.ln_x.bias", vec![c], -0.1, 0.1),
+        ("ffn.x_k", vec3(), 0.0, 1.0),
+        ("ffn.key.weight", vec![f, c], -sc, sc),
+        ("ffn.value.weight", vec![c, f], -sf, sf),
+    ]);
+    out
 }
 
 /// Name, shape and uniform range of every tensor of one RWKV-6 block.
