@@ -77,3 +77,36 @@ impl Step<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_step_by_hand() {
+        // S = [[1, 2], [3, 4]] ([value][key]); w = (½, 1); κ̂ = (1, 0), a = ½ → b = (½, 0)
+        let mut s = [1.0, 2.0, 3.0, 4.0];
+        let mut out = [0.0; 2];
+        let step = Step {
+            r: &[1.0, 1.0],
+            log_w: &[0.5f32.ln(), 0.0],
+            k: &[1.0, 1.0],
+            v: &[1.0, 0.0],
+            kk: &[1.0, 0.0],
+            a: &[0.5, 0.5],
+        };
+        step.apply(&mut s, &mut out);
+        // row 0: held −1 → (½ − ½ + 1, 2 + 0 + 1); row 1: held −3 → (3/2 − 3/2, 4)
+        let want = [1.0, 3.0, 0.0, 4.0];
+        assert!(
+            s.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{s:?}"
+        );
+        assert!(
+            out.iter()
+                .zip([4.0, 4.0])
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{out:?}"
+        );
+    }
+}
