@@ -3,7 +3,9 @@
 //!
 //! Rooms (see `docs/architecture.md`):
 //! - [`model`]: checkpoint formats, config from shapes, canonical weights.
-//! - [`reference`]: the plain-Rust forward pass, the oracle and the teaching text.
+//! - [`reference`]: the plain-Rust RWKV-6 forward pass, the oracle and the teaching text
+//!   (and `reference::fast`, the CPU engine on 16-bit weights).
+//! - [`rwkv7`]: the plain-Rust RWKV-7 forward pass, its peer.
 //! - [`attention`]: the attention families beside RWKV: BERT encoders, GPT-2 and Llama
 //!   decoders (config, reference forward, Hugging Face loading).
 //! - [`gpu`]: the wgpu engine, one WGSL kernel per file in `shaders/`.
@@ -31,6 +33,7 @@ pub mod io;
 pub mod kit;
 pub mod model;
 pub mod reference;
+pub mod rwkv7;
 #[cfg(feature = "native")]
 pub mod study;
 pub mod tokenizer;

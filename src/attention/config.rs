@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Config, Tensor, Version};
+use crate::model::{Architecture, Config, Tensor};
 use crate::{Error, Result};
 
 /// The activation of the feed-forward block (`hidden_act`, `activation_function`).
@@ -181,10 +181,10 @@ impl TransformerConfig {
     /// The shared model description the [`crate::embed::Engine`] trait hands out.
     pub fn summary(&self) -> Config {
         Config {
-            version: match self.family {
-                Family::Bert => Version::Bert,
-                Family::Gpt2 => Version::Gpt2,
-                Family::Llama => Version::Llama,
+            arch: match self.family {
+                Family::Bert => Architecture::Bert,
+                Family::Gpt2 => Architecture::Gpt2,
+                Family::Llama => Architecture::Llama,
             },
             n_layer: self.n_layer,
             n_embd: self.hidden,
@@ -192,8 +192,6 @@ impl TransformerConfig {
             head_size: self.head_size(),
             ffn_dim: self.intermediate,
             vocab_size: self.vocab_size,
-            mix_lora: 0,
-            decay_lora: 0,
         }
     }
 

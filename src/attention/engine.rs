@@ -26,7 +26,7 @@ impl AttentionEngine {
 
 impl Engine for AttentionEngine {
     fn name(&self) -> String {
-        format!("cpu reference ({})", self.summary.version.name())
+        format!("cpu reference ({})", self.summary.arch.name())
     }
     fn config(&self) -> &Config {
         &self.summary

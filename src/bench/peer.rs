@@ -293,7 +293,7 @@ mod tests {
         let ck = random_checkpoint(&spec).unwrap();
         let t: BTreeMap<String, Tensor> = web_rwkv_tensors(&ck).unwrap().into_iter().collect();
         let shape = |n: &str| t[n].shape.clone();
-        let (c, r, d) = (spec.n_embd, spec.mix_lora, spec.decay_lora);
+        let ((r, d), c) = (spec.rwkv6_ranks(), spec.n_embd);
         // web-rwkv's Loader::info: R = shape(time_mix_w1)[0] / 5, D = shape(time_decay_w1)[0]
         assert_eq!(shape("blocks.0.att.time_mix_w1"), vec![5 * r, c]);
         assert_eq!(shape("blocks.0.att.time_mix_w2"), vec![5, c, r]);

@@ -55,8 +55,7 @@ impl Shape {
             ffn_dim: c.ffn_dim,
             vocab_size: c.vocab_size,
             head_size: c.head_size,
-            mix_lora: c.mix_lora,
-            decay_lora: c.decay_lora,
+            arch: c.arch,
             dtype: match ck.dominant_dtype() {
                 DType::BF16 => DType::F16,
                 d => d,
@@ -89,7 +88,8 @@ impl Shape {
     pub fn flops_per_token(&self) -> f64 {
         let s = &self.spec;
         let (c, f) = (s.n_embd as f64, s.ffn_dim as f64);
-        let lora = 10.0 * s.mix_lora as f64 * c + 2.0 * s.decay_lora as f64 * c;
+        let (r, d) = s.rwkv6_ranks();
+        let lora = 10.0 * r as f64 * c + 2.0 * d as f64 * c;
         let macs = 6.0 * c * c + 2.0 * c * f + lora;
         let wkv = 4.0 * c * s.head_size as f64;
         s.n_layer as f64 * (2.0 * macs + wkv)
@@ -103,7 +103,8 @@ impl Shape {
         let s = &self.spec;
         let (c, f) = (s.n_embd as u64, s.ffn_dim as u64);
         let projections = 6 * c * c + 2 * c * f;
-        let lora = 2 * 5 * s.mix_lora as u64 * c + 2 * s.decay_lora as u64 * c;
+        let (r, d) = s.rwkv6_ranks();
+        let lora = 2 * 5 * r as u64 * c + 2 * d as u64 * c;
         // ln1, ln2 (2 each), ln_x (2), 6 time_maa, time_decay, time_faaaa, ffn maa k/r = 16
         let vectors = 16 * c;
         let per_layer = projections * precision.size() as u64 + (lora + vectors) * 4;
@@ -118,7 +119,8 @@ impl Shape {
     pub fn activation_bytes(&self, rows: usize, batch: usize) -> u64 {
         let s = &self.spec;
         let (c, l, n) = (s.n_embd as u64, s.n_layer as u64, s.head_size as u64);
-        let lora = (5 * s.mix_lora).max(s.decay_lora) as u64;
+        let (r, d) = s.rwkv6_ranks();
+        let lora = (5 * r).max(d) as u64;
         let per_row = 8 * c + lora + s.ffn_dim as u64;
         let pooled = 2 * 2 * (l + 1) * batch as u64 * c;
         let state = l * (2 * c + c * n); // H·N·N = C·N

@@ -12,9 +12,9 @@ use rwkv_lens::gpu::context::chosen_adapter;
 use rwkv_lens::gpu::{GpuAttention, GpuEngine, GpuOptions, Precision};
 use rwkv_lens::hub::model::resolve;
 use rwkv_lens::hub::{Hub, ModelRef};
-use rwkv_lens::model::Checkpoint;
-use rwkv_lens::model::DType;
+use rwkv_lens::model::{Architecture, Checkpoint, DType};
 use rwkv_lens::reference::{CpuEngine, FastEngine};
+use rwkv_lens::rwkv7::Rwkv7Engine;
 use rwkv_lens::tokenizer::Tokenizer;
 
 /// `--device`.
@@ -47,6 +47,9 @@ pub struct EngineArgs {
 
 /// Builds the engine these flags ask for and prints one banner line saying which and why.
 pub fn build(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine>> {
+    if matches!(ckpt.config.arch, Architecture::Rwkv7 { .. }) {
+        return build_rwkv7(ckpt, a);
+    }
     let opts = gpu_options(ckpt, a);
     let choice = match a.device {
         Device::Cpu => Choice {
@@ -115,6 +118,18 @@ pub fn cpu_engine(
         engine.name()
     );
     Ok(Box::new(engine))
+}
+
+/// An RWKV-7 checkpoint's engine: the CPU reference (`--device auto|cpu`); `--device gpu`
+/// is refused in one line by the GPU engine itself (no RWKV-7 kernels yet).
+fn build_rwkv7(ckpt: &Checkpoint, a: &EngineArgs) -> anyhow::Result<Box<dyn Engine>> {
+    let why = match a.device {
+        Device::Gpu => return Ok(Box::new(GpuEngine::new(ckpt, gpu_options(ckpt, a))?)),
+        Device::Cpu => "--device cpu",
+        Device::Auto => "RWKV-7 runs on the CPU reference only for now",
+    };
+    eprintln!("engine: cpu reference (RWKV-7), weights f32 ({why})");
+    Ok(Box::new(Rwkv7Engine::new(ckpt)?))
 }
 
 /// The GPU options these flags ask for; the precision follows the checkpoint unless given.

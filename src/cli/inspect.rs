@@ -1,6 +1,7 @@
 //! `rwkv-lens inspect MODEL`
 
 use rwkv_lens::hub::{model::resolve, Hub};
+use rwkv_lens::model::Architecture;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,16 +15,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let c = &ckpt.config;
     println!("file        {}", ckpt.source);
     println!("layout      {:?}", ckpt.layout);
-    println!("version     {} (Finch)", c.version.name());
+    match c.arch.nickname() {
+        Some(nick) => println!("version     {} ({nick})", c.arch.name()),
+        None => println!("version     {}", c.arch.name()),
+    }
     println!("layers      {}", c.n_layer);
     println!("width C     {}", c.n_embd);
     println!("heads       {} × head size {}", c.n_head, c.head_size);
     println!("ffn width   {}", c.ffn_dim);
     println!("vocab       {}", c.vocab_size);
-    println!(
-        "LoRA ranks  token-shift {} · decay {}",
-        c.mix_lora, c.decay_lora
-    );
+    println!("LoRA ranks  {}", lora_ranks(c.arch));
     let params = c.parameter_count(ckpt.has_head());
     println!(
         "parameters  {} ({:.2} M){}",
@@ -38,4 +39,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ckpt.file_bytes as f64 / 1e6
     );
     Ok(())
+}
+
+/// Each LoRA's rank in the family's own words.
+fn lora_ranks(arch: Architecture) -> String {
+    match arch {
+        Architecture::Rwkv6 {
+            mix_lora,
+            decay_lora,
+        } => format!("token-shift {mix_lora} · decay {decay_lora}"),
+        Architecture::Rwkv7 {
+            w_lora,
+            a_lora,
+            v_lora,
+            g_lora,
+        } => format!("decay {w_lora} · in-context rate {a_lora} · value {v_lora} · gate {g_lora}"),
+        _ => "none".into(),
+    }
 }

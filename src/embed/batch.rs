@@ -226,15 +226,16 @@ mod tests {
 
     fn engine(limit: usize, nan_len: usize) -> Lengths {
         let config = Config {
-            version: crate::model::Version::V6,
+            arch: crate::model::Architecture::Rwkv6 {
+                mix_lora: 1,
+                decay_lora: 1,
+            },
             n_layer: 1,
             n_embd: 1,
             n_head: 1,
             head_size: 1,
             ffn_dim: 4,
             vocab_size: 2,
-            mix_lora: 1,
-            decay_lora: 1,
         };
         let calls = Vec::new();
         Lengths {

@@ -69,19 +69,20 @@ pub fn auto_engine(adapter: Option<&wgpu::AdapterInfo>, cfg: &Config) -> Choice 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Version;
+    use crate::model::Architecture;
 
     fn width(c: usize) -> Config {
         Config {
-            version: Version::V6,
+            arch: Architecture::Rwkv6 {
+                mix_lora: 32,
+                decay_lora: 64,
+            },
             n_layer: 2,
             n_embd: c,
             n_head: c / 64,
             head_size: 64,
             ffn_dim: c * 7 / 2,
             vocab_size: 300,
-            mix_lora: 32,
-            decay_lora: 64,
         }
     }
 

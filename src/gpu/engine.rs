@@ -72,6 +72,8 @@ impl GpuEngine {
     /// `Blob`): each tensor is read, converted, uploaded and dropped in turn.
     pub async fn new_async(ck: &impl TensorSource, opts: GpuOptions) -> Result<GpuEngine> {
         let config = ck.config().clone();
+        let why = "the GPU engine runs RWKV-6 only for now (RWKV-7 runs on the CPU: --device cpu)";
+        config.require_rwkv6(ck.source(), why)?;
         if config.head_size == 0 || config.head_size > 256 {
             return Err(Error::gpu(format!(
                 "{}: head size {} is not supported (1..=256)",

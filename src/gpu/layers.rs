@@ -70,6 +70,12 @@ fn whole(b: &GpuBuffer) -> wgpu::BindingResource<'_> {
 }
 
 impl<'a> Builder<'a> {
+    /// The RWKV-6 LoRA ranks `(R, D)`; [`crate::gpu::GpuEngine::new_async`] refuses every
+    /// other family before a pass is built, so the default is never read.
+    fn ranks(&self) -> (usize, usize) {
+        self.cfg.rwkv6_ranks().unwrap_or_default()
+    }
+
     pub fn new(
         ctx: &'a Context,
         pipes: &'a mut Pipelines,
@@ -267,7 +273,7 @@ impl<'a> Builder<'a> {
     async fn ddlerp(&mut self, layer: usize, target: Target, maa: LayerVec) -> Result<()> {
         let op = DdlerpOp {
             dim: self.cfg.n_embd as u32,
-            rank: self.cfg.mix_lora as u32,
+            rank: self.ranks().0 as u32,
             target,
             maa_off: self.weights.layout.layer(layer, maa),
         };
@@ -288,7 +294,7 @@ impl<'a> Builder<'a> {
     async fn decay(&mut self, layer: usize) -> Result<()> {
         let op = DecayOp {
             dim: self.cfg.n_embd as u32,
-            rank: self.cfg.decay_lora as u32,
+            rank: self.ranks().1 as u32,
             decay_off: self.weights.layout.layer(layer, LayerVec::TimeDecay),
         };
         let w2 = &self.weights.layers[layer].decay_w2;

@@ -63,11 +63,7 @@ impl Capacity {
         max_tokens: usize,
         max_batch: usize,
     ) -> Result<Capacity> {
-        let widest = cfg
-            .n_embd
-            .max(cfg.ffn_dim)
-            .max(5 * cfg.mix_lora)
-            .max(cfg.decay_lora);
+        let widest = cfg.n_embd.max(cfg.ffn_dim).max(cfg.lora_width());
         let by_binding = (ctx.max_binding / (widest as u64 * 4)) as usize;
         let tokens = max_tokens.min(by_binding).min(65535);
         let pooled_row = 2 * (cfg.n_layer + 1) * cfg.n_embd * 4;
@@ -166,7 +162,7 @@ impl Activations {
         let shift_stride = aligned(c * 4);
         let state_stride = aligned(c * cfg.head_size as u64 * 4);
         let layers = cfg.n_layer as u64;
-        let lora_width = (5 * cfg.mix_lora).max(cfg.decay_lora) as u64;
+        let lora_width = cfg.lora_width() as u64;
         let (chunk_state, chunk_decay) = chunk_buffers(ctx, cfg, cap, wkv_chunk)?;
         let window_state = window_buffer(ctx, cfg, cap)?;
         Ok(Activations {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::config::Config;
-use super::layout::{canonical_name, detect_layout, Layout};
+use super::layout::{canonical, detect_layout, Layout, Reshape};
 use super::quant::QuantSpec;
 use super::storage::{Bytes, Shared};
 use super::tensor::{DType, Tensor};
@@ -29,7 +29,11 @@ impl Checkpoint {
         let layout = detect_layout(raw.iter().map(|(n, _)| n.as_str()));
         let mut tensors = BTreeMap::new();
         for (name, t) in raw {
-            let canon = canonical_name(&name);
+            let (canon, reshape) = canonical(&name);
+            let t = match reshape {
+                Reshape::Keep => t,
+                Reshape::Transpose => transposed(source, &name, t)?,
+            };
             if tensors.insert(canon.clone(), t).is_some() {
                 return Err(Error::tensor(
                     source,
@@ -99,6 +103,26 @@ impl Checkpoint {
             .max_by_key(|&(_, n)| n)
             .map_or(DType::F32, |(d, _)| d)
     }
+}
+
+/// A 2-axis float matrix with its axes swapped (a port's transposed LoRA factor).
+fn transposed(source: &str, name: &str, t: Tensor) -> Result<Tensor> {
+    let (&[rows, cols], false) = (&t.shape[..], matches!(t.dtype, DType::Quant(_))) else {
+        let why = format!(
+            "expected a 2-axis float matrix to transpose, got {:?} {}",
+            t.shape,
+            t.dtype.name()
+        );
+        return Err(Error::tensor(source, name, why));
+    };
+    let size = t.dtype.size();
+    let mut out = vec![0u8; t.bytes.len()];
+    for (i, row) in t.bytes.chunks_exact(cols * size).enumerate() {
+        for (j, value) in row.chunks_exact(size).enumerate() {
+            out[(j * rows + i) * size..][..size].copy_from_slice(value);
+        }
+    }
+    Tensor::new(vec![cols, rows], t.dtype, out)
 }
 
 /// Refuses a tensor holding NaN or ±Inf (quantized: a negative or non-finite scale).

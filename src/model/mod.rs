@@ -20,7 +20,7 @@ pub mod tensor;
 pub mod zip;
 
 pub use checkpoint::Checkpoint;
-pub use config::{Config, Version};
+pub use config::{Architecture, Config};
 pub use layout::Layout;
 pub use precision::Precision;
 pub use quant::QuantFormat;

@@ -11,6 +11,7 @@ use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64 as Rng;
 
 use super::checkpoint::Checkpoint;
+use super::config::Architecture;
 use super::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
@@ -27,8 +28,8 @@ pub struct RandomSpec {
     pub ffn_dim: usize,
     pub vocab_size: usize,
     pub head_size: usize,
-    pub mix_lora: usize,
-    pub decay_lora: usize,
+    /// The family and its LoRA ranks (RWKV-6 or RWKV-7).
+    pub arch: Architecture,
     /// F32 or F16 (BF16 is accepted too).
     pub dtype: DType,
     pub seed: u64,
@@ -45,11 +46,28 @@ impl RandomSpec {
             ffn_dim: 448,
             vocab_size: 300,
             head_size: 64,
-            mix_lora: 8,
-            decay_lora: 16,
+            arch: Architecture::Rwkv6 {
+                mix_lora: 8,
+                decay_lora: 16,
+            },
             dtype: DType::F32,
             seed,
             with_head: false,
+        }
+    }
+
+    /// A tiny RWKV-7 model: C=128 (H=2, N=64), 2 layers, F=4C, vocab 300, LoRA ranks
+    /// (decay, rate, value, gate) = (16, 16, 8, 32).
+    pub fn tiny_v7(seed: u64) -> Self {
+        RandomSpec {
+            ffn_dim: 512,
+            arch: Architecture::Rwkv7 {
+                w_lora: 16,
+                a_lora: 16,
+                v_lora: 8,
+                g_lora: 32,
+            },
+            ..RandomSpec::tiny(seed)
         }
     }
 
@@ -61,8 +79,10 @@ impl RandomSpec {
             ffn_dim: 7168,
             vocab_size: 65536,
             head_size: 64,
-            mix_lora: 32,
-            decay_lora: 64,
+            arch: Architecture::Rwkv6 {
+                mix_lora: 32,
+                decay_lora: 64,
+            },
             dtype: DType::F16,
             seed,
             with_head: false,
@@ -74,6 +94,36 @@ impl RandomSpec {
         self
     }
 
+    /// The RWKV-6 ranks `(R, D)` (the bench's shapes are RWKV-6; `(0, 0)` for another
+    /// family, whose FLOPs and bytes the bench does not count yet).
+    pub fn rwkv6_ranks(&self) -> (usize, usize) {
+        match self.arch {
+            Architecture::Rwkv6 {
+                mix_lora,
+                decay_lora,
+            } => (mix_lora, decay_lora),
+            _ => (0, 0),
+        }
+    }
+
+    /// The LoRA ranks of the spec's family (none for an attention family, refused by
+    /// [`random_tensors`]).
+    fn ranks(&self) -> Vec<usize> {
+        match self.arch {
+            Architecture::Rwkv6 {
+                mix_lora,
+                decay_lora,
+            } => vec![mix_lora, decay_lora],
+            Architecture::Rwkv7 {
+                w_lora,
+                a_lora,
+                v_lora,
+                g_lora,
+            } => vec![w_lora, a_lora, v_lora, g_lora],
+            _ => vec![0],
+        }
+    }
+
     fn check(&self) -> Result<()> {
         let ok = self.n_embd > 0
             && self.head_size > 0
@@ -81,8 +131,7 @@ impl RandomSpec {
             && self.n_layer > 0
             && self.ffn_dim > 0
             && self.vocab_size > 0
-            && self.mix_lora > 0
-            && self.decay_lora > 0;
+            && self.ranks().iter().all(|&r| r > 0);
         if ok {
             Ok(())
         } else {
@@ -153,7 +202,7 @@ pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     put("blocks.0.ln0.weight".into(), vec![c], 0.7, 1.3, &mut rng);
     put("blocks.0.ln0.bias".into(), vec![c], -0.1, 0.1, &mut rng);
     for i in 0..spec.n_layer {
-        for (name, shape, lo, hi) in layer_shapes(spec) {
+        for (name, shape, lo, hi) in block_shapes(spec)? {
             put(format!("blocks.{i}.{name}"), shape, lo, hi, &mut rng);
         }
     }
@@ -172,9 +221,81 @@ pub fn random_tensors(spec: &RandomSpec) -> Result<Vec<(String, Tensor)>> {
     Ok(out)
 }
 
-/// Name, shape and uniform range of every tensor of one block.
-fn layer_shapes(spec: &RandomSpec) -> Vec<(&'static str, Vec<usize>, f32, f32)> {
-    let (c, f, r, d) = (spec.n_embd, spec.ffn_dim, spec.mix_lora, spec.decay_lora);
+/// Name (inside `blocks.{i}.`), shape and uniform range of one tensor.
+pub type Draw = (&'static str, Vec<usize>, f32, f32);
+
+/// Every tensor of a block in the spec's family.
+fn block_shapes(spec: &RandomSpec) -> Result<Vec<Draw>> {
+    match spec.arch {
+        Architecture::Rwkv6 {
+            mix_lora,
+            decay_lora,
+        } => Ok(rwkv6_block(spec, mix_lora, decay_lora)),
+        Architecture::Rwkv7 {
+            w_lora,
+            a_lora,
+            v_lora,
+            g_lora,
+        } => Ok(rwkv7_block(spec, [w_lora, a_lora, v_lora, g_lora])),
+        other => Err(Error::input(format!(
+            "random checkpoint: no random {} weights (RWKV-6 and RWKV-7 only)",
+            other.name()
+        ))),
+    }
+}
+
+/// Name, shape and uniform range of every tensor of one RWKV-7 block, in the official
+/// `.pth` names (block 0 carries `v0/v1/v2` too, as BlinkDL's files do). The decay base
+/// `w0` ∈ [−6, 4] puts the per-step log-decay `−e^{−1/2}·σ(w0 + lora)` across nearly its
+/// whole range (−0.6065, 0).
+fn rwkv7_block(spec: &RandomSpec, [dw, da, dv, dg]: [usize; 4]) -> Vec<Draw> {
+    let (c, f) = (spec.n_embd, spec.ffn_dim);
+    let (h, n) = (c / spec.head_size, spec.head_size);
+    let sc = 1.0 / (c as f32).sqrt();
+    let sf = 1.0 / (f as f32).sqrt();
+    let vec3 = || vec![1, 1, c];
+    let mut out: Vec<Draw> = vec![
+        ("ln1.weight", vec![c], 0.7, 1.3),
+        ("ln1.bias", vec![c], -0.1, 0.1),
+        ("ln2.weight", vec![c], 0.7, 1.3),
+        ("ln2.bias", vec![c], -0.1, 0.1),
+    ];
+    for name in [
+        "att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g",
+    ] {
+        out.push((name, vec3(), 0.0, 1.0));
+    }
+    out.extend([
+        ("att.w0", vec3(), -6.0, 4.0),
+        ("att.w1", vec![c, dw], -0.1, 0.1),
+        ("att.w2", vec![dw, c], -0.1, 0.1),
+        ("att.a0", vec3(), -1.0, 1.0),
+        ("att.a1", vec![c, da], -0.1, 0.1),
+        ("att.a2", vec![da, c], -0.1, 0.1),
+        ("att.v0", vec3(), -1.0, 1.0),
+        ("att.v1", vec![c, dv], -0.1, 0.1),
+        ("att.v2", vec![dv, c], -0.1, 0.1),
+        ("att.g1", vec![c, dg], -0.1, 0.1),
+        ("att.g2", vec![dg, c], -0.2, 0.2),
+        ("att.k_k", vec3(), 0.5, 1.2),
+        ("att.k_a", vec3(), 0.5, 1.5),
+        ("att.r_k", vec![h, n], -0.5, 0.5),
+        ("att.receptance.weight", vec![c, c], -sc, sc),
+        ("att.key.weight", vec![c, c], -sc, sc),
+        ("att.value.weight", vec![c, c], -sc, sc),
+        ("att.output.weight", vec![c, c], -sc, sc),
+        ("att.ln_x.weight", vec![c], 0.7, 1.3),
+        ("att.ln_x.bias", vec![c], -0.1, 0.1),
+        ("ffn.x_k", vec3(), 0.0, 1.0),
+        ("ffn.key.weight", vec![f, c], -sc, sc),
+        ("ffn.value.weight", vec![c, f], -sf, sf),
+    ]);
+    out
+}
+
+/// Name, shape and uniform range of every tensor of one RWKV-6 block.
+fn rwkv6_block(spec: &RandomSpec, r: usize, d: usize) -> Vec<Draw> {
+    let (c, f) = (spec.n_embd, spec.ffn_dim);
     let (h, n) = (c / spec.head_size, spec.head_size);
     let sc = 1.0 / (c as f32).sqrt();
     let sf = 1.0 / (f as f32).sqrt();
@@ -216,8 +337,12 @@ fn layer_shapes(spec: &RandomSpec) -> Vec<(&'static str, Vec<usize>, f32, f32)> 
 pub fn random_checkpoint(spec: &RandomSpec) -> Result<Checkpoint> {
     let tensors = random_tensors(spec)?;
     let bytes: usize = tensors.iter().map(|(_, t)| t.bytes.len()).sum();
+    let family = match spec.arch {
+        Architecture::Rwkv7 { .. } => "rwkv7",
+        _ => "rwkv6",
+    };
     let source = format!(
-        "random-rwkv6(C={},L={},seed={})",
+        "random-{family}(C={},L={},seed={})",
         spec.n_embd, spec.n_layer, spec.seed
     );
     Checkpoint::from_tensors(&source, tensors, bytes as u64)
@@ -232,7 +357,8 @@ mod tests {
         let ck = random_checkpoint(&RandomSpec::tiny(1)).unwrap();
         let cfg = &ck.config;
         assert_eq!((cfg.n_embd, cfg.n_layer, cfg.n_head), (128, 2, 2));
-        assert_eq!((cfg.ffn_dim, cfg.mix_lora, cfg.decay_lora), (448, 8, 16));
+        assert_eq!(cfg.ffn_dim, 448);
+        assert_eq!(cfg.rwkv6_ranks(), Some((8, 16)));
         // seeded: same seed, same weights; other seed, other weights
         let again = random_checkpoint(&RandomSpec::tiny(1)).unwrap();
         let other = random_checkpoint(&RandomSpec::tiny(2)).unwrap();

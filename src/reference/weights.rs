@@ -141,7 +141,8 @@ impl Block {
 
 async fn read_block<S: TensorSource>(rd: &Reader<'_, S>, cfg: &Config, i: usize) -> Result<Block> {
     let p = |s: &str| format!("blocks.{i}.{s}");
-    let (c, r) = (cfg.n_embd, cfg.mix_lora);
+    let (r, d) = cfg.require_rwkv6(rd.0.source(), "the RWKV-6 reference runs RWKV-6 only")?;
+    let c = cfg.n_embd;
     let w2 = rd.vec(&p("att.time_maa_w2")).await?; // [5][R][C]
     let slice = |j: usize| Matrix::new(r, c, w2[j * r * c..(j + 1) * r * c].to_vec());
     let att = TimeMix {
@@ -157,7 +158,7 @@ async fn read_block<S: TensorSource>(rd: &Reader<'_, S>, cfg: &Config, i: usize)
         maa_w2: [slice(0), slice(1), slice(2), slice(3), slice(4)],
         decay: rd.vec(&p("att.time_decay")).await?,
         decay_w1: rd.mat(&p("att.time_decay_w1"), c).await?,
-        decay_w2: rd.mat(&p("att.time_decay_w2"), cfg.decay_lora).await?,
+        decay_w2: rd.mat(&p("att.time_decay_w2"), d).await?,
         heads: cfg.n_head,
         u: rd.vec(&p("att.time_faaaa")).await?,
         receptance: rd.mat(&p("att.receptance.weight"), c).await?,

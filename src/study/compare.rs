@@ -20,7 +20,7 @@ use super::ood::OodReport;
 use super::report::ModelInfo;
 use crate::embed::Pooling;
 use crate::kit::{distinct, find_or_push};
-use crate::model::Version;
+use crate::model::Architecture;
 
 /// Which side of the research question a model is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -31,10 +31,11 @@ pub enum Family {
 }
 
 impl Family {
-    pub fn of(v: Version) -> Family {
-        match v {
-            Version::V4 | Version::V5 | Version::V6 | Version::V7 => Family::Rwkv,
-            _ => Family::Attention,
+    pub fn of(arch: Architecture) -> Family {
+        if arch.is_rwkv() {
+            Family::Rwkv
+        } else {
+            Family::Attention
         }
     }
     pub fn name(self) -> &'static str {
@@ -159,7 +160,7 @@ pub fn build(
     let models: Vec<ComparedModel> = (infos.iter())
         .map(|m| ComparedModel {
             label: m.label.clone(),
-            family: Family::of(m.config.version),
+            family: Family::of(m.config.arch),
             n_layer: m.config.n_layer,
             untrained: m.untrained.clone(),
         })

@@ -17,7 +17,7 @@
 use rwkv_lens::embed::{Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, Precision, ReduceKind, WkvKind};
 use rwkv_lens::model::random::{random_checkpoint, RandomSpec};
-use rwkv_lens::model::{Checkpoint, DType};
+use rwkv_lens::model::{Architecture, Checkpoint, DType};
 
 fn model() -> Checkpoint {
     let spec = RandomSpec {
@@ -25,8 +25,10 @@ fn model() -> Checkpoint {
         n_layer: 2,
         ffn_dim: 2688,
         vocab_size: 512,
-        mix_lora: 32,
-        decay_lora: 64,
+        arch: Architecture::Rwkv6 {
+            mix_lora: 32,
+            decay_lora: 64,
+        },
         ..RandomSpec::tiny(768).with_dtype(DType::F16)
     };
     random_checkpoint(&spec).unwrap()

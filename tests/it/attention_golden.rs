@@ -75,7 +75,7 @@ fn mean_pooling_matches_the_masked_mean_of_a_padded_batch() {
             }
         }
         assert_eq!(engine.config().n_layer, 3);
-        assert_eq!(engine.config().version.name(), family);
+        assert_eq!(engine.config().arch.name(), family);
         let err = engine
             .embed_tokens(&seqs, &[4], &[Pooling::Mean])
             .unwrap_err();

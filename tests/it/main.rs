@@ -37,6 +37,7 @@ mod quant;
 mod recurrence_doc;
 mod reference_golden;
 mod resume;
+mod rwkv7_golden;
 mod smollm;
 mod stream_model;
 mod study_compare;

@@ -122,10 +122,8 @@ fn tiny_official_rwkv6_pth_is_a_checkpoint() {
     let c = checkpoint_from_pth(&path, &bytes).unwrap();
     let k = &c.config;
     assert_eq!((k.n_layer, k.n_embd, k.n_head, k.head_size), (2, 8, 2, 4));
-    assert_eq!(
-        (k.ffn_dim, k.vocab_size, k.mix_lora, k.decay_lora),
-        (32, 16, 2, 4)
-    );
+    assert_eq!((k.ffn_dim, k.vocab_size), (32, 16));
+    assert_eq!(k.rwkv6_ranks(), Some((2, 4)));
     assert!(c.has_head());
     assert_eq!(c.dominant_dtype(), DType::BF16);
     let maa = c.get("blocks.1.att.time_maa_x").unwrap();

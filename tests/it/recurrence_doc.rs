@@ -87,8 +87,8 @@ fn dims(ex: &Example) -> String {
         cfg.head_size,
         cfg.n_layer,
         cfg.ffn_dim,
-        cfg.mix_lora,
-        cfg.decay_lora,
+        cfg.rwkv6_ranks().unwrap().0,
+        cfg.rwkv6_ranks().unwrap().1,
         cfg.vocab_size
     )
 }

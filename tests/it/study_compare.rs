@@ -12,7 +12,7 @@ use rwkv_lens::attention::AttentionEngine;
 use rwkv_lens::embed::Pooling;
 use rwkv_lens::model::checkpoint::write_safetensors_with;
 use rwkv_lens::model::random::{random_tensors, RandomSpec, UNTRAINED_KEY};
-use rwkv_lens::model::{load::load, Version};
+use rwkv_lens::model::{load::load, Architecture};
 use rwkv_lens::reference::CpuEngine;
 use rwkv_lens::study::bootstrap::RankPlan;
 use rwkv_lens::study::compare::{self, Family, Verdict};
@@ -71,9 +71,9 @@ fn stats_from(g: &Value) -> Vec<DomainStat> {
     out
 }
 
-fn info(label: &str, version: Version, n_layer: usize) -> ModelInfo {
+fn info(label: &str, arch: Architecture, n_layer: usize) -> ModelInfo {
     let mut config = common::fake_config(n_layer);
-    config.version = version;
+    config.arch = arch;
     ModelInfo {
         label: label.into(),
         path: None,
@@ -91,7 +91,8 @@ fn paired_bootstrap_of_degradations_matches_numpy() {
     let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let level = g["confidence"].as_f64().unwrap();
     let report = ood::build(&stats_from(&g), "news", level).unwrap();
-    let infos = [info("rwkv", Version::V6, 3), info("attn", Version::Bert, 2)];
+    let rwkv6 = common::fake_config(3).arch;
+    let infos = [info("rwkv", rwkv6, 3), info("attn", Architecture::Bert, 2)];
     let c = compare::build(&infos, &[], Some(&report), level).unwrap();
     for want in g["degradations"].as_array().unwrap() {
         let (model, domain) = (want["model"].as_str().unwrap(), want["domain"].as_str());

@@ -287,7 +287,7 @@ impl Summary {
         let c = &self.config;
         format!(
             "{}, {} layers, C={} ({} heads × {}), FFN {}, vocab {}",
-            c.version.name(),
+            c.arch.name(),
             c.n_layer,
             c.n_embd,
             c.n_head,

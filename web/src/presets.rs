@@ -3,7 +3,7 @@
 //! header (model card, wasm memory, device limits) before anything is downloaded: a
 //! preset this browser cannot run is shown disabled with the reason.
 
-use rwkv_lens::model::config::{Config, Version};
+use rwkv_lens::model::config::{Architecture, Config};
 use rwkv_lens::model::DType;
 use rwkv_lens::Result;
 
@@ -25,15 +25,16 @@ const HF: &str = "https://huggingface.co";
 /// The presets, smallest first.
 pub fn presets() -> Vec<Preset> {
     let shape = |n_embd, n_layer, ffn_dim, vocab_size| Config {
-        version: Version::V6,
+        arch: Architecture::Rwkv6 {
+            mix_lora: 32,
+            decay_lora: 64,
+        },
         n_layer,
         n_embd,
         n_head: n_embd / 64,
         head_size: 64,
         ffn_dim,
         vocab_size,
-        mix_lora: 32,
-        decay_lora: 64,
     };
     vec![
         Preset {

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rwkv_lens::model::checkpoint::write_safetensors;
-use rwkv_lens::model::{Config, Tensor, Version};
+use rwkv_lens::model::{Architecture, Config, Tensor};
 
 /// 2000 cases per property, or `PROPTEST_CASES` (the long run, `make fuzz-long`).
 pub fn config() -> ProptestConfig {
@@ -35,15 +35,16 @@ pub fn mutate(mut bytes: Vec<u8>, (edits, cut): &(Vec<(Index, u8)>, Option<Index
 
 pub fn tiny_config() -> Config {
     Config {
-        version: Version::V6,
+        arch: Architecture::Rwkv6 {
+            mix_lora: 2,
+            decay_lora: 3,
+        },
         n_layer: 1,
         n_embd: 8,
         n_head: 2,
         head_size: 4,
         ffn_dim: 16,
         vocab_size: 10,
-        mix_lora: 2,
-        decay_lora: 3,
     }
 }
 

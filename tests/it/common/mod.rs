@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use rwkv_lens::embed::{pool, Embeddings, Engine, Pooling};
-use rwkv_lens::model::{load::load, Checkpoint, Config, Version};
+use rwkv_lens::model::{load::load, Architecture, Checkpoint, Config};
 use rwkv_lens::reference::Output;
 use rwkv_lens::study::StudyModel;
 use rwkv_lens::Error;
@@ -217,15 +217,16 @@ pub struct FakeEngine {
 
 pub fn fake_config(n_layer: usize) -> Config {
     Config {
-        version: Version::V6,
+        arch: Architecture::Rwkv6 {
+            mix_lora: 32,
+            decay_lora: 64,
+        },
         n_layer,
         n_embd: 4,
         n_head: 1,
         head_size: 4,
         ffn_dim: 14,
         vocab_size: 256,
-        mix_lora: 32,
-        decay_lora: 64,
     }
 }
 
