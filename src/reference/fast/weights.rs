@@ -122,9 +122,10 @@ impl FastWeights {
 
     pub async fn from_source(src: &impl TensorSource) -> Result<FastWeights> {
         let cfg = src.config().clone();
+        let ranks = cfg.require_rwkv6(src.source(), "the fast CPU engine runs RWKV-6 only")?;
         let mut blocks = Vec::with_capacity(cfg.n_layer);
         for i in 0..cfg.n_layer {
-            blocks.push(read_block(src, &cfg, i).await?);
+            blocks.push(read_block(src, &cfg, ranks, i).await?);
         }
         Ok(FastWeights {
             emb: proj(src, "emb.weight", cfg.vocab_size).await?,
@@ -186,9 +187,15 @@ async fn norm(src: &impl TensorSource, prefix: &str) -> Result<Norm> {
     })
 }
 
-async fn read_block(src: &impl TensorSource, cfg: &Config, i: usize) -> Result<FastBlock> {
+/// Block `i`; `(r, d)` are the token-shift and decay LoRA ranks.
+async fn read_block(
+    src: &impl TensorSource,
+    cfg: &Config,
+    (r, d): (usize, usize),
+    i: usize,
+) -> Result<FastBlock> {
     let p = |s: &str| format!("blocks.{i}.{s}");
-    let (c, r) = (cfg.n_embd, cfg.mix_lora);
+    let c = cfg.n_embd;
     let w2 = vec(src, &p("att.time_maa_w2")).await?; // [5][R][C]
     let slice = |j: usize| Matrix::new(r, c, w2[j * r * c..(j + 1) * r * c].to_vec());
     let att = FastTimeMix {
@@ -204,7 +211,7 @@ async fn read_block(src: &impl TensorSource, cfg: &Config, i: usize) -> Result<F
         maa_w2: [slice(0), slice(1), slice(2), slice(3), slice(4)],
         decay: vec(src, &p("att.time_decay")).await?,
         decay_w1: mat(src, &p("att.time_decay_w1"), c).await?,
-        decay_w2: mat(src, &p("att.time_decay_w2"), cfg.decay_lora).await?,
+        decay_w2: mat(src, &p("att.time_decay_w2"), d).await?,
         heads: cfg.n_head,
         u: vec(src, &p("att.time_faaaa")).await?,
         receptance: proj(src, &p("att.receptance.weight"), c).await?,
