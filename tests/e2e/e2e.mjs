@@ -13,7 +13,7 @@
 // Compare (the Web Worker runs it), Cancel, a worker that cannot start, (panic.mjs) a worker
 // panic between requests, (speed.mjs) the GPU
 // kernels forced on SwiftShader and the fallback's speed, (stream.mjs) a ~170M-shaped
-// checkpoint streamed tensor by tensor at f16, int8 and NF4, and (duo.mjs) two models side
+// checkpoint streamed tensor by tensor at f16, int8 and NF4, and (attention.mjs) two models side
 // by side with the attention-vs-recurrence view. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
@@ -23,7 +23,7 @@ import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
-import { duo } from './duo.mjs';
+import { attentionModels } from './attention.mjs';
 import { workerPanic } from './panic.mjs';
 import { cacheQuota } from './quota.mjs';
 import { waitRuns, enterPairs } from './page.mjs';
@@ -436,13 +436,13 @@ async function run(mode, base) {
   await pthLoad(page, mode, base);
   if (mode === 'fallback') await errorCases(page, base);
   if (mode === 'fallback') await tinyModel(page, base);
-  const duoTimes = await duo(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
+  const attentionTimes = await attentionModels(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
   // wasm memory only grows: its size after every load of this run is the high-water mark
   const wasmHigh = await page.getAttribute('#model-card', 'data-wasm-bytes');
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
-  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got, duo: duoTimes };
+  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got, attention: attentionTimes };
 }
 
 /** With a forced 256-byte storage-binding limit the demo model must be refused by tensor name. */
@@ -484,7 +484,7 @@ try {
     console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}, wasm memory high-water ${(r.wasmBytes / 1e6).toFixed(1)} MB`);
     const rs = r.responsive;
     console.log(`${mode}: during a long Compare (${rs.status}) click waits ${rs.clickLagMs.map((v) => v.toFixed(1)).join(', ')} ms, a setTimeout(0) task waited ${rs.taskLagMs.toFixed(1)} ms`);
-    if (r.duo) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.duo.minilmBytes / 1e6).toFixed(1)} MB) ${r.duo.pageFirstDuoMs.toFixed(0)} ms (wall ${r.duo.wallFirstDuoMs} ms), worker wasm memory then ${(r.duo.wasmBytes / 1e6).toFixed(1)} MB`);
+    if (r.attention) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.attention.minilmBytes / 1e6).toFixed(1)} MB) ${r.attention.pageFirstDuoMs.toFixed(0)} ms (wall ${r.attention.wallFirstDuoMs} ms), worker wasm memory then ${(r.attention.wasmBytes / 1e6).toFixed(1)} MB`);
     if (r.speed) console.log(`${mode}: Compare speed on the demo model: ${r.speed.pairs} pairs, ${r.speed.tokens} tokens in ${r.speed.ms.toFixed(0)} ms = ${r.speed.msPerPair.toFixed(0)} ms/pair, ${r.speed.tokensPerS.toFixed(0)} tokens/s`);
   }
   await deviceLimit(base);

@@ -10,7 +10,7 @@ use rwkv_lens::embed::{relative_depth, Pooling};
 use rwkv_lens::kit::svg::{self, colour, legend_entry, steps, Axis, Frame, LineChart};
 use rwkv_lens::kit::svg::{Marker, Point, Style};
 
-use crate::compare::PairResult;
+use crate::protocol::PairResult;
 
 /// The chart's size, and the legend's row under it (several models).
 const W: f64 = 640.0;

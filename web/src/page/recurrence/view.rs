@@ -5,10 +5,6 @@
 use std::fmt::Write;
 
 use rwkv_lens::kit::svg::escape;
-
-/// Longest sentence the view traces (the trace keeps two N×N states per token).
-pub const MAX_TOKENS: usize = 64;
-
 use rwkv_lens::trace::equations::{line, EQUATIONS};
 
 /// `<option>`s `name from` … `name to` for a `<select>` (blocks, layers, heads).

@@ -1,21 +1,18 @@
-//! The Recurrence view: one head of one block, stepped token by token (issue #7).
-//!
-//! [`request`] asks the worker to trace the sentence ([`rwkv_lens::trace::trace_with`] on
-//! the CPU reference's weights, in wasm; `Session::trace`); [`show_trace`] shows it. Prev / Next / the slider pick the token t, and [`render`] draws
-//! for it: S_{t−1} and S_t (N×N), the write k vᵀ, w_t and u, the read-out o_t, the
-//! half-life histogram, the token-shift mix amounts and each earlier token's influence.
-//! The card's `data-*` attributes carry numbers for the end-to-end test.
+//! The Recurrence view in the page: [`request`] is the trace the worker is asked for
+//! ([`rwkv_lens::trace::trace_with`] there); [`show_trace`] shows it. Prev / Next / the
+//! slider pick the token t, and [`render`] draws for it: S_{t−1} and S_t (N×N), the write
+//! k vᵀ, w_t and u, the read-out o_t, the half-life histogram, the token-shift mix amounts
+//! and each earlier token's influence. The card's `data-*` attributes carry numbers for
+//! the end-to-end test.
 
 use std::cell::RefCell;
 
-use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
-
 use rwkv_lens::trace::Trace;
-use rwkv_lens::Result;
 
-use crate::dom::{by_id, escape, on_id, set_html, set_text, show};
-use crate::protocol::Request;
-use crate::recurrence_view as rv;
+use super::view as rv;
+use crate::page::dom::{data, escape, on, page, picked_number, set_html, set_text, show};
+use crate::protocol::Trace as TraceRequest;
+
 /// The state cell the card exposes as `data-state-after` (key row, value column).
 pub const PROBE: (usize, usize) = (8, 1);
 
@@ -31,25 +28,27 @@ thread_local! {
 
 /// Wires the stepping controls and fills the equations panel (once, at start).
 pub fn init() {
-    set_html("rec-equations", &rv::equations_html());
-    on_id("rec-prev", "click", |_| {
+    let p = page();
+    set_html(&p.rec_equations, &rv::equations_html());
+    on(&p.rec_prev, "click", |_| {
         move_step(|t, _| t.saturating_sub(1))
     });
-    on_id("rec-next", "click", |_| {
+    on(&p.rec_next, "click", |_| {
         move_step(|t, n| (t + 1).min(n - 1))
     });
-    on_id("rec-slider", "input", |_| {
-        let v = by_id::<HtmlInputElement>("rec-slider").value();
+    on(&p.rec_slider, "input", |_| {
+        let v = page().rec_slider.value();
         move_step(|_, n| v.parse::<usize>().unwrap_or(0).min(n - 1));
     });
-    on_id("rec-check", "click", |_| check());
+    on(&p.rec_check, "click", |_| check());
 }
 
-/// Fills the layer and head pickers for a freshly loaded model.
+/// Fills the block and head pickers for a freshly loaded model.
 pub fn model_loaded(n_layer: usize, n_head: usize, demo: bool) {
-    set_html("rec-layer", &rv::select_options(1, n_layer, "block"));
+    let p = page();
+    set_html(&p.rec_layer, &rv::select_options(1, n_layer, "block"));
     set_html(
-        "rec-head",
+        &p.rec_head,
         &rv::select_options(0, n_head.saturating_sub(1), "head"),
     );
     VIEW.with(|v| {
@@ -57,43 +56,38 @@ pub fn model_loaded(n_layer: usize, n_head: usize, demo: bool) {
         v.trace = None;
         v.demo = demo;
     });
-    show("rec-body", false);
-}
-
-fn picked(id: &str) -> usize {
-    by_id::<HtmlSelectElement>(id).value().parse().unwrap_or(0)
+    show(&p.rec_body, false);
 }
 
 /// The trace of the typed sentence at the picked block and head, for the worker.
-pub fn request() -> Request {
-    Request::Trace {
-        sentence: by_id::<HtmlInputElement>("rec-sentence").value(),
-        layer: picked("rec-layer").max(1),
-        head: picked("rec-head"),
+pub fn request() -> TraceRequest {
+    let p = page();
+    TraceRequest {
+        sentence: p.rec_sentence.value(),
+        layer: picked_number(&p.rec_layer).max(1),
+        head: picked_number(&p.rec_head),
     }
 }
 
 /// Shows a fresh trace at token 0.
-pub fn show_trace(trace: Trace) -> Result<()> {
+pub fn show_trace(trace: Trace) {
+    let p = page();
     let tokens = trace.steps.len();
-    let slider = by_id::<HtmlInputElement>("rec-slider");
-    slider.set_max(&tokens.saturating_sub(1).to_string());
-    slider.set_value("0");
+    p.rec_slider.set_max(&tokens.saturating_sub(1).to_string());
+    p.rec_slider.set_value("0");
     // The bands over time depend on the whole trace only: drawn once, not per step.
     let per_token: Vec<&[f32]> = trace.steps.iter().map(|s| s.half_life.as_slice()).collect();
-    set_html("rec-half-life-time", &rv::half_life_over_time(&per_token));
+    set_html(&p.rec_half_life_time, &rv::half_life_over_time(&per_token));
     VIEW.with(|v| {
         let mut v = v.borrow_mut();
         v.trace = Some(trace);
         v.step = 0;
     });
-    set_text("rec-check-result", "");
-    let card = by_id::<Element>("recurrence-card");
-    let _ = card.remove_attribute("data-max-diff");
-    let _ = card.set_attribute("data-tokens", &tokens.to_string());
-    show("rec-body", true);
+    set_text(&p.rec_check_result, "");
+    let _ = p.recurrence_card.remove_attribute("data-max-diff");
+    data(&p.recurrence_card, "tokens", &tokens.to_string());
+    show(&p.rec_body, true);
     render();
-    Ok(())
 }
 
 fn move_step(f: impl Fn(usize, usize) -> usize) {
@@ -113,21 +107,21 @@ fn move_step(f: impl Fn(usize, usize) -> usize) {
 
 /// Shows the recurrent-vs-chunked check stored in the trace.
 fn check() {
+    let p = page();
     VIEW.with(|v| {
         let v = v.borrow();
         let Some(t) = &v.trace else {
-            return set_text("rec-check-result", "trace a sentence first");
+            return set_text(&p.rec_check_result, "trace a sentence first");
         };
         let c = &t.check;
         set_text(
-            "rec-check-result",
+            &p.rec_check_result,
             &format!(
                 "recurrent vs chunked (chunk length {}), every head of block {}: max |difference| = {:.2e} (outputs up to {:.3})",
                 c.chunk_len, t.layer, c.max_abs_diff, c.max_abs_output
             ),
         );
-        let card = by_id::<Element>("recurrence-card");
-        let _ = card.set_attribute("data-max-diff", &c.max_abs_diff.to_string());
+        data(&p.recurrence_card, "max-diff", &c.max_abs_diff.to_string());
     });
 }
 
@@ -135,23 +129,22 @@ fn check() {
 fn render() {
     VIEW.with(|v| {
         let v = v.borrow();
-        if let Some(trace) = &v.trace {
+        if let Some(trace) = v.trace.as_ref().filter(|t| v.step < t.steps.len()) {
             draw(trace, v.step, v.demo);
         }
     });
 }
 
 fn draw(trace: &Trace, t: usize, demo: bool) {
+    let p = page();
     let n = trace.head_size();
     let s = &trace.steps[t];
-    let pieces: Vec<String> = trace
-        .steps
-        .iter()
+    let pieces: Vec<String> = (trace.steps.iter())
         .map(|s| s.piece.clone().unwrap_or_else(|| format!("#{}", s.token)))
         .collect();
-    by_id::<HtmlInputElement>("rec-slider").set_value(&t.to_string());
+    p.rec_slider.set_value(&t.to_string());
     set_html(
-        "rec-token",
+        &p.rec_token,
         &format!(
             "token {} / {}: <b>{}</b> <small>(id {}) · block {}, head {}, N = {n}</small>",
             t + 1,
@@ -164,44 +157,43 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
     );
     let scale = rv::max_abs(&s.state_before).max(rv::max_abs(&s.state_after));
     set_html(
-        "rec-before",
+        &p.rec_before,
         &rv::heatmap(&s.state_before, n, n, scale, "S before"),
     );
     set_html(
-        "rec-after",
+        &p.rec_after,
         &rv::heatmap(&s.state_after, n, n, scale, "S after"),
     );
     let ws = rv::max_abs(&s.write);
-    set_html("rec-write", &rv::heatmap(&s.write, n, n, ws, "write k v^T"));
+    set_html(
+        &p.rec_write,
+        &rv::heatmap(&s.write, n, n, ws, "write k v^T"),
+    );
     set_text(
-        "rec-scales",
+        &p.rec_scales,
         &format!("colour scale: S ±{scale:.3}, write ±{ws:.3} (red > 0, blue < 0; rows = key channel, columns = value channel)"),
     );
-    set_html("rec-w", &rv::bars(&s.w, None, "#1f77b4"));
-    set_html("rec-u", &rv::bars(&trace.u, None, "#9467bd"));
-    set_html("rec-out", &rv::bars(&s.output, None, "#d62728"));
+    set_html(&p.rec_w, &rv::bars(&s.w, None, "#1f77b4"));
+    set_html(&p.rec_u, &rv::bars(&trace.u, None, "#9467bd"));
+    set_html(&p.rec_out, &rv::bars(&s.output, None, "#d62728"));
     draw_half_life(s, demo);
     let m = &s.mix;
-    set_html("rec-mix", &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
+    set_html(&p.rec_mix, &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
     let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
     set_html(
-        "rec-influence",
+        &p.rec_influence,
         &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"),
     );
     expose(trace, t);
 }
 
 fn draw_half_life(s: &rwkv_lens::trace::Step, demo: bool) {
-    set_html("rec-half-life", &rv::half_life_histogram(&s.half_life));
-    let finite: Vec<f32> = s
-        .half_life
-        .iter()
-        .copied()
+    let p = page();
+    set_html(&p.rec_half_life, &rv::half_life_histogram(&s.half_life));
+    let finite: Vec<f32> = (s.half_life.iter().copied())
         .filter(|h| h.is_finite())
         .collect();
-    let (lo, hi) = finite
-        .iter()
-        .fold((f32::INFINITY, 0f32), |(a, b), &h| (a.min(h), b.max(h)));
+    let (lo, hi) = (finite.iter()).fold((f32::INFINITY, 0f32), |(a, b), &h| (a.min(h), b.max(h)));
     let mut note = format!(
         "half-life ln ½ / ln w_t per key channel: {} channel(s), {lo:.2} … {hi:.1} tokens",
         s.half_life.len()
@@ -212,20 +204,21 @@ fn draw_half_life(s: &rwkv_lens::trace::Step, demo: bool) {
             rv::designed_error(&s.half_life)
         ));
     }
-    set_text("rec-half-life-note", &note);
+    set_text(&p.rec_half_life_note, &note);
 }
 
 /// Numbers for the end-to-end test: the step and one state cell after the update.
 fn expose(trace: &Trace, t: usize) {
+    let p = page();
     let n = trace.head_size();
     let (row, col) = (PROBE.0.min(n - 1), PROBE.1.min(n - 1));
-    let card = by_id::<Element>("recurrence-card");
-    let _ = card.set_attribute("data-step", &t.to_string());
-    let _ = card.set_attribute("data-cell", &format!("{row},{col}"));
+    let card = &p.recurrence_card;
+    data(card, "step", &t.to_string());
+    data(card, "cell", &format!("{row},{col}"));
     let value = trace.steps[t].state_after[row * n + col];
-    let _ = card.set_attribute("data-state-after", &value.to_string());
+    data(card, "state-after", &value.to_string());
     set_text(
-        "rec-probe",
+        &p.rec_probe,
         &format!("S_t[key {row}][value {col}] = {value:.6}"),
     );
 }

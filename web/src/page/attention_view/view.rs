@@ -11,8 +11,8 @@ use rwkv_lens::trace::contrast::shares;
 use rwkv_lens::trace::memory::{crossover, Carrier};
 use rwkv_lens::trace::Trace;
 
+use crate::page::recurrence::view::{heatmap_titled, max_abs};
 use crate::protocol::AttentionMap;
-use crate::recurrence_view::{heatmap_titled, max_abs};
 
 /// Where the maths of this view is written out (copied beside the page by trunk).
 pub const DOC_LINK: &str = "recurrence.md#11-attention-vs-recurrence-on-one-sentence";

@@ -6,8 +6,8 @@
 // RWKV, expected-duo.json for MiniLM, held by tests/demo_model.rs and
 // tests/duo_expected.rs) within 1e-3, and the attention view's matrix for a fixed
 // sentence against the native encoder's attention probabilities within 1e-4.
-// Screenshots: duo-chart-MODE.png, duo-view-MODE.png. Page load → first two-model result
-// goes to report.json (`duo`). Without MiniLM in web/dist: a notice, and under CI=true a failure.
+// Screenshots: attention-chart-MODE.png, attention-view-MODE.png. Page load → first two-model result
+// goes to report.json (`attention`). Without MiniLM in web/dist: a notice, and under CI=true a failure.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,10 +33,10 @@ function worstDiff(gotPairs, want) {
  *  with the same numbers. */
 async function localFiles(page, h) {
   const dir = path.join(h.dist, 'minilm');
-  await page.setInputFiles('#duo-files', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(dir, f)));
-  const shown = Number(await page.getAttribute('#duo-card', 'data-shown'));
-  await page.click('#duo-add');
-  await page.waitForFunction((n) => Number(document.getElementById('duo-card').dataset.shown) > n, shown, { timeout: 120000 });
+  await page.setInputFiles('#attention-files', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(dir, f)));
+  const shown = Number(await page.getAttribute('#attention-card', 'data-shown'));
+  await page.click('#attention-add');
+  await page.waitForFunction((n) => Number(document.getElementById('attention-card').dataset.shown) > n, shown, { timeout: 120000 });
   const got = JSON.parse(await page.getAttribute('#results-card', 'data-json'));
   const files = got.more.find((m) => m.label === 'model');
   const worst = files ? worstDiff(files.pairs, DUO.minilm) : Infinity;
@@ -45,7 +45,7 @@ async function localFiles(page, h) {
 }
 
 /** `h`: {check, enterPairs, waitRuns, dist, art} from e2e.mjs. Returns the timings. */
-export async function duo(browser, mode, base, h) {
+export async function attentionModels(browser, mode, base, h) {
   const minilm = path.join(h.dist, 'minilm/model.safetensors');
   if (!fs.existsSync(minilm)) {
     const why = `${mode}: MiniLM is not in ${path.relative(ROOT, h.dist)}/minilm (make minilm, then make web)`;
@@ -57,14 +57,14 @@ export async function duo(browser, mode, base, h) {
   const t0 = Date.now();
   await page.goto(base);
   await h.waitRuns(page, 1);
-  await page.click('#duo-add');
+  await page.click('#attention-add');
   await page.waitForFunction(() => document.getElementById('results-card').dataset.models === '2'
-    && document.getElementById('duo-card').dataset.shown === '1', null, { timeout: 120000 });
+    && document.getElementById('attention-card').dataset.shown === '1', null, { timeout: 120000 });
   const wallMs = Date.now() - t0;
-  const pageMs = Number(await page.textContent('#first-duo'));
+  const pageMs = Number(await page.textContent('#first-two-models'));
   const bytes = fs.statSync(minilm).size;
   const wasmBytes = Number(await page.getAttribute('#model-card', 'data-wasm-bytes'));
-  const models = await page.textContent('#duo-models');
+  const models = await page.textContent('#attention-models');
   h.check(`${mode}: "Add attention model" loads MiniLM beside the RWKV`, /all-MiniLM-L6-v2/.test(models), models);
 
   await h.enterPairs(page, EXPECTED.pairs);
@@ -80,28 +80,28 @@ export async function duo(browser, mode, base, h) {
   const tables = await page.$$eval('#results-more table', (t) => t.length);
   h.check(`${mode}: the chart has one line style per model (legend) on the relative-depth axis, a table per model`,
     chart === 2 && tables === 1 && /relative depth/.test(await page.textContent('#chart')), `legend ${chart}, tables ${tables}`);
-  await (await page.$('#results-card')).screenshot({ path: path.join(h.art, `duo-chart-${mode}.png`) });
+  await (await page.$('#results-card')).screenshot({ path: path.join(h.art, `attention-chart-${mode}.png`) });
 
   const A = DUO.attention;
-  await page.fill('#duo-sentence', A.sentence);
-  await page.selectOption('#duo-attn-layer', String(A.layer));
-  await page.selectOption('#duo-attn-head', String(A.head));
-  await page.click('#duo-run');
-  await page.waitForFunction(() => document.getElementById('duo-card').dataset.shown === '2', null, { timeout: 60000 });
-  const probs = JSON.parse(await page.getAttribute('#duo-card', 'data-probs'));
+  await page.fill('#attention-sentence', A.sentence);
+  await page.selectOption('#attention-layer', String(A.layer));
+  await page.selectOption('#attention-head', String(A.head));
+  await page.click('#attention-run');
+  await page.waitForFunction(() => document.getElementById('attention-card').dataset.shown === '2', null, { timeout: 60000 });
+  const probs = JSON.parse(await page.getAttribute('#attention-card', 'data-probs'));
   const want = A.probs.flat();
   const worst = probs.length === want.length ? Math.max(...want.map((w, i) => Math.abs(probs[i] - w))) : Infinity;
   h.check(`${mode}: attention view: MiniLM layer ${A.layer} head ${A.head} probabilities (${A.probs.length}×${A.probs.length}) equal the native encoder's within 1e-4`,
     worst < 1e-4, `(max |diff| ${worst}, ${probs.length} vs ${want.length} cells)`);
-  const hover = await page.evaluate(() => ['duo-attn', 'duo-rwkv', 'duo-memory'].map((id) => {
+  const hover = await page.evaluate(() => ['attention-map', 'attention-influence', 'attention-memory'].map((id) => {
     const cells = [...document.querySelectorAll(`#${id} svg rect, #${id} svg circle`)];
     return cells.length > 0 && cells.every((c) => c.querySelector('title'));
   }));
-  const text = await page.textContent('#duo-text');
-  const link = await page.getAttribute('#duo-text a', 'href');
+  const text = await page.textContent('#attention-text');
+  const link = await page.getAttribute('#attention-text a', 'href');
   h.check(`${mode}: attention vs recurrence: values on hover in both matrices and the memory chart, the explanation links docs/recurrence.md`,
     hover.every(Boolean) && /sums to 1\.0000/.test(text) && /^recurrence\.md/.test(link || ''), JSON.stringify({ hover, link }));
-  await (await page.$('#duo-card')).screenshot({ path: path.join(h.art, `duo-view-${mode}.png`) });
+  await (await page.$('#attention-card')).screenshot({ path: path.join(h.art, `attention-view-${mode}.png`) });
   if (mode === 'fallback') await localFiles(page, h);
   await page.close();
   return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, wasmBytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };
