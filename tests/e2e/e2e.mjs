@@ -14,7 +14,8 @@
 // panic between requests, (speed.mjs) the GPU
 // kernels forced on SwiftShader and the fallback's speed, (stream.mjs) a ~170M-shaped
 // checkpoint streamed tensor by tensor at f16, int8 and NF4, and (attention.mjs) two models side
-// by side with the attention-vs-recurrence view. Screenshots
+// by side with the attention-vs-recurrence view, (hostile.mjs) markup in a model's metadata
+// and tokens, refused address schemes and malformed server replies. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { streamChecks } from './stream.mjs';
 import { attentionModels } from './attention.mjs';
 import { workerPanic } from './panic.mjs';
 import { cacheQuota } from './quota.mjs';
+import { hostile, hostileRoute } from './hostile.mjs';
 import { waitRuns, enterPairs } from './page.mjs';
 import { LONG, compareSpeed, forcedKernels } from './speed.mjs';
 
@@ -212,6 +214,8 @@ const extra = (url) => {
     const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)];
     return { status: 200, type: type || 'application/octet-stream', body: fs.readFileSync(file) };
   }
+  const h = hostileRoute(url, DIST);
+  if (h) return h;
   if (url === '/rwkv4.safetensors') return { status: 200, type: 'application/octet-stream', body: rwkv4File() };
   if (url === '/demo.pth') return { status: 200, type: 'application/octet-stream', body: demoPth() };
   return null;
@@ -436,6 +440,7 @@ async function run(mode, base) {
   await pthLoad(page, mode, base);
   if (mode === 'fallback') await errorCases(page, base);
   if (mode === 'fallback') await tinyModel(page, base);
+  if (mode === 'fallback') await hostile(page, base, { check, waitError, waitRuns, enterPairs, art: ART, dist: DIST });
   const attentionTimes = await attentionModels(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
   // wasm memory only grows: its size after every load of this run is the high-water mark
   const wasmHigh = await page.getAttribute('#model-card', 'data-wasm-bytes');
