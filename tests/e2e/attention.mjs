@@ -44,6 +44,59 @@ async function localFiles(page, h) {
     got.more.length === 2 && worst < 1e-3, `(models ${got.more.map((m) => m.label)}, max |diff| ${worst})`);
 }
 
+/** What a visitor sees once every section is drawn (issue 24 item 10): the rough edges
+ *  found by looking, then no horizontal overflow at 1400 px and at 390 px, and a
+ *  screenshot of each view at both widths (view-MODE-WIDTH-SECTION.png). */
+async function asSeen(page, mode, h) {
+  const seen = await page.evaluate(() => {
+    const q = (s) => document.querySelector(s);
+    const all = (s) => [...document.querySelectorAll(s)];
+    return {
+      intro: q('#attention-intro').textContent,
+      scales: all('#attention-map-scale svg.scale, #attention-influence-scale svg.scale, #rec-scale-bars svg.scale').length,
+      heading: q('#results-heading').textContent,
+      gloveColumns: all('#results-more th').filter((th) => th.textContent === 'GloVe').length + all('#results th').filter((th) => th.textContent === 'GloVe').length,
+      weightsShown: !q('#weights-label').hidden,
+      heads: [q('#attention-head option'), q('#attention-rwkv-head option'), q('#rec-head option')].map((o) => o.textContent),
+      tokens: q('#attention-map-tokens b').textContent,
+      step: q('#recurrence-card').dataset.step,
+      zeroNotes: all('#rec-before .zero-note, #rec-mix .zero-note').length,
+      bandRows: all('#rec-half-life-time .y-labels span').length,
+      bandTitles: all('#rec-half-life-time .y-title, #rec-half-life-time .x-title').length,
+      influenceView: q('#rec-influence svg').getAttribute('viewBox'),
+      scrollHint: !!q('.rec-side .more'),
+      chartGroups: all('#chart svg g.pair').length,
+    };
+  });
+  h.check(`${mode}: section 5 stops asking for an attention model once one is added; its two heatmaps and the recurrence maps have colour scales`,
+    !/Add an attention model/.test(seen.intro) && seen.scales === 4, JSON.stringify(seen));
+  h.check(`${mode}: the RWKV table has its heading, and only it has the GloVe column`,
+    /^RWKV-6 \(4 blocks\)/.test(seen.heading) && seen.gloveColumns === 1, JSON.stringify(seen));
+  h.check(`${mode}: heads and tokens count from 1 like blocks and layers; "GPU weights" is ${mode === 'webgpu' ? 'shown' : 'hidden on the CPU fallback'}`,
+    seen.heads.every((x) => x === 'head 1') && seen.tokens === '1' && seen.weightsShown === (mode === 'webgpu'), JSON.stringify(seen));
+  h.check(`${mode}: at token 1 the blank state and the all-zero token shift say why; the bands map has axis labels; the first influence label has room; the equations say they scroll; each pair's lines can be highlighted`,
+    seen.step === '0' && seen.zeroNotes === 2 && seen.bandRows === 13 && seen.bandTitles === 2 && /^-44 /.test(seen.influenceView)
+      && seen.scrollHint && seen.chartGroups > 0, JSON.stringify(seen));
+  await page.hover('#results tbody tr:first-child td:nth-child(2)');
+  const lit = await page.evaluate(() => ({ hl: document.querySelectorAll('#chart g.pair[data-hl]').length, dim: document.querySelector('#chart svg').hasAttribute('data-dim') }));
+  h.check(`${mode}: hovering a table row highlights that pair's lines in the chart`, lit.hl >= 2 && lit.dim, JSON.stringify(lit));
+  for (const width of [1400, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(300);
+    const over = await page.evaluate(() => {
+      const client = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > client + 1);
+      return { scroll: document.documentElement.scrollWidth, client, wide: wide.slice(0, 6).map((e) => e.id || e.tagName) };
+    });
+    h.check(`${mode}: no horizontal overflow at ${width} px`, over.scroll <= over.client, JSON.stringify(over));
+    await page.screenshot({ path: path.join(h.art, `page-${mode}-${width}.png`), fullPage: true });
+    for (const id of ['model-card', 'pairs-card', 'results-card', 'recurrence-card', 'attention-card']) {
+      await (await page.$(`#${id}`)).screenshot({ path: path.join(h.art, `view-${mode}-${width}-${id}.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 1100, height: 1400 });
+}
+
 /** `h`: {check, enterPairs, waitRuns, dist, art} from e2e.mjs. Returns the timings. */
 export async function attentionModels(browser, mode, base, h) {
   const minilm = path.join(h.dist, 'minilm/model.safetensors');
@@ -56,6 +109,8 @@ export async function attentionModels(browser, mode, base, h) {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   const t0 = Date.now();
   await page.goto(base);
+  const numbered = await page.$$eval('section h2', (hs) => hs.filter((x) => x.offsetParent !== null).map((x) => x.textContent.split(' ')[0]));
+  h.check(`${mode}: the sections read 1 to 5 before the first result`, numbered.join(',') === '1,2,3,4,5', numbered.join(','));
   await h.waitRuns(page, 1);
   await page.click('#attention-add');
   await page.waitForFunction(() => document.getElementById('results-card').dataset.models === '2'
@@ -102,6 +157,7 @@ export async function attentionModels(browser, mode, base, h) {
   h.check(`${mode}: attention vs recurrence: values on hover in both matrices and the memory chart, the explanation links docs/recurrence.md`,
     hover.every(Boolean) && /sums to 1\.0000/.test(text) && /^recurrence\.md/.test(link || ''), JSON.stringify({ hover, link }));
   await (await page.$('#attention-card')).screenshot({ path: path.join(h.art, `attention-view-${mode}.png`) });
+  await asSeen(page, mode, h);
   if (mode === 'fallback') await localFiles(page, h);
   await page.close();
   return { pageFirstDuoMs: pageMs, wallFirstDuoMs: wallMs, minilmBytes: bytes, wasmBytes, maxDiffRwkv: rwkv, maxDiffMinilm: attn, maxDiffAttention: worst };

@@ -296,7 +296,7 @@ async function quantizedLoad(page, mode) {
 
 /** The preset list: real RWKV-6 checkpoints with download size and memory; on the CPU
  *  fallback Finch 1B6 is disabled with the reason; picking one fills the URLs. */
-async function presetList(page, mode) {
+async function presetList(page, mode, base) {
   const opts = await page.$$eval('#preset option', (os) => os.map((o) => ({ text: o.textContent, disabled: o.disabled })));
   const pile = opts.find((o) => /Pile 173M/.test(o.text)), finch = opts.find((o) => /Finch 1B6/.test(o.text));
   check(`${mode}: the preset list shows real checkpoints with download size and memory`,
@@ -309,6 +309,14 @@ async function presetList(page, mode) {
   const urls = [await page.inputValue('#model-url'), await page.inputValue('#tokenizer-url')];
   check(`${mode}: picking a preset fills the model and tokenizer URLs`,
     /rwkv-x060-173m-pile.*\.pth$/.test(urls[0]) && /gpt-neox-20b.*tokenizer\.json$/.test(urls[1]), JSON.stringify(urls));
+  // a load that fails (here: a preset URL that is not there) leaves the demo model running,
+  // and the source radio says so again
+  await page.fill('#model-url', `${base}missing-preset.pth`);
+  await page.fill('#tokenizer-url', '');
+  await page.click('#load');
+  await waitError(page, /missing-preset\.pth/);
+  const source = await page.$eval('input[name=source]:checked', (r) => r.value);
+  check(`${mode}: after a failed load the source radio returns to the model still running`, source === 'demo', source);
   await page.fill('#model-url', '');
   await page.fill('#tokenizer-url', '');
   await page.check('input[name=source][value=demo]');
@@ -430,7 +438,7 @@ async function run(mode, base) {
 
   await page.selectOption('#pooling', 'mean');
   await recurrence(page, mode);
-  await presetList(page, mode);
+  await presetList(page, mode, base);
   const speed = mode === 'fallback' ? await compareSpeed(page, check) : null;
   if (mode === 'webgpu') await forcedKernels(browser, base, { check, compareNumbers });
   const responsive = await responsiveness(page, mode);

@@ -78,8 +78,10 @@ export async function hostile(page, base, h) {
   await page.check('input[name=source][value=demo]');
   await page.click('#load');
   await h.waitRuns(page, runs + 1);
+  const info = await page.textContent('#model-info');
+  const errorShown = await page.isVisible('#error');
   h.check('after the hostile answers the worker still loads and runs the demo model',
-    /4 layers, C=128/.test(await page.textContent('#model-info')) && (await page.textContent('#error')).trim() === '');
+    /4 layers, C=128/.test(info) && !errorShown, JSON.stringify({ info, errorShown }));
 }
 
 /** Metadata, file name and tokens with markup are shown as text, nothing runs. */

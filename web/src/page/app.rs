@@ -47,6 +47,7 @@ pub fn start() {
     pairs::init();
     picker::init();
     recurrence::init();
+    compare::init();
     wire(&app);
     if let Err(e) = super::client::spawn() {
         return view::error(Some(&e.to_string()));

@@ -150,8 +150,7 @@ pub async fn ask<A: Ask>(request: A, files: Files) -> Result<A::Answer> {
         Reply::Error { message } => Err(Error::input(message)),
         reply => A::answer(reply).map_err(|other| {
             Error::input(format!(
-                "the worker answered with {}, not the reply asked for",
-                other.name()
+                "the worker answered with {other}, not the reply asked for"
             ))
         }),
     }

@@ -11,7 +11,7 @@ use rwkv_lens::{Error, Result};
 use super::view::{self as av, Recurrence};
 use crate::page::client::ask;
 use crate::page::dom::{data, page, picked_number, set_html, set_text, show};
-use crate::page::recurrence::view::select_options;
+use crate::page::recurrence::view::{head_options, max_abs, scale_bar, select_options};
 use crate::protocol::js::{await_js, Files};
 use crate::protocol::{check_url, AddModel, Added, Attend, AttentionPick, Trace};
 
@@ -22,10 +22,7 @@ pub fn rwkv_loaded(n_layer: usize, n_head: usize) {
         &p.attention_rwkv_layer,
         &select_options(1, n_layer, "block"),
     );
-    set_html(
-        &p.attention_rwkv_head,
-        &select_options(0, n_head.saturating_sub(1), "head"),
-    );
+    set_html(&p.attention_rwkv_head, &head_options(n_head));
 }
 
 /// The picker's attention model: local files (`config.json` read here), the URL typed,
@@ -76,9 +73,13 @@ pub async fn add() -> Result<Added> {
         &p.attention_layer,
         &select_options(1, added.n_layer, "layer"),
     );
-    set_html(
-        &p.attention_head,
-        &select_options(0, added.n_head.saturating_sub(1), "head"),
+    set_html(&p.attention_head, &head_options(added.n_head));
+    set_text(
+        &p.attention_intro,
+        &format!(
+            "Pick a layer and head of {} and a block and head of the RWKV, then press Show.",
+            added.label
+        ),
     );
     set_text(
         &p.attention_models,
@@ -123,6 +124,15 @@ pub async fn show_view() -> Result<()> {
         .collect();
     set_html(&p.attention_map, &av::attention_svg(&map));
     set_html(&p.attention_map_tokens, &av::token_list(&map.tokens));
+    set_html(
+        &p.attention_map_scale,
+        &scale_bar(1.0, false, "probability p"),
+    );
+    let reach = max_abs(&matrix);
+    set_html(
+        &p.attention_influence_scale,
+        &scale_bar(reach, true, "influence A"),
+    );
     set_html(&p.attention_influence, &av::influence_svg(&r));
     set_html(&p.attention_influence_tokens, &av::token_list(&rwkv_tokens));
     let t_max = map.tokens.len().max(trace.steps.len());

@@ -7,4 +7,4 @@ pub mod table;
 #[cfg(target_arch = "wasm32")]
 mod results;
 #[cfg(target_arch = "wasm32")]
-pub use results::show;
+pub use results::{init, show};

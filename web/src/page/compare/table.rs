@@ -25,7 +25,7 @@ pub fn pairs_table(
     html.push_str("</tr></thead><tbody>");
     for (i, p) in pairs.iter().enumerate() {
         html.push_str(&format!(
-            "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{} / {}</td>",
+            "<tr data-pair=\"{i}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{} / {}</td>",
             colour(i),
             i + 1,
             escape(&p.a),

@@ -47,10 +47,7 @@ pub fn init() {
 pub fn model_loaded(n_layer: usize, n_head: usize, demo: bool) {
     let p = page();
     set_html(&p.rec_layer, &rv::select_options(1, n_layer, "block"));
-    set_html(
-        &p.rec_head,
-        &rv::select_options(0, n_head.saturating_sub(1), "head"),
-    );
+    set_html(&p.rec_head, &rv::head_options(n_head));
     VIEW.with(|v| {
         let mut v = v.borrow_mut();
         v.trace = None;
@@ -152,13 +149,39 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
             escape(&format!("{:?}", pieces[t])),
             s.token,
             trace.layer,
-            trace.head
+            trace.head + 1
         ),
     );
+    draw_maps(s, n);
+    set_html(&p.rec_w, &rv::bars(&s.w, None, "#1f77b4"));
+    set_html(&p.rec_u, &rv::bars(&trace.u, None, "#9467bd"));
+    set_html(&p.rec_out, &rv::bars(&s.output, None, "#d62728"));
+    draw_half_life(s, demo);
+    let m = &s.mix;
+    let mix = rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]);
+    let all: Vec<f32> = [&m.w, &m.k, &m.v, &m.r, &m.g]
+        .iter()
+        .flat_map(|r| r.iter().copied())
+        .collect();
+    let off = "every a is 0: this model's token shift is off (each token sees only itself here)";
+    set_html(&p.rec_mix, &with_zero_note(mix, &all, off));
+    let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
+    set_html(
+        &p.rec_influence,
+        &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"),
+    );
+    expose(trace, t);
+}
+
+/// S_{t−1}, the write and S_t as heatmaps, with their colour scales.
+fn draw_maps(s: &rwkv_lens::trace::Step, n: usize) {
+    let p = page();
     let scale = rv::max_abs(&s.state_before).max(rv::max_abs(&s.state_after));
+    let before = rv::heatmap(&s.state_before, n, n, scale, "S before");
+    let empty = "the state before the first token is empty: S<sub>0</sub> = 0, so every cell is 0";
     set_html(
         &p.rec_before,
-        &rv::heatmap(&s.state_before, n, n, scale, "S before"),
+        &with_zero_note(before, &s.state_before, empty),
     );
     set_html(
         &p.rec_after,
@@ -173,18 +196,16 @@ fn draw(trace: &Trace, t: usize, demo: bool) {
         &p.rec_scales,
         &format!("colour scale: S ±{scale:.3}, write ±{ws:.3} (red > 0, blue < 0; rows = key channel, columns = value channel)"),
     );
-    set_html(&p.rec_w, &rv::bars(&s.w, None, "#1f77b4"));
-    set_html(&p.rec_u, &rv::bars(&trace.u, None, "#9467bd"));
-    set_html(&p.rec_out, &rv::bars(&s.output, None, "#d62728"));
-    draw_half_life(s, demo);
-    let m = &s.mix;
-    set_html(&p.rec_mix, &rv::mix_heatmap([&m.w, &m.k, &m.v, &m.r, &m.g]));
-    let scores: Vec<f32> = s.influence.iter().map(|i| i.score).collect();
-    set_html(
-        &p.rec_influence,
-        &rv::bars(&scores, Some(&pieces[..=t]), "#ff7f0e"),
-    );
-    expose(trace, t);
+    let bars = rv::scale_bar(scale, true, "S before and after") + &rv::scale_bar(ws, true, "write");
+    set_html(&p.rec_scale_bars, &bars);
+}
+
+/// A heatmap, and under it why it is blank when every value is 0.
+fn with_zero_note(map: String, values: &[f32], why: &str) -> String {
+    match rv::max_abs(values) == 0.0 {
+        true => format!("{map}<p class=\"zero-note\">{why}</p>"),
+        false => map,
+    }
 }
 
 fn draw_half_life(s: &rwkv_lens::trace::Step, demo: bool) {
