@@ -13,8 +13,9 @@
 // Compare (the Web Worker runs it), Cancel, a worker that cannot start, (panic.mjs) a worker
 // panic between requests, (speed.mjs) the GPU
 // kernels forced on SwiftShader and the fallback's speed, (stream.mjs) a ~170M-shaped
-// checkpoint streamed tensor by tensor at f16, int8 and NF4, and (duo.mjs) two models side
-// by side with the attention-vs-recurrence view. Screenshots
+// checkpoint streamed tensor by tensor at f16, int8 and NF4, and (attention.mjs) two models side
+// by side with the attention-vs-recurrence view, (hostile.mjs) markup in a model's metadata
+// and tokens, refused address schemes and malformed server replies. Screenshots
 // and a report go to tests/e2e/artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,9 +24,10 @@ import { chromium } from 'playwright-core';
 import { serve, requests } from './serve.mjs';
 import { readSafetensors, writePth } from './pth.mjs';
 import { streamChecks } from './stream.mjs';
-import { duo } from './duo.mjs';
+import { attentionModels } from './attention.mjs';
 import { workerPanic } from './panic.mjs';
 import { cacheQuota } from './quota.mjs';
+import { hostile, hostileRoute } from './hostile.mjs';
 import { waitRuns, enterPairs } from './page.mjs';
 import { LONG, compareSpeed, forcedKernels } from './speed.mjs';
 
@@ -212,6 +214,8 @@ const extra = (url) => {
     const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)];
     return { status: 200, type: type || 'application/octet-stream', body: fs.readFileSync(file) };
   }
+  const h = hostileRoute(url, DIST);
+  if (h) return h;
   if (url === '/rwkv4.safetensors') return { status: 200, type: 'application/octet-stream', body: rwkv4File() };
   if (url === '/demo.pth') return { status: 200, type: 'application/octet-stream', body: demoPth() };
   return null;
@@ -292,7 +296,7 @@ async function quantizedLoad(page, mode) {
 
 /** The preset list: real RWKV-6 checkpoints with download size and memory; on the CPU
  *  fallback Finch 1B6 is disabled with the reason; picking one fills the URLs. */
-async function presetList(page, mode) {
+async function presetList(page, mode, base) {
   const opts = await page.$$eval('#preset option', (os) => os.map((o) => ({ text: o.textContent, disabled: o.disabled })));
   const pile = opts.find((o) => /Pile 173M/.test(o.text)), finch = opts.find((o) => /Finch 1B6/.test(o.text));
   check(`${mode}: the preset list shows real checkpoints with download size and memory`,
@@ -305,6 +309,14 @@ async function presetList(page, mode) {
   const urls = [await page.inputValue('#model-url'), await page.inputValue('#tokenizer-url')];
   check(`${mode}: picking a preset fills the model and tokenizer URLs`,
     /rwkv-x060-173m-pile.*\.pth$/.test(urls[0]) && /gpt-neox-20b.*tokenizer\.json$/.test(urls[1]), JSON.stringify(urls));
+  // a load that fails (here: a preset URL that is not there) leaves the demo model running,
+  // and the source radio says so again
+  await page.fill('#model-url', `${base}missing-preset.pth`);
+  await page.fill('#tokenizer-url', '');
+  await page.click('#load');
+  await waitError(page, /missing-preset\.pth/);
+  const source = await page.$eval('input[name=source]:checked', (r) => r.value);
+  check(`${mode}: after a failed load the source radio returns to the model still running`, source === 'demo', source);
   await page.fill('#model-url', '');
   await page.fill('#tokenizer-url', '');
   await page.check('input[name=source][value=demo]');
@@ -426,7 +438,7 @@ async function run(mode, base) {
 
   await page.selectOption('#pooling', 'mean');
   await recurrence(page, mode);
-  await presetList(page, mode);
+  await presetList(page, mode, base);
   const speed = mode === 'fallback' ? await compareSpeed(page, check) : null;
   if (mode === 'webgpu') await forcedKernels(browser, base, { check, compareNumbers });
   const responsive = await responsiveness(page, mode);
@@ -436,13 +448,14 @@ async function run(mode, base) {
   await pthLoad(page, mode, base);
   if (mode === 'fallback') await errorCases(page, base);
   if (mode === 'fallback') await tinyModel(page, base);
-  const duoTimes = await duo(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
+  if (mode === 'fallback') await hostile(page, base, { check, waitError, waitRuns, enterPairs, art: ART, dist: DIST });
+  const attentionTimes = await attentionModels(browser, mode, base, { check, enterPairs, waitRuns, dist: DIST, art: ART });
   // wasm memory only grows: its size after every load of this run is the high-water mark
   const wasmHigh = await page.getAttribute('#model-card', 'data-wasm-bytes');
   check(`${mode}: no uncaught errors in the console`, consoleErrors.length === 0,
     consoleErrors.join(' | '));
   await browser.close();
-  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got, duo: duoTimes };
+  return { mode, engine, engineLine, wallFirstMs: wallFirst, pageFirstMs: pageFirst, maxDiff: worst, responsive, speed, wasmBytes: Number(wasmHigh), numbers: got, attention: attentionTimes };
 }
 
 /** With a forced 256-byte storage-binding limit the demo model must be refused by tensor name. */
@@ -484,7 +497,7 @@ try {
     console.log(`${mode}: engine "${r.engine}", page load → first result ${r.pageFirstMs.toFixed(0)} ms (wall ${r.wallFirstMs} ms), max diff ${r.maxDiff.toExponential(2)}, wasm memory high-water ${(r.wasmBytes / 1e6).toFixed(1)} MB`);
     const rs = r.responsive;
     console.log(`${mode}: during a long Compare (${rs.status}) click waits ${rs.clickLagMs.map((v) => v.toFixed(1)).join(', ')} ms, a setTimeout(0) task waited ${rs.taskLagMs.toFixed(1)} ms`);
-    if (r.duo) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.duo.minilmBytes / 1e6).toFixed(1)} MB) ${r.duo.pageFirstDuoMs.toFixed(0)} ms (wall ${r.duo.wallFirstDuoMs} ms), worker wasm memory then ${(r.duo.wasmBytes / 1e6).toFixed(1)} MB`);
+    if (r.attention) console.log(`${mode}: page load → first two-model result (demo RWKV + MiniLM f16, ${(r.attention.minilmBytes / 1e6).toFixed(1)} MB) ${r.attention.pageFirstDuoMs.toFixed(0)} ms (wall ${r.attention.wallFirstDuoMs} ms), worker wasm memory then ${(r.attention.wasmBytes / 1e6).toFixed(1)} MB`);
     if (r.speed) console.log(`${mode}: Compare speed on the demo model: ${r.speed.pairs} pairs, ${r.speed.tokens} tokens in ${r.speed.ms.toFixed(0)} ms = ${r.speed.msPerPair.toFixed(0)} ms/pair, ${r.speed.tokensPerS.toFixed(0)} tokens/s`);
   }
   await deviceLimit(base);

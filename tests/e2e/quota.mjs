@@ -26,7 +26,6 @@ export async function cacheQuota(h) {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin, quotaSize: 1 << 20 });
     await page.check('input[name=source][value=url]');
     await page.fill('#model-url', `${base}quota/rwkv6-demo.safetensors`);
-    await page.selectOption('#weights', 'stored');
     const before = requests.length;
     await page.click('#load');
     await waitRuns(page, 2, 120000);

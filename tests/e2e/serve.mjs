@@ -17,14 +17,16 @@ const TYPES = {
 export const requests = [];
 
 /** Serves `dir` (single `Range: bytes=a-b` requests answered with 206); `extra(url)` may
- *  return {status, type, body} for synthetic routes, or {file, ranges} to serve a file
- *  from elsewhere (`ranges: false`: a server that ignores `Range`). */
+ *  return {status, type, body} for synthetic routes, {file, ranges} to serve a file
+ *  from elsewhere (`ranges: false`: a server that ignores `Range`), or {handle(req, res)}
+ *  to answer by hand (a hostile server). */
 export function serve(dir, port = 0, extra = () => null) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push({ url, range: req.headers.range || null });
     const synthetic = extra(url);
+    if (synthetic?.handle) return synthetic.handle(req, res);
     if (synthetic?.file) return sendFile(req, res, synthetic.file, synthetic.ranges !== false);
     if (synthetic) {
       res.writeHead(synthetic.status, { 'content-type': synthetic.type, 'content-length': synthetic.body.length });

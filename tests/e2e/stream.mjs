@@ -83,7 +83,8 @@ async function load(page, url, weights) {
   await page.check('input[name=source][value=url]');
   await page.fill('#model-url', url);
   await page.fill('#tokenizer-url', '');
-  await page.selectOption('#weights', weights);
+  // "GPU weights" is hidden on the CPU fallback, which keeps f32 weights
+  if (await page.isVisible('#weights')) await page.selectOption('#weights', weights);
   const runs = Number(await page.getAttribute('#results-card', 'data-runs'));
   const t = Date.now();
   await page.click('#load');

@@ -3,8 +3,9 @@
 /// The page and its worker load the same wasm: each starts its own side.
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    if rwkv_lens_web::dom::in_window() {
-        rwkv_lens_web::app::start();
+    use wasm_bindgen::JsCast;
+    if js_sys::global().dyn_ref::<web_sys::Window>().is_some() {
+        rwkv_lens_web::page::start();
     } else {
         rwkv_lens_web::worker::start();
     }

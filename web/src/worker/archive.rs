@@ -11,8 +11,8 @@ use rwkv_lens::model::pth;
 use rwkv_lens::model::zip::{self, Entry as ZipEntry};
 use rwkv_lens::Result;
 
-use crate::header::{Entry, Header};
-use crate::loader::ModelFile;
+use super::header::{Entry, Header};
+use super::loader::ModelFile;
 
 /// Whether a file's first bytes open a zip archive (a `torch.save` file).
 pub fn is_zip(first: &[u8]) -> bool {

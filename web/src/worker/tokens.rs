@@ -1,22 +1,20 @@
-//! Which tokenizer the page uses: a `tokenizer.json` the user gives (local file, URL, or a
-//! Hugging Face repo `owner/name`),
-//! else the World tokenizer for World vocabularies (the default), else the
+//! Which tokenizer the worker uses: a `tokenizer.json` the user gives (local file, or a
+//! URL, which the page makes of a Hugging Face repo `owner/name`), else the World tokenizer for World vocabularies (the default), else the
 //! `tokenizer.json` next to a model URL. One that does not fit the model's vocabulary is
 //! refused in one line before any tensor is read.
 
 use wasm_bindgen::JsCast;
-use web_sys::HtmlInputElement;
 
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
-use crate::dom::by_id;
-use crate::loader::{fetch_bytes, slice};
+use super::loader::{fetch_bytes, slice};
+use crate::protocol::TokenizerPick;
 
 /// Embedding rows of the World models (and ids the World tokenizer can produce).
 const WORLD_VOCAB: usize = 65536;
 
-/// What the tokenizer inputs of the picker hold.
+/// A tokenizer choice as it arrived: the pick and the file beside it.
 pub enum TokenizerSource {
     /// Nothing given: World, or the `tokenizer.json` next to a model URL.
     Auto,
@@ -24,33 +22,18 @@ pub enum TokenizerSource {
     Url(String),
 }
 
-/// The tokenizer inputs (a file wins over a URL).
-pub fn picked() -> TokenizerSource {
-    if let Some(f) = by_id::<HtmlInputElement>("tokenizer-file")
-        .files()
-        .and_then(|f| f.get(0))
-    {
-        return TokenizerSource::File(f);
-    }
-    let url = by_id::<HtmlInputElement>("tokenizer-url").value();
-    match url.trim() {
-        "" => TokenizerSource::Auto,
-        u => TokenizerSource::Url(repo_url(u)),
-    }
-}
-
-/// A Hugging Face repo (`owner/name`) → its `tokenizer.json` on the main branch; a URL
-/// is kept as it is.
-pub fn repo_url(input: &str) -> String {
-    let is_repo = !input.contains("://")
-        && input.split('/').count() == 2
-        && input
-            .split('/')
-            .all(|p| !p.is_empty() && !p.starts_with('.'));
-    if is_repo {
-        format!("https://huggingface.co/{input}/resolve/main/tokenizer.json")
-    } else {
-        input.to_string()
+impl TokenizerSource {
+    /// The pick and the file that came with it; a URL that is not `http(s):` or `blob:`
+    /// is refused.
+    pub fn from_pick(pick: TokenizerPick, file: Option<web_sys::File>) -> Result<Self> {
+        Ok(match (pick, file) {
+            (TokenizerPick::File, Some(f)) => TokenizerSource::File(f),
+            (TokenizerPick::Url(u), _) => {
+                crate::protocol::check_url("tokenizer URL", &u).map_err(Error::input)?;
+                TokenizerSource::Url(u)
+            }
+            _ => TokenizerSource::Auto,
+        })
     }
 }
 

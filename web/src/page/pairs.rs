@@ -3,7 +3,7 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 
-use crate::dom::{by_id, document, on};
+use super::dom::{document, on, page};
 use rwkv_lens::{Error, Result};
 
 /// Prefilled examples: paraphrases, an unrelated pair, a topical pair.
@@ -26,37 +26,47 @@ pub fn init() {
     }
 }
 
-fn input(class: &str, value: &str, placeholder: &str) -> HtmlInputElement {
-    let el: HtmlInputElement = document().create_element("input").unwrap().unchecked_into();
+fn input(class: &str, value: &str, placeholder: &str) -> Option<HtmlInputElement> {
+    let el: HtmlInputElement = document()?.create_element("input").ok()?.unchecked_into();
     el.set_type("text");
     el.set_class_name(class);
     el.set_value(value);
     el.set_placeholder(placeholder);
-    el
+    Some(el)
 }
 
 /// Appends a row with two sentence fields and a remove button.
 pub fn add(a: &str, b: &str) {
-    let row: Element = document().create_element("div").unwrap();
+    let _ = try_add(a, b);
+}
+
+fn try_add(a: &str, b: &str) -> Option<()> {
+    let doc = document()?;
+    let row: Element = doc.create_element("div").ok()?;
     row.set_class_name("pair-row");
-    let remove = document().create_element("button").unwrap();
+    let remove = doc.create_element("button").ok()?;
     remove.set_class_name("remove");
     remove.set_text_content(Some("×"));
     let _ = remove.set_attribute("title", "remove this pair");
-    let _ = row.append_child(&input("sa", a, "sentence A"));
-    let _ = row.append_child(&input("sb", b, "sentence B"));
+    let (sa, sb) = (input("sa", a, "sentence A")?, input("sb", b, "sentence B")?);
+    let _ = row.append_child(&sa);
+    let _ = row.append_child(&sb);
     let _ = row.append_child(&remove);
     let r = row.clone();
     on(&remove, "click", move |_| r.remove());
-    let _ = by_id::<Element>("pairs").append_child(&row);
+    let _ = page().pairs.append_child(&row);
+    Some(())
 }
 
 /// The pairs as typed; a half-empty row is an error naming the row, empty rows are skipped.
 pub fn read() -> Result<Vec<(String, String)>> {
-    let rows = document().query_selector_all(".pair-row").unwrap();
+    let rows = (page().pairs.query_selector_all(".pair-row"))
+        .map_err(|_| Error::input("the pair rows cannot be read"))?;
     let mut out = Vec::new();
     for i in 0..rows.length() {
-        let row: Element = rows.item(i).unwrap().unchecked_into();
+        let Some(row) = rows.item(i).and_then(|r| r.dyn_into::<Element>().ok()) else {
+            continue;
+        };
         let get = |class: &str| -> String {
             row.query_selector(&format!("input.{class}"))
                 .ok()

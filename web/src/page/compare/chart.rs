@@ -10,7 +10,7 @@ use rwkv_lens::embed::{relative_depth, Pooling};
 use rwkv_lens::kit::svg::{self, colour, legend_entry, steps, Axis, Frame, LineChart};
 use rwkv_lens::kit::svg::{Marker, Point, Style};
 
-use crate::compare::PairResult;
+use crate::protocol::PairResult;
 
 /// The chart's size, and the legend's row under it (several models).
 const W: f64 = 640.0;
@@ -92,7 +92,9 @@ pub fn svg_models(models: &[Series], pooling: Pooling) -> String {
                 marker: None,
             };
             let hover = format!("pair {}: GloVe average {g:.4}", i + 1);
+            s.push_str(&format!(r#"<g class="pair" data-pair="{i}">"#));
             chart.rule(&mut s, g.into(), glove, &hover);
+            s.push_str("</g>");
         }
     }
     for (m, model) in models.iter().enumerate() {
@@ -113,7 +115,9 @@ pub fn svg_models(models: &[Series], pooling: Pooling) -> String {
                     Point::new(relative_depth(l, model.n_layer), v.into(), hover)
                 })
                 .collect();
+            s.push_str(&format!(r#"<g class="pair" data-pair="{i}">"#));
             chart.line(&mut s, style(colour(i)), &points);
+            s.push_str("</g>");
         }
         if models.len() > 1 {
             let at = (chart.frame.left + 250.0 * m as f64, H + LEGEND / 2.0);
@@ -176,6 +180,8 @@ mod tests {
         assert!(s.contains(r#"stroke-dasharray="2 3""#) && s.contains("relative depth"));
         assert_eq!(s.matches("<circle").count(), 3 + 1); // RWKV's markers + legend
         assert_eq!(s.matches(r#"class="legend""#).count(), 2);
+        // pair 0's lines (RWKV, MiniLM) and its GloVe rule, each in a group to highlight
+        assert_eq!(s.matches(r#"<g class="pair" data-pair="0">"#).count(), 3);
         assert_eq!(s.matches(r#"stroke-dasharray="6 4""#).count(), 1); // GloVe
     }
 }

@@ -2,9 +2,8 @@
 //! the file stays a `Blob` (the user's file on disk, or the Cache API's copy of a
 //! download) or on the server (read by range requests where there is no Cache API), the
 //! header is read from its first bytes, and the engine reads tensors one by one
-//! ([`crate::stream`]).
+//! ([`super::stream`]).
 //!
-//! All of it runs in the page's worker, except the cached-models list (page).
 //! Downloads stream through `fetch` with an "x / y MB" progress callback and are stored in
 //! the Cache API (`rwkv-lens-models`), so a reload reads them from disk instead. Without a
 //! Cache API (a page not served from a secure origin) a URL is read by range requests
@@ -15,15 +14,34 @@ use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, Cache, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
-use crate::dom::{await_js, caches, fetch_request, get};
-use crate::header::{self, Header};
-use crate::stream::ByteSource;
 use rwkv_lens::{Error, Result};
+
+use super::js::{caches, check_cancel, fetch_request};
+use crate::protocol::js::{await_js, get, message};
+use crate::protocol::CachedModel;
 
 /// Where the bundled demo model is served (copied into dist/ by trunk).
 pub const DEMO_URL: &str = "demo-model/rwkv6-demo.safetensors";
 pub const GLOVE_URL: &str = "demo-model/glove-6B-50d-20k.bin";
 const CACHE_NAME: &str = "rwkv-lens-models";
+
+/// Where a checkpoint's bytes are read from.
+pub enum ByteSource {
+    /// A `Blob` the browser holds (on disk or in its own memory, not in wasm's).
+    Blob(Blob),
+    /// A URL whose server answers `Range` requests with 206.
+    Range(String),
+}
+
+impl ByteSource {
+    /// Bytes `begin..end`, copied into wasm memory.
+    pub async fn read(&self, begin: u64, end: u64, name: &str) -> Result<Vec<u8>> {
+        match self {
+            ByteSource::Blob(blob) => slice(blob, begin, end, name).await,
+            ByteSource::Range(url) => Ok(fetch_range(url, begin, end).await?.0),
+        }
+    }
+}
 
 /// A checkpoint file as the browser holds it.
 pub struct ModelFile {
@@ -45,6 +63,17 @@ impl ModelFile {
         }
     }
 
+    /// `url` read tensor by tensor with range requests, if its server answers them.
+    async fn remote(url: &str) -> Option<ModelFile> {
+        let (_, total) = fetch_range(url, 0, 8).await.ok()?;
+        Some(ModelFile {
+            name: url.to_string(),
+            source: ByteSource::Range(url.to_string()),
+            bytes: total?,
+            cached: false,
+        })
+    }
+
     /// Bytes `begin..end` (past the end: as many as there are, like a slice of a blob).
     pub async fn read(&self, begin: u64, end: u64) -> Result<Vec<u8>> {
         let end = end.min(self.bytes);
@@ -56,7 +85,7 @@ impl ModelFile {
 pub async fn slice(blob: &Blob, begin: u64, end: u64, name: &str) -> Result<Vec<u8>> {
     let part = blob
         .slice_with_f64_and_f64(begin as f64, end as f64)
-        .map_err(|e| Error::file(name, crate::dom::js_message(&e)))?;
+        .map_err(|e| Error::file(name, message(&e)))?;
     let buf = await_js(
         part.array_buffer(),
         &format!("{name}: reading bytes {begin}..{end}"),
@@ -65,20 +94,11 @@ pub async fn slice(blob: &Blob, begin: u64, end: u64, name: &str) -> Result<Vec<
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
-/// Reads and parses the safetensors header, or the tensor list of a `.pth` archive.
-pub async fn read_header(file: &ModelFile) -> Result<Header> {
-    let first8 = file.read(0, 8).await?;
-    if crate::archive::is_zip(&first8) {
-        return crate::archive::read_pth_header(file).await;
-    }
-    let n = header::header_len(&file.name, &first8, file.bytes)?;
-    let json = file.read(8, 8 + n).await?;
-    header::parse(&file.name, &json, file.bytes)
-}
-
+/// `GET url`, refused in one line unless the server answers 2xx with something that is
+/// not an HTML page (a login page or a site's fallback instead of the file).
 async fn fetch(url: &str) -> Result<Response> {
-    let req =
-        Request::new_with_str(url).map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+    check_address(url)?;
+    let req = Request::new_with_str(url).map_err(|e| Error::file(url, message(&e)))?;
     let resp = await_js(
         fetch_request(&req),
         &format!("download of {url} failed (offline, wrong address, or the server refuses cross-origin requests)"),
@@ -95,7 +115,29 @@ async fn fetch(url: &str) -> Result<Response> {
             ),
         ));
     }
+    not_html(url, &resp)?;
     Ok(resp)
+}
+
+/// Refuses an address that is not `http:`, `https:` or `blob:` (`protocol::check_url`).
+pub fn check_address(url: &str) -> Result<()> {
+    crate::protocol::check_url("address", url).map_err(Error::input)
+}
+
+/// A server that answers with an HTML page where a file was asked for.
+fn not_html(url: &str, resp: &Response) -> Result<()> {
+    let kind = resp.headers().get("content-type").ok().flatten();
+    match kind {
+        Some(k) if k.trim_start().to_ascii_lowercase().starts_with("text/html") => {
+            Err(Error::file(
+                url,
+                format!(
+                    "the server answered with an HTML page ({k}), not the file: check the address"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A small file (the demo model, the GloVe table) fetched whole.
@@ -103,7 +145,7 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>> {
     let resp = fetch(url).await?;
     let promise = resp
         .array_buffer()
-        .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+        .map_err(|e| Error::file(url, message(&e)))?;
     let buf = await_js(promise, url).await?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
@@ -116,9 +158,7 @@ pub async fn demo() -> Result<ModelFile> {
 }
 
 async fn response_blob(resp: &Response, url: &str) -> Result<Blob> {
-    let promise = resp
-        .blob()
-        .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+    let promise = resp.blob().map_err(|e| Error::file(url, message(&e)))?;
     Ok(await_js(promise, url).await?.unchecked_into::<Blob>())
 }
 
@@ -128,8 +168,17 @@ async fn open_cache() -> Option<Cache> {
     Some(cache.unchecked_into())
 }
 
-/// The downloads the Cache API holds: (URL, bytes).
-pub async fn cached_models() -> Result<Vec<(String, u64)>> {
+/// Whether the Cache API holds a download of `url`.
+pub async fn is_cached(url: &str) -> Result<bool> {
+    let Some(cache) = open_cache().await else {
+        return Ok(false);
+    };
+    let hit = await_js(cache.match_with_str(url), "Cache API").await?;
+    Ok(hit.is_instance_of::<Response>())
+}
+
+/// The downloads the Cache API holds.
+pub async fn cached_models() -> Result<Vec<CachedModel>> {
     let Some(cache) = open_cache().await else {
         return Ok(Vec::new());
     };
@@ -139,7 +188,8 @@ pub async fn cached_models() -> Result<Vec<(String, u64)>> {
         let url = req.unchecked_into::<Request>().url();
         let hit = await_js(cache.match_with_str(&url), "Cache API").await?;
         if let Some(resp) = hit.dyn_ref::<Response>() {
-            out.push((url.clone(), response_blob(resp, &url).await?.size() as u64));
+            let bytes = response_blob(resp, &url).await?.size() as u64;
+            out.push(CachedModel { url, bytes });
         }
     }
     Ok(out)
@@ -157,46 +207,12 @@ pub async fn delete_cached(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The header of a not-yet-downloaded URL, read with two HTTP range requests, and the
-/// file size when the server tells it. `Ok(None)` when the URL is already cached or the
-/// server ignores ranges (the full download then tells the same); `Err` when the bytes
-/// are there but are not a usable safetensors header, so nothing big is downloaded.
-pub async fn preview(url: &str) -> Result<Option<(Header, Option<u64>)>> {
-    if let Some(cache) = open_cache().await {
-        let hit = await_js(cache.match_with_str(url), "Cache API").await?;
-        if hit.is_instance_of::<Response>() {
-            return Ok(None);
-        }
-    }
-    let Some((first8, total)) = fetch_range(url, 0, 8).await else {
-        return Ok(None);
-    };
-    if crate::archive::is_zip(&first8) {
-        // a `.pth`: its directory is at the end; the download's blob is read instead
-        return Ok(None);
-    }
-    let size = total.unwrap_or(u64::MAX);
-    let n = header::header_len(url, &first8, size)?;
-    let Some((json, _)) = fetch_range(url, 8, 8 + n).await else {
-        return Ok(None);
-    };
-    Ok(Some((header::parse(url, &json, size)?, total)))
-}
-
-/// Bytes `begin..end` of a URL by a range request, with the total size from
-/// `Content-Range`; `None` unless the server answers 206 with exactly those bytes.
-async fn fetch_range(url: &str, begin: u64, end: u64) -> Option<(Vec<u8>, Option<u64>)> {
-    ranged(url, begin, end).await.ok()
-}
-
-/// Bytes `begin..end` of a URL by a range request (a tensor streamed from the server).
-pub async fn range(url: &str, begin: u64, end: u64) -> Result<Vec<u8>> {
-    Ok(ranged(url, begin, end).await?.0)
-}
-
-/// [`fetch_range`], saying in one line what went wrong.
-async fn ranged(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>)> {
-    let err = |e: &JsValue| Error::file(url, crate::dom::js_message(e));
+/// Bytes `begin..end` of a URL by one range request, with the file's total size from
+/// `Content-Range`; `Err` in one line unless the server answers 206 with exactly those
+/// bytes (a server that ignores ranges, a truncated or padded answer).
+pub async fn fetch_range(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>)> {
+    check_address(url)?;
+    let err = |e: &JsValue| Error::file(url, message(e));
     let req = Request::new_with_str_and_init(url, &RequestInit::new()).map_err(|e| err(&e))?;
     let range = format!("bytes={begin}-{}", end.max(begin + 1) - 1);
     req.headers().set("Range", &range).map_err(|e| err(&e))?;
@@ -213,6 +229,7 @@ async fn ranged(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>
             ),
         ));
     }
+    not_html(url, &resp)?;
     let total = resp
         .headers()
         .get("content-range")
@@ -234,20 +251,10 @@ async fn ranged(url: &str, begin: u64, end: u64) -> Result<(Vec<u8>, Option<u64>
     Ok((bytes, total))
 }
 
-/// `url` read tensor by tensor with range requests, if its server answers them.
-async fn by_range(url: &str) -> Option<ModelFile> {
-    let (_, total) = fetch_range(url, 0, 8).await?;
-    Some(ModelFile {
-        name: url.to_string(),
-        source: ByteSource::Range(url.to_string()),
-        bytes: total?,
-        cached: false,
-    })
-}
-
 /// Downloads `url` with progress (`progress(received, total)`), or reads it from the
 /// Cache API if an earlier visit stored it.
 pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> Result<ModelFile> {
+    check_address(url)?;
     let cache = open_cache().await;
     if let Some(cache) = &cache {
         let hit = await_js(cache.match_with_str(url), "Cache API").await?;
@@ -259,7 +266,7 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         }
     }
     if cache.is_none() {
-        if let Some(file) = by_range(url).await {
+        if let Some(file) = ModelFile::remote(url).await {
             // No Cache API to keep a copy: the engine reads the tensors from the server.
             return Ok(file);
         }
@@ -282,9 +289,7 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         return Ok(ModelFile::from_blob(url, blob));
     };
     // One copy streams into the cache (on disk), the other is only counted.
-    let for_cache = resp
-        .clone()
-        .map_err(|e| Error::file(url, crate::dom::js_message(&e)))?;
+    let for_cache = resp.clone().map_err(|e| Error::file(url, message(&e)))?;
     let stored = cache.put_with_str(url, &for_cache);
     if let Err(e) = count_stream(&resp, url, total, &mut progress).await {
         // never a partial file left in the cache
@@ -296,7 +301,7 @@ pub async fn download(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> 
         // The Cache API refused the copy (its quota, or a private window's memory-only
         // storage): nothing partial stays, and the engine reads the tensors by range.
         let _ = await_js(cache.delete_with_str(url), url).await;
-        return by_range(url).await.ok_or_else(|| {
+        return ModelFile::remote(url).await.ok_or_else(|| {
             Error::file(
                 url,
                 format!("{e}, and the server does not answer Range requests"),
@@ -331,7 +336,7 @@ async fn count_stream(
         }
         received += Uint8Array::new(&get(&chunk, "value")).length() as u64;
         progress(received, total);
-        if let Err(e) = crate::dom::check_cancel(&format!("download of {url}")) {
+        if let Err(e) = check_cancel(&format!("download of {url}")) {
             let _ = reader.cancel();
             return Err(e);
         }

@@ -1,4 +1,7 @@
-//! Streaming engine construction in the page: the checkpoint's bytes stay outside wasm
+//! What a checkpoint holds and its tensors one at a time. [`read_header`] reads the
+//! safetensors header (or a `.pth` archive's tensor list, [`super::archive`]) from the
+//! file's first bytes; [`preview`] reads it from a URL by two range requests before any
+//! download. Then streaming engine construction: the checkpoint's bytes stay outside wasm
 //! memory (a `Blob` the browser holds — the user's file, the Cache API's copy of a
 //! download — or the server itself, read by HTTP range requests), and the engine asks for
 //! one tensor at a time ([`TensorSource`]): its bytes are read, checked, converted (and
@@ -10,10 +13,10 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use web_sys::Blob;
-
-use crate::header::{Entry, Header};
-use crate::loader::{self, ModelFile};
+use super::archive;
+use super::header::{self, Entry, Header};
+use super::js::check_cancel;
+use super::loader::{self, fetch_range, ModelFile};
 use crate::protocol::{Reply, Stage};
 use rwkv_lens::model::checkpoint::check_finite;
 use rwkv_lens::model::layout::canonical_name;
@@ -21,22 +24,36 @@ use rwkv_lens::model::source::no_row;
 use rwkv_lens::model::{Config, Tensor, TensorSource};
 use rwkv_lens::{Error, Result};
 
-/// Where a checkpoint's bytes are read from.
-pub enum ByteSource {
-    /// A `Blob` the browser holds (on disk or in its own memory, not in wasm's).
-    Blob(Blob),
-    /// A URL whose server answers `Range` requests with 206.
-    Range(String),
+/// Reads and parses the safetensors header, or the tensor list of a `.pth` archive.
+pub async fn read_header(file: &ModelFile) -> Result<Header> {
+    let first8 = file.read(0, 8).await?;
+    if archive::is_zip(&first8) {
+        return archive::read_pth_header(file).await;
+    }
+    let n = header::header_len(&file.name, &first8, file.bytes)?;
+    let json = file.read(8, 8 + n).await?;
+    header::parse(&file.name, &json, file.bytes)
 }
 
-impl ByteSource {
-    /// Bytes `begin..end`, copied into wasm memory.
-    pub async fn read(&self, begin: u64, end: u64, name: &str) -> Result<Vec<u8>> {
-        match self {
-            ByteSource::Blob(blob) => loader::slice(blob, begin, end, name).await,
-            ByteSource::Range(url) => loader::range(url, begin, end).await,
-        }
+/// The header of a not-yet-downloaded URL, read with two HTTP range requests, and the
+/// file size when the server tells it. `Ok(None)` when the URL is already cached or the
+/// server ignores ranges (the full download then tells the same); `Err` when the bytes
+/// are there but are not a usable safetensors header, so nothing big is downloaded.
+pub async fn preview(url: &str) -> Result<Option<(Header, Option<u64>)>> {
+    if loader::is_cached(url).await? {
+        return Ok(None);
     }
+    let Ok((first8, total)) = fetch_range(url, 0, 8).await else {
+        return Ok(None);
+    };
+    if archive::is_zip(&first8) {
+        // a `.pth`: its directory is at the end; the download's blob is read instead
+        return Ok(None);
+    }
+    let size = total.unwrap_or(u64::MAX);
+    let n = header::header_len(url, &first8, size)?;
+    let (json, _) = fetch_range(url, 8, 8 + n).await?;
+    Ok(Some((header::parse(url, &json, size)?, total)))
 }
 
 /// A checkpoint read tensor by tensor: its header's entries by canonical name.
@@ -91,12 +108,12 @@ impl TensorSource for Stream {
         let e = (self.entries.get(name)).ok_or_else(|| Error::tensor(source, name, "missing"))?;
         let done = self.reads.replace(self.reads.get() + 1);
         let total = self.entries.len();
-        crate::worker::post(&Reply::Progress {
+        super::post(&Reply::Progress {
             stage: Stage::Parse,
             done: done.min(total) as f64,
             total: Some(total as f64),
         });
-        crate::dom::check_cancel("loading")?;
+        check_cancel("loading")?;
         let bytes = self.file.source.read(e.begin, e.end, source).await?;
         let t = Tensor::new(e.shape.clone(), e.dtype, bytes)
             .map_err(|err| Error::tensor(source, &e.name, err))?;

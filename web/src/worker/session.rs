@@ -6,17 +6,21 @@
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
-use crate::backend::{probe_webgpu, Backend, WebGpuInfo};
-use crate::compare::{compare_pairs, Comparison, POOLINGS};
-use crate::dom::{now_ms, yield_now};
-use crate::glove::Glove;
-use crate::header::check_device_limits;
-use crate::loader::{self, ModelFile};
+use super::attention::{self, AttentionModel};
+use super::backend::{probe_webgpu, Backend};
+use super::compare::{compare_pairs, POOLINGS};
+use super::glove::Glove;
+use super::header::{check_device_limits, Header, Summary};
+use super::js::{wasm_memory_bytes, yield_now};
+use super::loader::{self, ModelFile};
+use super::stream::{self, Stream};
+use super::tokens::{self, TokenizerSource};
+use super::{card, presets::presets};
+use crate::protocol::js::{now_ms, Files};
 use crate::protocol::{
-    ForcedKernels, Loaded, ModelPick, Reply, Stage, TokenizerPick, WeightFormat,
+    Added, Attend, AttentionMap, AttentionPick, Comparison, ForcedKernels, Load, Loaded, ModelPick,
+    Ready, Reply, Stage, Start, Trace, WebGpuInfo, MAX_TRACE_TOKENS,
 };
-use crate::stream::Stream;
-use crate::tokens::{self, TokenizerSource};
 
 pub struct Session {
     webgpu: std::result::Result<WebGpuInfo, String>,
@@ -33,8 +37,8 @@ pub struct Session {
     tracer: rwkv_lens::trace::Streamed,
     /// The loaded model's file, to read again for the Recurrence view.
     stream: Option<Stream>,
-    /// Attention models loaded beside the RWKV (`crate::duo`): Compare runs each.
-    pub attention: Vec<crate::duo::AttentionModel>,
+    /// Attention models loaded beside the RWKV ([`attention`]): Compare runs each.
+    attention: Vec<AttentionModel>,
 }
 
 fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) {
@@ -42,18 +46,28 @@ fn progress(post: &impl Fn(Reply), stage: Stage, done: f64, total: Option<f64>) 
 }
 
 impl Session {
-    /// Probes WebGPU and loads the GloVe table; the reply says what was found.
-    pub async fn start(
-        binding_limit: Option<u64>,
-        kernels: ForcedKernels,
-    ) -> Result<(Session, Reply)> {
+    /// Probes WebGPU, loads the GloVe table and checks the presets against this device;
+    /// the reply says what was found.
+    pub async fn start(start: Start) -> Result<(Session, Ready)> {
+        let Start {
+            binding_limit,
+            kernels,
+        } = start;
         let webgpu = probe_webgpu().await;
         let glove = loader::fetch_bytes(loader::GLOVE_URL)
             .await
             .and_then(|b| Glove::from_bytes(loader::GLOVE_URL, &b));
-        let reply = Reply::Ready {
+        let binding = webgpu.as_ref().ok().map(|i| {
+            let device = i.max_binding as u64;
+            binding_limit.map_or(device, |f| f.min(device))
+        });
+        let ready = Ready {
             webgpu: webgpu.clone(),
             glove: glove.as_ref().map(|g| g.len()).map_err(|e| e.to_string()),
+            presets: presets()
+                .iter()
+                .filter_map(|p| card::preset(p, binding))
+                .collect(),
         };
         let session = Session {
             webgpu,
@@ -67,30 +81,39 @@ impl Session {
             stream: None,
             attention: Vec::new(),
         };
-        Ok((session, reply))
+        Ok((session, ready))
     }
 
     /// Opens, describes, checks, loads and builds; the old model stays until the new one works.
     pub async fn load(
         &mut self,
-        model: ModelPick,
-        file: Option<web_sys::File>,
-        (tokenizer, weights): (TokenizerSource, WeightFormat),
+        load: Load,
+        files: Files,
         post: &impl Fn(Reply),
     ) -> Result<Loaded> {
+        let Load {
+            model,
+            tokenizer,
+            weights,
+        } = load;
+        let tokenizer = TokenizerSource::from_pick(tokenizer, files.tokenizer)?;
+        let file = files.model;
         let model_url = match &model {
-            ModelPick::Url(url) => Some(url.clone()),
+            ModelPick::Url(url) => {
+                crate::protocol::check_url("model URL", url).map_err(Error::input)?;
+                Some(url.clone())
+            }
             _ => None,
         };
         // A URL's header is read first (two range requests): a model that cannot run here
         // is refused before its download, and the card shows what is coming.
         if let Some(url) = &model_url {
-            if let Some((header, total)) = loader::preview(url).await? {
+            if let Some((header, total)) = stream::preview(url).await? {
                 self.describe_and_check(url, &header, total.unwrap_or(0), false, post)?;
             }
         }
         let file = open(model, file, post).await?;
-        let header = loader::read_header(&file).await?;
+        let header = stream::read_header(&file).await?;
         let summary =
             self.describe_and_check(&file.name, &header, file.bytes, file.cached, post)?;
         let vocab = summary.config.vocab_size;
@@ -115,7 +138,7 @@ impl Session {
             n_head: summary.config.n_head,
             demo: summary.label.as_deref().is_some_and(|l| l.contains("demo")),
             tokenizer: tokenizer.name().to_string(),
-            wasm_bytes: crate::dom::wasm_memory_bytes(),
+            wasm_bytes: wasm_memory_bytes(),
         };
         self.tokenizer = tokenizer;
         self.n_layer = summary.config.n_layer;
@@ -129,15 +152,18 @@ impl Session {
     fn describe_and_check(
         &self,
         name: &str,
-        header: &crate::header::Header,
+        header: &Header,
         bytes: u64,
         cached: bool,
         post: &impl Fn(Reply),
-    ) -> Result<crate::header::Summary> {
+    ) -> Result<Summary> {
         let summary = header.summary(name, bytes)?;
-        post(Reply::Card {
-            html: crate::view::model_info_html(name, &summary, cached),
-        });
+        post(Reply::Card(card::card(
+            name,
+            &summary,
+            cached,
+            self.webgpu.is_ok(),
+        )));
         if let Ok(info) = &self.webgpu {
             let device = info.max_binding as u64;
             let limit = self.binding_limit.map_or(device, |f| f.min(device));
@@ -156,7 +182,7 @@ impl Session {
     ) -> Result<Comparison> {
         let start = now_ms();
         let mut c = self.compare_rwkv(texts, post).await?;
-        c.more = crate::duo::compare(&mut self.attention, texts, post).await?;
+        c.more = attention::compare(&mut self.attention, texts, post).await?;
         c.millis = now_ms() - start;
         Ok(c)
     }
@@ -189,14 +215,20 @@ impl Session {
     /// weights, or beside the GPU engine the model's file read again one block at a time
     /// ([`rwkv_lens::trace::Streamed`]: one block's f32 weights in memory, not the model's);
     /// the trace as JSON for the page.
-    pub async fn trace(&mut self, sentence: &str, layer: usize, head: usize) -> Result<String> {
+    pub async fn trace(&mut self, request: &Trace) -> Result<String> {
+        let Trace {
+            sentence,
+            layer,
+            head,
+        } = request;
+        let (layer, head) = (*layer, *head);
         let backend = (self.backend.as_ref())
             .ok_or_else(|| Error::input("recurrence: no model loaded yet"))?;
         let tokens = self
             .tokenizer
             .encode(sentence.trim())
             .map_err(|e| Error::input(format!("recurrence sentence: {e}")))?;
-        let max = crate::recurrence_view::MAX_TOKENS;
+        let max = MAX_TRACE_TOKENS;
         if tokens.len() > max {
             return Err(Error::input(format!(
                 "recurrence sentence: {} tokens; the view traces at most {max} (shorten it)",
@@ -215,6 +247,28 @@ impl Session {
             (None, None) => return Err(Error::input("recurrence: no weights for this model")),
         };
         rwkv_lens::trace::to_json(&trace)
+    }
+
+    /// Loads an attention model beside the RWKV (one of the same label is replaced).
+    pub async fn add_model(
+        &mut self,
+        pick: AttentionPick,
+        files: Files,
+        post: &impl Fn(Reply),
+    ) -> Result<Added> {
+        let m = attention::load(pick, (files.model, files.tokenizer), post).await?;
+        let added = m.added();
+        self.attention.retain(|old| old.label != m.label);
+        self.attention.push(m);
+        Ok(added)
+    }
+
+    /// One head's attention probabilities of the last attention model added.
+    pub fn attend(&self, request: &Attend) -> Result<AttentionMap> {
+        let m = self.attention.last().ok_or_else(|| {
+            Error::input("no attention model loaded yet: press “Add attention model” first")
+        })?;
+        m.attend(&request.sentence, request.layer, request.head)
     }
 }
 
@@ -235,14 +289,5 @@ async fn open(
             })
             .await
         }
-    }
-}
-
-/// A tokenizer choice as it arrived: the pick and the file beside it.
-pub fn tokenizer_source(pick: TokenizerPick, file: Option<web_sys::File>) -> TokenizerSource {
-    match (pick, file) {
-        (TokenizerPick::File, Some(f)) => TokenizerSource::File(f),
-        (TokenizerPick::Url(u), _) => TokenizerSource::Url(u),
-        _ => TokenizerSource::Auto,
     }
 }

@@ -16,10 +16,11 @@ use rwkv_lens::model::checkpoint::read_safetensors_where;
 use rwkv_lens::tokenizer::Tokenizer;
 use rwkv_lens::{Error, Result};
 
-use crate::compare::{compare_pairs, ModelRun, POOLINGS};
-use crate::dom::yield_now;
-use crate::loader::{self, ModelFile};
-use crate::protocol::{Added, AttentionMap, AttentionPick, Reply, Stage};
+use super::compare::{compare_pairs, POOLINGS};
+use super::js::{wasm_memory_bytes, yield_now};
+use super::loader::{self, ModelFile};
+use super::tokens::fits;
+use crate::protocol::{Added, AttentionMap, AttentionPick, ModelRun, Reply, Stage};
 use web_sys::File;
 
 /// Where the bundled MiniLM lies, relative to the page.
@@ -56,6 +57,7 @@ pub async fn load(
     let parts = match pick {
         AttentionPick::MiniLm => fetch_parts(MINILM_DIR, "all-MiniLM-L6-v2 (f16)", post).await?,
         AttentionPick::Url(u) => {
+            crate::protocol::check_url("attention model URL", &u).map_err(Error::input)?;
             let base = if u.ends_with('/') { u } else { format!("{u}/") };
             let name = base
                 .trim_end_matches('/')
@@ -134,7 +136,7 @@ async fn build(parts: Parts, post: &impl Fn(Reply)) -> Result<AttentionModel> {
     progress(post, Stage::Upload, 0.0, None);
     yield_now().await;
     let weights = TransformerWeights::from_tensors(&file.name, config, raw)?;
-    crate::tokens::fits(tok_name, tokenizer.vocab_size(), weights.config.vocab_size)?;
+    fits(tok_name, tokenizer.vocab_size(), weights.config.vocab_size)?;
     Ok(AttentionModel {
         label: parts.label,
         engine: AttentionEngine::new(weights),
@@ -158,7 +160,7 @@ impl AttentionModel {
             n_layer: cfg.n_layer,
             n_head: cfg.n_head,
             hidden: cfg.hidden,
-            wasm_bytes: crate::dom::wasm_memory_bytes(),
+            wasm_bytes: wasm_memory_bytes(),
         }
     }
 

@@ -1,13 +1,13 @@
 //! Which engine runs in this browser: the wgpu engine on WebGPU when an adapter is
 //! available, else the plain-Rust reference compiled to wasm (+simd128). Both sit behind
-//! the same `embed` call, so the page does not care which one it got. Runs in the page's
+//! the same `embed` call, so the page does not care which one it got. Runs in the
 //! worker (`navigator.gpu` is there too in Chromium).
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::dom::{await_js, get};
-use crate::protocol::ForcedKernels;
-pub use crate::protocol::WebGpuInfo;
+use super::stream::Stream;
+use crate::protocol::js::{await_js, get, message};
+use crate::protocol::{ForcedKernels, WebGpuInfo};
 use rwkv_lens::embed::{Embeddings, Engine, Pooling};
 use rwkv_lens::gpu::{GpuEngine, GpuOptions, MatmulKind, Precision, WkvKind};
 use rwkv_lens::reference::{CpuEngine, Weights};
@@ -25,7 +25,7 @@ pub async fn probe_webgpu() -> std::result::Result<WebGpuInfo, String> {
         .ok_or("navigator.gpu.requestAdapter is not a function")?;
     let promise = request
         .call0(&gpu)
-        .map_err(|e| crate::dom::js_message(&e))?
+        .map_err(|e| message(&e))?
         .dyn_into::<js_sys::Promise>()
         .map_err(|_| "requestAdapter did not return a promise".to_string())?;
     let adapter = await_js(promise, "requestAdapter")
@@ -79,7 +79,7 @@ impl Backend {
     /// CPU reference. `note` receives why the GPU was not used, when it was available but
     /// failed.
     pub async fn build(
-        ck: &crate::stream::Stream,
+        ck: &Stream,
         (webgpu, precision): (&std::result::Result<WebGpuInfo, String>, Precision),
         (binding_limit, kernels): (Option<u64>, ForcedKernels),
         note: &mut Option<String>,

@@ -1,22 +1,25 @@
 //! The page's side of its Web Worker: spawns it (`worker.js` with the URLs of this
-//! page's wasm-bindgen output) and sends it [`Request`]s. Progress and the model card are
-//! shown as they arrive; each request's final reply resolves its future, oldest first
-//! (the worker runs requests one at a time, in order).
+//! page's wasm-bindgen output) and asks it things. [`ask`] sends one request and returns
+//! the data of the reply that answers it, typed by the request ([`Ask`]); a
+//! [`Reply::Error`] becomes `Err` with the worker's one line. Progress and the model card
+//! are shown as they arrive; each final reply resolves the oldest open request (the
+//! worker runs requests one at a time, in order).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use rwkv_lens::{Error, Result};
 
-use crate::dom::{document, get, js_message, set_html};
-use crate::protocol::{self, Reply, Request, Stage, MODEL_FILE, TOKENIZER_FILE};
-use crate::view;
+use super::dom::document;
+use super::view;
+use crate::protocol::js::{envelope, get, message, Files};
+use crate::protocol::{self, Ask, Reply, Request, Stage};
 
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
@@ -26,7 +29,7 @@ thread_local! {
 
 /// The `href` of the first element matching `selector` (trunk's preload links).
 fn link(selector: &str) -> Result<String> {
-    let el = document().query_selector(selector).ok().flatten();
+    let el = document().and_then(|d| d.query_selector(selector).ok().flatten());
     el.and_then(|e| get(&e, "href").as_string()).ok_or_else(|| {
         Error::input(format!(
             "index.html has no {selector}: cannot start the worker"
@@ -46,7 +49,7 @@ pub fn spawn() -> Result<()> {
     let opts = WorkerOptions::new();
     opts.set_type(WorkerType::Module);
     let worker = Worker::new_with_options(&url, &opts)
-        .map_err(|e| Error::input(format!("cannot start the worker: {}", js_message(&e))))?;
+        .map_err(|e| Error::input(format!("cannot start the worker: {}", message(&e))))?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
         match protocol::from_json::<Reply>(&text) {
@@ -102,24 +105,16 @@ fn show(reply: Reply) {
                 view::status(&text);
             }
         }
-        Reply::Card { html } => set_html("model-info", &html),
+        Reply::Card(card) => view::card(&card),
         _ => {}
     }
 }
 
-fn post(request: &Request, model_file: Option<&File>, tokenizer_file: Option<&File>) -> Result<()> {
-    let msg = Object::new();
-    let set = |k: &str, v: &JsValue| Reflect::set(&msg, &k.into(), v).map(|_| ());
-    let fail = |e: JsValue| Error::input(format!("message to the worker: {}", js_message(&e)));
-    set(protocol::JSON, &protocol::to_json(request).into()).map_err(fail)?;
-    if let Some(f) = model_file {
-        set(MODEL_FILE, f).map_err(fail)?;
-    }
-    if let Some(f) = tokenizer_file {
-        set(TOKENIZER_FILE, f).map_err(fail)?;
-    }
+fn post(request: &Request, files: &Files) -> Result<()> {
+    let msg = envelope(&protocol::to_json(request), files)?;
     WORKER.with(|w| match w.borrow().as_ref() {
-        Some(worker) => worker.post_message(&msg).map_err(fail),
+        Some(worker) => (worker.post_message(&msg))
+            .map_err(|e| Error::input(format!("message to the worker: {}", message(&e)))),
         None => Err(Error::input("the worker is not running")),
     })
 }
@@ -127,36 +122,36 @@ fn post(request: &Request, model_file: Option<&File>, tokenizer_file: Option<&Fi
 /// Tells the worker to stop its running load or Compare (answered by that request's
 /// `Error { "… cancelled" }`).
 pub fn cancel() {
-    if let Err(e) = post(&Request::Cancel, None, None) {
+    if let Err(e) = post(&Request::Cancel, &Files::default()) {
         view::error(Some(&e.to_string()));
     }
 }
 
-/// Sends a request (with the files it needs) and waits for its final reply; a
-/// [`Reply::Error`] becomes `Err` with the worker's one line.
-pub async fn request(
-    request: &Request,
-    model_file: Option<&File>,
-    tokenizer_file: Option<&File>,
-) -> Result<Reply> {
+/// Sends a request (with the files it needs) and waits for the reply that answers it.
+pub async fn ask<A: Ask>(request: A, files: Files) -> Result<A::Answer> {
+    let request: Request = request.into();
     let promise = Promise::new(&mut |resolve, _| {
         WAITING.with(|w| w.borrow_mut().push_back(resolve));
     });
-    if let Err(e) = post(request, model_file, tokenizer_file) {
+    if let Err(e) = post(&request, &files) {
         WAITING.with(|w| w.borrow_mut().pop_back());
         return Err(e);
     }
     let text = JsFuture::from(promise)
         .await
-        .map_err(|e| Error::input(js_message(&e)))?
+        .map_err(|e| Error::input(message(&e)))?
         .as_string()
         .unwrap_or_default();
-    if matches!(request, Request::Trace { .. }) {
+    if matches!(request, Request::Trace(_)) {
         // a trace beside the GPU engine reads tensors (progress) outside any Busy guard
         view::progress_done();
     }
     match protocol::from_json::<Reply>(&text).map_err(Error::input)? {
         Reply::Error { message } => Err(Error::input(message)),
-        reply => Ok(reply),
+        reply => A::answer(reply).map_err(|other| {
+            Error::input(format!(
+                "the worker answered with {other}, not the reply asked for"
+            ))
+        }),
     }
 }

@@ -3,63 +3,18 @@
 
 use rwkv_lens::embed::{Embeddings, Pooling};
 
-use crate::glove::cosine;
+use super::glove::cosine;
 #[cfg(target_arch = "wasm32")]
 use {
-    crate::dom::yield_now,
-    crate::glove::Glove,
-    crate::protocol::{Reply, Stage},
+    super::glove::Glove,
+    super::js::{check_cancel, yield_now},
+    crate::protocol::{PairResult, Reply, Stage},
     rwkv_lens::tokenizer::Tokenizer,
     rwkv_lens::{Error, Result},
 };
 
 /// The poolings computed in every run (the selector only switches the view).
 pub const POOLINGS: [Pooling; 2] = [Pooling::Mean, Pooling::Last];
-
-/// One sentence pair's numbers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PairResult {
-    pub a: String,
-    pub b: String,
-    pub tokens: (usize, usize),
-    /// Cosine per layer (0..=L) for mean pooling.
-    pub mean: Vec<f32>,
-    /// Cosine per layer (0..=L) for last-token pooling.
-    pub last: Vec<f32>,
-    /// GloVe-average cosine, when the table is loaded and both sentences have known words.
-    pub glove: Option<f32>,
-}
-
-impl PairResult {
-    pub fn by(&self, pooling: Pooling) -> &[f32] {
-        match pooling {
-            Pooling::Mean => &self.mean,
-            Pooling::Last => &self.last,
-        }
-    }
-}
-
-/// Everything one "Compare" produced: the RWKV's numbers, and those of every attention
-/// model loaded beside it (`more`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Comparison {
-    pub engine: String,
-    pub layers: Vec<usize>,
-    pub pairs: Vec<PairResult>,
-    pub millis: f64,
-    #[serde(default)]
-    pub more: Vec<ModelRun>,
-}
-
-/// Another model's numbers on the same pairs (no GloVe: that line is the pairs', drawn once).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ModelRun {
-    pub label: String,
-    pub engine: String,
-    /// Its layers are `0..=n_layer`; the chart puts layer l at `relative_depth(l, n_layer)`.
-    pub n_layer: usize,
-    pub pairs: Vec<PairResult>,
-}
 
 /// Cosines per pair and layer. `emb` holds texts `2i` (a) and `2i+1` (b) of pair i,
 /// computed with [`POOLINGS`].
@@ -92,7 +47,7 @@ pub async fn compare_pairs(
             total: Some(texts.len() as f64),
         });
         yield_now().await;
-        crate::dom::check_cancel("Compare")?;
+        check_cancel("Compare")?;
         let enc = |t: &str, side: &str| {
             tokenizer.encode(t).map_err(|e| {
                 let at = format!("pair {}, sentence {side}: {e}", i + 1);

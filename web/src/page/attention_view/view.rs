@@ -11,8 +11,8 @@ use rwkv_lens::trace::contrast::shares;
 use rwkv_lens::trace::memory::{crossover, Carrier};
 use rwkv_lens::trace::Trace;
 
+use crate::page::recurrence::view::{heatmap_titled, max_abs};
 use crate::protocol::AttentionMap;
-use crate::recurrence_view::{heatmap_titled, max_abs};
 
 /// Where the maths of this view is written out (copied beside the page by trunk).
 pub const DOC_LINK: &str = "recurrence.md#11-attention-vs-recurrence-on-one-sentence";
@@ -54,14 +54,17 @@ pub fn attention_svg(map: &AttentionMap) -> String {
     let tok = |i: usize| map.tokens.get(i).map_or("", String::as_str);
     let title = |r: usize, c: usize, v: f32| {
         format!(
-            "token {r} ‘{}’ attends to token {c} ‘{}’: p = {v:.4}",
+            "token {} ‘{}’ attends to token {} ‘{}’: p = {v:.4}",
+            r + 1,
             tok(r),
+            c + 1,
             tok(c)
         )
     };
     let label = format!(
         "attention probabilities, layer {} head {}",
-        map.layer, map.head
+        map.layer,
+        map.head + 1
     );
     heatmap_titled(&map.probs, t, t, 1.0, &label, &title)
 }
@@ -73,23 +76,26 @@ pub fn influence_svg(r: &Recurrence) -> String {
     let share = shares(r.matrix, t);
     let title = |row: usize, col: usize, v: f32| {
         format!(
-            "output {row} ‘{}’ reads token {col} ‘{}’: A = {v:.4} ({:.1}% of the row’s |A|)",
+            "output {} ‘{}’ reads token {} ‘{}’: A = {v:.4} ({:.1}% of the row’s |A|)",
+            row + 1,
             tokens[row],
+            col + 1,
             tokens[col],
             100.0 * share[row * t + col]
         )
     };
     let label = format!(
         "RWKV influence A[t][i], block {} head {}",
-        r.trace.layer, r.trace.head
+        r.trace.layer,
+        r.trace.head + 1
     );
     heatmap_titled(r.matrix, t, t, max_abs(r.matrix), &label, &title)
 }
 
-/// The tokens in order, numbered (the matrices' rows and columns).
+/// The tokens in order, numbered from 1 (the matrices' rows and columns).
 pub fn token_list(tokens: &[String]) -> String {
     (tokens.iter().enumerate())
-        .map(|(i, t)| format!("<span><b>{i}</b> {}</span>", escape(t)))
+        .map(|(i, t)| format!("<span><b>{}</b> {}</span>", i + 1, escape(t)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -204,7 +210,12 @@ mod tests {
     fn attention_cells_carry_their_probability() {
         let s = attention_svg(&map());
         assert_eq!(s.matches("<title>token ").count(), 4, "{s}");
-        assert!(s.contains("token 0 ‘[CLS]’ attends to token 1 ‘a’: p = 0.2500"));
+        assert!(s.contains("token 1 ‘[CLS]’ attends to token 2 ‘a’: p = 0.2500"));
+        assert!(s.contains("layer 1 head 1"), "{s}");
+        assert_eq!(
+            token_list(&map().tokens),
+            "<span><b>1</b> [CLS]</span> <span><b>2</b> a</span>"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use rwkv_lens::model::config::{Architecture, Config};
 use rwkv_lens::model::DType;
 use rwkv_lens::Result;
 
-use crate::header::{check_device_limits, Entry, Header, Summary};
+use super::header::{check_device_limits, Entry, Header, Summary};
 
 /// A checkpoint the picker offers.
 #[derive(Debug, Clone)]

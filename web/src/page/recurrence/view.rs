@@ -5,17 +5,52 @@
 use std::fmt::Write;
 
 use rwkv_lens::kit::svg::escape;
-
-/// Longest sentence the view traces (the trace keeps two N×N states per token).
-pub const MAX_TOKENS: usize = 64;
-
 use rwkv_lens::trace::equations::{line, EQUATIONS};
 
-/// `<option>`s `name from` … `name to` for a `<select>` (blocks, layers, heads).
+/// `<option>`s `name from` … `name to` for a `<select>` of blocks or layers (1-based).
 pub fn select_options(from: usize, to: usize, name: &str) -> String {
     (from..=to)
         .map(|i| format!("<option value=\"{i}\">{name} {i}</option>"))
         .collect()
+}
+
+/// `<option>`s for `n` heads: the value is the head's index (0-based, what the engines
+/// take), the label counts from 1 like blocks and layers do.
+pub fn head_options(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("<option value=\"{i}\">head {}</option>", i + 1))
+        .collect()
+}
+
+/// The colour scale of a heatmap: a gradient bar from −`scale` (blue) through 0 (white)
+/// to +`scale` (red), or from 0 to `scale` when `signed` is false, with its ends labelled.
+pub fn scale_bar(scale: f32, signed: bool, what: &str) -> String {
+    let (w, h) = (220.0, 36.0);
+    let lo = if signed { -scale } else { 0.0 };
+    let stops: String = (0..=8)
+        .map(|i| {
+            let v = lo + (scale - lo) * i as f32 / 8.0;
+            let at = i * 100 / 8;
+            format!(
+                r#"<stop offset="{at}%" stop-color="{}"/>"#,
+                colour(v, scale)
+            )
+        })
+        .collect();
+    let mid = match signed {
+        true => format!(
+            r#"<text x="{}" y="34" text-anchor="middle">0</text>"#,
+            w / 2.0
+        ),
+        false => String::new(),
+    };
+    let id: String = (what.chars())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let what = escape(what);
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" class="scale" role="img" aria-label="colour scale of {what}"><defs><linearGradient id="g-{id}">{stops}</linearGradient></defs><text x="0" y="9">{what}</text><rect x="0" y="12" width="{w}" height="12" fill="url(#g-{id})" stroke="#ccc"><title>{what}: colour scale {lo:.3} … {scale:.3}</title></rect><text x="0" y="34">{lo:.3}</text>{mid}<text x="{w}" y="34" text-anchor="end">{scale:.3}</text></svg>"##
+    )
 }
 
 /// Diverging colour for `v / scale` in [-1, 1]: blue (negative) → white → red (positive).
@@ -102,11 +137,15 @@ pub fn bars(values: &[f32], labels: Option<&[String]>, colour: &str) -> String {
     } else {
         plot / 2.0 / scale
     };
-    // Labelled bars (tokens, bins) keep a readable width: at least 16 slots.
+    // Labelled bars (tokens, bins) keep a readable width: at least 16 slots; their
+    // labels slant left, so the view starts left of the first bar (nothing is clipped).
     let n = values.len().max(if labels.is_some() { 16 } else { 1 });
     let step = BW / n as f64;
+    let left = if labels.is_some() { 44.0 } else { 0.0 };
     let mut s = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BW} {BH}" class="bars"><line x1="0" x2="{BW}" y1="{zero:.1}" y2="{zero:.1}" stroke="#999" stroke-width="0.5"/>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{} 0 {} {BH}" class="bars"><line x1="0" x2="{BW}" y1="{zero:.1}" y2="{zero:.1}" stroke="#999" stroke-width="0.5"/>"##,
+        -left,
+        BW + left
     );
     for (i, &v) in values.iter().enumerate() {
         let v = if v.is_finite() { v as f64 } else { 0.0 };
@@ -181,7 +220,20 @@ pub fn half_life_over_time(per_token: &[&[f32]]) -> String {
         )
     };
     let label = "half-life bands (rows) over tokens (columns)";
-    heatmap_titled(&m, bands, t, max_abs(&m), label, &title)
+    let map = heatmap_titled(&m, bands, t, max_abs(&m), label, &title);
+    let rows: String = (names.iter())
+        .map(|n| format!("<span>{}</span>", escape(n)))
+        .collect();
+    let every = t.div_ceil(16).max(1);
+    let cols: String = (1..=t)
+        .map(|c| match c == 1 || c % every == 0 {
+            true => format!("<span>{c}</span>"),
+            false => "<span></span>".into(),
+        })
+        .collect();
+    format!(
+        "<div class=\"bands\"><div class=\"y-title\">half-life (tokens)</div><div class=\"y-labels\">{rows}</div>{map}<div></div><div></div><div class=\"x-labels\" style=\"grid-template-columns: repeat({t}, 1fr)\">{cols}</div><div></div><div></div><div class=\"x-title\">token t</div></div>"
+    )
 }
 
 /// Token-shift mix amounts, 5 rows (w, k, v, r, g) × C channels, scale 0..1.
@@ -287,6 +339,31 @@ mod tests {
             "{s}"
         );
         assert_eq!(s.matches("<rect").count(), 1 + 4);
+        assert!(
+            s.contains("half-life (tokens)") && s.contains("<span>≥1024</span>"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn heads_count_from_one_and_scales_are_labelled() {
+        assert_eq!(
+            head_options(2),
+            "<option value=\"0\">head 1</option><option value=\"1\">head 2</option>"
+        );
+        let s = scale_bar(0.5, true, "S");
+        assert!(
+            s.contains(">-0.500<") && s.contains(">0<") && s.contains(">0.500<"),
+            "{s}"
+        );
+        assert!(s.contains("#0000ff") && s.contains("#ff0000"), "{s}");
+        assert!(scale_bar(1.0, false, "p").contains(">0.000<"));
+    }
+
+    #[test]
+    fn labelled_bars_leave_room_for_the_first_label() {
+        let s = bars(&[1.0], Some(&["first".to_string()]), "#000");
+        assert!(s.contains(r#"viewBox="-44 0 464 120""#), "{s}");
     }
 
     #[test]
