@@ -3,7 +3,7 @@
 //! A [`Checkpoint`] is one source (every tensor already in memory or memory-mapped, so
 //! its futures never wait). The page's streaming reader is another: each tensor is read
 //! from a `Blob` slice or an HTTP range request when the engine asks for it, converted,
-//! uploaded and dropped, so wasm memory holds one tensor at a time (web/src/stream.rs).
+//! uploaded and dropped, so wasm memory holds one tensor at a time (web/src/worker/stream.rs).
 //! Both engines build from any source ([`crate::gpu::GpuEngine::new_async`],
 //! [`crate::reference::Weights::from_source`]).
 

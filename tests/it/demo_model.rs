@@ -113,7 +113,7 @@ struct Expected {
     /// `[pooling][pair][layer]` cosine similarities.
     mean: Vec<Vec<f64>>,
     last: Vec<Vec<f64>>,
-    /// The browser's Recurrence view is held to these (`web/src/recurrence.rs`).
+    /// The browser's Recurrence view is held to these (`web/src/page/recurrence/`).
     recurrence: Recurrence,
     /// The small random checkpoint with its own `tokenizer.json`.
     tiny: Tiny,
