@@ -78,7 +78,7 @@ fn quick_bench_report_is_complete_and_consistent() {
                 .unwrap()
                 .tokens_per_s
         };
-        assert_eq!(x.ours_tokens_per_s, find(OURS));
+        assert_eq!(x.ours_tokens_per_s, find(&x.ours));
         assert_eq!(x.peer_tokens_per_s, find(&x.peer));
         assert_eq!(x.ratio, x.ours_tokens_per_s / x.peer_tokens_per_s);
     }
