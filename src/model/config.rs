@@ -78,9 +78,9 @@ impl Architecture {
 }
 
 /// Dimensions of a model: the common ones here, the family's own in [`Architecture`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Serialised flat (see the `Serialize` impl below).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    #[serde(flatten)]
     pub arch: Architecture,
     /// Number of blocks L.
     pub n_layer: usize,
@@ -94,6 +94,54 @@ pub struct Config {
     pub ffn_dim: usize,
     /// Embedding rows V.
     pub vocab_size: usize,
+}
+
+/// One flat map in the order `results.json` has always had: `version`, the common
+/// dimensions, then the family's own (RWKV-6: `mix_lora`, `decay_lora`), so a report from
+/// before the families became peers is byte-identical.
+impl serde::Serialize for Config {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let tag = match self.arch {
+            Architecture::Rwkv6 { .. } => "V6",
+            Architecture::Rwkv7 { .. } => "V7",
+            Architecture::Bert => "Bert",
+            Architecture::Gpt2 => "Gpt2",
+            Architecture::Llama => "Llama",
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("version", tag)?;
+        m.serialize_entry("n_layer", &self.n_layer)?;
+        m.serialize_entry("n_embd", &self.n_embd)?;
+        m.serialize_entry("n_head", &self.n_head)?;
+        m.serialize_entry("head_size", &self.head_size)?;
+        m.serialize_entry("ffn_dim", &self.ffn_dim)?;
+        m.serialize_entry("vocab_size", &self.vocab_size)?;
+        let own: Vec<(&str, usize)> = match self.arch {
+            Architecture::Rwkv6 {
+                mix_lora,
+                decay_lora,
+            } => {
+                vec![("mix_lora", mix_lora), ("decay_lora", decay_lora)]
+            }
+            Architecture::Rwkv7 {
+                w_lora,
+                a_lora,
+                v_lora,
+                g_lora,
+            } => vec![
+                ("w_lora", w_lora),
+                ("a_lora", a_lora),
+                ("v_lora", v_lora),
+                ("g_lora", g_lora),
+            ],
+            _ => vec![],
+        };
+        for (k, v) in own {
+            m.serialize_entry(k, &v)?;
+        }
+        m.end()
+    }
 }
 
 /// The RWKV generation whose keys `blocks.0.*` carry (4, 5, 6 or 7), from the key set
