@@ -82,8 +82,14 @@ fn quick_bench_report_is_complete_and_consistent() {
         assert_eq!(x.peer_tokens_per_s, find(&x.peer));
         assert_eq!(x.ratio, x.ours_tokens_per_s / x.peer_tokens_per_s);
     }
-    // GPU vs reference on the same random weights and tokens
-    assert_eq!(r.agreement.len(), 4);
+    // GPU vs reference (2 per job) and the fast CPU engine vs reference (4 per job) on the
+    // same random weights and tokens
+    let gpu = r
+        .agreement
+        .iter()
+        .filter(|a| a.pair.starts_with(OURS))
+        .count();
+    assert_eq!((gpu, r.agreement.len()), (4, 12), "{:?}", r.agreement);
     assert!(r.agreement.iter().all(|a| a.pass), "{:?}", r.agreement);
     // memory rows: the weights are every tensor the engine uploads (all but the
     // embedding, ln_out and head; projections at the row's precision, the rest f32),

@@ -8,9 +8,9 @@
 //! ```
 //! Tiles: `MR` = 4 rows of `x` × `NR` = 3 rows of `W` in 12 AVX2 accumulators; per 8
 //! columns of k, 3 loads of 8 weights converted in registers (`vcvtph2ps` for f16, a
-//! 16-bit shift for bf16), 4 loads of `x`, 12 FMAs. Rows of `x` are taken in chunks that
-//! stay in L2 while a block of `W` rows passes; a 3-row tile of `W` stays in L1 while
-//! every row tile of the chunk uses it. Blocks of `W` rows are handed to rayon's threads.
+//! 16-bit shift for bf16), 4 loads of `x`, 12 FMAs. k runs in passes of 1024 so that a row
+//! tile of `x` stays in L1 while the weight tiles of a 48-row block of `W` (in L2) pass;
+//! the blocks are handed to rayon's threads.
 //!
 //! Why not a crate (measured, `tests/cpu_speed.rs` `fast_linear_gflops`, docs/benchmarks.md):
 //! `matrixmultiply` (the oracle's GEMM) and the `gemm` crate (candle's, also under `faer`)
@@ -77,8 +77,9 @@ const MR: usize = 4;
 const NR: usize = 3;
 /// Rows of `W` per parallel task (a multiple of `NR`).
 const BLOCK_ROWS: usize = 48;
-/// Bytes of `x` a row chunk may take (kept in L2 while a block of `W` passes).
-const CHUNK_BYTES: usize = 192 << 10;
+/// Columns of k per pass (a multiple of 8): a row tile of `x` (4 × 1024 f32, 16 KiB)
+/// stays in L1 while the task's block of `W` (48 × 1024 × 2 bytes) streams from L2.
+const KC: usize = 1024;
 
 /// `x · Wᵀ`: `x` is `[n][in]`, the result `[n][out]`.
 pub fn linear(x: &[f32], n: usize, w: &WeightView) -> Vec<f32> {
@@ -108,7 +109,8 @@ pub fn linear_into(x: &[f32], n: usize, w: &WeightView, y: &mut [f32]) {
 }
 
 /// Columns `cols` (rows of `W`) of `y = x · Wᵀ`, all rows of `x`, written through `y`
-/// (`[n][ldy]`).
+/// (`[n][ldy]`). Loops: k in passes of [`KC`] → row tiles → weight tiles, so that a row
+/// tile of `x` is read from L1 by every weight tile of the block.
 ///
 /// # Safety
 /// `y` must point to `n · ldy` writable floats that no one else touches in these columns.
@@ -121,20 +123,31 @@ unsafe fn block(
     ldy: usize,
 ) {
     let k = w.cols;
-    let chunk = (CHUNK_BYTES / (4 * k).max(1)).clamp(MR, n.max(MR)) / MR * MR;
-    let simd = simd::available();
-    let mut scratch = Vec::new();
-    for r0 in (0..n).step_by(chunk) {
-        let rows = r0..(r0 + chunk).min(n);
+    if !simd::available() || k == 0 {
+        let mut scratch = Vec::new();
         let mut o = cols.start;
         while o < cols.end {
             let nr = NR.min(cols.end - o);
-            if simd {
-                simd::tile_rows(x, rows.clone(), w, o, nr, y, ldy);
-            } else {
-                portable_tile(x, rows.clone(), w, o, nr, y, ldy, &mut scratch);
-            }
+            // SAFETY: the caller's contract
+            unsafe { portable_tile(x, 0..n, w, o, nr, y, ldy, &mut scratch) };
             o += nr;
+        }
+        return;
+    }
+    for k0 in (0..k).step_by(KC) {
+        let k1 = (k0 + KC).min(k);
+        let mut r = 0;
+        while r < n {
+            let mr = MR.min(n - r);
+            let mut o = cols.start;
+            while o < cols.end {
+                let nr = NR.min(cols.end - o);
+                let at = simd::At { r, o, k0, k1 };
+                // SAFETY: features checked above; the caller's contract for y
+                unsafe { simd::tile(x, w, at, mr, nr, y, ldy) };
+                o += nr;
+            }
+            r += mr;
         }
     }
 }
@@ -233,61 +246,65 @@ mod simd {
         })
     }
 
-    /// Rows `rows` of `x` × weight rows `o..o+nr` (nr ≤ NR), written to `y`.
+    /// Where a tile sits: rows `r..r+mr` of `x`, weight rows `o..o+nr`, k in `k0..k1`
+    /// (a pass after the first, `k0 > 0`, adds to `y`).
+    #[derive(Clone, Copy)]
+    pub struct At {
+        pub r: usize,
+        pub o: usize,
+        pub k0: usize,
+        pub k1: usize,
+    }
+
+    /// One `mr × nr` tile (mr ≤ MR, nr ≤ NR) in the weights' own dtype.
     ///
     /// # Safety
-    /// [`available`] is true; `y` as in `super::block`.
-    pub unsafe fn tile_rows(
+    /// [`available`] is true; indices inside x, W (asserted in `linear_into`); `y` as in
+    /// `super::block`.
+    pub unsafe fn tile(
         x: &[f32],
-        rows: std::ops::Range<usize>,
         w: &WeightView,
-        o: usize,
+        at: At,
+        mr: usize,
         nr: usize,
         y: *mut f32,
         ldy: usize,
     ) {
-        let mut r = rows.start;
-        while r < rows.end {
-            let mr = MR.min(rows.end - r);
-            // SAFETY: features checked by the caller; indices inside x, W, y (asserted in
-            // `linear_into`, rows and columns in range here).
-            unsafe {
-                match (mr, nr) {
-                    (4, 3) => tile::<4, 3>(x, r, w, o, y, ldy),
-                    (4, 2) => tile::<4, 2>(x, r, w, o, y, ldy),
-                    (4, 1) => tile::<4, 1>(x, r, w, o, y, ldy),
-                    (3, 3) => tile::<3, 3>(x, r, w, o, y, ldy),
-                    (3, 2) => tile::<3, 2>(x, r, w, o, y, ldy),
-                    (3, 1) => tile::<3, 1>(x, r, w, o, y, ldy),
-                    (2, 3) => tile::<2, 3>(x, r, w, o, y, ldy),
-                    (2, 2) => tile::<2, 2>(x, r, w, o, y, ldy),
-                    (2, 1) => tile::<2, 1>(x, r, w, o, y, ldy),
-                    (1, 3) => tile::<1, 3>(x, r, w, o, y, ldy),
-                    (1, 2) => tile::<1, 2>(x, r, w, o, y, ldy),
-                    _ => tile::<1, 1>(x, r, w, o, y, ldy),
-                }
+        const _: () = assert!(MR == 4 && NR == 3, "the match below lists every tile");
+        // SAFETY: the caller's contract
+        unsafe {
+            match (mr, nr) {
+                (4, 3) => kind::<4, 3>(x, w, at, y, ldy),
+                (4, 2) => kind::<4, 2>(x, w, at, y, ldy),
+                (4, 1) => kind::<4, 1>(x, w, at, y, ldy),
+                (3, 3) => kind::<3, 3>(x, w, at, y, ldy),
+                (3, 2) => kind::<3, 2>(x, w, at, y, ldy),
+                (3, 1) => kind::<3, 1>(x, w, at, y, ldy),
+                (2, 3) => kind::<2, 3>(x, w, at, y, ldy),
+                (2, 2) => kind::<2, 2>(x, w, at, y, ldy),
+                (2, 1) => kind::<2, 1>(x, w, at, y, ldy),
+                (1, 3) => kind::<1, 3>(x, w, at, y, ldy),
+                (1, 2) => kind::<1, 2>(x, w, at, y, ldy),
+                _ => kind::<1, 1>(x, w, at, y, ldy),
             }
-            r += mr;
         }
-        const _: () = assert!(MR == 4 && NR == 3, "the match above lists every tile");
     }
 
-    /// One `R × C` tile in the weights' own dtype.
+    /// The `R × C` tile for the weights' dtype.
     #[inline(always)]
-    unsafe fn tile<const R: usize, const C: usize>(
+    unsafe fn kind<const R: usize, const C: usize>(
         x: &[f32],
-        r: usize,
         w: &WeightView,
-        o: usize,
+        at: At,
         y: *mut f32,
         ldy: usize,
     ) {
         // SAFETY: the caller's contract.
         unsafe {
             match w.kind {
-                Kind::F16 => tile_f16::<R, C>(x, r, w, o, y, ldy),
-                Kind::Bf16 => tile_bf16::<R, C>(x, r, w, o, y, ldy),
-                Kind::F32 => tile_f32::<R, C>(x, r, w, o, y, ldy),
+                Kind::F16 => tile_f16::<R, C>(x, w, at, y, ldy),
+                Kind::Bf16 => tile_bf16::<R, C>(x, w, at, y, ldy),
+                Kind::F32 => tile_f32::<R, C>(x, w, at, y, ldy),
             }
         }
     }
@@ -298,39 +315,43 @@ mod simd {
             #[target_feature(enable = "avx2,fma,f16c")]
             unsafe fn $name<const R: usize, const C: usize>(
                 x: &[f32],
-                r: usize,
                 w: &WeightView,
-                o: usize,
+                at: At,
                 y: *mut f32,
                 ldy: usize,
             ) {
                 let k = w.cols;
-                let xp = x.as_ptr().add(r * k);
-                let wp = w.bytes.as_ptr().add(o * k * $size);
+                let At { r, o, k0, k1 } = at;
+                // `wrapping_add`, not `add`: in builds with debug assertions `add` checks its
+                // precondition in a call, and a call inside the loop spills every accumulator
+                let xp = x.as_ptr().wrapping_add(r * k + k0);
+                let wp = w.bytes.as_ptr().wrapping_add((o * k + k0) * $size);
                 let mut acc = [[_mm256_setzero_ps(); C]; R];
-                let k8 = k / 8 * 8;
+                let k8 = (k1 - k0) / 8 * 8;
                 let mut i = 0;
                 while i < k8 {
                     let mut wv = [_mm256_setzero_ps(); C];
                     for (j, v) in wv.iter_mut().enumerate() {
-                        let $p = wp.add((j * k + i) * $size);
+                        let $p = wp.wrapping_add((j * k + i) * $size);
                         *v = $load;
                     }
                     for (ri, a) in acc.iter_mut().enumerate() {
-                        let xv = _mm256_loadu_ps(xp.add(ri * k + i));
-                        for j in 0..C {
-                            a[j] = _mm256_fmadd_ps(xv, wv[j], a[j]);
+                        let xv = _mm256_loadu_ps(xp.wrapping_add(ri * k + i));
+                        for (a, wv) in a.iter_mut().zip(&wv) {
+                            *a = _mm256_fmadd_ps(xv, *wv, *a);
                         }
                     }
                     i += 8;
                 }
                 for (ri, a) in acc.iter().enumerate() {
-                    for j in 0..C {
-                        let mut s = hsum(a[j]);
-                        for t in k8..k {
-                            s += *xp.add(ri * k + t) * w.kind.value(w.bytes, (o + j) * k + t);
+                    for (j, a) in a.iter().enumerate() {
+                        let mut s = hsum(*a);
+                        for t in k0 + k8..k1 {
+                            let wt = w.kind.value(w.bytes, (o + j) * k + t);
+                            s += *x.as_ptr().add((r + ri) * k + t) * wt;
                         }
-                        *y.add((r + ri) * ldy + o + j) = s;
+                        let out = y.add((r + ri) * ldy + o + j);
+                        *out = if k0 > 0 { *out + s } else { s };
                     }
                 }
             }
@@ -358,13 +379,20 @@ mod simd {
 #[cfg(not(target_arch = "x86_64"))]
 mod simd {
     use super::WeightView;
+    #[derive(Clone, Copy)]
+    pub struct At {
+        pub r: usize,
+        pub o: usize,
+        pub k0: usize,
+        pub k1: usize,
+    }
     pub fn available() -> bool {
         false
     }
-    pub unsafe fn tile_rows(
+    pub unsafe fn tile(
         _: &[f32],
-        _: std::ops::Range<usize>,
         _: &WeightView,
+        _: At,
         _: usize,
         _: usize,
         _: *mut f32,

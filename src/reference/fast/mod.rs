@@ -18,14 +18,14 @@ pub mod weights;
 
 pub use weights::FastWeights;
 
-use super::ops::{group_norm_rows, layer_norm, layer_norm_rows, matmul, sigmoid, silu};
+use super::ops::{group_norm_rows, layer_norm, layer_norm_rows, sigmoid, silu};
 use super::time_mix::{token_shift, Projections, LN_EPS, LN_X_EPS};
 use super::{wkv, LayerState, Packing};
 use crate::embed::{Embeddings, Engine, LayerPooler, Pooling};
 use crate::model::{Checkpoint, Config};
 use crate::{Error, Result};
 use gemm::linear;
-use weights::{FastBlock, FastChannelMix, FastTimeMix};
+use weights::{f32_view, FastBlock, FastChannelMix, FastTimeMix};
 
 /// The fast engine behind the [`Engine`] trait; pools each layer as soon as it is computed.
 pub struct FastEngine {
@@ -188,12 +188,14 @@ fn time_mix(x: &[f32], packing: &Packing, block: &FastBlock) -> (Vec<f32>, Vec<f
 /// `x_∗ = xx + (sx − xx)·(μ_∗ + m_∗)` for ∗ = w, k, v, r, g (`time_mix::ddlerp`).
 fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &FastTimeMix) -> [Vec<f32>; 5] {
     let c = att.maa_x.len();
-    let r = att.maa_w2[0].rows;
+    let r = att.maa_w2[0].cols;
     let d: Vec<f32> = sx.iter().zip(xx).map(|(s, x)| s - x).collect();
     let base: Vec<f32> = (0..n * c)
         .map(|i| xx[i] + d[i] * att.maa_x[i % c])
         .collect();
-    let lora: Vec<f32> = (matmul(&base, n, &att.maa_w1).into_iter().map(f32::tanh)).collect();
+    let lora: Vec<f32> = (linear(&base, n, &f32_view(&att.maa_w1)).into_iter())
+        .map(f32::tanh)
+        .collect();
     std::array::from_fn(|j| {
         let slice: Vec<f32> = (0..n)
             .flat_map(|t| {
@@ -202,7 +204,7 @@ fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &FastTimeMix) -> [Vec<f32>; 5] 
                     .copied()
             })
             .collect();
-        let m = matmul(&slice, n, &att.maa_w2[j]);
+        let m = linear(&slice, n, &f32_view(&att.maa_w2[j]));
         let mu = &att.maa[j];
         (0..n * c)
             .map(|i| xx[i] + d[i] * (mu[i % c] + m[i]))
@@ -213,8 +215,10 @@ fn ddlerp(xx: &[f32], sx: &[f32], n: usize, att: &FastTimeMix) -> [Vec<f32>; 5] 
 /// `log w = −exp(time_decay + tanh(x_w @ D1) @ D2)`, `[n][C]`.
 fn log_decay(xw: &[f32], n: usize, att: &FastTimeMix) -> Vec<f32> {
     let c = att.decay.len();
-    let hidden: Vec<f32> = (matmul(xw, n, &att.decay_w1).into_iter().map(f32::tanh)).collect();
-    let lora = matmul(&hidden, n, &att.decay_w2);
+    let hidden: Vec<f32> = (linear(xw, n, &f32_view(&att.decay_w1)).into_iter())
+        .map(f32::tanh)
+        .collect();
+    let lora = linear(&hidden, n, &f32_view(&att.decay_w2));
     (0..n * c)
         .map(|i| -(att.decay[i % c] + lora[i]).exp())
         .collect()

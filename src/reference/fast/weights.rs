@@ -69,10 +69,12 @@ pub struct FastTimeMix {
     pub maa_x: Vec<f32>,
     /// `[w, k, v, r, g]`.
     pub maa: [Vec<f32>; 5],
-    /// `[C][5R]`, and the five `[R][C]` slices.
+    /// The LoRA matrices in f32, transposed to `[out][in]` for the fast GEMM:
+    /// `time_maa_w1ᵀ` `[5R][C]`, the five `time_maa_w2[j]ᵀ` `[C][R]`.
     pub maa_w1: Matrix,
     pub maa_w2: [Matrix; 5],
     pub decay: Vec<f32>,
+    /// `time_decay_w1ᵀ` `[D][C]`, `time_decay_w2ᵀ` `[C][D]`.
     pub decay_w1: Matrix,
     pub decay_w2: Matrix,
     pub heads: usize,
@@ -175,9 +177,25 @@ async fn vec(src: &impl TensorSource, name: &str) -> Result<Vec<f32>> {
     src.f32(name).await
 }
 
-async fn mat(src: &impl TensorSource, name: &str, rows: usize) -> Result<Matrix> {
+/// A stored `[rows][cols]` (`x @ M` layout) matrix as its transpose `[cols][rows]`.
+async fn mat_t(src: &impl TensorSource, name: &str, rows: usize) -> Result<Matrix> {
     let data = vec(src, name).await?;
-    Ok(Matrix::new(rows, data.len() / rows, data))
+    let cols = data.len() / rows;
+    Ok(transposed(rows, cols, &data))
+}
+
+fn transposed(rows: usize, cols: usize, data: &[f32]) -> Matrix {
+    Matrix::new(cols, rows, crate::kit::transpose(data, rows, cols))
+}
+
+/// An f32 matrix as a view for the fast GEMM (`[rows][cols]` = `[out][in]`).
+pub fn f32_view(m: &Matrix) -> WeightView<'_> {
+    WeightView {
+        bytes: bytemuck::cast_slice(&m.data),
+        kind: Kind::F32,
+        rows: m.rows,
+        cols: m.cols,
+    }
 }
 
 async fn norm(src: &impl TensorSource, prefix: &str) -> Result<Norm> {
@@ -197,7 +215,7 @@ async fn read_block(
     let p = |s: &str| format!("blocks.{i}.{s}");
     let c = cfg.n_embd;
     let w2 = vec(src, &p("att.time_maa_w2")).await?; // [5][R][C]
-    let slice = |j: usize| Matrix::new(r, c, w2[j * r * c..(j + 1) * r * c].to_vec());
+    let slice = |j: usize| transposed(r, c, &w2[j * r * c..(j + 1) * r * c]);
     let att = FastTimeMix {
         maa_x: vec(src, &p("att.time_maa_x")).await?,
         maa: [
@@ -207,11 +225,11 @@ async fn read_block(
             vec(src, &p("att.time_maa_r")).await?,
             vec(src, &p("att.time_maa_g")).await?,
         ],
-        maa_w1: mat(src, &p("att.time_maa_w1"), c).await?,
+        maa_w1: mat_t(src, &p("att.time_maa_w1"), c).await?,
         maa_w2: [slice(0), slice(1), slice(2), slice(3), slice(4)],
         decay: vec(src, &p("att.time_decay")).await?,
-        decay_w1: mat(src, &p("att.time_decay_w1"), c).await?,
-        decay_w2: mat(src, &p("att.time_decay_w2"), d).await?,
+        decay_w1: mat_t(src, &p("att.time_decay_w1"), c).await?,
+        decay_w2: mat_t(src, &p("att.time_decay_w2"), d).await?,
         heads: cfg.n_head,
         u: vec(src, &p("att.time_faaaa")).await?,
         receptance: proj(src, &p("att.receptance.weight"), c).await?,
