@@ -24,7 +24,7 @@ $(MINILM)/model.safetensors:
 
 minilm-sts: minilm
 	RWKV_LENS_DATA=$(DATA) RWKV_LENS_MINILM=$(abspath $(MINILM)) \
-		$(CARGO) test --release --test it -- minilm_sts:: --nocapture
+		$(CARGO) test --workspace --release --test it -- minilm_sts:: --nocapture
 
 # The converter needs only gguf (its reader and dequantizer), numpy and pyyaml (imported by
 # gguf's __init__); installed beside the model package, not into the environment, so a bare

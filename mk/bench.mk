@@ -29,7 +29,7 @@ device-pack: bench-peer
 	mkdir -p .bench-bin .bench-data/mrpc/glue .gl /tmp/amd64/partial
 	strip -o .bench-bin/rwkv-lens target/release/rwkv-lens
 	strip -o .bench-bin/web-rwkv-peer peer/web-rwkv/target/release/web-rwkv-peer
-	strip -o .bench-bin/gpu-speed $$($(CARGO) test --release --no-run --test alone --message-format=json \
+	strip -o .bench-bin/gpu-speed $$($(CARGO) test --workspace --release --no-run --test alone --message-format=json \
 	  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 	cp $(DATA)/mrpc/glue/train.tsv $(DATA)/mrpc/glue/dev.tsv .bench-data/mrpc/glue/
 	o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'; \

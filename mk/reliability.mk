@@ -9,17 +9,17 @@ FUZZ_TESTS := pth:: tokenizer:: fuzz_pairs:: fuzz_messages::
 
 ## Fuzz smoke run: every proptest property at 2,000 cases (also part of `make test`)
 fuzz-smoke:
-	$(CARGO) test --test it -- $(FUZZ_TESTS)
+	$(CARGO) test --workspace --test it -- $(FUZZ_TESTS)
 
 ## Long fuzzing: every property of the safetensors/.pth loaders, the tokenizer and the
 ## data-file parser at FUZZ_CASES cases each (default 20,000; minutes)
 fuzz-long:
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --test it -- $(FUZZ_TESTS) --nocapture
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --workspace --test it -- $(FUZZ_TESTS) --nocapture
 
 ## Rewrite the message column of docs/errors.md from the binary (review the diff after)
 errors-doc:
-	UPDATE_DOCS=1 $(CARGO) test --test it -- errors::
+	UPDATE_DOCS=1 $(CARGO) test --workspace --test it -- errors::
 
 ## Bad inputs through the binary, and kill-and-resume of the study
 resume-test:
-	$(CARGO) test --test it -- errors:: resume:: --nocapture
+	$(CARGO) test --workspace --test it -- errors:: resume:: --nocapture

@@ -24,18 +24,23 @@ web: web-tools minilm
 	@$(MAKE) --no-print-directory web-minilm
 
 WEB_MINILM := web/dist/minilm
+# The native binary the page's tools and tests run, built with the workspace's features (a
+# plain `cargo run` selects one package, unifies other features and rebuilds every
+# dependency: minutes on a fresh machine)
+WEB_LENS := $(or $(CARGO_TARGET_DIR),target)/debug/rwkv-lens
 
 # `minilm` (mk/attention.mk) installs the model once; a second run needs no network
 web-minilm: minilm
 	mkdir -p $(WEB_MINILM)
-	$(CARGO) run --quiet --bin rwkv-lens -- convert $(MINILM) $(WEB_MINILM)/model.safetensors --dtype f16
+	$(CARGO) build --quiet --workspace --bins
+	$(WEB_LENS) convert $(MINILM) $(WEB_MINILM)/model.safetensors --dtype f16
 	cp $(MINILM)/config.json $(MINILM)/tokenizer.json $(MINILM)/sentence_bert_config.json $(WEB_MINILM)/
 
 serve: web
 	node tests/e2e/serve.mjs web/dist $(WEB_PORT)
 
 test-web: web
-	node tests/e2e/e2e.mjs
+	LENS=$${LENS:-$(abspath $(WEB_LENS))} node tests/e2e/e2e.mjs
 
 measure-web-big: web
 	node tests/e2e/big.mjs
