@@ -3,7 +3,7 @@
 //!
 //! On a hardware adapter the wgpu engine always wins. On a software adapter (lavapipe,
 //! SwiftShader, WARP: wgpu's `DeviceType::Cpu`) every dispatch and barrier is paid on the
-//! same cores the CPU reference uses, and the CPU reference runs below a width threshold,
+//! same cores the CPU engines use, and a CPU engine runs below a width threshold,
 //! [`SOFTWARE_GPU_MIN_EMBD`]: measured by `scripts/device-crossover.sh`, the measurements
 //! in `docs/benchmarks.md` ("`--device auto` on a software adapter").
 
@@ -12,7 +12,8 @@ use crate::model::Config;
 /// Which engine runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EngineKind {
-    /// The plain-Rust reference forward ([`crate::reference::CpuEngine`]).
+    /// The CPU engines: the fast engine on 16-bit checkpoints ([`crate::reference::FastEngine`]),
+    /// the f32 oracle otherwise ([`crate::reference::CpuEngine`]).
     Cpu,
     /// The wgpu engine ([`crate::gpu::GpuEngine`]).
     Gpu,
@@ -39,7 +40,7 @@ pub struct Choice {
 }
 
 /// The `--device auto` rule. `adapter`: the adapter the GPU engine would open, or `None`
-/// when there is none (then the CPU reference runs).
+/// when there is none (then a CPU engine runs).
 pub fn auto_engine(adapter: Option<&wgpu::AdapterInfo>, cfg: &Config) -> Choice {
     let c = cfg.n_embd;
     let (kind, why) = match adapter {
@@ -51,14 +52,14 @@ pub fn auto_engine(adapter: Option<&wgpu::AdapterInfo>, cfg: &Config) -> Choice 
         Some(a) if c >= SOFTWARE_GPU_MIN_EMBD => (
             EngineKind::Gpu,
             format!(
-                "software adapter `{}`, width C = {c} ≥ {SOFTWARE_GPU_MIN_EMBD}: the GPU engine's f16 weights halve the memory",
+                "software adapter `{}`, width C = {c} ≥ {SOFTWARE_GPU_MIN_EMBD}: the GPU engine, whose f16 weights halve an f32 checkpoint's memory",
                 a.name
             ),
         ),
         Some(a) => (
             EngineKind::Cpu,
             format!(
-                "software adapter `{}`, width C = {c} < {SOFTWARE_GPU_MIN_EMBD}: the CPU reference is faster there",
+                "software adapter `{}`, width C = {c} < {SOFTWARE_GPU_MIN_EMBD}: the CPU engine is faster there",
                 a.name
             ),
         ),
@@ -105,7 +106,7 @@ mod tests {
         let why = auto_engine(Some(&cpu), &narrow).why;
         assert_eq!(
             why,
-            "software adapter `llvmpipe`, width C = 128 < 4096: the CPU reference is faster there"
+            "software adapter `llvmpipe`, width C = 128 < 4096: the CPU engine is faster there"
         );
     }
 }
